@@ -1,0 +1,154 @@
+//! The command line of SPEC section 2. Every failure is one line on stderr
+//! and a non-zero exit status.
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::config::{CommonConfig, ServeConfig};
+use crate::domain::{App, Clock, auth::Auth, staff};
+use crate::{http, storage};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "convergeai-alerts",
+    version,
+    about = "ConvergeAI Alerts: SLA and workload alerts for complaint handling"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonConfig,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply migrations, then serve the HTTP API until SIGINT/SIGTERM
+    Serve {
+        #[command(flatten)]
+        serve: ServeConfig,
+    },
+    /// Apply pending migrations and seed the default roles, permissions and rules (idempotent)
+    Migrate,
+    /// Manage staff accounts
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Print a valid access token for a staff member on stdout (for curl)
+    Token {
+        /// Email of an existing, active staff member
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StaffCommand {
+    /// Create a staff member
+    Create {
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters; stored as an Argon2id hash
+        #[arg(long, env = "ALERTS_STAFF_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, value_parser = staff::ROLES)]
+        role: String,
+        /// Full name (default: the part of the email before @)
+        #[arg(long)]
+        name: Option<String>,
+        /// Phone number for SMS delivery
+        #[arg(long)]
+        phone: Option<String>,
+        /// Email of this staff member's supervisor
+        #[arg(long)]
+        supervisor: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(message),
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("error: {}", message.replace('\n', " "));
+    ExitCode::FAILURE
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sea_orm_migration=warn,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let app = open(&cli.common).await?;
+    match cli.command {
+        Command::Migrate => {
+            println!("migrations applied; database is up to date");
+            Ok(())
+        }
+        Command::Serve { serve } => {
+            let listener =
+                TcpListener::bind(serve.bind).await.map_err(|e| format!("cannot listen on {}: {e}", serve.bind))?;
+            let address = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(database = %storage::redact_url(&cli.common.database_url), "listening on http://{address}");
+            http::serve(app, listener, shutdown_signal()).await.map_err(|e| format!("server error: {e}"))
+        }
+        Command::Staff { command: StaffCommand::Create { email, password, role, name, phone, supervisor } } => {
+            let input =
+                staff::CreateStaff { email, password, role, full_name: name, phone, supervisor_email: supervisor };
+            let created = staff::create(&app, input).await.map_err(|e| e.to_string())?;
+            println!("created staff member {} (id {})", created.email, created.id);
+            Ok(())
+        }
+        Command::Token { email } => {
+            let token = staff::token_for(&app, &email).await.map_err(|e| e.to_string())?;
+            println!("{}", token.access_token);
+            Ok(())
+        }
+    }
+}
+
+/// Connects, migrates and loads the signing secret: what every command needs first.
+pub async fn open(common: &CommonConfig) -> Result<App, String> {
+    let url = &common.database_url;
+    storage::validate_url(url)?;
+    let db = storage::connect(url, &storage::DbOptions::default())
+        .await
+        .map_err(|e| format!("cannot connect to {} (is it running and reachable?): {e}", storage::redact_url(url)))?;
+    storage::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
+    let clock = Clock::default();
+    let secret = Auth::resolve_secret(&db, common.jwt_secret.clone(), clock.now()).await.map_err(|e| e.to_string())?;
+    Ok(App { db, clock, auth: Arc::new(Auth::new(&secret, common.token_ttl_seconds)) })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

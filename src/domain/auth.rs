@@ -1,0 +1,242 @@
+//! Passwords (Argon2id), access tokens (HS256 JWT) and the permission check.
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::TryRngCore;
+use serde::{Deserialize, Serialize};
+
+use super::{App, DomainError, DomainResult};
+use crate::storage;
+
+/// The settings key under which a generated JWT secret is kept.
+const JWT_SECRET_KEY: &str = "jwt_secret";
+/// How long a staff member's role and permissions are trusted without a
+/// database round trip. A deactivated account is refused within this time.
+const PRINCIPAL_CACHE_TTL: Duration = Duration::from_secs(10);
+/// Tolerated clock skew between the instance that issued a token and the one verifying it.
+const CLOCK_LEEWAY_SECS: i64 = 5;
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// An issued access token.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessToken {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+/// The authenticated caller: who they are and what their role may do.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub staff_id: i64,
+    pub email: String,
+    pub role: String,
+    pub permissions: Vec<String>,
+}
+
+impl Principal {
+    pub fn can(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+
+    pub fn require(&self, permission: &str) -> DomainResult<()> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(format!("missing permission {permission}")))
+        }
+    }
+}
+
+pub struct Auth {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    token_ttl_secs: i64,
+    principals: Mutex<HashMap<i64, (Instant, Arc<Principal>)>>,
+}
+
+/// Verified against when the email is unknown, so that answer takes as long
+/// as a wrong password (Argon2id, default parameters, of a random password).
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$6fSRmj0hiAFhXTP56V7ZnSgOmOnRqlgHq/zSd8H1ouk";
+
+impl Auth {
+    pub fn new(secret: &Secret, token_ttl_secs: i64) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            token_ttl_secs,
+            principals: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The signing secret: the configured one, else the one kept in the
+    /// database, generated with the OS CSPRNG by whichever instance got there first.
+    pub async fn resolve_secret(
+        db: &storage::Db,
+        configured: Option<Secret>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<Secret> {
+        if let Some(secret) = configured.filter(|s| !s.is_empty()) {
+            return Ok(secret);
+        }
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let candidate = hex(&bytes);
+        Ok(Secret(storage::settings::get_or_insert(db, JWT_SECRET_KEY, &candidate, now).await?))
+    }
+
+    pub fn issue(&self, staff_id: i64, now: chrono::DateTime<chrono::Utc>) -> DomainResult<AccessToken> {
+        let iat = now.timestamp();
+        let claims = Claims { sub: staff_id.to_string(), iat, exp: iat + self.token_ttl_secs };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| DomainError::Internal(format!("signing token: {e}")))?;
+        Ok(AccessToken { access_token: token, token_type: "bearer", expires_in: self.token_ttl_secs })
+    }
+
+    /// Checks signature, algorithm (HS256 only: `none` and others are
+    /// refused) and expiry against the service clock; returns the staff id
+    /// and the expiry time.
+    pub fn verify(&self, token: &str, now: chrono::DateTime<chrono::Utc>) -> DomainResult<(i64, i64)> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false; // checked below against the service clock
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| DomainError::Unauthenticated("invalid token".into()))?;
+        if data.claims.exp + CLOCK_LEEWAY_SECS <= now.timestamp() {
+            return Err(DomainError::Unauthenticated("token expired".into()));
+        }
+        let staff_id =
+            data.claims.sub.parse::<i64>().map_err(|_| DomainError::Unauthenticated("invalid token".into()))?;
+        Ok((staff_id, data.claims.exp))
+    }
+
+    fn cached(&self, staff_id: i64) -> Option<Arc<Principal>> {
+        let cache = self.principals.lock().ok()?;
+        cache.get(&staff_id).filter(|(at, _)| at.elapsed() < PRINCIPAL_CACHE_TTL).map(|(_, p)| p.clone())
+    }
+
+    fn remember(&self, principal: Arc<Principal>) {
+        if let Ok(mut cache) = self.principals.lock() {
+            if cache.len() > 10_000 {
+                cache.retain(|_, (at, _)| at.elapsed() < PRINCIPAL_CACHE_TTL);
+            }
+            cache.insert(principal.staff_id, (Instant::now(), principal));
+        }
+    }
+
+    fn forget(&self, staff_id: i64) {
+        if let Ok(mut cache) = self.principals.lock() {
+            cache.remove(&staff_id);
+        }
+    }
+}
+
+/// Resolves a bearer token to an active staff member with their permissions.
+pub async fn authenticate(app: &App, token: &str) -> DomainResult<Arc<Principal>> {
+    let (staff_id, _exp) = app.auth.verify(token, app.clock.now())?;
+    load_principal(app, staff_id).await
+}
+
+pub async fn load_principal(app: &App, staff_id: i64) -> DomainResult<Arc<Principal>> {
+    if let Some(principal) = app.auth.cached(staff_id) {
+        return Ok(principal);
+    }
+    let staff = storage::staff::by_id(&app.db, staff_id)
+        .await?
+        .ok_or_else(|| DomainError::Unauthenticated("unknown staff member".into()))?;
+    if !staff.is_active {
+        app.auth.forget(staff_id);
+        return Err(DomainError::Unauthenticated("staff account is inactive".into()));
+    }
+    let role = storage::staff::role_name(&app.db, staff.role_id).await?.unwrap_or_default();
+    let permissions = storage::staff::permissions_of_role(&app.db, staff.role_id).await?;
+    let principal = Arc::new(Principal { staff_id, email: staff.email, role, permissions });
+    app.auth.remember(principal.clone());
+    Ok(principal)
+}
+
+/// Email and password to an access token. Unknown email and wrong password
+/// get the same answer after the same work.
+pub async fn login(app: &App, email: &str, password: &str) -> DomainResult<AccessToken> {
+    let staff = storage::staff::by_email(&app.db, &email.trim().to_lowercase()).await?;
+    let hash = staff.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |s| s.password_hash.clone());
+    let password_ok = verify_password(password.to_owned(), hash).await?;
+    let staff = match staff {
+        Some(staff) if password_ok => staff,
+        _ => {
+            return Err(DomainError::Unauthenticated("incorrect email or password".into()));
+        }
+    };
+    if !staff.is_active {
+        return Err(DomainError::Unauthenticated("staff account is inactive".into()));
+    }
+    app.auth.issue(staff.id, app.clock.now())
+}
+
+/// Argon2id with a random salt, on the blocking pool (it takes tens of milliseconds on purpose).
+pub async fn hash_password(password: String) -> DomainResult<String> {
+    tokio::task::spawn_blocking(move || hash_password_blocking(&password))
+        .await
+        .map_err(|e| DomainError::Internal(e.to_string()))?
+}
+
+fn hash_password_blocking(password: &str) -> DomainResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DomainError::Internal(format!("hashing password: {e}")))
+}
+
+pub async fn verify_password(password: String, hash: String) -> DomainResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .map_err(|e| DomainError::Internal(e.to_string()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

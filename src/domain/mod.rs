@@ -1,0 +1,44 @@
+//! Services: what the product does, with no HTTP types. Handlers and the CLI
+//! call these; they call storage.
+pub mod auth;
+pub mod error;
+pub mod staff;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+
+pub use error::DomainError;
+
+use crate::storage::Db;
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+/// The service's one clock: UTC, microsecond precision (what every backend
+/// stores), passed into queries as a parameter. Tests move it forward
+/// instead of sleeping.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    offset_micros: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        let now = Utc::now() + TimeDelta::microseconds(self.offset_micros.load(Ordering::Relaxed));
+        now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+    }
+
+    /// Moves this clock (and every copy of it) forward.
+    pub fn advance(&self, by: TimeDelta) {
+        self.offset_micros.fetch_add(by.num_microseconds().unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// What every service needs: the database, the clock and the auth keys.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub clock: Clock,
+    pub auth: Arc<auth::Auth>,
+}

@@ -1,0 +1,10 @@
+//! ConvergeAI Alerts: the alert system of a complaint-handling backend.
+//!
+//! Layers, outermost first: [`cli`] and [`http`] (transport) → [`domain`]
+//! (services; no HTTP types) → [`storage`] (sea-orm entities, migrations and
+//! queries).
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod storage;

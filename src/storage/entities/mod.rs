@@ -1,0 +1,10 @@
+//! sea-orm entities: one module per table, names as in the seed.
+pub mod alert;
+pub mod alert_rule;
+pub mod alert_subscription;
+pub mod complaint;
+pub mod permission;
+pub mod role;
+pub mod role_permission;
+pub mod setting;
+pub mod staff;

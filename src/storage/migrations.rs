@@ -1,0 +1,398 @@
+//! Versioned schema migrations, embedded in the binary and applied by
+//! `migrate` and at `serve` start. sea-orm-migration records what ran in
+//! `seaql_migrations`, so applying them twice is a no-op.
+//!
+//! The column types that differ per dialect are chosen in [`pk`] and [`ts`]
+//! and nowhere else.
+use chrono::Utc;
+use sea_orm::DbBackend;
+use sea_orm_migration::prelude::*;
+use serde_json::json;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(InitialSchema)]
+    }
+}
+
+/// Auto-increment 64-bit id. SQLite only auto-increments a column declared
+/// exactly `INTEGER PRIMARY KEY` (which is 64-bit there).
+fn pk(backend: DbBackend, name: &'static str) -> ColumnDef {
+    let mut col = ColumnDef::new(name);
+    match backend {
+        DbBackend::Sqlite => col.integer(),
+        _ => col.big_integer(),
+    };
+    col.not_null().auto_increment().primary_key().take()
+}
+
+/// A UTC timestamp with microseconds. MySQL's `TIMESTAMP` has no fraction by
+/// default and converts through the session time zone, so it gets
+/// `DATETIME(6)` holding UTC; PostgreSQL gets `timestamptz`; SQLite stores
+/// RFC 3339 text, which sorts correctly because every value is UTC.
+fn ts(backend: DbBackend, name: &'static str) -> ColumnDef {
+    let mut col = ColumnDef::new(name);
+    match backend {
+        DbBackend::MySql => col.custom("DATETIME(6)"),
+        _ => col.timestamp_with_time_zone(),
+    };
+    col
+}
+
+fn id_ref(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).big_integer().take()
+}
+
+fn fk(from: (&'static str, &'static str), to: (&'static str, &'static str)) -> ForeignKeyCreateStatement {
+    ForeignKey::create().name(format!("fk_{}_{}", from.0, from.1)).from(from.0, from.1).to(to.0, to.1).take()
+}
+
+fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(name).table(table);
+    for col in cols {
+        idx.col(*col);
+    }
+    idx.take()
+}
+
+struct InitialSchema;
+
+impl MigrationName for InitialSchema {
+    fn name(&self) -> &str {
+        "m0001_initial_schema"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for InitialSchema {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = m.get_database_backend();
+        let string = |name: &'static str, len: u32| ColumnDef::new(name).string_len(len).not_null().take();
+        let string_null = |name: &'static str, len: u32| ColumnDef::new(name).string_len(len).null().take();
+        let boolean =
+            |name: &'static str, default: bool| ColumnDef::new(name).boolean().not_null().default(default).take();
+        let json_col = |name: &'static str| ColumnDef::new(name).json().not_null().take();
+
+        m.create_table(
+            Table::create()
+                .table("settings")
+                .col(ColumnDef::new("key").string_len(100).not_null().primary_key())
+                .col(ColumnDef::new("value").text().not_null())
+                .col(ts(b, "updated_at").not_null())
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("roles")
+                .col(pk(b, "id"))
+                .col(string("name", 50).unique_key().take())
+                .col(string_null("description", 255))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("permissions")
+                .col(pk(b, "id"))
+                .col(string("name", 100).unique_key().take())
+                .col(string_null("description", 255))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("role_permissions")
+                .col(id_ref("role_id").not_null())
+                .col(id_ref("permission_id").not_null())
+                .primary_key(Index::create().col("role_id").col("permission_id"))
+                .foreign_key(
+                    &mut fk(("role_permissions", "role_id"), ("roles", "id")).on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    &mut fk(("role_permissions", "permission_id"), ("permissions", "id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("staff")
+                .col(pk(b, "id"))
+                .col(string("email", 255).unique_key().take())
+                .col(string("full_name", 255))
+                .col(string_null("phone", 50))
+                .col(string("password_hash", 255))
+                .col(id_ref("role_id").not_null())
+                .col(id_ref("supervisor_id").null())
+                .col(boolean("is_active", true))
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "updated_at").not_null())
+                .foreign_key(&mut fk(("staff", "role_id"), ("roles", "id")))
+                .foreign_key(&mut fk(("staff", "supervisor_id"), ("staff", "id")).on_delete(ForeignKeyAction::SetNull))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("idx_staff_role", "staff", &["role_id", "is_active"])).await?;
+        m.create_index(index("idx_staff_supervisor", "staff", &["supervisor_id"])).await?;
+
+        m.create_table(
+            Table::create()
+                .table("complaints")
+                .col(pk(b, "id"))
+                .col(string("title", 255))
+                .col(ColumnDef::new("description").text().not_null())
+                .col(string("customer_name", 255))
+                .col(string_null("customer_email", 255))
+                .col(string("priority", 20))
+                .col(string("status", 20))
+                .col(id_ref("assigned_to_staff_id").null())
+                .col(ts(b, "sla_deadline").null())
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "updated_at").not_null())
+                .col(ts(b, "resolved_at").null())
+                .foreign_key(
+                    &mut fk(("complaints", "assigned_to_staff_id"), ("staff", "id"))
+                        .on_delete(ForeignKeyAction::SetNull),
+                )
+                .take(),
+        )
+        .await?;
+        // The SLA scan: open complaints by deadline; the workload scan: open by assignee.
+        m.create_index(index("idx_complaints_status_deadline", "complaints", &["status", "sla_deadline"])).await?;
+        m.create_index(index("idx_complaints_assignee_status", "complaints", &["assigned_to_staff_id", "status"]))
+            .await?;
+        m.create_index(index("idx_complaints_priority_status", "complaints", &["priority", "status"])).await?;
+        m.create_index(index("idx_complaints_created", "complaints", &["created_at"])).await?;
+
+        m.create_table(
+            Table::create()
+                .table("alerts")
+                .col(pk(b, "id"))
+                .col(string("alert_type", 50))
+                .col(string("severity", 20))
+                .col(string("title", 255))
+                .col(ColumnDef::new("message").text().not_null())
+                .col(string_null("resource_type", 50))
+                .col(id_ref("resource_id").null())
+                .col(id_ref("assigned_to_staff_id").not_null())
+                .col(boolean("is_read", false))
+                .col(boolean("is_dismissed", false))
+                .col(ColumnDef::new("alert_metadata").json().null())
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "read_at").null())
+                .col(ts(b, "dismissed_at").null())
+                .col(ts(b, "expires_at").null())
+                .foreign_key(
+                    &mut fk(("alerts", "assigned_to_staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+        // The inbox: one staff member's undismissed alerts, newest first.
+        m.create_index(index(
+            "idx_alerts_inbox",
+            "alerts",
+            &["assigned_to_staff_id", "is_dismissed", "created_at", "id"],
+        ))
+        .await?;
+        // The unread badge, answered from the index alone.
+        m.create_index(index(
+            "idx_alerts_unread",
+            "alerts",
+            &["assigned_to_staff_id", "is_read", "is_dismissed", "expires_at"],
+        ))
+        .await?;
+        m.create_index(index("idx_alerts_resource", "alerts", &["resource_type", "resource_id", "alert_type"])).await?;
+        m.create_index(index("idx_alerts_expires", "alerts", &["expires_at"])).await?;
+
+        m.create_table(
+            Table::create()
+                .table("alert_rules")
+                .col(pk(b, "id"))
+                .col(string("rule_name", 100).unique_key().take())
+                .col(string("rule_type", 20))
+                .col(boolean("is_enabled", true))
+                .col(json_col("conditions"))
+                .col(json_col("alert_config"))
+                .col(id_ref("created_by_staff_id").null())
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "updated_at").not_null())
+                .foreign_key(
+                    &mut fk(("alert_rules", "created_by_staff_id"), ("staff", "id"))
+                        .on_delete(ForeignKeyAction::SetNull),
+                )
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("alert_subscriptions")
+                .col(pk(b, "id"))
+                .col(id_ref("staff_id").not_null())
+                .col(string("alert_type", 50))
+                .col(boolean("is_enabled", true))
+                .col(json_col("delivery_channels"))
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "updated_at").not_null())
+                .foreign_key(
+                    &mut fk(("alert_subscriptions", "staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            index("uq_alert_subscriptions_staff_type", "alert_subscriptions", &["staff_id", "alert_type"])
+                .unique()
+                .take(),
+        )
+        .await?;
+
+        seed_defaults(m).await
+    }
+}
+
+/// Roles, permissions and the four default rules of the seed.
+async fn seed_defaults(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    let now = Utc::now();
+
+    let roles = [
+        (1, "admin", "Full access, manages rules and staff"),
+        (2, "supervisor", "Oversees agents and their complaints"),
+        (3, "agent", "Handles assigned complaints"),
+    ];
+    let mut insert = Query::insert();
+    insert.into_table("roles").columns(["id", "name", "description"]);
+    for (id, name, description) in roles {
+        insert.values_panic([id.into(), name.into(), description.into()]);
+    }
+    db.execute(&insert).await?;
+
+    let permissions = [
+        (1, "alerts.read", "Read and act on one's own alerts"),
+        (2, "alerts.manage", "Manage alert rules and run checks"),
+        (3, "complaints.read", "Read complaints"),
+        (4, "complaints.write", "Create and update complaints"),
+        (5, "staff.manage", "Manage staff accounts"),
+    ];
+    let mut insert = Query::insert();
+    insert.into_table("permissions").columns(["id", "name", "description"]);
+    for (id, name, description) in permissions {
+        insert.values_panic([id.into(), name.into(), description.into()]);
+    }
+    db.execute(&insert).await?;
+
+    // admin: all; supervisor: alerts.read, complaints.read, complaints.write; agent: alerts.read, complaints.read.
+    let grants: [(i64, i64); 10] = [(1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (2, 1), (2, 3), (2, 4), (3, 1), (3, 3)];
+    let mut insert = Query::insert();
+    insert.into_table("role_permissions").columns(["role_id", "permission_id"]);
+    for (role, permission) in grants {
+        insert.values_panic([role.into(), permission.into()]);
+    }
+    db.execute(&insert).await?;
+
+    let mut insert = Query::insert();
+    insert.into_table("alert_rules").columns([
+        "rule_name",
+        "rule_type",
+        "is_enabled",
+        "conditions",
+        "alert_config",
+        "created_at",
+        "updated_at",
+    ]);
+    for (name, rule_type, conditions, config) in default_rules() {
+        insert.values_panic([
+            name.into(),
+            rule_type.into(),
+            true.into(),
+            conditions.into(),
+            config.into(),
+            now.into(),
+            now.into(),
+        ]);
+    }
+    db.execute(&insert).await?;
+
+    // PostgreSQL sequences do not move when ids are given explicitly.
+    if m.get_database_backend() == DbBackend::Postgres {
+        for table in ["roles", "permissions"] {
+            db.execute_unprepared(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The seed's four rules, with the thresholds of SPEC section 5.
+pub fn default_rules() -> Vec<(&'static str, &'static str, serde_json::Value, serde_json::Value)> {
+    vec![
+        (
+            "sla_breach_critical",
+            "sla",
+            json!({"sla_state": "breached", "statuses": ["open", "in_progress"]}),
+            json!({
+                "alert_type": "sla_breach",
+                "severity": "critical",
+                "recipients": ["assignee", "assignee_supervisor"],
+                "unassigned_recipients": ["role:supervisor", "role:admin"],
+                "dedup_window_hours": 24,
+                "expires_after_hours": 168,
+                "mandatory": true
+            }),
+        ),
+        (
+            "sla_at_risk",
+            "sla",
+            json!({"sla_state": "at_risk", "threshold_percent": 80, "statuses": ["open", "in_progress"]}),
+            json!({
+                "alert_type": "sla_at_risk",
+                "severity": "warning",
+                "recipients": ["assignee"],
+                "unassigned_recipients": ["role:supervisor", "role:admin"],
+                "dedup_window_hours": 24,
+                "expires_after_hours": 168,
+                "mandatory": false
+            }),
+        ),
+        (
+            "critical_complaint_created",
+            "event",
+            json!({"event": "priority_critical", "priority": "critical"}),
+            json!({
+                "alert_type": "critical_complaint",
+                "severity": "critical",
+                "recipients": ["assignee", "assignee_supervisor"],
+                "unassigned_recipients": ["role:supervisor", "role:admin"],
+                "dedup_window_hours": 24,
+                "expires_after_hours": 168,
+                "mandatory": false
+            }),
+        ),
+        (
+            "high_workload_warning",
+            "threshold",
+            json!({"metric": "open_assigned_complaints", "threshold": 10}),
+            json!({
+                "alert_type": "high_workload",
+                "severity": "warning",
+                "recipients": ["assignee", "assignee_supervisor"],
+                "unassigned_recipients": [],
+                "dedup_window_hours": 24,
+                "expires_after_hours": 168,
+                "mandatory": false
+            }),
+        ),
+    ]
+}

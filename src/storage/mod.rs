@@ -1,0 +1,89 @@
+//! Storage: sea-orm entities, embedded migrations and the queries the
+//! services need. One code path for SQLite, MySQL/MariaDB and PostgreSQL;
+//! the dialect differences that cannot be avoided are named where they occur
+//! (column types in `migrations`, connection pragmas here).
+pub mod entities;
+pub mod migrations;
+pub mod settings;
+pub mod staff;
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+pub use sea_orm::DatabaseConnection as Db;
+
+/// How the service reaches its database.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(2) }
+    }
+}
+
+/// Checks the URL names a backend this binary speaks, with a message fit for a CLI user.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+    match scheme {
+        "sqlite" | "mysql" | "mariadb" | "postgres" | "postgresql" => Ok(()),
+        _ => Err(format!(
+            "unsupported database URL {:?}: expected sqlite://PATH, mysql://… or postgres://…",
+            redact_url(url)
+        )),
+    }
+}
+
+/// The URL with any password replaced, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens a pool. SQLite gets WAL, a busy timeout, foreign keys and is created when missing.
+pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbErr> {
+    validate_url(url).map_err(DbErr::Custom)?;
+    let url = url.replacen("mariadb://", "mysql://", 1);
+    let mut opts = ConnectOptions::new(url.clone());
+    opts.max_connections(options.max_connections)
+        .min_connections(0)
+        .connect_timeout(options.acquire_timeout)
+        .acquire_timeout(options.acquire_timeout)
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    }
+    Database::connect(opts).await
+}
+
+/// Applies pending migrations (schema and seeded defaults); idempotent.
+pub async fn migrate(db: &Db) -> Result<(), DbErr> {
+    migrations::Migrator::up(db, None).await
+}
+
+/// A cheap round trip, for `/ready`.
+pub async fn ping(db: &Db) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+pub fn backend(db: &Db) -> DbBackend {
+    db.get_database_backend()
+}

@@ -1,0 +1,68 @@
+//! Staff, roles and permissions.
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+};
+
+use super::entities::{permission, role, role_permission, staff};
+
+pub struct NewStaff {
+    pub email: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub password_hash: String,
+    pub role_id: i64,
+    pub supervisor_id: Option<i64>,
+    pub is_active: bool,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewStaff) -> Result<staff::Model, DbErr> {
+    staff::ActiveModel {
+        email: Set(new.email),
+        full_name: Set(new.full_name),
+        phone: Set(new.phone),
+        password_hash: Set(new.password_hash),
+        role_id: Set(new.role_id),
+        supervisor_id: Set(new.supervisor_id),
+        is_active: Set(new.is_active),
+        created_at: Set(new.now),
+        updated_at: Set(new.now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<staff::Model>, DbErr> {
+    staff::Entity::find().filter(staff::Column::Email.eq(email)).one(db).await
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<staff::Model>, DbErr> {
+    staff::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn role_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<role::Model>, DbErr> {
+    role::Entity::find().filter(role::Column::Name.eq(name)).one(db).await
+}
+
+pub async fn role_name(db: &impl ConnectionTrait, role_id: i64) -> Result<Option<String>, DbErr> {
+    Ok(role::Entity::find_by_id(role_id).one(db).await?.map(|r| r.name))
+}
+
+/// The names of the permissions granted to a role, in one query.
+pub async fn permissions_of_role(db: &impl ConnectionTrait, role_id: i64) -> Result<Vec<String>, DbErr> {
+    let granted = Query::select()
+        .column(role_permission::Column::PermissionId)
+        .from(role_permission::Entity)
+        .and_where(role_permission::Column::RoleId.eq(role_id))
+        .take();
+    let names: Vec<String> = permission::Entity::find()
+        .select_only()
+        .column(permission::Column::Name)
+        .filter(permission::Column::Id.in_subquery(granted))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names)
+}

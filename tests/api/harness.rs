@@ -1,0 +1,260 @@
+//! Test harness: a fresh database per test on each backend, and the real
+//! server on 127.0.0.1:0.
+//!
+//! SQLite always runs. MariaDB and PostgreSQL run when `TEST_MYSQL_URL` /
+//! `TEST_POSTGRES_URL` are set; with `CI=true` a missing URL fails the test
+//! instead, so CI cannot pass with a backend silently skipped.
+use std::sync::Arc;
+
+use convergeai_alerts::config::{CommonConfig, Secret};
+use convergeai_alerts::domain::{App, staff};
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+    Postgres,
+}
+
+impl Backend {
+    fn env_var(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::MySql => Some("TEST_MYSQL_URL"),
+            Backend::Postgres => Some("TEST_POSTGRES_URL"),
+        }
+    }
+
+    /// The server URL this backend's tests use, or `None` when they are skipped here.
+    fn admin_url(self) -> Option<String> {
+        let var = self.env_var()?;
+        match std::env::var(var) {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{var} must be set when CI=true"),
+            _ => None,
+        }
+    }
+}
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDb {
+    pub url: String,
+    backend: Backend,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// `None` when the backend is not configured here (and CI is not set).
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        let name = format!("t_{}", random_suffix());
+        if backend == Backend::Sqlite {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}", dir.path().join("alerts.db").display());
+            return Some(TestDb { url, backend, admin_url: None, name, _dir: Some(dir) });
+        }
+        let admin_url = backend.admin_url()?;
+        admin_exec(&admin_url, &format!("CREATE DATABASE {name}")).await;
+        let mut url = url::Url::parse(&admin_url).expect("database URL");
+        url.set_path(&format!("/{name}"));
+        Some(TestDb { url: url.to_string(), backend, admin_url: Some(admin_url), name, _dir: None })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(admin_url) = self.admin_url.clone() else { return };
+        let sql = match self.backend {
+            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        // Drop runs inside the test's runtime: do the async work on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(admin_exec(&admin_url, &sql));
+        })
+        .join();
+    }
+}
+
+async fn admin_exec(admin_url: &str, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(admin_url).await.expect("connect to test server");
+    db.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let _ = db.close().await;
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..12).map(|_| char::from(b'a' + rng.random_range(0..26u8))).collect()
+}
+
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+
+pub fn common_config(url: &str) -> CommonConfig {
+    CommonConfig {
+        database_url: url.to_owned(),
+        jwt_secret: Some(Secret::new(TEST_SECRET)),
+        token_ttl_seconds: 3600,
+    }
+}
+
+/// The real server on a random port over a fresh database.
+pub struct TestApp {
+    pub base: String,
+    pub app: App,
+    pub client: reqwest::Client,
+    pub db: Arc<TestDb>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let db = TestDb::create(backend).await?;
+        let app = convergeai_alerts::cli::open(&common_config(&db.url)).await.expect("open app");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server_app = app.clone();
+        tokio::spawn(async move {
+            convergeai_alerts::http::serve(server_app, listener, std::future::pending()).await.expect("serve");
+        });
+        Some(TestApp { base, app, client: reqwest::Client::new(), db: Arc::new(db) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates a staff member through the service and returns (id, token).
+    pub async fn staff(&self, email: &str, role: &str) -> (i64, String) {
+        self.staff_with(email, role, None).await
+    }
+
+    pub async fn staff_with(&self, email: &str, role: &str, supervisor: Option<&str>) -> (i64, String) {
+        let created = staff::create(
+            &self.app,
+            staff::CreateStaff {
+                email: email.into(),
+                password: "password123".into(),
+                role: role.into(),
+                full_name: None,
+                phone: None,
+                supervisor_email: supervisor.map(Into::into),
+            },
+        )
+        .await
+        .expect("create staff");
+        let token = self.app.auth.issue(created.id, self.app.clock.now()).expect("token").access_token;
+        (created.id, token)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request");
+        status_json(resp).await
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        status_json(req.send().await.expect("request")).await
+    }
+}
+
+/// Status and JSON body (`Value::Null` for an empty body).
+pub async fn status_json(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("non-JSON body ({status}): {}", String::from_utf8_lossy(&bytes)))
+    };
+    (status, body)
+}
+
+/// Runs an `async fn(Backend)` test once per backend, as three tests that nextest runs in parallel.
+#[macro_export]
+macro_rules! on_all_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::harness::Backend::Sqlite).await })*
+        }
+        mod mysql {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::harness::Backend::MySql).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::harness::Backend::Postgres).await })*
+        }
+    };
+}
+
+/// `let Some(app) = spawn!(backend)`: the app, or return when the backend is not configured here.
+#[macro_export]
+macro_rules! spawn_app {
+    ($backend:expr) => {
+        match $crate::harness::TestApp::spawn($backend).await {
+            Some(app) => app,
+            None => {
+                eprintln!("skipped: {:?} is not configured (set TEST_MYSQL_URL / TEST_POSTGRES_URL)", $backend);
+                return;
+            }
+        }
+    };
+}
+
+/// A TCP forwarder between the app and its database, so a test can cut the
+/// database off (as a crash or network partition would) and bring it back.
+pub struct Proxy {
+    pub port: u16,
+    upstream: String,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let proxy = Proxy { port, upstream, task: std::sync::Mutex::new(None) };
+        proxy.run(listener);
+        proxy
+    }
+
+    fn run(&self, listener: TcpListener) {
+        let upstream = self.upstream.clone();
+        let task = tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                conns.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        *self.task.lock().expect("lock") = Some(task);
+    }
+
+    /// Closes the listener and every forwarded connection.
+    pub fn stop(&self) {
+        if let Some(task) = self.task.lock().expect("lock").take() {
+            task.abort();
+        }
+    }
+
+    pub async fn restart(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind proxy");
+        self.run(listener);
+    }
+}
