@@ -111,11 +111,9 @@ impl MigrationTrait for InitialSchema {
                 .col(id_ref("role_id").not_null())
                 .col(id_ref("permission_id").not_null())
                 .primary_key(Index::create().col("role_id").col("permission_id"))
+                .foreign_key(fk(("role_permissions", "role_id"), ("roles", "id")).on_delete(ForeignKeyAction::Cascade))
                 .foreign_key(
-                    &mut fk(("role_permissions", "role_id"), ("roles", "id")).on_delete(ForeignKeyAction::Cascade),
-                )
-                .foreign_key(
-                    &mut fk(("role_permissions", "permission_id"), ("permissions", "id"))
+                    fk(("role_permissions", "permission_id"), ("permissions", "id"))
                         .on_delete(ForeignKeyAction::Cascade),
                 )
                 .take(),
@@ -136,7 +134,7 @@ impl MigrationTrait for InitialSchema {
                 .col(ts(b, "created_at").not_null())
                 .col(ts(b, "updated_at").not_null())
                 .foreign_key(&mut fk(("staff", "role_id"), ("roles", "id")))
-                .foreign_key(&mut fk(("staff", "supervisor_id"), ("staff", "id")).on_delete(ForeignKeyAction::SetNull))
+                .foreign_key(fk(("staff", "supervisor_id"), ("staff", "id")).on_delete(ForeignKeyAction::SetNull))
                 .take(),
         )
         .await?;
@@ -159,8 +157,7 @@ impl MigrationTrait for InitialSchema {
                 .col(ts(b, "updated_at").not_null())
                 .col(ts(b, "resolved_at").null())
                 .foreign_key(
-                    &mut fk(("complaints", "assigned_to_staff_id"), ("staff", "id"))
-                        .on_delete(ForeignKeyAction::SetNull),
+                    fk(("complaints", "assigned_to_staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::SetNull),
                 )
                 .take(),
         )
@@ -191,7 +188,7 @@ impl MigrationTrait for InitialSchema {
                 .col(ts(b, "dismissed_at").null())
                 .col(ts(b, "expires_at").null())
                 .foreign_key(
-                    &mut fk(("alerts", "assigned_to_staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::Cascade),
+                    fk(("alerts", "assigned_to_staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::Cascade),
                 )
                 .take(),
         )
@@ -226,8 +223,7 @@ impl MigrationTrait for InitialSchema {
                 .col(ts(b, "created_at").not_null())
                 .col(ts(b, "updated_at").not_null())
                 .foreign_key(
-                    &mut fk(("alert_rules", "created_by_staff_id"), ("staff", "id"))
-                        .on_delete(ForeignKeyAction::SetNull),
+                    fk(("alert_rules", "created_by_staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::SetNull),
                 )
                 .take(),
         )
@@ -244,7 +240,7 @@ impl MigrationTrait for InitialSchema {
                 .col(ts(b, "created_at").not_null())
                 .col(ts(b, "updated_at").not_null())
                 .foreign_key(
-                    &mut fk(("alert_subscriptions", "staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::Cascade),
+                    fk(("alert_subscriptions", "staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::Cascade),
                 )
                 .take(),
         )

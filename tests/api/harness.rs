@@ -96,11 +96,7 @@ fn random_suffix() -> String {
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
 
 pub fn common_config(url: &str) -> CommonConfig {
-    CommonConfig {
-        database_url: url.to_owned(),
-        jwt_secret: Some(Secret::new(TEST_SECRET)),
-        token_ttl_seconds: 3600,
-    }
+    CommonConfig { database_url: url.to_owned(), jwt_secret: Some(Secret::new(TEST_SECRET)), token_ttl_seconds: 3600 }
 }
 
 /// The real server on a random port over a fresh database.
@@ -108,7 +104,8 @@ pub struct TestApp {
     pub base: String,
     pub app: App,
     pub client: reqwest::Client,
-    pub db: Arc<TestDb>,
+    /// Dropped (with its database) when the test ends.
+    _db: Arc<TestDb>,
 }
 
 impl TestApp {
@@ -121,7 +118,7 @@ impl TestApp {
         tokio::spawn(async move {
             convergeai_alerts::http::serve(server_app, listener, std::future::pending()).await.expect("serve");
         });
-        Some(TestApp { base, app, client: reqwest::Client::new(), db: Arc::new(db) })
+        Some(TestApp { base, app, client: reqwest::Client::new(), _db: Arc::new(db) })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -156,7 +153,13 @@ impl TestApp {
         status_json(resp).await
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self.client.request(method, self.url(path));
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -175,7 +178,8 @@ pub async fn status_json(resp: reqwest::Response) -> (u16, Value) {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("non-JSON body ({status}): {}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("non-JSON body ({status}): {}", String::from_utf8_lossy(&bytes)))
     };
     (status, body)
 }

@@ -1,0 +1,136 @@
+//! Migrations, seeded rows, constraints and connection settings.
+use convergeai_alerts::storage::{self, DbOptions, entities::*};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+
+use crate::harness::{Backend, TestDb, common_config};
+use crate::on_all_backends;
+
+async fn fresh(backend: Backend) -> Option<(TestDb, storage::Db)> {
+    let db = TestDb::create(backend).await?;
+    let conn = storage::connect(&db.url, &DbOptions::default()).await.expect("connect");
+    Some((db, conn))
+}
+
+async fn migrations_apply_to_empty_and_migrated_databases(backend: Backend) {
+    let Some((_db, conn)) = fresh(backend).await else { return };
+    storage::migrate(&conn).await.expect("first migration");
+    storage::migrate(&conn).await.expect("second migration is a no-op");
+    // Seeded once, not twice.
+    assert_eq!(role::Entity::find().count(&conn).await.unwrap(), 3);
+    assert_eq!(alert_rule::Entity::find().count(&conn).await.unwrap(), 4);
+    for table in ["alerts", "alert_subscriptions", "complaints", "staff", "settings"] {
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"))
+            .expect("a row");
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 0, "{table} starts empty");
+    }
+}
+
+async fn seeds_roles_permissions_and_default_rules(backend: Backend) {
+    let Some((_db, conn)) = fresh(backend).await else { return };
+    storage::migrate(&conn).await.unwrap();
+
+    let mut roles: Vec<String> = role::Entity::find().all(&conn).await.unwrap().into_iter().map(|r| r.name).collect();
+    roles.sort();
+    assert_eq!(roles, ["admin", "agent", "supervisor"]);
+
+    let mut perms: Vec<String> =
+        permission::Entity::find().all(&conn).await.unwrap().into_iter().map(|p| p.name).collect();
+    perms.sort();
+    assert_eq!(perms, ["alerts.manage", "alerts.read", "complaints.read", "complaints.write", "staff.manage"]);
+
+    for (role, expected) in [
+        ("admin", vec!["alerts.manage", "alerts.read", "complaints.read", "complaints.write", "staff.manage"]),
+        ("supervisor", vec!["alerts.read", "complaints.read", "complaints.write"]),
+        ("agent", vec!["alerts.read", "complaints.read"]),
+    ] {
+        let role = storage::staff::role_by_name(&conn, role).await.unwrap().unwrap();
+        let mut got = storage::staff::permissions_of_role(&conn, role.id).await.unwrap();
+        got.sort();
+        assert_eq!(got, expected, "permissions of {}", role.name);
+    }
+
+    let rules = alert_rule::Entity::find().all(&conn).await.unwrap();
+    let by_name = |n: &str| rules.iter().find(|r| r.rule_name == n).unwrap_or_else(|| panic!("rule {n}"));
+    let breach = by_name("sla_breach_critical");
+    assert_eq!((breach.rule_type.as_str(), breach.is_enabled), ("sla", true));
+    assert_eq!(breach.alert_config["alert_type"], "sla_breach");
+    assert_eq!(breach.alert_config["severity"], "critical");
+    assert_eq!(breach.alert_config["dedup_window_hours"], 24);
+    let at_risk = by_name("sla_at_risk");
+    assert_eq!(at_risk.conditions["threshold_percent"], 80);
+    assert_eq!(at_risk.alert_config["recipients"], serde_json::json!(["assignee"]));
+    let critical = by_name("critical_complaint_created");
+    assert_eq!(critical.rule_type, "event");
+    assert_eq!(critical.conditions["priority"], "critical");
+    let workload = by_name("high_workload_warning");
+    assert_eq!(workload.rule_type, "threshold");
+    assert_eq!(workload.conditions["threshold"], 10);
+    assert_eq!(workload.alert_config["alert_type"], "high_workload");
+    assert!(rules.iter().all(|r| r.is_enabled && r.created_by_staff_id.is_none()));
+}
+
+async fn foreign_keys_and_unique_keys_are_enforced(backend: Backend) {
+    let Some((_db, conn)) = fresh(backend).await else { return };
+    storage::migrate(&conn).await.unwrap();
+    let b = conn.get_database_backend();
+    let now = "'2026-01-01 00:00:00'";
+    let bad_role = format!(
+        "INSERT INTO staff (email, full_name, password_hash, role_id, is_active, created_at, updated_at) \
+         VALUES ('x@y.z', 'X', 'h', 999, true, {now}, {now})"
+    );
+    assert!(conn.execute_raw(Statement::from_string(b, bad_role)).await.is_err(), "unknown role_id is refused");
+    let ok = format!(
+        "INSERT INTO staff (email, full_name, password_hash, role_id, is_active, created_at, updated_at) \
+         VALUES ('x@y.z', 'X', 'h', 3, true, {now}, {now})"
+    );
+    conn.execute_raw(Statement::from_string(b, ok.clone())).await.expect("valid staff row");
+    let err = conn.execute_raw(Statement::from_string(b, ok)).await.expect_err("duplicate email is refused");
+    assert!(matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))), "{err}");
+}
+
+async fn generated_jwt_secret_is_kept_in_the_database(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else { return };
+    let mut config = common_config(&db.url);
+    config.jwt_secret = None;
+    let first = convergeai_alerts::cli::open(&config).await.unwrap();
+    let token = first.auth.issue(42, first.clock.now()).unwrap().access_token;
+    let second = convergeai_alerts::cli::open(&config).await.unwrap();
+    assert_eq!(second.auth.verify(&token, second.clock.now()).unwrap().0, 42, "a second process agrees on the secret");
+    let stored = setting::Entity::find_by_id("jwt_secret".to_owned()).one(&first.db).await.unwrap().unwrap();
+    assert_eq!(stored.value.len(), 64, "256 random bits, hex");
+}
+
+on_all_backends!(
+    migrations_apply_to_empty_and_migrated_databases,
+    seeds_roles_permissions_and_default_rules,
+    foreign_keys_and_unique_keys_are_enforced,
+    generated_jwt_secret_is_kept_in_the_database,
+);
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_busy_timeout() {
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let conn = storage::connect(&db.url, &DbOptions::default()).await.unwrap();
+    let pragma = |name: &'static str| {
+        let conn = conn.clone();
+        async move {
+            let row = conn
+                .query_one_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, format!("PRAGMA {name}")))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                .unwrap()
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("foreign_keys").await, "1");
+    assert_eq!(pragma("busy_timeout").await, "5000");
+}
