@@ -131,7 +131,7 @@ pub async fn open(common: &CommonConfig) -> Result<App, String> {
     storage::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
     let clock = Clock::default();
     let secret = Auth::resolve_secret(&db, common.jwt_secret.clone(), clock.now()).await.map_err(|e| e.to_string())?;
-    Ok(App { db, clock, auth: Arc::new(Auth::new(&secret, common.token_ttl_seconds)) })
+    Ok(App { db, clock, auth: Arc::new(Auth::new(&secret, common.token_ttl_seconds)), sla: common.sla_hours })
 }
 
 async fn shutdown_signal() {

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use clap::Args;
 
 pub use crate::domain::auth::Secret;
+use crate::domain::complaints::SlaPolicy;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://convergeai-alerts.db";
 
@@ -24,6 +25,10 @@ pub struct CommonConfig {
     #[arg(long, global = true, env = "ALERTS_TOKEN_TTL_SECONDS", default_value_t = 3600,
           value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
     pub token_ttl_seconds: i64,
+
+    /// SLA length per priority when a complaint comes without a deadline
+    #[arg(long, global = true, env = "ALERTS_SLA_HOURS", default_value = "critical=4,high=24,medium=72,low=168")]
+    pub sla_hours: SlaPolicy,
 }
 
 /// Settings of `serve`.

@@ -1,8 +1,14 @@
 //! Services: what the product does, with no HTTP types. Handlers and the CLI
 //! call these; they call storage.
+pub mod alerts;
 pub mod auth;
+pub mod complaints;
 pub mod error;
+pub mod paging;
+pub mod rules;
 pub mod staff;
+pub mod subscriptions;
+pub mod vocab;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -35,10 +41,11 @@ impl Clock {
     }
 }
 
-/// What every service needs: the database, the clock and the auth keys.
+/// What every service needs: the database, the clock, the auth keys and the domain settings.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
     pub clock: Clock,
     pub auth: Arc<auth::Auth>,
+    pub sla: complaints::SlaPolicy,
 }

@@ -2,7 +2,7 @@
 use super::{App, DomainError, DomainResult, auth};
 use crate::storage::{self, entities::staff};
 
-pub const ROLES: [&str; 3] = ["admin", "supervisor", "agent"];
+pub use super::vocab::ROLES;
 
 pub struct CreateStaff {
     pub email: String,

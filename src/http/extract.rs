@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
@@ -29,7 +29,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     let status = rejection.status();
     let detail = match &rejection {
-        JsonRejection::JsonDataError(e) => format!("invalid request body: {}", error_chain(e)),
+        JsonRejection::JsonDataError(e) => format!("invalid request body: {}", located::<serde_json::Error>(e)),
         JsonRejection::JsonSyntaxError(e) => format!("malformed JSON: {}", error_chain(e)),
         JsonRejection::MissingJsonContentType(_) => "expected a request with Content-Type: application/json".into(),
         _ if status == StatusCode::PAYLOAD_TOO_LARGE => "request body too large".into(),
@@ -47,6 +47,19 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     inner.to_string()
 }
 
+/// The deserialisation error with the path of the field it is about
+/// (`conditions.threshold: invalid type …`), else the innermost message.
+fn located<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<serde_path_to_error::Error<E>>() {
+            return found.to_string();
+        }
+        current = e.source();
+    }
+    error_chain(err)
+}
+
 /// `axum::extract::Query` with a 422 `{"detail"}` rejection naming the parameter.
 pub struct Query<T>(pub T);
 
@@ -54,10 +67,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Query(q.0))
-            .map_err(|e: QueryRejection| ApiError::unprocessable(format!("invalid query: {}", error_chain(&e))))
+        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| Query(q.0)).map_err(
+            |e: QueryRejection| {
+                ApiError::unprocessable(format!(
+                    "invalid query parameter {}",
+                    located::<serde_urlencoded::de::Error>(&e)
+                ))
+            },
+        )
     }
 }
 
@@ -68,10 +85,20 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| Path(p.0))
-            .map_err(|e: PathRejection| ApiError::unprocessable(format!("invalid path: {}", error_chain(&e))))
+        let names: Vec<String> = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(raw) => raw.iter().map(|(name, _)| name.to_owned()).collect(),
+            Err(_) => Vec::new(),
+        };
+        axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| Path(p.0)).map_err(
+            |e: PathRejection| {
+                // A single unnamed value (`Path<i64>`) does not say which parameter failed: name it.
+                let message = error_chain(&e);
+                match names.as_slice() {
+                    [name] if !message.contains(name.as_str()) => ApiError::unprocessable(format!("{name}: {message}")),
+                    _ => ApiError::unprocessable(format!("invalid path parameter: {message}")),
+                }
+            },
+        )
     }
 }
 

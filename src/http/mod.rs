@@ -2,6 +2,7 @@
 //! service, and map the result; nothing here knows SQL.
 pub mod error;
 pub mod extract;
+pub mod openapi;
 mod routes;
 
 use std::future::Future;
@@ -12,6 +13,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::domain::App;
 use error::ApiError;
@@ -20,11 +24,25 @@ use error::ApiError;
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn router(app: App) -> Router {
-    let api = Router::new().merge(routes::auth::routes()).merge(routes::health::routes());
-    Router::new()
+/// The routes and the OpenAPI document that describes exactly them.
+pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
+    let api = OpenApiRouter::new()
+        .merge(routes::auth::routes())
+        .merge(routes::alerts::routes())
+        .merge(routes::rules::routes())
+        .merge(routes::subscriptions::routes())
+        .merge(routes::complaints::routes())
+        .merge(routes::health::routes());
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", api)
         .merge(routes::health::routes())
+        .split_for_parts()
+}
+
+pub fn router(app: App) -> Router {
+    let (routes, api) = routes();
+    routes
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -4,7 +4,6 @@
 //!
 //! The column types that differ per dialect are chosen in [`pk`] and [`ts`]
 //! and nowhere else.
-use chrono::Utc;
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 use serde_json::json;
@@ -259,7 +258,7 @@ impl MigrationTrait for InitialSchema {
 /// Roles, permissions and the four default rules of the seed.
 async fn seed_defaults(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     let db = m.get_connection();
-    let now = Utc::now();
+    let now = crate::domain::Clock::default().now();
 
     let roles = [
         (1, "admin", "Full access, manages rules and staff"),
@@ -365,7 +364,7 @@ pub fn default_rules() -> Vec<(&'static str, &'static str, serde_json::Value, se
         (
             "critical_complaint_created",
             "event",
-            json!({"event": "priority_critical", "priority": "critical"}),
+            json!({"priority": "critical"}),
             json!({
                 "alert_type": "critical_complaint",
                 "severity": "critical",

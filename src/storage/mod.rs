@@ -2,10 +2,14 @@
 //! services need. One code path for SQLite, MySQL/MariaDB and PostgreSQL;
 //! the dialect differences that cannot be avoided are named where they occur
 //! (column types in `migrations`, connection pragmas here).
+pub mod alerts;
+pub mod complaints;
 pub mod entities;
 pub mod migrations;
+pub mod rules;
 pub mod settings;
 pub mod staff;
+pub mod subscriptions;
 
 use std::time::Duration;
 

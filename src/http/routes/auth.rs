@@ -1,27 +1,35 @@
-use axum::routing::{get, post};
-use axum::{Router, extract::State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::{App, auth};
 use crate::http::error::ApiResult;
 use crate::http::extract::{Authenticated, Json};
+use crate::http::openapi::ErrorBody;
 
-pub fn routes() -> Router<App> {
-    Router::new().route("/auth/login", post(login)).route("/auth/me", get(me))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(me))
 }
 
-#[derive(Deserialize)]
-struct LoginRequest {
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
     email: String,
     password: String,
 }
 
+/// Exchanges email and password for a bearer token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = auth::AccessToken),
+    (status = 401, description = "Wrong email or password, or inactive account", body = ErrorBody),
+    (status = 422, description = "Invalid body", body = ErrorBody),
+))]
 async fn login(State(app): State<App>, Json(body): Json<LoginRequest>) -> ApiResult<axum::Json<auth::AccessToken>> {
     Ok(axum::Json(auth::login(&app, &body.email, &body.password).await?))
 }
 
-#[derive(Serialize)]
-struct Me {
+#[derive(Serialize, ToSchema)]
+pub struct Me {
     id: i64,
     email: String,
     role: String,
@@ -29,6 +37,10 @@ struct Me {
 }
 
 /// The caller's identity and permissions (what a client needs to shape its UI).
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, body = Me),
+    (status = 401, body = ErrorBody),
+))]
 async fn me(Authenticated(principal): Authenticated) -> axum::Json<Me> {
     axum::Json(Me {
         id: principal.staff_id,

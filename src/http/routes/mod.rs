@@ -1,2 +1,6 @@
+pub mod alerts;
 pub mod auth;
+pub mod complaints;
 pub mod health;
+pub mod rules;
+pub mod subscriptions;

@@ -1,8 +1,9 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, utoipa::ToSchema)]
 #[sea_orm(table_name = "alerts")]
+#[schema(as = Alert)]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
@@ -15,11 +16,12 @@ pub struct Model {
     pub assigned_to_staff_id: i64,
     pub is_read: bool,
     pub is_dismissed: bool,
+    #[schema(value_type = Option<Object>)]
     pub alert_metadata: Option<Json>,
-    pub created_at: DateTimeUtc,
-    pub read_at: Option<DateTimeUtc>,
-    pub dismissed_at: Option<DateTimeUtc>,
-    pub expires_at: Option<DateTimeUtc>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub dismissed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

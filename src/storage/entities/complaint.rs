@@ -1,8 +1,9 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, utoipa::ToSchema)]
 #[sea_orm(table_name = "complaints")]
+#[schema(as = Complaint)]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
@@ -13,10 +14,10 @@ pub struct Model {
     pub priority: String,
     pub status: String,
     pub assigned_to_staff_id: Option<i64>,
-    pub sla_deadline: Option<DateTimeUtc>,
-    pub created_at: DateTimeUtc,
-    pub updated_at: DateTimeUtc,
-    pub resolved_at: Option<DateTimeUtc>,
+    pub sla_deadline: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

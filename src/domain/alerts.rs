@@ -1,0 +1,79 @@
+//! A staff member's inbox: list, count, read, dismiss. Every operation is
+//! scoped to the caller; another's alert is "not found", never "forbidden".
+use serde::Serialize;
+
+use super::paging::Paging;
+use super::vocab::{self, one_of};
+use super::{App, DomainError, DomainResult};
+use crate::storage::{self, alerts::InboxFilter, entities::alert};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertPage {
+    #[schema(value_type = Vec<crate::storage::entities::alert::Model>)]
+    pub alerts: Vec<alert::Model>,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+    pub total_pages: u64,
+    pub unread_count: u64,
+}
+
+/// Checks filter values against the vocabularies, so a typo is a 422, not an empty list.
+pub fn validate_filter(filter: &InboxFilter) -> DomainResult<()> {
+    for s in &filter.severities {
+        one_of("severity", s, &vocab::SEVERITIES)?;
+    }
+    for t in &filter.alert_types {
+        one_of("alert_type", t, &vocab::ALERT_TYPES)?;
+    }
+    Ok(())
+}
+
+pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging) -> DomainResult<AlertPage> {
+    validate_filter(&filter)?;
+    let now = app.clock.now();
+    let (alerts, total) =
+        storage::alerts::inbox_page(&app.db, staff_id, now, &filter, paging.offset(), paging.page_size).await?;
+    let unread_count = storage::alerts::unread_count(&app.db, staff_id, now).await?;
+    Ok(AlertPage {
+        alerts,
+        total,
+        page: paging.page,
+        page_size: paging.page_size,
+        total_pages: paging.total_pages(total),
+        unread_count,
+    })
+}
+
+pub async fn unread_count(app: &App, staff_id: i64) -> DomainResult<u64> {
+    Ok(storage::alerts::unread_count(&app.db, staff_id, app.clock.now()).await?)
+}
+
+pub async fn get(app: &App, staff_id: i64, id: i64) -> DomainResult<alert::Model> {
+    storage::alerts::owned(&app.db, staff_id, id).await?.ok_or_else(|| not_found(id))
+}
+
+fn not_found(id: i64) -> DomainError {
+    DomainError::NotFound(format!("alert {id} not found"))
+}
+
+/// Marks read; the first read time is kept when it is read again.
+pub async fn mark_read(app: &App, staff_id: i64, id: i64) -> DomainResult<()> {
+    if storage::alerts::mark_read(&app.db, staff_id, id, app.clock.now()).await? {
+        return Ok(());
+    }
+    get(app, staff_id, id).await.map(|_| ())
+}
+
+/// Dismisses; `dismissed_at` is set once.
+pub async fn dismiss(app: &App, staff_id: i64, id: i64) -> DomainResult<()> {
+    if storage::alerts::dismiss(&app.db, staff_id, id, app.clock.now()).await? {
+        return Ok(());
+    }
+    get(app, staff_id, id).await.map(|_| ())
+}
+
+/// Marks every live unread alert of the caller read; returns how many changed.
+pub async fn mark_all_read(app: &App, staff_id: i64) -> DomainResult<u64> {
+    Ok(storage::alerts::mark_all_read(&app.db, staff_id, app.clock.now()).await?)
+}

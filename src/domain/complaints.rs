@@ -1,0 +1,214 @@
+//! Complaints: the host data the alerts are about. Creating or changing one
+//! may raise alerts at once (see the engine).
+use std::str::FromStr;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::ActiveValue::{NotSet, Set};
+use serde::Serialize;
+
+use super::paging::Paging;
+use super::staff::parse_email;
+use super::vocab::{self, one_of};
+use super::{App, DomainError, DomainResult};
+use crate::storage::{self, complaints::ComplaintFilter, entities::complaint};
+
+/// Default SLA length per priority, used when a complaint comes without a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaPolicy {
+    pub critical_hours: i64,
+    pub high_hours: i64,
+    pub medium_hours: i64,
+    pub low_hours: i64,
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        Self { critical_hours: 4, high_hours: 24, medium_hours: 72, low_hours: 168 }
+    }
+}
+
+impl SlaPolicy {
+    pub fn hours(&self, priority: &str) -> i64 {
+        match priority {
+            "critical" => self.critical_hours,
+            "high" => self.high_hours,
+            "low" => self.low_hours,
+            _ => self.medium_hours,
+        }
+    }
+}
+
+/// `critical=4,high=24,medium=72,low=168`; priorities left out keep their default.
+impl FromStr for SlaPolicy {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let mut policy = SlaPolicy::default();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (priority, hours) =
+                part.split_once('=').ok_or_else(|| format!("expected PRIORITY=HOURS, got {part:?}"))?;
+            let hours: i64 =
+                hours.trim().parse().map_err(|_| format!("hours for {priority} must be a whole number"))?;
+            if !(1..=8760).contains(&hours) {
+                return Err(format!("hours for {priority} must be between 1 and 8760"));
+            }
+            let slot = match priority.trim() {
+                "critical" => &mut policy.critical_hours,
+                "high" => &mut policy.high_hours,
+                "medium" => &mut policy.medium_hours,
+                "low" => &mut policy.low_hours,
+                other => return Err(format!("unknown priority {other:?}")),
+            };
+            *slot = hours;
+        }
+        Ok(policy)
+    }
+}
+
+pub struct NewComplaint {
+    pub title: String,
+    pub description: String,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    pub priority: Option<String>,
+    pub assigned_to_staff_id: Option<i64>,
+    pub sla_deadline: Option<DateTime<Utc>>,
+}
+
+/// Changes to a complaint; `assigned_to_staff_id: Some(None)` unassigns.
+#[derive(Default)]
+pub struct ComplaintChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub assigned_to_staff_id: Option<Option<i64>>,
+    pub sla_deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ComplaintPage {
+    #[schema(value_type = Vec<crate::storage::entities::complaint::Model>)]
+    pub complaints: Vec<complaint::Model>,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+    pub total_pages: u64,
+}
+
+fn text(field: &str, value: &str, max_chars: usize, required: bool) -> DomainResult<String> {
+    let trimmed = value.trim();
+    if required && trimmed.is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(DomainError::invalid(field, format!("must be at most {max_chars} characters")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn future_deadline(deadline: DateTime<Utc>, now: DateTime<Utc>) -> DomainResult<DateTime<Utc>> {
+    if deadline <= now {
+        return Err(DomainError::invalid("sla_deadline", "must be in the future"));
+    }
+    Ok(deadline)
+}
+
+/// The assignee must be an active staff member.
+async fn check_assignee(app: &App, staff_id: i64) -> DomainResult<i64> {
+    match storage::staff::by_id(&app.db, staff_id).await? {
+        Some(s) if s.is_active => Ok(staff_id),
+        _ => Err(DomainError::invalid("assigned_to_staff_id", format!("no active staff member with id {staff_id}"))),
+    }
+}
+
+pub async fn create(app: &App, new: NewComplaint) -> DomainResult<complaint::Model> {
+    let now = app.clock.now();
+    let priority = match new.priority {
+        Some(p) => one_of("priority", &p, &vocab::PRIORITIES)?,
+        None => "medium".to_owned(),
+    };
+    let customer_email = new.customer_email.map(|e| parse_email("customer_email", &e)).transpose()?;
+    let assignee = match new.assigned_to_staff_id {
+        Some(id) => Some(check_assignee(app, id).await?),
+        None => None,
+    };
+    let sla_deadline = match new.sla_deadline {
+        Some(d) => future_deadline(d, now)?,
+        None => now + TimeDelta::hours(app.sla.hours(&priority)),
+    };
+    let row = complaint::ActiveModel {
+        id: NotSet,
+        title: Set(text("title", &new.title, 255, true)?),
+        description: Set(text("description", &new.description, 10_000, false)?),
+        customer_name: Set(text("customer_name", &new.customer_name, 255, true)?),
+        customer_email: Set(customer_email),
+        priority: Set(priority),
+        status: Set("open".into()),
+        assigned_to_staff_id: Set(assignee),
+        sla_deadline: Set(Some(sla_deadline)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        resolved_at: Set(None),
+    };
+    Ok(storage::complaints::insert(&app.db, row).await?)
+}
+
+pub async fn get(app: &App, id: i64) -> DomainResult<complaint::Model> {
+    storage::complaints::by_id(&app.db, id)
+        .await?
+        .ok_or_else(|| DomainError::NotFound(format!("complaint {id} not found")))
+}
+
+pub async fn list(app: &App, filter: ComplaintFilter, paging: Paging) -> DomainResult<ComplaintPage> {
+    if let Some(s) = &filter.status {
+        one_of("status", s, &vocab::STATUSES)?;
+    }
+    if let Some(p) = &filter.priority {
+        one_of("priority", p, &vocab::PRIORITIES)?;
+    }
+    let (complaints, total) = storage::complaints::page(&app.db, &filter, paging.offset(), paging.page_size).await?;
+    Ok(ComplaintPage {
+        complaints,
+        total,
+        page: paging.page,
+        page_size: paging.page_size,
+        total_pages: paging.total_pages(total),
+    })
+}
+
+pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResult<complaint::Model> {
+    let now = app.clock.now();
+    let current = get(app, id).await?;
+    let mut row: complaint::ActiveModel = current.clone().into();
+    if let Some(title) = changes.title {
+        row.title = Set(text("title", &title, 255, true)?);
+    }
+    if let Some(description) = changes.description {
+        row.description = Set(text("description", &description, 10_000, false)?);
+    }
+    if let Some(priority) = changes.priority {
+        row.priority = Set(one_of("priority", &priority, &vocab::PRIORITIES)?);
+    }
+    if let Some(status) = changes.status {
+        let status = one_of("status", &status, &vocab::STATUSES)?;
+        let closing = status == "resolved" || status == "closed";
+        row.resolved_at = Set(match (closing, current.resolved_at) {
+            (true, Some(at)) => Some(at),
+            (true, None) => Some(now),
+            (false, _) => None,
+        });
+        row.status = Set(status);
+    }
+    if let Some(assignee) = changes.assigned_to_staff_id {
+        row.assigned_to_staff_id = Set(match assignee {
+            Some(staff_id) => Some(check_assignee(app, staff_id).await?),
+            None => None,
+        });
+    }
+    if let Some(deadline) = changes.sla_deadline {
+        row.sla_deadline = Set(Some(future_deadline(deadline, now)?));
+    }
+    row.updated_at = Set(now);
+    Ok(storage::complaints::update(&app.db, row).await?)
+}

@@ -1,0 +1,165 @@
+//! The caller's inbox: the seed's endpoints plus filters and read-all.
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::domain::paging::Paging;
+use crate::domain::{App, DomainError, alerts};
+use crate::http::error::ApiResult;
+use crate::http::extract::{AlertsRead, Authorized, Path, Query};
+use crate::http::openapi::ErrorBody;
+use crate::storage::{alerts::InboxFilter, entities::alert};
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(unread_count))
+        .routes(routes!(read_all))
+        .routes(routes!(get_one))
+        .routes(routes!(mark_read))
+        .routes(routes!(dismiss))
+}
+
+/// Filters combine with AND; list-valued ones are comma-separated.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Page number, from 1
+    page: Option<i64>,
+    /// Alerts per page, 1 to 100 (default 20)
+    page_size: Option<i64>,
+    is_read: Option<bool>,
+    /// `info`, `warning` or `critical`
+    severity: Option<String>,
+    /// `sla_at_risk`, `sla_breach`, `critical_complaint` or `high_workload`
+    alert_type: Option<String>,
+    /// `complaint` or `staff`
+    resource_type: Option<String>,
+    resource_id: Option<i64>,
+    /// The original implementation's spelling of `is_read=false`
+    unread_only: Option<bool>,
+    /// Comma-separated alert types (original implementation)
+    alert_types: Option<String>,
+    /// Comma-separated severities (original implementation)
+    severities: Option<String>,
+}
+
+fn split_list(single: Option<String>, many: Option<String>) -> Vec<String> {
+    let mut values: Vec<String> =
+        many.iter().flat_map(|m| m.split(',')).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
+    values.extend(single);
+    values
+}
+
+impl ListQuery {
+    fn into_parts(self) -> ApiResult<(InboxFilter, Paging)> {
+        let paging = Paging::new(self.page, self.page_size)?;
+        let is_read = match (self.is_read, self.unread_only) {
+            (Some(true), Some(true)) => {
+                return Err(DomainError::invalid("unread_only", "contradicts is_read=true").into());
+            }
+            (_, Some(true)) => Some(false),
+            (is_read, _) => is_read,
+        };
+        let filter = InboxFilter {
+            is_read,
+            severities: split_list(self.severity, self.severities),
+            alert_types: split_list(self.alert_type, self.alert_types),
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+        };
+        Ok((filter, paging))
+    }
+}
+
+/// The caller's live alerts (not dismissed, not expired), newest first.
+#[utoipa::path(get, path = "/alerts", tag = "alerts", params(ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = alerts::AlertPage),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn list(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<axum::Json<alerts::AlertPage>> {
+    let (filter, paging) = query.into_parts()?;
+    Ok(axum::Json(alerts::list(&app, principal.staff_id, filter, paging).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnreadCount {
+    unread_count: u64,
+}
+
+/// How many of the caller's live alerts are unread.
+#[utoipa::path(get, path = "/alerts/unread/count", tag = "alerts", security(("bearer" = [])), responses(
+    (status = 200, body = UnreadCount), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+async fn unread_count(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+) -> ApiResult<axum::Json<UnreadCount>> {
+    Ok(axum::Json(UnreadCount { unread_count: alerts::unread_count(&app, principal.staff_id).await? }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReadAll {
+    /// How many alerts were marked read.
+    updated: u64,
+}
+
+/// Marks every live unread alert of the caller read.
+#[utoipa::path(put, path = "/alerts/read-all", tag = "alerts", security(("bearer" = [])), responses(
+    (status = 200, body = ReadAll), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+async fn read_all(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+) -> ApiResult<axum::Json<ReadAll>> {
+    Ok(axum::Json(ReadAll { updated: alerts::mark_all_read(&app, principal.staff_id).await? }))
+}
+
+/// One of the caller's alerts (dismissed and expired ones too).
+#[utoipa::path(get, path = "/alerts/{id}", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = alert::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 404, description = "No such alert, or not the caller's", body = ErrorBody),
+    (status = 422, body = ErrorBody),
+))]
+async fn get_one(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<alert::Model>> {
+    Ok(axum::Json(alerts::get(&app, principal.staff_id, id).await?))
+}
+
+/// Marks an alert read; the first `read_at` is kept.
+#[utoipa::path(put, path = "/alerts/{id}/read", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 204, description = "Read"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn mark_read(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    alerts::mark_read(&app, principal.staff_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Dismisses an alert: it leaves the inbox; `dismissed_at` is set once.
+#[utoipa::path(put, path = "/alerts/{id}/dismiss", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 204, description = "Dismissed"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn dismiss(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    alerts::dismiss(&app, principal.staff_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,136 @@
+//! Complaints: the host data alerts are about.
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::domain::paging::Paging;
+use crate::domain::{App, complaints};
+use crate::http::error::ApiResult;
+use crate::http::extract::{Authorized, ComplaintsRead, ComplaintsWrite, Json, Path, Query};
+use crate::http::openapi::ErrorBody;
+use crate::storage::{complaints::ComplaintFilter, entities::complaint};
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateComplaint {
+    title: String,
+    #[serde(default)]
+    description: String,
+    customer_name: String,
+    customer_email: Option<String>,
+    /// `low`, `medium` (default), `high` or `critical`
+    priority: Option<String>,
+    assigned_to_staff_id: Option<i64>,
+    /// RFC 3339; when absent, computed from the priority's SLA length
+    sla_deadline: Option<DateTime<Utc>>,
+}
+
+/// Creates a complaint (status `open`).
+#[utoipa::path(post, path = "/complaints", tag = "complaints", request_body = CreateComplaint, security(("bearer" = [])), responses(
+    (status = 201, body = complaint::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 422, description = "Invalid field, or unknown/inactive assignee", body = ErrorBody),
+))]
+async fn create(
+    _: Authorized<ComplaintsWrite>,
+    State(app): State<App>,
+    Json(body): Json<CreateComplaint>,
+) -> ApiResult<(StatusCode, axum::Json<complaint::Model>)> {
+    let new = complaints::NewComplaint {
+        title: body.title,
+        description: body.description,
+        customer_name: body.customer_name,
+        customer_email: body.customer_email,
+        priority: body.priority,
+        assigned_to_staff_id: body.assigned_to_staff_id,
+        sla_deadline: body.sla_deadline,
+    };
+    Ok((StatusCode::CREATED, axum::Json(complaints::create(&app, new).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    page: Option<i64>,
+    page_size: Option<i64>,
+    status: Option<String>,
+    priority: Option<String>,
+    assigned_to_staff_id: Option<i64>,
+}
+
+/// Complaints, newest first.
+#[utoipa::path(get, path = "/complaints", tag = "complaints", params(ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = complaints::ComplaintPage),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn list(
+    _: Authorized<ComplaintsRead>,
+    State(app): State<App>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<axum::Json<complaints::ComplaintPage>> {
+    let paging = Paging::new(q.page, q.page_size)?;
+    let filter =
+        ComplaintFilter { status: q.status, priority: q.priority, assigned_to_staff_id: q.assigned_to_staff_id };
+    Ok(axum::Json(complaints::list(&app, filter, paging).await?))
+}
+
+#[utoipa::path(get, path = "/complaints/{id}", tag = "complaints", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = complaint::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn get_one(
+    _: Authorized<ComplaintsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<complaint::Model>> {
+    Ok(axum::Json(complaints::get(&app, id).await?))
+}
+
+/// Fields left out stay as they are; `"assigned_to_staff_id": null` unassigns.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateComplaint {
+    title: Option<String>,
+    description: Option<String>,
+    /// `open`, `in_progress`, `resolved` (sets `resolved_at`) or `closed`
+    status: Option<String>,
+    priority: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    assigned_to_staff_id: Option<Option<i64>>,
+    sla_deadline: Option<DateTime<Utc>>,
+}
+
+/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[utoipa::path(patch, path = "/complaints/{id}", tag = "complaints", params(("id" = i64, Path)), request_body = UpdateComplaint,
+    security(("bearer" = [])), responses(
+    (status = 200, body = complaint::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn update(
+    _: Authorized<ComplaintsWrite>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Json(body): Json<UpdateComplaint>,
+) -> ApiResult<axum::Json<complaint::Model>> {
+    let changes = complaints::ComplaintChanges {
+        title: body.title,
+        description: body.description,
+        status: body.status,
+        priority: body.priority,
+        assigned_to_staff_id: body.assigned_to_staff_id,
+        sla_deadline: body.sla_deadline,
+    };
+    Ok(axum::Json(complaints::update(&app, id, changes).await?))
+}

@@ -1,0 +1,170 @@
+//! Rule administration (alerts.manage).
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::domain::{App, rules};
+use crate::http::error::ApiResult;
+use crate::http::extract::{AlertsManage, Authorized, Json, Path, Query};
+use crate::http::openapi::ErrorBody;
+use crate::storage::entities::alert_rule;
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update, delete))
+        .routes(routes!(enable))
+        .routes(routes!(disable))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `sla`, `event` or `threshold`
+    rule_type: Option<String>,
+    /// Only enabled rules (default false: admins see disabled rules too)
+    #[serde(default)]
+    enabled_only: bool,
+}
+
+/// Every rule, in id order.
+#[utoipa::path(get, path = "/alerts/rules", tag = "rules", params(ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<alert_rule::Model>),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn list(
+    _: Authorized<AlertsManage>,
+    State(app): State<App>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<axum::Json<Vec<alert_rule::Model>>> {
+    Ok(axum::Json(rules::list(&app, q.rule_type.as_deref(), q.enabled_only).await?))
+}
+
+/// A new rule. `conditions` depend on `rule_type`:
+/// `sla` `{"sla_state": "at_risk"|"breached", "threshold_percent": 0..100 (at_risk), "statuses": [...]}`,
+/// `event` `{"priority": "critical"}`, `threshold` `{"metric": "open_assigned_complaints", "threshold": N}`.
+/// `alert_config`: `{"alert_type", "severity", "recipients", "unassigned_recipients", "dedup_window_hours",
+/// "expires_after_hours", "mandatory"}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRule {
+    rule_name: String,
+    rule_type: String,
+    #[serde(default = "enabled")]
+    is_enabled: bool,
+    #[schema(value_type = Object)]
+    conditions: Value,
+    #[schema(value_type = Object)]
+    alert_config: Value,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[utoipa::path(post, path = "/alerts/rules", tag = "rules", request_body = CreateRule, security(("bearer" = [])), responses(
+    (status = 201, body = alert_rule::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 409, description = "rule_name taken", body = ErrorBody),
+    (status = 422, description = "Invalid conditions or alert_config, naming the field", body = ErrorBody),
+))]
+async fn create(
+    Authorized { principal, .. }: Authorized<AlertsManage>,
+    State(app): State<App>,
+    Json(body): Json<CreateRule>,
+) -> ApiResult<(StatusCode, axum::Json<alert_rule::Model>)> {
+    let new = rules::NewRule {
+        rule_name: body.rule_name,
+        rule_type: body.rule_type,
+        is_enabled: body.is_enabled,
+        conditions: body.conditions,
+        alert_config: body.alert_config,
+    };
+    Ok((StatusCode::CREATED, axum::Json(rules::create(&app, principal.staff_id, new).await?)))
+}
+
+#[utoipa::path(get, path = "/alerts/rules/{id}", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = alert_rule::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+))]
+async fn get_one(
+    _: Authorized<AlertsManage>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<alert_rule::Model>> {
+    Ok(axum::Json(rules::get(&app, id).await?))
+}
+
+/// Fields left out stay as they are; `rule_type` cannot change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRule {
+    rule_name: Option<String>,
+    is_enabled: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    conditions: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    alert_config: Option<Value>,
+}
+
+#[utoipa::path(patch, path = "/alerts/rules/{id}", tag = "rules", params(("id" = i64, Path)), request_body = UpdateRule,
+    security(("bearer" = [])), responses(
+    (status = 200, body = alert_rule::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn update(
+    _: Authorized<AlertsManage>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Json(body): Json<UpdateRule>,
+) -> ApiResult<axum::Json<alert_rule::Model>> {
+    let changes = rules::RuleChanges {
+        rule_name: body.rule_name,
+        is_enabled: body.is_enabled,
+        conditions: body.conditions,
+        alert_config: body.alert_config,
+    };
+    Ok(axum::Json(rules::update(&app, id, changes).await?))
+}
+
+async fn set_enabled(app: &App, id: i64, is_enabled: bool) -> ApiResult<axum::Json<alert_rule::Model>> {
+    let changes = rules::RuleChanges { is_enabled: Some(is_enabled), ..Default::default() };
+    Ok(axum::Json(rules::update(app, id, changes).await?))
+}
+
+#[utoipa::path(put, path = "/alerts/rules/{id}/enable", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = alert_rule::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+))]
+async fn enable(
+    _: Authorized<AlertsManage>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<alert_rule::Model>> {
+    set_enabled(&app, id, true).await
+}
+
+#[utoipa::path(put, path = "/alerts/rules/{id}/disable", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = alert_rule::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+))]
+async fn disable(
+    _: Authorized<AlertsManage>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<alert_rule::Model>> {
+    set_enabled(&app, id, false).await
+}
+
+#[utoipa::path(delete, path = "/alerts/rules/{id}", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 204, description = "Deleted"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+))]
+async fn delete(_: Authorized<AlertsManage>, State(app): State<App>, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    rules::delete(&app, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,73 @@
+//! The caller's subscriptions.
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::domain::{App, subscriptions};
+use crate::http::error::ApiResult;
+use crate::http::extract::{AlertsRead, Authorized, Json, Path};
+use crate::http::openapi::ErrorBody;
+use crate::storage::entities::alert_subscription;
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(put, delete))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionList {
+    #[schema(value_type = Vec<alert_subscription::Model>)]
+    subscriptions: Vec<alert_subscription::Model>,
+}
+
+#[utoipa::path(get, path = "/alerts/subscriptions", tag = "subscriptions", security(("bearer" = [])), responses(
+    (status = 200, body = SubscriptionList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+async fn list(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+) -> ApiResult<axum::Json<SubscriptionList>> {
+    Ok(axum::Json(SubscriptionList { subscriptions: subscriptions::list(&app, principal.staff_id).await? }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutSubscription {
+    is_enabled: bool,
+    /// Any of `in_app`, `email`, `sms`, `webhook`
+    delivery_channels: Vec<String>,
+}
+
+/// Creates or replaces the caller's subscription to one alert type.
+#[utoipa::path(put, path = "/alerts/subscriptions/{alert_type}", tag = "subscriptions", params(("alert_type" = String, Path)),
+    request_body = PutSubscription, security(("bearer" = [])), responses(
+    (status = 200, body = alert_subscription::Model),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    (status = 422, description = "Unknown alert type or channel", body = ErrorBody),
+))]
+async fn put(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(alert_type): Path<String>,
+    Json(body): Json<PutSubscription>,
+) -> ApiResult<axum::Json<alert_subscription::Model>> {
+    let sub =
+        subscriptions::put(&app, principal.staff_id, &alert_type, body.is_enabled, body.delivery_channels).await?;
+    Ok(axum::Json(sub))
+}
+
+/// Removes the caller's subscription: that alert type goes back to in-app only.
+#[utoipa::path(delete, path = "/alerts/subscriptions/{alert_type}", tag = "subscriptions", params(("alert_type" = String, Path)),
+    security(("bearer" = [])), responses(
+    (status = 204, description = "Removed"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn delete(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(alert_type): Path<String>,
+) -> ApiResult<StatusCode> {
+    subscriptions::delete(&app, principal.staff_id, &alert_type).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,151 @@
+//! `alerts`: the inbox queries. "Live" means undismissed and unexpired at `now`.
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+
+use super::entities::alert::{ActiveModel, Column, Entity, Model};
+
+/// Which of one staff member's live alerts to show.
+#[derive(Debug, Default, Clone)]
+pub struct InboxFilter {
+    pub is_read: Option<bool>,
+    pub severities: Vec<String>,
+    pub alert_types: Vec<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<i64>,
+}
+
+fn live(staff_id: i64, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(Column::AssignedToStaffId.eq(staff_id))
+        .add(Column::IsDismissed.eq(false))
+        .add(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)))
+}
+
+fn filtered(staff_id: i64, now: DateTime<Utc>, f: &InboxFilter) -> Condition {
+    let mut cond = live(staff_id, now);
+    if let Some(read) = f.is_read {
+        cond = cond.add(Column::IsRead.eq(read));
+    }
+    if !f.severities.is_empty() {
+        cond = cond.add(Column::Severity.is_in(f.severities.clone()));
+    }
+    if !f.alert_types.is_empty() {
+        cond = cond.add(Column::AlertType.is_in(f.alert_types.clone()));
+    }
+    if let Some(t) = &f.resource_type {
+        cond = cond.add(Column::ResourceType.eq(t.clone()));
+    }
+    if let Some(id) = f.resource_id {
+        cond = cond.add(Column::ResourceId.eq(id));
+    }
+    cond
+}
+
+/// One page of the inbox, newest first, and the number of matching alerts.
+pub async fn inbox_page(
+    db: &impl ConnectionTrait,
+    staff_id: i64,
+    now: DateTime<Utc>,
+    filter: &InboxFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<Model>, u64), DbErr> {
+    let cond = filtered(staff_id, now, filter);
+    let rows = Entity::find()
+        .filter(cond.clone())
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let total = Entity::find().filter(cond).count(db).await?;
+    Ok((rows, total))
+}
+
+pub async fn unread_count(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Entity::find().filter(live(staff_id, now).add(Column::IsRead.eq(false))).count(db).await
+}
+
+/// The alert if it exists and belongs to `staff_id` (dismissed and expired included).
+pub async fn owned(db: &impl ConnectionTrait, staff_id: i64, id: i64) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).filter(Column::AssignedToStaffId.eq(staff_id)).one(db).await
+}
+
+/// Marks read, keeping the first `read_at`. Returns whether a row changed.
+pub async fn mark_read(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::IsRead, Expr::value(true))
+        .col_expr(Column::ReadAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::AssignedToStaffId.eq(staff_id))
+        .filter(Column::IsRead.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Dismisses once. Returns whether a row changed.
+pub async fn dismiss(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::IsDismissed, Expr::value(true))
+        .col_expr(Column::DismissedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::AssignedToStaffId.eq(staff_id))
+        .filter(Column::IsDismissed.eq(false))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Marks every live unread alert of `staff_id` read; returns how many.
+pub async fn mark_all_read(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::IsRead, Expr::value(true))
+        .col_expr(Column::ReadAt, Expr::value(now))
+        .filter(live(staff_id, now).add(Column::IsRead.eq(false)))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// A new alert row (the engine writes alerts in bulk; this is for single inserts and tests).
+pub struct NewAlert {
+    pub alert_type: String,
+    pub severity: String,
+    pub title: String,
+    pub message: String,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<i64>,
+    pub assigned_to_staff_id: i64,
+    pub alert_metadata: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewAlert) -> Result<Model, DbErr> {
+    ActiveModel {
+        alert_type: Set(new.alert_type),
+        severity: Set(new.severity),
+        title: Set(new.title),
+        message: Set(new.message),
+        resource_type: Set(new.resource_type),
+        resource_id: Set(new.resource_id),
+        assigned_to_staff_id: Set(new.assigned_to_staff_id),
+        is_read: Set(false),
+        is_dismissed: Set(false),
+        alert_metadata: Set(new.alert_metadata),
+        created_at: Set(new.created_at),
+        read_at: Set(None),
+        dismissed_at: Set(None),
+        expires_at: Set(new.expires_at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
