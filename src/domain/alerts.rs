@@ -26,6 +26,11 @@ pub fn validate_filter(filter: &InboxFilter) -> DomainResult<()> {
     for t in &filter.alert_types {
         one_of("alert_type", t, &vocab::ALERT_TYPES)?;
     }
+    if let Some(t) = &filter.resource_type
+        && (t.chars().count() > 50 || t.contains('\0'))
+    {
+        return Err(DomainError::invalid("resource_type", "must be at most 50 characters, without NUL"));
+    }
     Ok(())
 }
 

@@ -98,6 +98,9 @@ pub struct ComplaintPage {
 
 fn text(field: &str, value: &str, max_chars: usize, required: bool) -> DomainResult<String> {
     let trimmed = value.trim();
+    if trimmed.contains('\0') {
+        return Err(DomainError::invalid(field, "must not contain NUL characters"));
+    }
     if required && trimmed.is_empty() {
         return Err(DomainError::invalid(field, "must not be empty"));
     }

@@ -215,8 +215,8 @@ pub struct RuleChanges {
 
 fn check_name(name: &str) -> DomainResult<String> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(DomainError::invalid("rule_name", "must be 1 to 100 characters"));
+    if name.is_empty() || name.chars().count() > 100 || name.contains('\0') {
+        return Err(DomainError::invalid("rule_name", "must be 1 to 100 characters, without NUL"));
     }
     Ok(name.to_owned())
 }

@@ -17,7 +17,7 @@ pub struct CreateStaff {
 pub fn parse_email(field: &str, raw: &str) -> DomainResult<String> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 255
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));

@@ -41,6 +41,17 @@ fn ts(backend: DbBackend, name: &'static str) -> ColumnDef {
     col
 }
 
+/// A table. On MySQL: utf8mb4 whatever the server default, and a binary
+/// collation so that equality and uniqueness are case- and accent-sensitive
+/// as on SQLite and PostgreSQL.
+fn table(backend: DbBackend) -> TableCreateStatement {
+    let mut table = Table::create();
+    if backend == DbBackend::MySql {
+        table.character_set("utf8mb4").collate("utf8mb4_bin");
+    }
+    table
+}
+
 fn id_ref(name: &'static str) -> ColumnDef {
     ColumnDef::new(name).big_integer().take()
 }
@@ -77,7 +88,7 @@ impl MigrationTrait for InitialSchema {
         let json_col = |name: &'static str| ColumnDef::new(name).json().not_null().take();
 
         m.create_table(
-            Table::create()
+            table(b)
                 .table("settings")
                 .col(ColumnDef::new("key").string_len(100).not_null().primary_key())
                 .col(ColumnDef::new("value").text().not_null())
@@ -87,7 +98,7 @@ impl MigrationTrait for InitialSchema {
         .await?;
 
         m.create_table(
-            Table::create()
+            table(b)
                 .table("roles")
                 .col(pk(b, "id"))
                 .col(string("name", 50).unique_key().take())
@@ -96,7 +107,7 @@ impl MigrationTrait for InitialSchema {
         )
         .await?;
         m.create_table(
-            Table::create()
+            table(b)
                 .table("permissions")
                 .col(pk(b, "id"))
                 .col(string("name", 100).unique_key().take())
@@ -105,7 +116,7 @@ impl MigrationTrait for InitialSchema {
         )
         .await?;
         m.create_table(
-            Table::create()
+            table(b)
                 .table("role_permissions")
                 .col(id_ref("role_id").not_null())
                 .col(id_ref("permission_id").not_null())
@@ -120,7 +131,7 @@ impl MigrationTrait for InitialSchema {
         .await?;
 
         m.create_table(
-            Table::create()
+            table(b)
                 .table("staff")
                 .col(pk(b, "id"))
                 .col(string("email", 255).unique_key().take())
@@ -141,7 +152,7 @@ impl MigrationTrait for InitialSchema {
         m.create_index(index("idx_staff_supervisor", "staff", &["supervisor_id"])).await?;
 
         m.create_table(
-            Table::create()
+            table(b)
                 .table("complaints")
                 .col(pk(b, "id"))
                 .col(string("title", 255))
@@ -169,7 +180,7 @@ impl MigrationTrait for InitialSchema {
         m.create_index(index("idx_complaints_created", "complaints", &["created_at"])).await?;
 
         m.create_table(
-            Table::create()
+            table(b)
                 .table("alerts")
                 .col(pk(b, "id"))
                 .col(string("alert_type", 50))
@@ -210,7 +221,7 @@ impl MigrationTrait for InitialSchema {
         m.create_index(index("idx_alerts_expires", "alerts", &["expires_at"])).await?;
 
         m.create_table(
-            Table::create()
+            table(b)
                 .table("alert_rules")
                 .col(pk(b, "id"))
                 .col(string("rule_name", 100).unique_key().take())
@@ -229,7 +240,7 @@ impl MigrationTrait for InitialSchema {
         .await?;
 
         m.create_table(
-            Table::create()
+            table(b)
                 .table("alert_subscriptions")
                 .col(pk(b, "id"))
                 .col(id_ref("staff_id").not_null())

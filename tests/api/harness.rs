@@ -96,7 +96,12 @@ fn random_suffix() -> String {
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
 
 pub fn common_config(url: &str) -> CommonConfig {
-    CommonConfig { database_url: url.to_owned(), jwt_secret: Some(Secret::new(TEST_SECRET)), token_ttl_seconds: 3600 }
+    CommonConfig {
+        database_url: url.to_owned(),
+        jwt_secret: Some(Secret::new(TEST_SECRET)),
+        token_ttl_seconds: 3600,
+        sla_hours: Default::default(),
+    }
 }
 
 /// The real server on a random port over a fresh database.
@@ -260,5 +265,43 @@ impl Proxy {
     pub async fn restart(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await.expect("rebind proxy");
         self.run(listener);
+    }
+}
+
+impl TestApp {
+    /// Inserts an alert for `staff_id` created `age_minutes` ago (the engine's work, done directly).
+    pub async fn alert(&self, staff_id: i64, alert_type: &str, severity: &str, age_minutes: i64) -> i64 {
+        self.alert_with(staff_id, alert_type, severity, age_minutes, Some(7 * 24 * 60)).await
+    }
+
+    /// As [`alert`], with the expiry in minutes from now (negative: already expired; `None`: never).
+    pub async fn alert_with(
+        &self,
+        staff_id: i64,
+        alert_type: &str,
+        severity: &str,
+        age_minutes: i64,
+        expires_in_minutes: Option<i64>,
+    ) -> i64 {
+        use convergeai_alerts::storage::alerts::{NewAlert, insert};
+        let now = self.app.clock.now();
+        let created_at = now - chrono::TimeDelta::minutes(age_minutes);
+        let row = NewAlert {
+            alert_type: alert_type.into(),
+            severity: severity.into(),
+            title: format!("{alert_type} alert"),
+            message: format!("{severity} {alert_type}"),
+            resource_type: Some("complaint".into()),
+            resource_id: Some(age_minutes),
+            assigned_to_staff_id: staff_id,
+            alert_metadata: Some(serde_json::json!({"age": age_minutes})),
+            created_at,
+            expires_at: expires_in_minutes.map(|m| now + chrono::TimeDelta::minutes(m)),
+        };
+        insert(&self.app.db, row).await.expect("insert alert").id
+    }
+
+    pub async fn put(&self, path: &str, token: &str) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, Some(token), None).await
     }
 }

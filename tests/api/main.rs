@@ -1,6 +1,10 @@
 //! One integration-test binary (one link step) holding every API, storage
 //! and CLI test; each runs once per backend.
+mod admin;
+mod alerts;
 mod auth;
 mod cli;
+mod complaints;
+mod contract;
 mod harness;
 mod storage;
