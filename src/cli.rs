@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::config::{CommonConfig, ServeConfig};
-use crate::domain::{App, Clock, auth::Auth, staff};
+use crate::domain::{App, Clock, auth::Auth, demo, scheduler, staff};
 use crate::{http, storage};
 
 #[derive(Parser, Debug)]
@@ -32,6 +32,8 @@ pub enum Command {
     },
     /// Apply pending migrations and seed the default roles, permissions and rules (idempotent)
     Migrate,
+    /// Run every enabled rule once and print how many alerts each created
+    Check,
     /// Manage staff accounts
     Staff {
         #[command(subcommand)]
@@ -100,11 +102,39 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { serve } => {
+            if serve.demo {
+                let accounts = demo::load(&app).await.map_err(|e| format!("loading demo data: {e}"))?;
+                eprintln!("demo accounts (password {:?}):", demo::DEMO_PASSWORD);
+                for (email, role) in accounts {
+                    eprintln!("  {role:<10} {email}");
+                }
+            }
             let listener =
                 TcpListener::bind(serve.bind).await.map_err(|e| format!("cannot listen on {}: {e}", serve.bind))?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
-            tracing::info!(database = %storage::redact_url(&cli.common.database_url), "listening on http://{address}");
-            http::serve(app, listener, shutdown_signal()).await.map_err(|e| format!("server error: {e}"))
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let jobs = serve.scheduler().map(|config| scheduler::spawn(app.clone(), config, stopped).0);
+            tracing::info!(
+                database = %storage::redact_url(&cli.common.database_url),
+                scheduler = %serve.scheduler,
+                "listening on http://{address}"
+            );
+            let served = http::serve(app, listener, shutdown_signal()).await;
+            // HTTP has drained: stop the jobs (they give their leases back) before exiting.
+            let _ = stop.send(true);
+            if let Some(mut jobs) = jobs {
+                let drain = async { while jobs.join_next().await.is_some() {} };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
+            }
+            served.map_err(|e| format!("server error: {e}"))
+        }
+        Command::Check => {
+            let report = crate::domain::engine::check_all(&app).await.map_err(|e| e.to_string())?;
+            for r in &report.results {
+                println!("{} ({}): {} alerts created", r.rule_name, r.rule_type, r.alerts_created);
+            }
+            println!("total: {} alerts created", report.total_created);
+            Ok(())
         }
         Command::Staff { command: StaffCommand::Create { email, password, role, name, phone, supervisor } } => {
             let input =

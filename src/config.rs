@@ -2,11 +2,13 @@
 //! gives a flag precedence over its variable). Secrets are wrapped in
 //! [`Secret`] and never printed.
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Args;
 
 pub use crate::domain::auth::Secret;
 use crate::domain::complaints::SlaPolicy;
+use crate::domain::scheduler::SchedulerConfig;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://convergeai-alerts.db";
 
@@ -37,6 +39,46 @@ pub struct ServeConfig {
     /// Address to listen on
     #[arg(long, env = "ALERTS_BIND", default_value = "127.0.0.1:8000")]
     pub bind: SocketAddr,
+
+    /// Also load sample staff and complaints in every SLA state (idempotent)
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Run the periodic checks and cleanup in this instance
+    #[arg(long, env = "ALERTS_SCHEDULER", default_value = "on", value_parser = ["on", "off"])]
+    pub scheduler: String,
+
+    /// Seconds between SLA checks
+    #[arg(long, env = "ALERTS_SLA_CHECK_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sla_check_seconds: u64,
+
+    /// Seconds between critical-complaint checks
+    #[arg(long, env = "ALERTS_CRITICAL_CHECK_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub critical_check_seconds: u64,
+
+    /// Seconds between workload checks
+    #[arg(long, env = "ALERTS_WORKLOAD_CHECK_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub workload_check_seconds: u64,
+
+    /// Seconds between cleanups
+    #[arg(long, env = "ALERTS_CLEANUP_SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cleanup_seconds: u64,
+
+    /// Days dismissed or expired alerts are kept before cleanup deletes them
+    #[arg(long, env = "ALERTS_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub retention_days: i64,
+}
+
+impl ServeConfig {
+    pub fn scheduler(&self) -> Option<SchedulerConfig> {
+        (self.scheduler == "on").then(|| SchedulerConfig {
+            sla_check: Duration::from_secs(self.sla_check_seconds),
+            critical_check: Duration::from_secs(self.critical_check_seconds),
+            workload_check: Duration::from_secs(self.workload_check_seconds),
+            cleanup: Duration::from_secs(self.cleanup_seconds),
+            retention: chrono::TimeDelta::days(self.retention_days),
+        })
+    }
 }
 
 fn parse_secret(raw: &str) -> Result<Secret, String> {

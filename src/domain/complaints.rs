@@ -154,7 +154,19 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<complaint::Mod
         updated_at: Set(now),
         resolved_at: Set(None),
     };
-    Ok(storage::complaints::insert(&app.db, row).await?)
+    let complaint = storage::complaints::insert(&app.db, row).await?;
+    raise_alerts_now(app, &complaint, false).await;
+    Ok(complaint)
+}
+
+/// Evaluates the rules for this one complaint right after it was written, so
+/// a critical complaint alerts inside the request that created it. The
+/// complaint is already saved: if this fails, the periodic check catches up,
+/// and the caller still gets their complaint (a retry would duplicate it).
+async fn raise_alerts_now(app: &App, complaint: &complaint::Model, closed: bool) {
+    if let Err(e) = super::engine::after_complaint_write(app, complaint.id, closed).await {
+        tracing::warn!(complaint = complaint.id, error = %e, "immediate alert evaluation failed; the periodic check will retry");
+    }
 }
 
 pub async fn get(app: &App, id: i64) -> DomainResult<complaint::Model> {
@@ -213,5 +225,8 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
         row.sla_deadline = Set(Some(future_deadline(deadline, now)?));
     }
     row.updated_at = Set(now);
-    Ok(storage::complaints::update(&app.db, row).await?)
+    let updated = storage::complaints::update(&app.db, row).await?;
+    let closed = matches!(updated.status.as_str(), "resolved" | "closed") && current.resolved_at.is_none();
+    raise_alerts_now(app, &updated, closed).await;
+    Ok(updated)
 }

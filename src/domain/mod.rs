@@ -3,9 +3,12 @@
 pub mod alerts;
 pub mod auth;
 pub mod complaints;
+pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod paging;
 pub mod rules;
+pub mod scheduler;
 pub mod staff;
 pub mod subscriptions;
 pub mod vocab;

@@ -13,7 +13,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema)]
+        vec![Box::new(InitialSchema), Box::new(EngineTables)]
     }
 }
 
@@ -263,6 +263,72 @@ impl MigrationTrait for InitialSchema {
         .await?;
 
         seed_defaults(m).await
+    }
+}
+
+/// The engine's bookkeeping: dedup claims and scheduler leases.
+struct EngineTables;
+
+impl MigrationName for EngineTables {
+    fn name(&self) -> &str {
+        "m0002_engine_tables"
+    }
+}
+
+/// The jobs of the scheduler, one lease row each.
+pub const JOBS: [&str; 4] = ["sla_check", "critical_check", "workload_check", "cleanup"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for EngineTables {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = m.get_database_backend();
+        // One row per (alert type, resource, recipient): the unique key that
+        // serialises racing checkers. `window_start` and `version` (what the
+        // alert is about: deadline and priority) decide whether a new alert is due.
+        m.create_table(
+            table(b)
+                .table("alert_dedup")
+                .col(pk(b, "id"))
+                .col(ColumnDef::new("alert_type").string_len(50).not_null())
+                .col(ColumnDef::new("resource_type").string_len(50).not_null())
+                .col(id_ref("resource_id").not_null())
+                .col(id_ref("recipient_staff_id").not_null())
+                .col(ts(b, "window_start").not_null())
+                .col(ColumnDef::new("version").string_len(100).not_null())
+                .col(ColumnDef::new("claimed_by").string_len(40).not_null())
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            index(
+                "uq_alert_dedup_key",
+                "alert_dedup",
+                &["alert_type", "resource_type", "resource_id", "recipient_staff_id"],
+            )
+            .unique()
+            .take(),
+        )
+        .await?;
+        m.create_index(index("idx_alert_dedup_claimed", "alert_dedup", &["claimed_by"])).await?;
+        m.create_index(index("idx_alert_dedup_window", "alert_dedup", &["window_start"])).await?;
+
+        m.create_table(
+            table(b)
+                .table("job_leases")
+                .col(ColumnDef::new("name").string_len(50).not_null().primary_key())
+                .col(ColumnDef::new("holder").string_len(100).not_null())
+                .col(ts(b, "expires_at").not_null())
+                .take(),
+        )
+        .await?;
+        let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let mut insert = Query::insert();
+        insert.into_table("job_leases").columns(["name", "holder", "expires_at"]);
+        for job in JOBS {
+            insert.values_panic([job.into(), "".into(), epoch.into()]);
+        }
+        m.get_connection().execute(&insert).await?;
+        Ok(())
     }
 }
 

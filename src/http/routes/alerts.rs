@@ -6,9 +6,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::paging::Paging;
-use crate::domain::{App, DomainError, alerts};
+use crate::domain::{App, DomainError, alerts, engine};
 use crate::http::error::ApiResult;
-use crate::http::extract::{AlertsRead, Authorized, Path, Query};
+use crate::http::extract::{AlertsManage, AlertsRead, Authorized, Path, Query};
 use crate::http::openapi::ErrorBody;
 use crate::storage::{alerts::InboxFilter, entities::alert};
 
@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get_one))
         .routes(routes!(mark_read))
         .routes(routes!(dismiss))
+        .routes(routes!(check))
 }
 
 /// Filters combine with AND; list-valued ones are comma-separated.
@@ -162,4 +163,12 @@ async fn dismiss(
 ) -> ApiResult<StatusCode> {
     alerts::dismiss(&app, principal.staff_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs every enabled rule once now and reports how many alerts each created.
+#[utoipa::path(post, path = "/alerts/check", tag = "alerts", security(("bearer" = [])), responses(
+    (status = 200, body = engine::CheckReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+async fn check(_: Authorized<AlertsManage>, State(app): State<App>) -> ApiResult<axum::Json<engine::CheckReport>> {
+    Ok(axum::Json(engine::check_all(&app).await?))
 }

@@ -1,0 +1,86 @@
+//! `serve --demo`: sample staff and complaints in every SLA state, so a
+//! newcomer sees alerts in the first minute. Idempotent: a second run finds
+//! the demo admin and adds nothing.
+use chrono::TimeDelta;
+use sea_orm::ActiveValue::{NotSet, Set};
+
+use super::staff::{self, CreateStaff};
+use super::{App, DomainResult, engine};
+use crate::storage::{self, entities::complaint};
+
+pub const DEMO_PASSWORD: &str = "demo-password";
+const ADMIN: &str = "admin@demo.local";
+
+/// Creates the demo data unless it exists; returns the accounts to print.
+pub async fn load(app: &App) -> DomainResult<Vec<(String, &'static str)>> {
+    let accounts = vec![
+        (ADMIN.to_owned(), "admin"),
+        ("supervisor@demo.local".to_owned(), "supervisor"),
+        ("agent1@demo.local".to_owned(), "agent"),
+        ("agent2@demo.local".to_owned(), "agent"),
+        ("agent3@demo.local".to_owned(), "agent"),
+    ];
+    if storage::staff::by_email(&app.db, ADMIN).await?.is_some() {
+        return Ok(accounts);
+    }
+    let mut ids = Vec::new();
+    for (email, role) in &accounts {
+        let supervisor = (*role == "agent").then(|| "supervisor@demo.local".to_owned());
+        let name = match *role {
+            "admin" => "Ada Admin".to_owned(),
+            "supervisor" => "Sam Supervisor".to_owned(),
+            _ => format!("Agent {}", email.chars().nth(5).unwrap_or('x')),
+        };
+        let created = staff::create(
+            app,
+            CreateStaff {
+                email: email.clone(),
+                password: DEMO_PASSWORD.into(),
+                role: (*role).into(),
+                full_name: Some(name),
+                phone: None,
+                supervisor_email: supervisor,
+            },
+        )
+        .await?;
+        ids.push(created.id);
+    }
+    let (agent1, agent2, agent3) = (ids[2], ids[3], ids[4]);
+    let now = app.clock.now();
+    let h = TimeDelta::hours;
+    // (title, customer, priority, status, assignee, created hours ago, deadline hours from now)
+    let mut rows: Vec<(String, &str, &str, &str, Option<i64>, i64, i64)> = vec![
+        ("Invoice shows the wrong address".into(), "Grace Hopper", "medium", "open", Some(agent1), 1, 71),
+        ("Refund not received after 2 weeks".into(), "Alan Turing", "high", "in_progress", Some(agent1), 20, 2),
+        ("Router keeps dropping the connection".into(), "Ada Lovelace", "high", "open", Some(agent2), 30, -6),
+        ("Payment taken twice".into(), "Edsger Dijkstra", "critical", "open", Some(agent2), 0, 4),
+        ("Account locked, cannot log in".into(), "Barbara Liskov", "critical", "open", None, 0, 4),
+        ("Parcel delivered to the wrong house".into(), "Donald Knuth", "low", "resolved", Some(agent1), 50, -2),
+    ];
+    for i in 1..=12 {
+        rows.push((format!("Follow-up request {i}"), "Ken Thompson", "medium", "open", Some(agent3), 2, 70));
+    }
+    for (title, customer, priority, status, assignee, age, deadline) in rows {
+        let resolved = status == "resolved";
+        storage::complaints::insert(
+            &app.db,
+            complaint::ActiveModel {
+                id: NotSet,
+                title: Set(title),
+                description: Set("Demo complaint".into()),
+                customer_name: Set(customer.into()),
+                customer_email: Set(None),
+                priority: Set(priority.into()),
+                status: Set(status.into()),
+                assigned_to_staff_id: Set(assignee),
+                sla_deadline: Set(Some(now + h(deadline))),
+                created_at: Set(now - h(age)),
+                updated_at: Set(now),
+                resolved_at: Set(resolved.then(|| now - h(10))),
+            },
+        )
+        .await?;
+    }
+    engine::check_all(app).await?;
+    Ok(accounts)
+}
