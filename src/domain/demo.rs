@@ -8,6 +8,9 @@ use super::staff::{self, CreateStaff};
 use super::{App, DomainResult, engine};
 use crate::storage::{self, entities::complaint};
 
+/// (title, customer, priority, status, assignee, created hours ago, deadline hours from now)
+type DemoComplaint = (String, &'static str, &'static str, &'static str, Option<i64>, i64, i64);
+
 pub const DEMO_PASSWORD: &str = "demo-password";
 const ADMIN: &str = "admin@demo.local";
 
@@ -48,8 +51,7 @@ pub async fn load(app: &App) -> DomainResult<Vec<(String, &'static str)>> {
     let (agent1, agent2, agent3) = (ids[2], ids[3], ids[4]);
     let now = app.clock.now();
     let h = TimeDelta::hours;
-    // (title, customer, priority, status, assignee, created hours ago, deadline hours from now)
-    let mut rows: Vec<(String, &str, &str, &str, Option<i64>, i64, i64)> = vec![
+    let mut rows: Vec<DemoComplaint> = vec![
         ("Invoice shows the wrong address".into(), "Grace Hopper", "medium", "open", Some(agent1), 1, 71),
         ("Refund not received after 2 weeks".into(), "Alan Turing", "high", "in_progress", Some(agent1), 20, 2),
         ("Router keeps dropping the connection".into(), "Ada Lovelace", "high", "open", Some(agent2), 30, -6),

@@ -203,6 +203,7 @@ async fn openapi_lists_every_route() {
         "POST /api/v1/auth/login",
         "GET /api/v1/auth/me",
         "GET /api/v1/alerts",
+        "POST /api/v1/alerts/check",
         "GET /api/v1/alerts/unread/count",
         "PUT /api/v1/alerts/read-all",
         "GET /api/v1/alerts/{id}",

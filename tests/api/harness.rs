@@ -126,6 +126,10 @@ impl TestApp {
         Some(TestApp { base, app, client: reqwest::Client::new(), _db: Arc::new(db) })
     }
 
+    pub fn db_url(&self) -> String {
+        self._db.url.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -303,5 +307,50 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, token: &str) -> (u16, Value) {
         self.send(reqwest::Method::PUT, path, Some(token), None).await
+    }
+}
+
+impl TestApp {
+    /// A fresh token at the service's current time (after the clock moved).
+    pub fn token(&self, staff_id: i64) -> String {
+        self.app.auth.issue(staff_id, self.app.clock.now()).expect("token").access_token
+    }
+
+    /// The caller's live alerts, newest first.
+    pub async fn inbox(&self, staff_id: i64) -> Vec<Value> {
+        let (status, body) = self.get("/api/v1/alerts?page_size=100", &self.token(staff_id)).await;
+        assert_eq!(status, 200, "{body}");
+        body["alerts"].as_array().expect("alerts").clone()
+    }
+
+    pub async fn check(&self) -> u64 {
+        convergeai_alerts::domain::engine::check_all(&self.app).await.expect("check").total_created
+    }
+
+    /// Creates a complaint through the API as an admin.
+    pub async fn complaint(&self, body: Value) -> Value {
+        let admin = self.admin_token().await;
+        let (status, created) = self.send(reqwest::Method::POST, "/api/v1/complaints", Some(&admin), Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+        created
+    }
+
+    pub async fn patch_complaint(&self, id: &Value, body: Value) -> Value {
+        let admin = self.admin_token().await;
+        let path = format!("/api/v1/complaints/{id}");
+        let (status, updated) = self.send(reqwest::Method::PATCH, &path, Some(&admin), Some(body)).await;
+        assert_eq!(status, 200, "{updated}");
+        updated
+    }
+
+    /// A token of the harness's own admin (created on first use).
+    pub async fn admin_token(&self) -> String {
+        let id =
+            match convergeai_alerts::storage::staff::by_email(&self.app.db, "harness-admin@example.com").await.unwrap()
+            {
+                Some(s) => s.id,
+                None => self.staff("harness-admin@example.com", "admin").await.0,
+            };
+        self.token(id)
     }
 }

@@ -5,6 +5,8 @@ mod alerts;
 mod auth;
 mod cli;
 mod complaints;
+mod concurrency;
 mod contract;
+mod engine;
 mod harness;
 mod storage;

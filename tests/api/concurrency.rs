@@ -1,0 +1,194 @@
+//! Races: many checkers at once, and schedulers on several instances.
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use convergeai_alerts::domain::{App, engine, scheduler};
+use convergeai_alerts::storage::{self, entities::complaint};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+
+use crate::harness::{Backend, TestApp};
+use crate::{on_all_backends, spawn_app};
+
+/// Another "instance": its own connection pool on the same database, sharing the clock.
+async fn instance(app: &TestApp) -> App {
+    let mut other = convergeai_alerts::cli::open(&crate::harness::common_config(&app.db_url())).await.expect("open");
+    other.clock = app.app.clock.clone();
+    other
+}
+
+async fn count(db: &storage::Db, sql: &str) -> i64 {
+    let row =
+        db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// 8 checkers on separate connections at once, over 200 breached complaints,
+/// 20 rounds (each a new window): exactly one alert per (type, complaint,
+/// recipient) per round.
+async fn racing_checkers_never_duplicate(backend: Backend) {
+    let app = spawn_app!(backend);
+    app.staff("sup@example.com", "supervisor").await;
+    let mut agents = Vec::new();
+    for i in 0..4 {
+        agents.push(app.staff_with(&format!("agent{i}@example.com"), "agent", Some("sup@example.com")).await.0);
+    }
+    let now = app.app.clock.now();
+    let rows: Vec<complaint::ActiveModel> = (0..200)
+        .map(|i| complaint::ActiveModel {
+            id: NotSet,
+            title: Set(format!("c{i}")),
+            description: Set(String::new()),
+            customer_name: Set("x".into()),
+            customer_email: Set(None),
+            priority: Set("high".into()),
+            status: Set("open".into()),
+            assigned_to_staff_id: Set(Some(agents[i % 4])),
+            sla_deadline: Set(Some(now - TimeDelta::hours(1))),
+            created_at: Set(now - TimeDelta::hours(30)),
+            updated_at: Set(now),
+            resolved_at: Set(None),
+        })
+        .collect();
+    complaint::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();
+    // Only the SLA breach rule, so every round raises exactly 200 × 2 alerts.
+    for rule in [2, 3, 4] {
+        app.put(&format!("/api/v1/alerts/rules/{rule}/disable"), &app.admin_token().await).await;
+    }
+    let mut checkers = Vec::new();
+    for _ in 0..8 {
+        checkers.push(instance(&app).await);
+    }
+    for round in 1..=20i64 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for checker in &checkers {
+            let checker = checker.clone();
+            tasks.spawn(async move { engine::check_all(&checker).await.expect("check").total_created });
+        }
+        let created: u64 = tasks.join_all().await.into_iter().sum();
+        assert_eq!(created, 400, "round {round}: one alert per complaint and recipient, whoever won");
+        let total = count(&app.app.db, "SELECT COUNT(*) FROM alerts").await;
+        assert_eq!(total, 400 * round, "round {round}");
+        let dupes = count(
+            &app.app.db,
+            "SELECT COUNT(*) FROM (SELECT alert_type, resource_id, assigned_to_staff_id, created_at FROM alerts \
+             GROUP BY alert_type, resource_id, assigned_to_staff_id, created_at HAVING COUNT(*) > 1) d",
+        )
+        .await;
+        assert_eq!(dupes, 0);
+        app.app.clock.advance(TimeDelta::hours(25));
+    }
+}
+
+/// The lease: one holder at a time, taken over once it expires.
+async fn job_lease_is_exclusive_and_expires(backend: Backend) {
+    let app = spawn_app!(backend);
+    let db = &app.app.db;
+    let now = app.app.clock.now();
+    let ttl = TimeDelta::seconds(60);
+    assert!(storage::engine::take_lease(db, "sla_check", "A", now, ttl).await.unwrap());
+    assert!(!storage::engine::take_lease(db, "sla_check", "B", now, ttl).await.unwrap(), "held by A");
+    assert!(
+        !storage::engine::take_lease(db, "sla_check", "A", now + TimeDelta::seconds(59), ttl).await.unwrap(),
+        "once per interval, even for A"
+    );
+    assert!(storage::engine::take_lease(db, "critical_check", "B", now, ttl).await.unwrap(), "leases are per job");
+    // A died: after expiry, B takes over.
+    assert!(storage::engine::take_lease(db, "sla_check", "B", now + TimeDelta::seconds(60), ttl).await.unwrap());
+    // Released early on shutdown: free at once.
+    storage::engine::release_lease(db, "sla_check", "B", now + TimeDelta::seconds(61)).await.unwrap();
+    assert!(storage::engine::take_lease(db, "sla_check", "A", now + TimeDelta::seconds(61), ttl).await.unwrap());
+    // Many racing takers: exactly one wins.
+    let later = now + TimeDelta::hours(1);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let checker = instance(&app).await;
+        tasks.spawn(async move {
+            storage::engine::take_lease(&checker.db, "cleanup", &format!("h{i}"), later, ttl).await.unwrap()
+        });
+    }
+    let winners = tasks.join_all().await.into_iter().filter(|won| *won).count();
+    assert_eq!(winners, 1);
+}
+
+/// Two schedulers on one database: each job runs once per interval in all, not once per instance.
+async fn two_schedulers_share_each_job(backend: Backend) {
+    let app = spawn_app!(backend);
+    let config = scheduler::SchedulerConfig {
+        sla_check: Duration::from_millis(400),
+        critical_check: Duration::from_secs(3600),
+        workload_check: Duration::from_secs(3600),
+        cleanup: Duration::from_secs(3600),
+        retention: TimeDelta::days(90),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (mut jobs_a, runs_a) = scheduler::spawn(instance(&app).await, config.clone(), stopped.clone());
+    let (mut jobs_b, runs_b) = scheduler::spawn(instance(&app).await, config, stopped);
+    tokio::time::sleep(Duration::from_millis(1900)).await;
+    stop.send(true).unwrap();
+    while jobs_a.join_next().await.is_some() {}
+    while jobs_b.join_next().await.is_some() {}
+    let sla = runs_a.sla_check.load(Ordering::Relaxed) + runs_b.sla_check.load(Ordering::Relaxed);
+    // Ticks at 0, 0.4, …, 1.6 s: 5 intervals. Alone each would run 5 times (10 together).
+    assert!((4..=6).contains(&sla), "sla_check ran {sla} times across both instances");
+    let hourly = |r: &scheduler::JobRuns| r.cleanup.load(Ordering::Relaxed) + r.critical_check.load(Ordering::Relaxed);
+    assert_eq!(hourly(&runs_a) + hourly(&runs_b), 2, "the hourly jobs ran once each, on one instance");
+}
+
+on_all_backends!(racing_checkers_never_duplicate, job_lease_is_exclusive_and_expires, two_schedulers_share_each_job);
+
+/// Separate processes on one SQLite file: `check` from 8 processes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_check_processes_on_one_sqlite_file() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.staff("sup@example.com", "supervisor").await;
+    let (agent, _) = app.staff_with("agent@example.com", "agent", Some("sup@example.com")).await;
+    let now = app.app.clock.now();
+    let rows: Vec<complaint::ActiveModel> = (0..200)
+        .map(|i| complaint::ActiveModel {
+            id: NotSet,
+            title: Set(format!("c{i}")),
+            description: Set(String::new()),
+            customer_name: Set("x".into()),
+            customer_email: Set(None),
+            priority: Set("medium".into()),
+            status: Set("open".into()),
+            assigned_to_staff_id: Set(Some(agent)),
+            sla_deadline: Set(Some(now - TimeDelta::hours(1))),
+            created_at: Set(now - TimeDelta::hours(30)),
+            updated_at: Set(now),
+            resolved_at: Set(None),
+        })
+        .collect();
+    complaint::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();
+    let url = app.db_url();
+    let outputs = tokio::task::spawn_blocking(move || {
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_convergeai-alerts"))
+                    .arg("check")
+                    .env("DATABASE_URL", &url)
+                    .env("ALERTS_JWT_SECRET", crate::harness::TEST_SECRET)
+                    .env("RUST_LOG", "warn")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        children.into_iter().map(|c| c.wait_with_output().unwrap()).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let mut total = 0;
+    for out in &outputs {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout.lines().find(|l| l.starts_with("total: ")).expect("total line");
+        total += line.trim_start_matches("total: ").split(' ').next().unwrap().parse::<i64>().unwrap();
+    }
+    // 200 breaches × (agent + supervisor), plus one workload alert × 2.
+    assert_eq!(total, 402, "{outputs:?}");
+    assert_eq!(count(&app.app.db, "SELECT COUNT(*) FROM alerts").await, 402);
+}

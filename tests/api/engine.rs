@@ -1,0 +1,252 @@
+//! The alert engine against the seed's "Alert Generation" criteria, on every backend.
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, TestApp};
+use crate::{on_all_backends, spawn_app};
+
+fn types(alerts: &[Value]) -> Vec<&str> {
+    let mut t: Vec<&str> = alerts.iter().map(|a| a["alert_type"].as_str().unwrap()).collect();
+    t.sort();
+    t
+}
+
+/// A team: a supervisor with two agents, and an admin (the harness's).
+async fn team(app: &TestApp) -> (i64, i64, i64) {
+    let (sup, _) = app.staff("sup@example.com", "supervisor").await;
+    let (a, _) = app.staff_with("a@example.com", "agent", Some("sup@example.com")).await;
+    let (b, _) = app.staff_with("b@example.com", "agent", Some("sup@example.com")).await;
+    app.admin_token().await;
+    (sup, a, b)
+}
+
+async fn at_risk_then_breached_each_alert_once(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, b) = team(&app).await;
+    let deadline = (app.app.clock.now() + TimeDelta::hours(10)).to_rfc3339();
+    let c = app.complaint(json!({"title": "Refund", "customer_name": "Cy", "priority": "high", "assigned_to_staff_id": a, "sla_deadline": deadline})).await;
+    assert_eq!(app.check().await, 0, "a fresh complaint is fine");
+
+    app.app.clock.advance(TimeDelta::minutes(7 * 60 + 50)); // 78 %
+    assert_eq!(app.check().await, 0, "below the 80 % threshold");
+    app.app.clock.advance(TimeDelta::minutes(30)); // 83 %
+    assert_eq!(app.check().await, 1, "at risk: the assignee is told");
+    assert_eq!(app.check().await, 0, "a second check creates nothing");
+    let inbox = app.inbox(a).await;
+    assert_eq!(types(&inbox), ["sla_at_risk"]);
+    let alert = &inbox[0];
+    assert_eq!(
+        (alert["severity"].clone(), alert["resource_type"].clone(), alert["resource_id"].clone()),
+        (json!("warning"), json!("complaint"), c["id"].clone())
+    );
+    let message = alert["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("#{}", c["id"])) && message.contains("83%") && message.contains("1 h 39 min left")
+            || message.contains("1 h 40 min left"),
+        "{message}"
+    );
+    assert_eq!(alert["alert_metadata"]["rule_name"], "sla_at_risk");
+
+    app.app.clock.advance(TimeDelta::hours(2)); // 20 min late
+    assert_eq!(app.check().await, 2, "breached: assignee and supervisor");
+    assert_eq!(app.check().await, 0);
+    assert_eq!(types(&app.inbox(a).await), ["sla_at_risk", "sla_breach"]);
+    let sup_inbox = app.inbox(sup).await;
+    assert_eq!(types(&sup_inbox), ["sla_breach"]);
+    assert_eq!(sup_inbox[0]["severity"], "critical");
+    assert!(sup_inbox[0]["message"].as_str().unwrap().contains("by 20 min"), "{}", sup_inbox[0]["message"]);
+    assert!(sup_inbox[0]["message"].as_str().unwrap().contains("assigned to a"), "says whose it is");
+    assert!(app.inbox(b).await.is_empty(), "agent B never sees agent A's alerts");
+}
+
+async fn critical_complaint_alerts_inside_the_request(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, b) = team(&app).await;
+    let (sup2, _) = app.staff("sup2@example.com", "supervisor").await;
+    let (gone, _) = app.staff("gone@example.com", "supervisor").await;
+    {
+        use convergeai_alerts::storage::entities::staff;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        staff::ActiveModel { id: Set(gone), is_active: Set(false), ..Default::default() }
+            .update(&app.app.db)
+            .await
+            .unwrap();
+    }
+    app.complaint(json!({"title": "Fire", "customer_name": "Cy", "priority": "critical", "assigned_to_staff_id": a}))
+        .await;
+    // No check ran: the request itself raised it.
+    assert_eq!(types(&app.inbox(a).await), ["critical_complaint"]);
+    assert_eq!(types(&app.inbox(sup).await), ["critical_complaint"]);
+    assert!(app.inbox(sup2).await.is_empty(), "only the assignee's supervisor");
+
+    // Unassigned: supervisors and admins, never agents or inactive staff.
+    let c = app.complaint(json!({"title": "Flood", "customer_name": "Di", "priority": "critical"})).await;
+    let admin_id = convergeai_alerts::storage::staff::by_email(&app.app.db, "harness-admin@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    for who in [sup, sup2, admin_id] {
+        assert!(app.inbox(who).await.iter().any(|x| x["resource_id"] == c["id"]), "staff {who} told");
+    }
+    assert!(!app.inbox(b).await.iter().any(|x| x["resource_id"] == c["id"]));
+    let gone_alerts =
+        convergeai_alerts::storage::alerts::unread_count(&app.app.db, gone, app.app.clock.now()).await.unwrap();
+    assert_eq!(gone_alerts, 0, "inactive staff never receive alerts");
+    assert_eq!(app.check().await, 0, "the periodic check finds them already raised");
+
+    // Raised to critical later: alerts at once too.
+    let low = app
+        .complaint(json!({"title": "Squeak", "customer_name": "Ed", "priority": "low", "assigned_to_staff_id": b}))
+        .await;
+    assert!(app.inbox(b).await.is_empty());
+    app.patch_complaint(&low["id"], json!({"priority": "critical"})).await;
+    assert_eq!(types(&app.inbox(b).await), ["critical_complaint"]);
+}
+
+async fn missed_critical_complaints_are_caught_by_the_check(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    // Written by another system, straight into the table.
+    use convergeai_alerts::storage::entities::complaint;
+    use sea_orm::{
+        ActiveModelTrait,
+        ActiveValue::{NotSet, Set},
+    };
+    let now = app.app.clock.now();
+    complaint::ActiveModel {
+        id: NotSet,
+        title: Set("Outage".into()),
+        description: Set(String::new()),
+        customer_name: Set("Fy".into()),
+        customer_email: Set(None),
+        priority: Set("critical".into()),
+        status: Set("open".into()),
+        assigned_to_staff_id: Set(Some(a)),
+        sla_deadline: Set(Some(now + TimeDelta::hours(4))),
+        created_at: Set(now),
+        updated_at: Set(now),
+        resolved_at: Set(None),
+    }
+    .insert(&app.app.db)
+    .await
+    .unwrap();
+    assert!(app.inbox(a).await.is_empty());
+    assert_eq!(app.check().await, 2, "assignee and supervisor");
+    assert_eq!(types(&app.inbox(a).await), ["critical_complaint"]);
+}
+
+async fn dismissed_alerts_still_count_and_windows_restart(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    let deadline = (app.app.clock.now() + TimeDelta::hours(1)).to_rfc3339();
+    let c = app
+        .complaint(json!({"title": "Late", "customer_name": "G", "assigned_to_staff_id": a, "sla_deadline": deadline}))
+        .await;
+    app.app.clock.advance(TimeDelta::hours(2));
+    assert_eq!(app.check().await, 2);
+    let alert = app.inbox(a).await[0]["id"].clone();
+    let (status, _) = app.put(&format!("/api/v1/alerts/{alert}/dismiss"), &app.token(a)).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.check().await, 0, "a dismissed alert still counts for its window");
+
+    app.app.clock.advance(TimeDelta::hours(23));
+    assert_eq!(app.check().await, 0, "still inside the 24 h window");
+    app.app.clock.advance(TimeDelta::hours(2));
+    assert_eq!(app.check().await, 2, "a new window, a new reminder");
+
+    // A moved deadline is a new situation: it alerts again at once, inside the window.
+    app.app.clock.advance(TimeDelta::hours(1));
+    let moved = (app.app.clock.now() + TimeDelta::minutes(30)).to_rfc3339();
+    app.patch_complaint(&c["id"], json!({"sla_deadline": moved})).await;
+    assert_eq!(types(&app.inbox(a).await), ["sla_at_risk", "sla_breach"], "the new deadline is {moved}, nearly spent");
+    app.app.clock.advance(TimeDelta::hours(1));
+    assert_eq!(app.check().await, 2, "breached again against the moved deadline");
+    // A priority change restarts the window too.
+    app.patch_complaint(&c["id"], json!({"priority": "high"})).await;
+    assert_eq!(app.check().await, 0, "already raised by the PATCH itself");
+    let breaches = app.inbox(a).await.iter().filter(|x| x["alert_type"] == "sla_breach").count();
+    assert_eq!(breaches, 3, "one per window or version");
+}
+
+async fn resolving_expires_live_alerts(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, _) = team(&app).await;
+    let deadline = (app.app.clock.now() + TimeDelta::hours(1)).to_rfc3339();
+    let c = app.complaint(json!({"title": "Late", "customer_name": "G", "assigned_to_staff_id": a, "priority": "critical", "sla_deadline": deadline})).await;
+    let other = app
+        .complaint(json!({"title": "Other", "customer_name": "H", "assigned_to_staff_id": a, "sla_deadline": deadline}))
+        .await;
+    app.app.clock.advance(TimeDelta::hours(2));
+    app.check().await;
+    assert_eq!(app.inbox(a).await.len(), 3, "critical + 2 breaches");
+    app.patch_complaint(&c["id"], json!({"status": "resolved"})).await;
+    let left = app.inbox(a).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["resource_id"], other["id"]);
+    assert_eq!(app.get("/api/v1/alerts/unread/count", &app.token(sup)).await.1["unread_count"], 1);
+    assert_eq!(app.check().await, 0, "resolved complaints raise nothing");
+}
+
+async fn workload_alert_above_threshold(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, b) = team(&app).await;
+    for i in 0..10 {
+        app.complaint(json!({"title": format!("c{i}"), "customer_name": "x", "assigned_to_staff_id": a})).await;
+    }
+    assert_eq!(app.check().await, 0, "10 is not above the threshold of 10");
+    let last = app.complaint(json!({"title": "c10", "customer_name": "x", "assigned_to_staff_id": a})).await;
+    let inbox = app.inbox(a).await;
+    assert_eq!(types(&inbox), ["high_workload"], "raised by the write that crossed the threshold");
+    assert_eq!((inbox[0]["resource_type"].clone(), inbox[0]["resource_id"].clone()), (json!("staff"), json!(a)));
+    assert!(inbox[0]["message"].as_str().unwrap().contains("11 open complaints"));
+    assert_eq!(types(&app.inbox(sup).await), ["high_workload"]);
+    assert!(app.inbox(b).await.is_empty());
+    assert_eq!(app.check().await, 0);
+    // Resolved complaints do not count.
+    app.patch_complaint(&last["id"], json!({"status": "resolved"})).await;
+    app.app.clock.advance(TimeDelta::hours(25));
+    assert_eq!(app.check().await, 0);
+}
+
+async fn rules_drive_the_engine(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    let admin = app.admin_token().await;
+    // Disabled: nothing. Re-enabled with a lower threshold: alerts.
+    app.put("/api/v1/alerts/rules/4/disable", &admin).await;
+    for i in 0..3 {
+        app.complaint(json!({"title": format!("c{i}"), "customer_name": "x", "assigned_to_staff_id": a})).await;
+    }
+    assert_eq!(app.check().await, 0);
+    let body = json!({"is_enabled": true, "conditions": {"metric": "open_assigned_complaints", "threshold": 2},
+                      "alert_config": {"alert_type": "high_workload", "severity": "critical", "recipients": ["assignee"], "expires_after_hours": 2}});
+    let (status, _) = app.send(reqwest::Method::PATCH, "/api/v1/alerts/rules/4", Some(&admin), Some(body)).await;
+    assert_eq!(status, 200);
+    let (status, report) = app.send(reqwest::Method::POST, "/api/v1/alerts/check", Some(&admin), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(report["total_created"], 1);
+    let workload =
+        report["results"].as_array().unwrap().iter().find(|r| r["rule_name"] == "high_workload_warning").unwrap();
+    assert_eq!(workload["alerts_created"], 1);
+    let inbox = app.inbox(a).await;
+    assert_eq!(inbox[0]["severity"], "critical");
+    let (created, expires) = (inbox[0]["created_at"].as_str().unwrap(), inbox[0]["expires_at"].as_str().unwrap());
+    let span =
+        chrono::DateTime::parse_from_rfc3339(expires).unwrap() - chrono::DateTime::parse_from_rfc3339(created).unwrap();
+    assert_eq!(span, TimeDelta::hours(2), "expires_at from the rule");
+    app.app.clock.advance(TimeDelta::hours(3));
+    assert!(app.inbox(a).await.is_empty(), "expired alerts leave the inbox");
+    // The check endpoint is for alerts.manage only.
+    assert_eq!(app.send(reqwest::Method::POST, "/api/v1/alerts/check", Some(&app.token(a)), None).await.0, 403);
+}
+
+on_all_backends!(
+    at_risk_then_breached_each_alert_once,
+    critical_complaint_alerts_inside_the_request,
+    missed_critical_complaints_are_caught_by_the_check,
+    dismissed_alerts_still_count_and_windows_restart,
+    resolving_expires_live_alerts,
+    workload_alert_above_threshold,
+    rules_drive_the_engine,
+);
