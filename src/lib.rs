@@ -5,6 +5,7 @@
 //! queries).
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod storage;

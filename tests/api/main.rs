@@ -3,6 +3,7 @@
 mod admin;
 mod alerts;
 mod auth;
+mod channels;
 mod cli;
 mod complaints;
 mod concurrency;

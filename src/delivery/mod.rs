@@ -1,0 +1,112 @@
+//! Notification delivery: the outbox dispatcher and the channels (email,
+//! SMS, signed webhook) it sends through. In-app delivery is the inbox row
+//! itself (and its live push); it never goes through the outbox.
+pub mod channels;
+pub mod templates;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::domain::auth::Secret;
+use crate::storage::entities::alert;
+
+/// A delivery channel of a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    InApp,
+    Email,
+    Sms,
+    Webhook,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::InApp => "in_app",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "in_app" => Some(Channel::InApp),
+            "email" => Some(Channel::Email),
+            "sms" => Some(Channel::Sms),
+            "webhook" => Some(Channel::Webhook),
+            _ => None,
+        }
+    }
+}
+
+/// Who a notification is for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recipient {
+    pub staff_id: i64,
+    pub full_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// One delivery of one alert to one recipient over one channel.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// The outbox row's id: stable across retries, so the webhook id and the
+    /// email Message-ID are too, and receivers can deduplicate.
+    pub delivery_id: i64,
+    pub alert: alert::Model,
+    pub recipient: Recipient,
+}
+
+/// Why a send did not happen.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again later (connection error, timeout, 5xx, 429).
+    #[error("{reason}")]
+    Retryable { reason: String, retry_after: Option<Duration> },
+    /// Trying again cannot help (4xx other than 429, rejected address, bad template).
+    #[error("{0}")]
+    Permanent(String),
+    /// Not attempted: the channel is not configured or the recipient has no address/phone.
+    #[error("{0}")]
+    Skipped(String),
+}
+
+/// How the channels are reached (SPEC section 7). `None` switches a channel off.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// `smtp://user:pass@host:587` (STARTTLS when offered), `smtps://…:465` (TLS),
+    /// `smtp://host:2525?tls=none` or `…?tls=required`.
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: String,
+    pub sms_url: Option<String>,
+    pub sms_token: Option<Secret>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<Secret>,
+    /// Allow webhook/SMS targets on loopback and private networks (SSRF guard off).
+    pub allow_private_targets: bool,
+    /// A folder of template files overriding the built-in ones.
+    pub templates_dir: Option<PathBuf>,
+    /// Timeout of every network call.
+    pub timeout: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            smtp_from: "alerts@localhost".into(),
+            sms_url: None,
+            sms_token: None,
+            webhook_url: None,
+            webhook_secret: None,
+            allow_private_targets: false,
+            templates_dir: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Per-channel, per-alert-type message templates (minijinja).

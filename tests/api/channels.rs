@@ -1,0 +1,1 @@
+//! Delivery channels against real peers (being written).
