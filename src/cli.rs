@@ -8,6 +8,8 @@ use tokio::net::TcpListener;
 
 use crate::config::{CommonConfig, ServeConfig};
 use crate::domain::{App, Clock, auth::Auth, demo, scheduler, staff};
+use crate::delivery::channels::Channels;
+use crate::delivery::dispatcher::{self, DispatcherConfig};
 use crate::{http, storage};
 
 #[derive(Parser, Debug)]
@@ -113,18 +115,27 @@ async fn run(cli: Cli) -> Result<(), String> {
                 TcpListener::bind(serve.bind).await.map_err(|e| format!("cannot listen on {}: {e}", serve.bind))?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let jobs = serve.scheduler().map(|config| scheduler::spawn(app.clone(), config, stopped).0);
+            let mut jobs = tokio::task::JoinSet::new();
+            if let Some(config) = serve.scheduler() {
+                let (mut scheduled, _) = scheduler::spawn(app.clone(), config, stopped.clone());
+                jobs.spawn(async move { while scheduled.join_next().await.is_some() {} });
+            }
+            if serve.delivery.dispatcher == "on" {
+                let channels = Channels::new(&serve.delivery.delivery_config())?;
+                jobs.spawn(dispatcher::run(app.clone(), Arc::new(channels), DispatcherConfig::default(), stopped));
+            }
             tracing::info!(
                 database = %storage::redact_url(&cli.common.database_url),
                 scheduler = %serve.scheduler,
                 "listening on http://{address}"
             );
             let served = http::serve(app, listener, shutdown_signal()).await;
-            // HTTP has drained: stop the jobs (they give their leases back) before exiting.
+            // HTTP has drained: stop the jobs (they give their leases back) and let
+            // the dispatcher finish the sends in flight, within a bound.
             let _ = stop.send(true);
-            if let Some(mut jobs) = jobs {
-                let drain = async { while jobs.join_next().await.is_some() {} };
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
+            let drain = async { while jobs.join_next().await.is_some() {} };
+            if tokio::time::timeout(std::time::Duration::from_secs(20), drain).await.is_err() {
+                tracing::warn!("background jobs did not stop within 20 s; exiting anyway");
             }
             served.map_err(|e| format!("server error: {e}"))
         }
@@ -161,7 +172,14 @@ pub async fn open(common: &CommonConfig) -> Result<App, String> {
     storage::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
     let clock = Clock::default();
     let secret = Auth::resolve_secret(&db, common.jwt_secret.clone(), clock.now()).await.map_err(|e| e.to_string())?;
-    Ok(App { db, clock, auth: Arc::new(Auth::new(&secret, common.token_ttl_seconds)), sla: common.sla_hours })
+    Ok(App {
+        db,
+        clock,
+        auth: Arc::new(Auth::new(&secret, common.token_ttl_seconds)),
+        sla: common.sla_hours,
+        events: Default::default(),
+        outbox_wakeup: Default::default(),
+    })
 }
 
 async fn shutdown_signal() {

@@ -8,6 +8,7 @@ use clap::Args;
 
 pub use crate::domain::auth::Secret;
 use crate::domain::complaints::SlaPolicy;
+use crate::delivery::DeliveryConfig;
 use crate::domain::scheduler::SchedulerConfig;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://convergeai-alerts.db";
@@ -67,6 +68,73 @@ pub struct ServeConfig {
     /// Days dismissed or expired alerts are kept before cleanup deletes them
     #[arg(long, env = "ALERTS_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub retention_days: i64,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+/// How notifications leave the service (SPEC section 7); an unset channel is off.
+#[derive(Args, Debug, Clone)]
+pub struct DeliveryArgs {
+    /// Send queued email/SMS/webhook deliveries from this instance
+    #[arg(long, env = "ALERTS_DISPATCHER", default_value = "on", value_parser = ["on", "off"])]
+    pub dispatcher: String,
+
+    /// SMTP server: smtp://user:pass@host:587 (STARTTLS), smtps://…:465 (TLS), smtp://127.0.0.1:2525 (plain)
+    #[arg(long, env = "ALERTS_SMTP_URL", hide_env_values = true, value_parser = parse_any_secret)]
+    pub smtp_url: Option<Secret>,
+
+    /// Sender address of alert emails
+    #[arg(long, env = "ALERTS_SMTP_FROM", default_value = "alerts@localhost")]
+    pub smtp_from: String,
+
+    /// SMS provider endpoint (JSON POST with a bearer token)
+    #[arg(long, env = "ALERTS_SMS_URL")]
+    pub sms_url: Option<String>,
+
+    /// SMS provider bearer token
+    #[arg(long, env = "ALERTS_SMS_TOKEN", hide_env_values = true, value_parser = parse_any_secret)]
+    pub sms_token: Option<Secret>,
+
+    /// Webhook receiving a signed JSON POST of each alert
+    #[arg(long, env = "ALERTS_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+
+    /// Webhook signing secret (Standard Webhooks; `whsec_…` base64 or plain text)
+    #[arg(long, env = "ALERTS_WEBHOOK_SECRET", hide_env_values = true, value_parser = parse_any_secret)]
+    pub webhook_secret: Option<Secret>,
+
+    /// Allow webhook and SMS targets on loopback and private networks (off: SSRF guard)
+    #[arg(long, env = "ALERTS_ALLOW_PRIVATE_TARGETS", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_private_targets: bool,
+
+    /// Folder of template files overriding the built-in email/SMS texts
+    #[arg(long, env = "ALERTS_TEMPLATES_DIR")]
+    pub templates_dir: Option<std::path::PathBuf>,
+
+    /// Timeout of every outgoing network call, in seconds
+    #[arg(long, env = "ALERTS_DELIVERY_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub delivery_timeout_seconds: u64,
+}
+
+impl DeliveryArgs {
+    pub fn delivery_config(&self) -> DeliveryConfig {
+        DeliveryConfig {
+            smtp_url: self.smtp_url.clone(),
+            smtp_from: self.smtp_from.clone(),
+            sms_url: self.sms_url.clone(),
+            sms_token: self.sms_token.clone(),
+            webhook_url: self.webhook_url.clone(),
+            webhook_secret: self.webhook_secret.clone(),
+            allow_private_targets: self.allow_private_targets,
+            templates_dir: self.templates_dir.clone(),
+            timeout: Duration::from_secs(self.delivery_timeout_seconds),
+        }
+    }
+}
+
+fn parse_any_secret(raw: &str) -> Result<Secret, String> {
+    Ok(Secret::new(raw))
 }
 
 impl ServeConfig {

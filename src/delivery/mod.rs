@@ -2,6 +2,7 @@
 //! SMS, signed webhook) it sends through. In-app delivery is the inbox row
 //! itself (and its live push); it never goes through the outbox.
 pub mod channels;
+pub mod dispatcher;
 pub mod templates;
 
 use std::path::PathBuf;

@@ -4,8 +4,10 @@ use serde::Serialize;
 
 use super::paging::Paging;
 use super::vocab::{self, one_of};
+use super::auth::Principal;
+use super::events::{Change, StaffEvent};
 use super::{App, DomainError, DomainResult};
-use crate::storage::{self, alerts::InboxFilter, entities::alert};
+use crate::storage::{self, alerts::InboxFilter, entities::alert, entities::notification_delivery};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertPage {
@@ -64,21 +66,44 @@ fn not_found(id: i64) -> DomainError {
 
 /// Marks read; the first read time is kept when it is read again.
 pub async fn mark_read(app: &App, staff_id: i64, id: i64) -> DomainResult<()> {
-    if storage::alerts::mark_read(&app.db, staff_id, id, app.clock.now()).await? {
-        return Ok(());
-    }
-    get(app, staff_id, id).await.map(|_| ())
+    let changed = storage::alerts::mark_read(&app.db, staff_id, id, app.clock.now()).await?;
+    updated(app, staff_id, id, changed).await
 }
 
 /// Dismisses; `dismissed_at` is set once.
 pub async fn dismiss(app: &App, staff_id: i64, id: i64) -> DomainResult<()> {
-    if storage::alerts::dismiss(&app.db, staff_id, id, app.clock.now()).await? {
-        return Ok(());
+    let changed = storage::alerts::dismiss(&app.db, staff_id, id, app.clock.now()).await?;
+    updated(app, staff_id, id, changed).await
+}
+
+/// After a read or dismiss: 404 if the alert is not the caller's; a live
+/// `alert.updated` to the owner's connections if something changed.
+async fn updated(app: &App, staff_id: i64, id: i64, changed: bool) -> DomainResult<()> {
+    let alert = get(app, staff_id, id).await?;
+    if changed {
+        app.events.publish(StaffEvent { staff_id, change: Change::Updated { alert: Box::new(alert) } });
     }
-    get(app, staff_id, id).await.map(|_| ())
+    Ok(())
 }
 
 /// Marks every live unread alert of the caller read; returns how many changed.
 pub async fn mark_all_read(app: &App, staff_id: i64) -> DomainResult<u64> {
-    Ok(storage::alerts::mark_all_read(&app.db, staff_id, app.clock.now()).await?)
+    let updated = storage::alerts::mark_all_read(&app.db, staff_id, app.clock.now()).await?;
+    if updated > 0 {
+        app.events.publish(StaffEvent { staff_id, change: Change::ReadAll { updated } });
+    }
+    Ok(updated)
+}
+
+/// The delivery log of one alert: its owner's, or anyone's for `alerts.manage`.
+pub async fn deliveries(app: &App, caller: &Principal, id: i64) -> DomainResult<Vec<notification_delivery::Model>> {
+    let visible = if caller.can("alerts.manage") {
+        storage::alerts::by_id(&app.db, id).await?.is_some()
+    } else {
+        storage::alerts::owned(&app.db, caller.staff_id, id).await?.is_some()
+    };
+    if !visible {
+        return Err(not_found(id));
+    }
+    Ok(storage::deliveries::of_alert(&app.db, id).await?)
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::rules::{self, AlertConfig, Conditions, RuleSpec};
 use super::vocab::OPEN_STATUSES;
+use super::events::{Change, StaffEvent};
 use super::{App, DomainResult};
 use crate::storage::engine::{self as store, Candidate, ComplaintRow, DedupKey, Scope, StaffRow};
 use crate::storage::entities::alert;
@@ -96,20 +97,73 @@ pub async fn run(app: &App, rule_types: &[&str], scope: Scope) -> DomainResult<C
     let staff = StaffIndex::new(store::active_staff(&app.db).await?);
     for spec in &specs {
         let now = app.clock.now();
-        let candidates = candidates(app, spec, &staff, now, scope).await?;
+        let routes = Routes::load(app, &spec.config).await?;
+        let mut candidates = candidates(app, spec, &staff, now, scope).await?;
+        for c in &mut candidates {
+            routes.apply(c, now);
+        }
         let window = TimeDelta::hours(spec.config.dedup_window_hours);
         let created = store::claim_and_insert(&app.db, &run_id(), window, now, candidates).await?;
-        if created > 0 {
-            tracing::info!(rule = %spec.rule_name, created, "alerts raised");
+        let count = created.len() as u64;
+        if count > 0 {
+            tracing::info!(rule = %spec.rule_name, created = count, "alerts raised");
         }
-        report.total_created += created;
+        announce(app, created);
+        report.total_created += count;
         report.results.push(RuleOutcome {
             rule_name: spec.rule_name.clone(),
             rule_type: rule_type(&spec.conditions).to_owned(),
-            alerts_created: created,
+            alerts_created: count,
         });
     }
     Ok(report)
+}
+
+/// After commit: live pushes for the inbox alerts, and a nudge to the dispatcher.
+fn announce(app: &App, created: Vec<alert::Model>) {
+    if created.is_empty() {
+        return;
+    }
+    app.outbox_wakeup.notify_one();
+    for alert in created.into_iter().filter(|a| !a.is_dismissed) {
+        app.events.publish(StaffEvent { staff_id: alert.assigned_to_staff_id, change: Change::Created { alert: Box::new(alert) } });
+    }
+}
+
+/// Each recipient's channels for one alert type, from their subscription:
+/// none → in-app only; disabled → in-app only; enabled → its channels, with
+/// in-app forced on for a mandatory type. An alert whose recipient switched
+/// in-app off is still recorded (and sent by the other channels) but created
+/// dismissed, so it never shows in their inbox.
+struct Routes {
+    by_staff: HashMap<i64, (bool, Vec<&'static str>)>,
+    mandatory: bool,
+}
+
+impl Routes {
+    async fn load(app: &App, config: &AlertConfig) -> DomainResult<Routes> {
+        let subs = crate::storage::subscriptions::of_type(&app.db, &config.alert_type).await?;
+        let by_staff = subs
+            .into_iter()
+            .filter(|s| s.is_enabled)
+            .map(|s| {
+                let listed: Vec<&str> = s.delivery_channels.as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+                let in_app = listed.contains(&"in_app");
+                let outbox = ["email", "sms", "webhook"].into_iter().filter(|c| listed.contains(c)).collect();
+                (s.staff_id, (in_app, outbox))
+            })
+            .collect();
+        Ok(Routes { by_staff, mandatory: config.mandatory })
+    }
+
+    fn apply(&self, candidate: &mut Candidate, now: DateTime<Utc>) {
+        let Some((in_app, outbox)) = self.by_staff.get(&candidate.key.recipient_staff_id) else { return };
+        candidate.outbox_channels = outbox.clone();
+        if !in_app && !self.mandatory {
+            candidate.alert.is_dismissed = Set(true);
+            candidate.alert.dismissed_at = Set(Some(now));
+        }
+    }
 }
 
 /// Every enabled rule, every complaint: the `check` command and endpoint.
@@ -311,6 +365,7 @@ fn candidate(
             dismissed_at: Set(None),
             expires_at: Set(Some(now + TimeDelta::hours(config.expires_after_hours))),
         },
+        outbox_channels: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod complaints;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod paging;
 pub mod rules;
 pub mod scheduler;
@@ -51,4 +52,8 @@ pub struct App {
     pub clock: Clock,
     pub auth: Arc<auth::Auth>,
     pub sla: complaints::SlaPolicy,
+    /// Live changes to staff members' alerts (WebSocket push).
+    pub events: Arc<events::EventBus>,
+    /// Woken when outbox rows were written, so the dispatcher need not wait for its next poll.
+    pub outbox_wakeup: Arc<tokio::sync::Notify>,
 }

@@ -25,6 +25,12 @@ pub async fn put(
             unique.push(channel);
         }
     }
+    if !unique.iter().any(|c| c == "in_app") && mandatory(app, alert_type).await? {
+        return Err(DomainError::invalid(
+            "delivery_channels",
+            format!("in_app cannot be switched off for {alert_type}: a rule marks it mandatory"),
+        ));
+    }
     let channels = Value::from(unique);
     Ok(storage::subscriptions::upsert(&app.db, staff_id, alert_type, is_enabled, channels, app.clock.now()).await?)
 }
@@ -36,4 +42,10 @@ pub async fn delete(app: &App, staff_id: i64, alert_type: &str) -> DomainResult<
     } else {
         Err(DomainError::NotFound(format!("no subscription to {alert_type}")))
     }
+}
+
+/// Whether an enabled rule marks in-app delivery of `alert_type` mandatory.
+async fn mandatory(app: &App, alert_type: &str) -> DomainResult<bool> {
+    let specs = super::rules::enabled_specs(app).await?;
+    Ok(specs.iter().any(|s| s.config.alert_type == alert_type && s.config.mandatory))
 }

@@ -72,6 +72,14 @@ pub async fn unread_count(db: &impl ConnectionTrait, staff_id: i64, now: DateTim
     Entity::find().filter(live(staff_id, now).add(Column::IsRead.eq(false))).count(db).await
 }
 
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Model>, DbErr> {
+    Entity::find().filter(Column::Id.is_in(ids.iter().copied())).all(db).await
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Model>, DbErr> {
+    Entity::find_by_id(id).one(db).await
+}
+
 /// The alert if it exists and belongs to `staff_id` (dismissed and expired included).
 pub async fn owned(db: &impl ConnectionTrait, staff_id: i64, id: i64) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id).filter(Column::AssignedToStaffId.eq(staff_id)).one(db).await

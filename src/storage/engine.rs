@@ -10,7 +10,8 @@ use sea_orm::{
 };
 
 use super::Db;
-use super::entities::{alert, complaint, role, staff};
+use super::entities::{alert, complaint, notification_delivery, role, staff};
+use sea_orm::ActiveValue::Set;
 
 /// Statements carry at most this many rows (the bind-parameter limits of the
 /// three backends leave room for 1 000 rows of alerts).
@@ -207,6 +208,8 @@ pub struct Candidate {
     pub key: DedupKey,
     pub version: String,
     pub alert: alert::ActiveModel,
+    /// Outbox channels (`email`, `sms`, `webhook`) the recipient subscribed to for this alert type.
+    pub outbox_channels: Vec<&'static str>,
 }
 
 /// The upsert's conflict clause: take the row over (set this run's id, a new
@@ -257,24 +260,24 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(options).await
 }
 
-/// Claims the candidates' dedup keys and inserts an alert for each key this
-/// run won, in one transaction per batch: racing checkers (other tasks,
-/// other instances) are serialised by the unique key, and exactly one of
-/// them creates each alert. Returns how many alerts were created.
+/// Claims the candidates' dedup keys and inserts an alert, and its outbox
+/// rows, for each key this run won, in one transaction per batch: racing
+/// checkers (other tasks, other instances) are serialised by the unique key,
+/// and exactly one of them creates each alert. Returns the alerts created.
 pub async fn claim_and_insert(
     db: &Db,
     run_id: &str,
     window: TimeDelta,
     now: DateTime<Utc>,
     candidates: Vec<Candidate>,
-) -> Result<u64, DbErr> {
-    let mut created = 0;
+) -> Result<Vec<alert::Model>, DbErr> {
+    let mut created = Vec::new();
     let mut remaining = candidates;
     while !remaining.is_empty() {
         let rest = remaining.split_off(remaining.len().min(BATCH_ROWS));
         let batch = std::mem::replace(&mut remaining, rest);
         let txn = begin_write(db).await?;
-        created += claim_batch(&txn, run_id, window, now, batch).await?;
+        created.extend(claim_batch(&txn, run_id, window, now, batch).await?);
         txn.commit().await?;
     }
     Ok(created)
@@ -286,7 +289,7 @@ async fn claim_batch(
     window: TimeDelta,
     now: DateTime<Utc>,
     batch: Vec<Candidate>,
-) -> Result<u64, DbErr> {
+) -> Result<Vec<alert::Model>, DbErr> {
     let backend = txn.get_database_backend();
     let mut upsert = Query::insert();
     upsert.into_table("alert_dedup").columns([
@@ -331,10 +334,48 @@ async fn claim_batch(
             })
         })
         .collect::<Result<_, DbErr>>()?;
-    let alerts: Vec<alert::ActiveModel> = batch.into_iter().filter(|c| won.contains(&c.key)).map(|c| c.alert).collect();
-    let created = alerts.len() as u64;
-    if created > 0 {
-        alert::Entity::insert_many(alerts).exec_without_returning(txn).await?;
+    let won: Vec<Candidate> = batch.into_iter().filter(|c| won.contains(&c.key)).collect();
+    let Some(first) = won.first() else { return Ok(Vec::new()) };
+    let (alert_type, resource_type) = (first.key.alert_type.clone(), first.key.resource_type.clone());
+    alert::Entity::insert_many(won.iter().map(|c| c.alert.clone())).exec_without_returning(txn).await?;
+
+    // Read the new rows back (ids included). Only this transaction can have
+    // written alerts for these keys at this `now`: it holds their dedup rows.
+    let resource_ids: Vec<i64> = won.iter().map(|c| c.key.resource_id).collect();
+    let inserted = alert::Entity::find()
+        .filter(Expr::col(alert::Column::AlertType).eq(alert_type))
+        .filter(Expr::col(alert::Column::ResourceType).eq(resource_type))
+        .filter(Expr::col(alert::Column::CreatedAt).eq(now))
+        .filter(Expr::col(alert::Column::ResourceId).is_in(resource_ids))
+        .all(txn)
+        .await?;
+    let channels: std::collections::HashMap<(i64, i64), &Vec<&'static str>> =
+        won.iter().map(|c| ((c.key.resource_id, c.key.recipient_staff_id), &c.outbox_channels)).collect();
+    let mut created = Vec::with_capacity(won.len());
+    let mut outbox = Vec::new();
+    for alert in inserted {
+        let key = (alert.resource_id.unwrap_or_default(), alert.assigned_to_staff_id);
+        let Some(channels) = channels.get(&key) else { continue };
+        for channel in channels.iter() {
+            outbox.push(notification_delivery::ActiveModel {
+                id: sea_orm::ActiveValue::NotSet,
+                alert_id: Set(alert.id),
+                staff_id: Set(alert.assigned_to_staff_id),
+                channel: Set((*channel).to_owned()),
+                status: Set("pending".to_owned()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                claimed_until: Set(None),
+                last_error: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                sent_at: Set(None),
+            });
+        }
+        created.push(alert);
+    }
+    for chunk in outbox.chunks(BATCH_ROWS) {
+        notification_delivery::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
     }
     Ok(created)
 }

@@ -13,7 +13,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema), Box::new(EngineTables)]
+        vec![Box::new(InitialSchema), Box::new(EngineTables), Box::new(DeliveryOutbox)]
     }
 }
 
@@ -328,6 +328,51 @@ impl MigrationTrait for EngineTables {
             insert.values_panic([job.into(), "".into(), epoch.into()]);
         }
         m.get_connection().execute(&insert).await?;
+        Ok(())
+    }
+}
+
+/// The notification outbox: one row per (alert, channel) to deliver,
+/// written in the alert's transaction.
+struct DeliveryOutbox;
+
+impl MigrationName for DeliveryOutbox {
+    fn name(&self) -> &str {
+        "m0003_delivery_outbox"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DeliveryOutbox {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = m.get_database_backend();
+        m.create_table(
+            table(b)
+                .table("notification_deliveries")
+                .col(pk(b, "id"))
+                .col(id_ref("alert_id").not_null())
+                .col(id_ref("staff_id").not_null())
+                .col(ColumnDef::new("channel").string_len(20).not_null())
+                .col(ColumnDef::new("status").string_len(20).not_null())
+                .col(ColumnDef::new("attempts").integer().not_null().default(0))
+                .col(ts(b, "next_attempt_at").not_null())
+                .col(ts(b, "claimed_until").null())
+                .col(ColumnDef::new("last_error").text().null())
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "updated_at").not_null())
+                .col(ts(b, "sent_at").null())
+                .foreign_key(
+                    fk(("notification_deliveries", "alert_id"), ("alerts", "id")).on_delete(ForeignKeyAction::Cascade),
+                )
+                .foreign_key(
+                    fk(("notification_deliveries", "staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::Cascade),
+                )
+                .take(),
+        )
+        .await?;
+        // The dispatcher's scan: due rows by status and time.
+        m.create_index(index("idx_deliveries_due", "notification_deliveries", &["status", "next_attempt_at"])).await?;
+        m.create_index(index("idx_deliveries_alert", "notification_deliveries", &["alert_id"])).await?;
         Ok(())
     }
 }

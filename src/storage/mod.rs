@@ -4,6 +4,7 @@
 //! (column types in `migrations`, connection pragmas here).
 pub mod alerts;
 pub mod complaints;
+pub mod deliveries;
 pub mod engine;
 pub mod entities;
 pub mod migrations;

@@ -42,6 +42,10 @@ pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<staff::M
     staff::Entity::find_by_id(id).one(db).await
 }
 
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<staff::Model>, DbErr> {
+    staff::Entity::find().filter(staff::Column::Id.is_in(ids.iter().copied())).all(db).await
+}
+
 pub async fn role_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<role::Model>, DbErr> {
     role::Entity::find().filter(role::Column::Name.eq(name)).one(db).await
 }

@@ -52,3 +52,8 @@ pub async fn delete(db: &impl ConnectionTrait, staff_id: i64, alert_type: &str) 
         .await?;
     Ok(result.rows_affected > 0)
 }
+
+/// Every subscription to one alert type (the engine routes a whole rule's alerts with one query).
+pub async fn of_type(db: &impl ConnectionTrait, alert_type: &str) -> Result<Vec<Model>, DbErr> {
+    Entity::find().filter(Column::AlertType.eq(alert_type)).all(db).await
+}

@@ -21,6 +21,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(mark_read))
         .routes(routes!(dismiss))
         .routes(routes!(check))
+        .routes(routes!(deliveries))
 }
 
 /// Filters combine with AND; list-valued ones are comma-separated.
@@ -171,4 +172,26 @@ async fn dismiss(
 ))]
 async fn check(_: Authorized<AlertsManage>, State(app): State<App>) -> ApiResult<axum::Json<engine::CheckReport>> {
     Ok(axum::Json(engine::check_all(&app).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryLog {
+    alert_id: i64,
+    /// One row per outbox channel (`email`, `sms`, `webhook`); in-app delivery is the inbox row itself.
+    #[schema(value_type = Vec<crate::storage::entities::notification_delivery::Model>)]
+    deliveries: Vec<crate::storage::entities::notification_delivery::Model>,
+}
+
+/// Each channel's delivery of an alert: status, attempts, last error. For the
+/// alert's owner, or anyone with `alerts.manage`.
+#[utoipa::path(get, path = "/alerts/{id}/deliveries", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = DeliveryLog),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn deliveries(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<DeliveryLog>> {
+    Ok(axum::Json(DeliveryLog { alert_id: id, deliveries: alerts::deliveries(&app, &principal, id).await? }))
 }

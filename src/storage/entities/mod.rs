@@ -3,6 +3,7 @@ pub mod alert;
 pub mod alert_rule;
 pub mod alert_subscription;
 pub mod complaint;
+pub mod notification_delivery;
 pub mod permission;
 pub mod role;
 pub mod role_permission;

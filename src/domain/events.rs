@@ -1,0 +1,71 @@
+//! Changes to a staff member's alerts, fanned out to their live connections:
+//! in-process through a broadcast channel, and across instances through
+//! Redis when configured (see `realtime`).
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::storage::entities::alert;
+
+/// Something happened to one staff member's alerts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StaffEvent {
+    pub staff_id: i64,
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    Created { alert: Box<alert::Model> },
+    Updated { alert: Box<alert::Model> },
+    ReadAll { updated: u64 },
+}
+
+/// Where events are published. The default is in-process only; `realtime`
+/// installs a Redis publisher so every instance hears every event.
+pub trait Publisher: Send + Sync {
+    fn publish(&self, event: &StaffEvent);
+}
+
+pub struct EventBus {
+    local: broadcast::Sender<Arc<StaffEvent>>,
+    remote: std::sync::RwLock<Option<Arc<dyn Publisher>>>,
+}
+
+/// Events a slow subscriber may fall behind by before it is told it lagged.
+const LOCAL_CAPACITY: usize = 4096;
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self { local: broadcast::channel(LOCAL_CAPACITY).0, remote: std::sync::RwLock::new(None) }
+    }
+}
+
+impl EventBus {
+    /// Publishes to every instance (through the remote publisher when there is
+    /// one: it echoes back to this instance too), else to this one.
+    pub fn publish(&self, event: StaffEvent) {
+        let remote = self.remote.read().ok().and_then(|r| r.clone());
+        match remote {
+            Some(remote) => remote.publish(&event),
+            None => self.deliver_local(event),
+        }
+    }
+
+    /// Hands an event to this instance's connections.
+    pub fn deliver_local(&self, event: StaffEvent) {
+        let _ = self.local.send(Arc::new(event)); // no receivers: nobody is connected
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StaffEvent>> {
+        self.local.subscribe()
+    }
+
+    pub fn set_remote(&self, publisher: Arc<dyn Publisher>) {
+        if let Ok(mut remote) = self.remote.write() {
+            *remote = Some(publisher);
+        }
+    }
+}

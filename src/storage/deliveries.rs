@@ -1,0 +1,101 @@
+//! The delivery outbox: claiming due rows and recording outcomes.
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use super::Db;
+use super::engine::begin_write;
+use super::entities::notification_delivery::{self as delivery, Column as D};
+
+/// Rows due at `now`: new or failed ones whose time has come, and ones whose
+/// sender's claim ran out (it crashed mid-send): that is crash recovery.
+fn due(now: DateTime<Utc>) -> sea_orm::sea_query::Condition {
+    sea_orm::sea_query::Condition::any()
+        .add(Expr::col(D::Status).is_in(["pending", "failed"]).and(Expr::col(D::NextAttemptAt).lte(now)))
+        .add(Expr::col(D::Status).eq("sending").and(Expr::col(D::ClaimedUntil).lt(now)))
+}
+
+/// Claims up to `limit` due deliveries for `claim` and returns them. Several
+/// dispatchers never get the same row: PostgreSQL and MariaDB ≥ 10.6 skip
+/// rows another transaction has locked (`FOR UPDATE SKIP LOCKED`); SQLite has
+/// one writer, taken up front. The claim commits before any network call.
+pub async fn claim_due(
+    db: &Db,
+    now: DateTime<Utc>,
+    claim: TimeDelta,
+    limit: u64,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    let txn = begin_write(db).await?;
+    let mut select = Query::select();
+    select.column(D::Id).from(delivery::Entity).cond_where(due(now)).order_by(D::NextAttemptAt, sea_orm::Order::Asc).limit(limit);
+    if db.get_database_backend() != DbBackend::Sqlite {
+        select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let ids: Vec<i64> =
+        txn.query_all(&select).await?.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        txn.commit().await?;
+        return Ok(Vec::new());
+    }
+    delivery::Entity::update_many()
+        .col_expr(D::Status, Expr::value("sending"))
+        .col_expr(D::ClaimedUntil, Expr::value(now + claim))
+        .col_expr(D::Attempts, Expr::col(D::Attempts).add(1))
+        .col_expr(D::UpdatedAt, Expr::value(now))
+        .filter(D::Id.is_in(ids.clone()))
+        .exec(&txn)
+        .await?;
+    let claimed = delivery::Entity::find().filter(D::Id.is_in(ids)).order_by_asc(D::Id).all(&txn).await?;
+    txn.commit().await?;
+    Ok(claimed)
+}
+
+/// Marks rows sent, in one statement.
+pub async fn mark_sent(db: &impl ConnectionTrait, ids: &[i64], now: DateTime<Utc>) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    delivery::Entity::update_many()
+        .col_expr(D::Status, Expr::value("sent"))
+        .col_expr(D::SentAt, Expr::value(now))
+        .col_expr(D::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(D::LastError, Expr::value(Option::<String>::None))
+        .col_expr(D::UpdatedAt, Expr::value(now))
+        .filter(D::Id.is_in(ids.iter().copied()))
+        .filter(D::Status.eq("sending"))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Records a failed, dead or skipped attempt (`next_attempt_at` only matters for `failed`).
+pub async fn mark_outcome(
+    db: &impl ConnectionTrait,
+    id: i64,
+    status: &str,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    delivery::Entity::update_many()
+        .col_expr(D::Status, Expr::value(status))
+        .col_expr(D::LastError, Expr::value(error))
+        .col_expr(D::NextAttemptAt, Expr::value(next_attempt_at))
+        .col_expr(D::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(D::UpdatedAt, Expr::value(now))
+        .filter(D::Id.eq(id))
+        .filter(D::Status.eq("sending"))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+pub async fn of_alert(db: &impl ConnectionTrait, alert_id: i64) -> Result<Vec<delivery::Model>, DbErr> {
+    delivery::Entity::find().filter(D::AlertId.eq(alert_id)).order_by_asc(D::Id).all(db).await
+}
+
+/// How many rows wait to be sent (for metrics and tests).
+pub async fn backlog(db: &Db) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    delivery::Entity::find().filter(D::Status.is_in(["pending", "failed", "sending"])).count(db).await
+}

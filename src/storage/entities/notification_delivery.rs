@@ -1,0 +1,30 @@
+//! The delivery outbox.
+use sea_orm::entity::prelude::*;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, utoipa::ToSchema)]
+#[sea_orm(table_name = "notification_deliveries")]
+#[schema(as = NotificationDelivery)]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub alert_id: i64,
+    pub staff_id: i64,
+    /// `email`, `sms` or `webhook`
+    pub channel: String,
+    /// `pending`, `sending`, `sent`, `failed` (will retry), `dead` (gave up) or `skipped`
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    pub claimed_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
