@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::config::{CommonConfig, ServeConfig};
-use crate::domain::{App, Clock, auth::Auth, demo, scheduler, staff};
+use crate::domain::{App, Clock, auth::Auth, demo, realtime, scheduler, staff};
 use crate::delivery::channels::Channels;
 use crate::delivery::dispatcher::{self, DispatcherConfig};
 use crate::{http, storage};
@@ -115,6 +115,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 TcpListener::bind(serve.bind).await.map_err(|e| format!("cannot listen on {}: {e}", serve.bind))?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
+            if let Some(url) = &serve.redis_url {
+                realtime::connect(&app.events, url.expose(), stopped.clone())?;
+            }
             let mut jobs = tokio::task::JoinSet::new();
             if let Some(config) = serve.scheduler() {
                 let (mut scheduled, _) = scheduler::spawn(app.clone(), config, stopped.clone());

@@ -69,6 +69,10 @@ pub struct ServeConfig {
     #[arg(long, env = "ALERTS_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub retention_days: i64,
 
+    /// Redis for cross-instance real-time fan-out (redis://host:6379); unset: in-process only
+    #[arg(long, env = "ALERTS_REDIS_URL", hide_env_values = true, value_parser = parse_any_secret)]
+    pub redis_url: Option<Secret>,
+
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 }

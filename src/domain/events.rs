@@ -15,12 +15,23 @@ pub struct StaffEvent {
     pub change: Change,
 }
 
+impl StaffEvent {
+    pub const EVERYONE: i64 = 0;
+
+    pub fn concerns(&self, staff_id: i64) -> bool {
+        self.staff_id == staff_id || self.staff_id == Self::EVERYONE
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     Created { alert: Box<alert::Model> },
     Updated { alert: Box<alert::Model> },
     ReadAll { updated: u64 },
+    /// Events may have been missed (the cross-instance link was down):
+    /// clients should re-read their unread count. `staff_id` 0 means everyone.
+    Resync,
 }
 
 /// Where events are published. The default is in-process only; `realtime`

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod paging;
+pub mod realtime;
 pub mod rules;
 pub mod scheduler;
 pub mod staff;

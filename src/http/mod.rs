@@ -29,6 +29,7 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::new()
         .merge(routes::auth::routes())
         .merge(routes::alerts::routes())
+        .merge(routes::ws::routes())
         .merge(routes::rules::routes())
         .merge(routes::subscriptions::routes())
         .merge(routes::complaints::routes())

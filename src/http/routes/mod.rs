@@ -4,3 +4,4 @@ pub mod complaints;
 pub mod health;
 pub mod rules;
 pub mod subscriptions;
+pub mod ws;

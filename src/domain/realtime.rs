@@ -1,0 +1,115 @@
+//! Cross-instance fan-out of [`StaffEvent`]s through Redis pub/sub. Every
+//! instance publishes each event once to one channel and delivers what it
+//! hears to its own connections (its own events included). If Redis drops,
+//! events are delivered locally meanwhile, the subscriber reconnects with
+//! backoff, and every client gets a fresh unread-count snapshot once the
+//! link is back. The REST API never depends on Redis.
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, watch};
+
+use super::events::{Change, EventBus, Publisher, StaffEvent};
+
+pub const CHANNEL: &str = "convergeai-alerts:events";
+/// Events queued for Redis while it is slow; beyond this they go out locally only.
+const QUEUE: usize = 10_000;
+
+struct RedisPublisher {
+    queue: mpsc::Sender<StaffEvent>,
+    bus: std::sync::Weak<EventBus>,
+}
+
+impl Publisher for RedisPublisher {
+    fn publish(&self, event: &StaffEvent) {
+        if self.queue.try_send(event.clone()).is_err()
+            && let Some(bus) = self.bus.upgrade()
+        {
+            bus.deliver_local(event.clone());
+        }
+    }
+}
+
+/// Connects the bus to Redis: a publisher task and a subscriber task, both
+/// reconnecting on their own until `shutdown`.
+pub fn connect(bus: &Arc<EventBus>, url: &str, shutdown: watch::Receiver<bool>) -> Result<(), String> {
+    let client = redis::Client::open(url).map_err(|e| format!("invalid ALERTS_REDIS_URL: {e}"))?;
+    let (queue, pending) = mpsc::channel(QUEUE);
+    bus.set_remote(Arc::new(RedisPublisher { queue, bus: Arc::downgrade(bus) }));
+    tokio::spawn(publish_loop(client.clone(), bus.clone(), pending, shutdown.clone()));
+    tokio::spawn(subscribe_loop(client, bus.clone(), shutdown));
+    Ok(())
+}
+
+async fn publish_loop(
+    client: redis::Client,
+    bus: Arc<EventBus>,
+    mut pending: mpsc::Receiver<StaffEvent>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conn: Option<redis::aio::MultiplexedConnection> = None;
+    loop {
+        let event = tokio::select! {
+            event = pending.recv() => match event { Some(e) => e, None => return },
+            _ = shutdown.changed() => return,
+        };
+        let Ok(payload) = serde_json::to_string(&event) else { continue };
+        if conn.is_none() {
+            conn = client.get_multiplexed_async_connection().await.ok();
+        }
+        let published = match conn.as_mut() {
+            Some(c) => redis::cmd("PUBLISH").arg(CHANNEL).arg(&payload).query_async::<i64>(c).await.is_ok(),
+            None => false,
+        };
+        if !published {
+            conn = None;
+            tracing::warn!("redis unavailable: delivering this event on this instance only");
+            bus.deliver_local(event);
+        }
+    }
+}
+
+async fn subscribe_loop(client: redis::Client, bus: Arc<EventBus>, mut shutdown: watch::Receiver<bool>) {
+    let mut delay = Duration::from_millis(200);
+    let mut was_connected = false;
+    loop {
+        let subscribed = match client.get_async_pubsub().await {
+            Ok(mut pubsub) => pubsub.subscribe(CHANNEL).await.map(|_| pubsub).ok(),
+            Err(_) => None,
+        };
+        match subscribed {
+            Some(mut pubsub) => {
+                delay = Duration::from_millis(200);
+                if was_connected {
+                    tracing::info!("redis link restored");
+                }
+                // Anything published while the link was down was missed: refresh every badge.
+                bus.deliver_local(StaffEvent { staff_id: StaffEvent::EVERYONE, change: Change::Resync });
+                was_connected = true;
+                let mut messages = pubsub.on_message();
+                loop {
+                    tokio::select! {
+                        message = messages.next() => match message {
+                            Some(m) => {
+                                let parsed = m.get_payload::<String>().ok().and_then(|p| serde_json::from_str::<StaffEvent>(&p).ok());
+                                if let Some(event) = parsed {
+                                    bus.deliver_local(event);
+                                }
+                            }
+                            None => break,
+                        },
+                        _ = shutdown.changed() => return,
+                    }
+                }
+                tracing::warn!("redis subscription lost; reconnecting");
+            }
+            None => tracing::debug!("redis not reachable; retrying in {delay:?}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return,
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}

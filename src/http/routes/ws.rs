@@ -1,0 +1,154 @@
+//! `GET /api/v1/alerts/ws`: live alerts and unread counts for the caller.
+//!
+//! Messages (JSON text frames): `{"type": "unread_count", "unread_count": N}`
+//! on connect and after every change; `{"type": "alert.created", "alert":
+//! {...}}`; `{"type": "alert.updated", "alert": {...}}` after a read or
+//! dismiss; `{"type": "alert.updated", "read_all": true, "updated": N}`
+//! after read-all. The same alert object as the REST API.
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::domain::auth::Principal;
+use crate::domain::events::{Change, StaffEvent};
+use crate::domain::{App, alerts, auth};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Query, bearer_token};
+use crate::http::openapi::ErrorBody;
+
+/// A ping this often keeps proxies from closing an idle connection.
+const HEARTBEAT: Duration = Duration::from_secs(20);
+/// A client that sends nothing (not even a pong) for this long is gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A client that cannot take a message within this time is dropped, so it never holds up anything.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Close code for an expired token (application-defined range 4000–4999).
+const CLOSE_TOKEN_EXPIRED: u16 = 4001;
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(connect))
+}
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+}
+
+/// Opens the caller's live feed. The token comes in the `Authorization`
+/// header or, for browsers, as `?token=`; it is checked before the upgrade.
+#[utoipa::path(get, path = "/alerts/ws", tag = "alerts", params(("token" = Option<String>, Query, description = "Access token, when the Authorization header cannot be set")),
+    security(("bearer" = [])), responses(
+    (status = 101, description = "Switching to the WebSocket protocol"),
+    (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+    (status = 403, body = ErrorBody),
+))]
+async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts: Parts) -> ApiResult<Response> {
+    let token = bearer_token(&parts).map(str::to_owned).or(query.token).ok_or_else(|| ApiError::unauthorized("not authenticated"))?;
+    let (staff_id, expires) = app.auth.verify(&token, app.clock.now())?;
+    let principal = auth::load_principal(&app, staff_id).await?;
+    principal.require("alerts.read")?;
+    let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &app)
+        .await
+        .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    Ok(upgrade.on_upgrade(move |socket| feed(app, principal, expires, socket)))
+}
+
+enum Exit {
+    ClientLeft,
+    Expired,
+    Idle,
+    Slow,
+}
+
+async fn feed(app: App, principal: Arc<Principal>, expires: i64, mut socket: WebSocket) {
+    let me = principal.staff_id;
+    // Subscribe before the snapshot, so nothing falls between them.
+    let mut events = app.events.subscribe();
+    let exit = 'conn: {
+        if send_unread_count(&app, me, &mut socket).await.is_err() {
+            break 'conn Exit::Slow;
+        }
+        let until_expiry = (expires - app.clock.now().timestamp()).max(0) as u64;
+        let expiry = tokio::time::sleep(Duration::from_secs(until_expiry));
+        tokio::pin!(expiry);
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.tick().await;
+        let mut last_heard = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(event) if event.concerns(me) => {
+                        if push(&app, me, &event, &mut socket).await.is_err() {
+                            break 'conn Exit::Slow;
+                        }
+                    }
+                    Ok(_) => {}
+                    // Fell behind: some events were dropped for this connection; resend the truth.
+                    Err(RecvError::Lagged(_)) => {
+                        if send_unread_count(&app, me, &mut socket).await.is_err() {
+                            break 'conn Exit::Slow;
+                        }
+                    }
+                    Err(RecvError::Closed) => break 'conn Exit::ClientLeft,
+                },
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break 'conn Exit::ClientLeft,
+                    Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
+                },
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > IDLE_TIMEOUT {
+                        break 'conn Exit::Idle;
+                    }
+                    if send(&mut socket, Message::Ping(Default::default())).await.is_err() {
+                        break 'conn Exit::Slow;
+                    }
+                }
+                _ = &mut expiry => break 'conn Exit::Expired,
+            }
+        }
+    };
+    let close = match exit {
+        Exit::Expired => Some((CLOSE_TOKEN_EXPIRED, "token expired")),
+        Exit::Idle => Some((1001, "idle timeout")),
+        Exit::ClientLeft | Exit::Slow => None,
+    };
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        let _ = send(&mut socket, Message::Close(Some(frame))).await;
+    }
+}
+
+async fn push(app: &App, me: i64, event: &StaffEvent, socket: &mut WebSocket) -> Result<(), ()> {
+    let message = match &event.change {
+        Change::Created { alert } => Some(json!({"type": "alert.created", "alert": alert})),
+        Change::Updated { alert } => Some(json!({"type": "alert.updated", "alert": alert})),
+        Change::ReadAll { updated } => Some(json!({"type": "alert.updated", "read_all": true, "updated": updated})),
+        Change::Resync => None,
+    };
+    if let Some(message) = message {
+        send(socket, Message::Text(message.to_string().into())).await?;
+    }
+    send_unread_count(app, me, socket).await
+}
+
+async fn send_unread_count(app: &App, me: i64, socket: &mut WebSocket) -> Result<(), ()> {
+    // The database is down: skip this snapshot; the next change sends one.
+    let Ok(count) = alerts::unread_count(app, me).await else { return Ok(()) };
+    let message = json!({"type": "unread_count", "unread_count": count});
+    send(socket, Message::Text(message.to_string().into())).await
+}
+
+async fn send(socket: &mut WebSocket, message: Message) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
