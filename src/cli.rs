@@ -7,9 +7,9 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::config::{CommonConfig, ServeConfig};
-use crate::domain::{App, Clock, auth::Auth, demo, realtime, scheduler, staff};
 use crate::delivery::channels::Channels;
 use crate::delivery::dispatcher::{self, DispatcherConfig};
+use crate::domain::{App, Clock, auth::Auth, demo, realtime, scheduler, staff};
 use crate::{http, storage};
 
 #[derive(Parser, Debug)]
@@ -116,7 +116,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
             if let Some(url) = &serve.redis_url {
-                realtime::connect(&app.events, url.expose(), stopped.clone())?;
+                realtime::connect(&app.events, url.expose(), &serve.redis_channel, stopped.clone())?;
             }
             let mut jobs = tokio::task::JoinSet::new();
             if let Some(config) = serve.scheduler() {

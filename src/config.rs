@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::delivery::DeliveryConfig;
 pub use crate::domain::auth::Secret;
 use crate::domain::complaints::SlaPolicy;
-use crate::delivery::DeliveryConfig;
 use crate::domain::scheduler::SchedulerConfig;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://convergeai-alerts.db";
@@ -72,6 +72,10 @@ pub struct ServeConfig {
     /// Redis for cross-instance real-time fan-out (redis://host:6379); unset: in-process only
     #[arg(long, env = "ALERTS_REDIS_URL", hide_env_values = true, value_parser = parse_any_secret)]
     pub redis_url: Option<Secret>,
+
+    /// Redis pub/sub channel; instances sharing it share their events
+    #[arg(long, env = "ALERTS_REDIS_CHANNEL", default_value = crate::domain::realtime::DEFAULT_CHANNEL)]
+    pub redis_channel: String,
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,

@@ -2,10 +2,10 @@
 //! scoped to the caller; another's alert is "not found", never "forbidden".
 use serde::Serialize;
 
-use super::paging::Paging;
-use super::vocab::{self, one_of};
 use super::auth::Principal;
 use super::events::{Change, StaffEvent};
+use super::paging::Paging;
+use super::vocab::{self, one_of};
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, alerts::InboxFilter, entities::alert, entities::notification_delivery};
 

@@ -10,9 +10,9 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use serde::Serialize;
 use serde_json::json;
 
+use super::events::{Change, StaffEvent};
 use super::rules::{self, AlertConfig, Conditions, RuleSpec};
 use super::vocab::OPEN_STATUSES;
-use super::events::{Change, StaffEvent};
 use super::{App, DomainResult};
 use crate::storage::engine::{self as store, Candidate, ComplaintRow, DedupKey, Scope, StaffRow};
 use crate::storage::entities::alert;
@@ -126,7 +126,10 @@ fn announce(app: &App, created: Vec<alert::Model>) {
     }
     app.outbox_wakeup.notify_one();
     for alert in created.into_iter().filter(|a| !a.is_dismissed) {
-        app.events.publish(StaffEvent { staff_id: alert.assigned_to_staff_id, change: Change::Created { alert: Box::new(alert) } });
+        app.events.publish(StaffEvent {
+            staff_id: alert.assigned_to_staff_id,
+            change: Change::Created { alert: Box::new(alert) },
+        });
     }
 }
 
@@ -147,7 +150,8 @@ impl Routes {
             .into_iter()
             .filter(|s| s.is_enabled)
             .map(|s| {
-                let listed: Vec<&str> = s.delivery_channels.as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+                let listed: Vec<&str> =
+                    s.delivery_channels.as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
                 let in_app = listed.contains(&"in_app");
                 let outbox = ["email", "sms", "webhook"].into_iter().filter(|c| listed.contains(c)).collect();
                 (s.staff_id, (in_app, outbox))

@@ -26,9 +26,15 @@ impl StaffEvent {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
-    Created { alert: Box<alert::Model> },
-    Updated { alert: Box<alert::Model> },
-    ReadAll { updated: u64 },
+    Created {
+        alert: Box<alert::Model>,
+    },
+    Updated {
+        alert: Box<alert::Model>,
+    },
+    ReadAll {
+        updated: u64,
+    },
     /// Events may have been missed (the cross-instance link was down):
     /// clients should re-read their unread count. `staff_id` 0 means everyone.
     Resync,

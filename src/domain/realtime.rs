@@ -12,7 +12,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::events::{Change, EventBus, Publisher, StaffEvent};
 
-pub const CHANNEL: &str = "convergeai-alerts:events";
+/// The default pub/sub channel; instances that share it share their events.
+pub const DEFAULT_CHANNEL: &str = "convergeai-alerts:events";
 /// Events queued for Redis while it is slow; beyond this they go out locally only.
 const QUEUE: usize = 10_000;
 
@@ -33,17 +34,18 @@ impl Publisher for RedisPublisher {
 
 /// Connects the bus to Redis: a publisher task and a subscriber task, both
 /// reconnecting on their own until `shutdown`.
-pub fn connect(bus: &Arc<EventBus>, url: &str, shutdown: watch::Receiver<bool>) -> Result<(), String> {
+pub fn connect(bus: &Arc<EventBus>, url: &str, channel: &str, shutdown: watch::Receiver<bool>) -> Result<(), String> {
     let client = redis::Client::open(url).map_err(|e| format!("invalid ALERTS_REDIS_URL: {e}"))?;
     let (queue, pending) = mpsc::channel(QUEUE);
     bus.set_remote(Arc::new(RedisPublisher { queue, bus: Arc::downgrade(bus) }));
-    tokio::spawn(publish_loop(client.clone(), bus.clone(), pending, shutdown.clone()));
-    tokio::spawn(subscribe_loop(client, bus.clone(), shutdown));
+    tokio::spawn(publish_loop(client.clone(), channel.to_owned(), bus.clone(), pending, shutdown.clone()));
+    tokio::spawn(subscribe_loop(client, channel.to_owned(), bus.clone(), shutdown));
     Ok(())
 }
 
 async fn publish_loop(
     client: redis::Client,
+    channel: String,
     bus: Arc<EventBus>,
     mut pending: mpsc::Receiver<StaffEvent>,
     mut shutdown: watch::Receiver<bool>,
@@ -59,7 +61,7 @@ async fn publish_loop(
             conn = client.get_multiplexed_async_connection().await.ok();
         }
         let published = match conn.as_mut() {
-            Some(c) => redis::cmd("PUBLISH").arg(CHANNEL).arg(&payload).query_async::<i64>(c).await.is_ok(),
+            Some(c) => redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async::<i64>(c).await.is_ok(),
             None => false,
         };
         if !published {
@@ -70,12 +72,17 @@ async fn publish_loop(
     }
 }
 
-async fn subscribe_loop(client: redis::Client, bus: Arc<EventBus>, mut shutdown: watch::Receiver<bool>) {
+async fn subscribe_loop(
+    client: redis::Client,
+    channel: String,
+    bus: Arc<EventBus>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut delay = Duration::from_millis(200);
     let mut was_connected = false;
     loop {
         let subscribed = match client.get_async_pubsub().await {
-            Ok(mut pubsub) => pubsub.subscribe(CHANNEL).await.map(|_| pubsub).ok(),
+            Ok(mut pubsub) => pubsub.subscribe(&channel).await.map(|_| pubsub).ok(),
             Err(_) => None,
         };
         match subscribed {

@@ -27,7 +27,12 @@ pub async fn claim_due(
 ) -> Result<Vec<delivery::Model>, DbErr> {
     let txn = begin_write(db).await?;
     let mut select = Query::select();
-    select.column(D::Id).from(delivery::Entity).cond_where(due(now)).order_by(D::NextAttemptAt, sea_orm::Order::Asc).limit(limit);
+    select
+        .column(D::Id)
+        .from(delivery::Entity)
+        .cond_where(due(now))
+        .order_by(D::NextAttemptAt, sea_orm::Order::Asc)
+        .limit(limit);
     if db.get_database_backend() != DbBackend::Sqlite {
         select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }

@@ -354,3 +354,69 @@ impl TestApp {
         self.token(id)
     }
 }
+
+/// Redis for the cross-instance tests: `TEST_REDIS_URL`, required when `CI=true`.
+pub fn redis_url() -> Option<String> {
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("TEST_REDIS_URL must be set when CI=true"),
+        _ => None,
+    }
+}
+
+/// Serves `app` on a random port; returns its base URL.
+pub async fn serve(app: App) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { convergeai_alerts::http::serve(app, listener, std::future::pending()).await });
+    base
+}
+
+impl TestApp {
+    /// Another instance: its own pool and event bus on the same database, sharing the clock.
+    pub async fn instance(&self) -> App {
+        let mut other = convergeai_alerts::cli::open(&common_config(&self.db_url())).await.expect("open");
+        other.clock = self.app.clock.clone();
+        other
+    }
+}
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the live feed of `base` with the token in the query string.
+pub async fn ws_connect(base: &str, token: &str) -> Ws {
+    let url = format!("{}/api/v1/alerts/ws?token={token}", base.replacen("http://", "ws://", 1));
+    tokio_tungstenite::connect_async(url).await.expect("websocket connect").0
+}
+
+/// The next JSON text message, skipping pings; panics after `secs`.
+pub async fn ws_next(ws: &mut Ws, secs: u64) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("a message in time")
+            .expect("open")
+            .expect("frame");
+        match msg {
+            Message::Text(text) => return serde_json::from_str(&text).expect("JSON"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Asserts nothing but pings arrives within `millis`.
+pub async fn ws_silent(ws: &mut Ws, millis: u64) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(millis);
+    while let Ok(msg) = tokio::time::timeout_at(deadline, ws.next()).await {
+        match msg {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected silence, got {other:?}"),
+        }
+    }
+}

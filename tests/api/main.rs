@@ -10,4 +10,5 @@ mod concurrency;
 mod contract;
 mod engine;
 mod harness;
+mod realtime;
 mod storage;

@@ -51,7 +51,10 @@ pub struct WsQuery {
     (status = 403, body = ErrorBody),
 ))]
 async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts: Parts) -> ApiResult<Response> {
-    let token = bearer_token(&parts).map(str::to_owned).or(query.token).ok_or_else(|| ApiError::unauthorized("not authenticated"))?;
+    let token = bearer_token(&parts)
+        .map(str::to_owned)
+        .or(query.token)
+        .ok_or_else(|| ApiError::unauthorized("not authenticated"))?;
     let (staff_id, expires) = app.auth.verify(&token, app.clock.now())?;
     let principal = auth::load_principal(&app, staff_id).await?;
     principal.require("alerts.read")?;
