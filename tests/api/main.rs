@@ -8,6 +8,7 @@ mod cli;
 mod complaints;
 mod concurrency;
 mod contract;
+mod delivery;
 mod engine;
 mod harness;
 mod realtime;
