@@ -12,6 +12,7 @@ pub mod realtime;
 pub mod rules;
 pub mod scheduler;
 pub mod staff;
+pub mod stats;
 pub mod subscriptions;
 pub mod vocab;
 

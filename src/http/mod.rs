@@ -43,6 +43,7 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
 pub fn router(app: App) -> Router {
     let (routes, api) = routes();
     routes
+        .merge(routes::console::routes())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })

@@ -1,7 +1,6 @@
-//! The engine's hand-tuned, set-based statements. Every dialect difference
-//! of the engine is in this file, each in one function:
-//! [`seconds_between`] (date arithmetic) and [`claim_on_conflict`] (the
-//! conditional upsert).
+//! The engine's hand-tuned, set-based statements. Their dialect differences
+//! are date arithmetic (in `dialect`) and the conditional upsert
+//! ([`claim_on_conflict`], here).
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{
@@ -10,6 +9,7 @@ use sea_orm::{
 };
 
 use super::Db;
+use super::dialect::{placeholder, seconds_between};
 use super::entities::{alert, complaint, notification_delivery, role, staff};
 use sea_orm::ActiveValue::Set;
 
@@ -44,23 +44,6 @@ pub struct StaffRow {
 pub enum Scope {
     All,
     Complaint(i64),
-}
-
-/// `b - a` in seconds, as a SQL expression over two timestamp expressions.
-fn seconds_between(backend: DbBackend, a: &str, b: &str) -> String {
-    match backend {
-        DbBackend::Sqlite => format!("((julianday({b}) - julianday({a})) * 86400.0)"),
-        DbBackend::Postgres => format!("EXTRACT(EPOCH FROM ({b} - {a}))::float8"),
-        _ => format!("(TIMESTAMPDIFF(MICROSECOND, {a}, {b}) / 1000000.0)"),
-    }
-}
-
-/// The `n`th (from 1) bound value inside a custom SQL expression.
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
 }
 
 fn complaint_columns() -> Vec<complaint::Column> {

@@ -5,11 +5,13 @@
 pub mod alerts;
 pub mod complaints;
 pub mod deliveries;
+pub mod dialect;
 pub mod engine;
 pub mod entities;
 pub mod migrations;
 pub mod rules;
 pub mod settings;
+pub mod stats;
 pub mod staff;
 pub mod subscriptions;
 

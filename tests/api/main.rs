@@ -3,6 +3,7 @@
 mod admin;
 mod alerts;
 mod auth;
+mod browser;
 mod channels;
 mod cli;
 mod complaints;

@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(dismiss))
         .routes(routes!(check))
         .routes(routes!(deliveries))
+        .routes(routes!(stats))
 }
 
 /// Filters combine with AND; list-valued ones are comma-separated.
@@ -194,4 +195,26 @@ async fn deliveries(
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<DeliveryLog>> {
     Ok(axum::Json(DeliveryLog { alert_id: id, deliveries: alerts::deliveries(&app, &principal, id).await? }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// RFC 3339; default `to` minus 30 days
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    /// RFC 3339; default now
+    to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Alert statistics over [from, to): everyone's for `alerts.manage`, else the caller's own.
+#[utoipa::path(get, path = "/alerts/stats", tag = "alerts", params(StatsQuery), security(("bearer" = [])), responses(
+    (status = 200, body = crate::domain::stats::Stats),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn stats(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<axum::Json<crate::domain::stats::Stats>> {
+    Ok(axum::Json(crate::domain::stats::compute(&app, &principal, q.from, q.to).await?))
 }

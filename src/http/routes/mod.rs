@@ -5,3 +5,4 @@ pub mod health;
 pub mod rules;
 pub mod subscriptions;
 pub mod ws;
+pub mod console;

@@ -1,0 +1,39 @@
+//! The SQL that differs per dialect, each difference in one function. The
+//! rest of storage builds portable statements with sea-query.
+use sea_orm::DbBackend;
+
+/// `b - a` in seconds (fractional), over two timestamp expressions.
+pub fn seconds_between(backend: DbBackend, a: &str, b: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => format!("((julianday({b}) - julianday({a})) * 86400.0)"),
+        DbBackend::Postgres => format!("EXTRACT(EPOCH FROM ({b} - {a}))::float8"),
+        _ => format!("(TIMESTAMPDIFF(MICROSECOND, {a}, {b}) / 1000000.0)"),
+    }
+}
+
+/// The `n`th (from 1) bound value inside a custom SQL expression.
+pub fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// The UTC calendar day (`YYYY-MM-DD`) of a timestamp expression.
+pub fn utc_day(backend: DbBackend, ts: &str) -> String {
+    match backend {
+        // Stored as RFC 3339 UTC text: the day is its first ten characters.
+        DbBackend::Sqlite => format!("substr({ts}, 1, 10)"),
+        DbBackend::Postgres => format!("to_char({ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+        _ => format!("DATE_FORMAT({ts}, '%Y-%m-%d')"),
+    }
+}
+
+/// The largest integer ≤ a non-negative expression.
+pub fn floor(backend: DbBackend, x: &str) -> String {
+    match backend {
+        // CAST truncates on SQLite (and floor() needs an optional extension).
+        DbBackend::Sqlite => format!("CAST({x} AS INTEGER)"),
+        _ => format!("FLOOR({x})"),
+    }
+}

@@ -1,0 +1,131 @@
+//! Alert statistics: every figure is an aggregate computed by the database.
+//! Latencies come back as histograms (a bounded number of rows whatever the
+//! number of alerts), from which the service reads percentiles.
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+
+use super::dialect::{floor, placeholder, seconds_between, utc_day};
+
+/// Which alerts: created in [from, to), of one staff member or of everyone.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub staff_id: Option<i64>,
+}
+
+/// The WHERE clause of a window and its values, numbered from 1.
+fn filter(db: &impl ConnectionTrait, w: &Window) -> (String, Vec<Value>) {
+    let b = db.get_database_backend();
+    let mut sql = format!("a.created_at >= {} AND a.created_at < {}", placeholder(b, 1), placeholder(b, 2));
+    let mut values: Vec<Value> = vec![w.from.into(), w.to.into()];
+    if let Some(staff) = w.staff_id {
+        sql.push_str(&format!(" AND a.assigned_to_staff_id = {}", placeholder(b, 3)));
+        values.push(staff.into());
+    }
+    (sql, values)
+}
+
+async fn rows(db: &impl ConnectionTrait, sql: String, values: Vec<Value>) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+    db.query_all_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await
+}
+
+/// (key, count) grouped by `column` (`alert_type` or `severity`).
+pub async fn count_by(db: &impl ConnectionTrait, w: &Window, column: &str) -> Result<Vec<(String, i64)>, DbErr> {
+    debug_assert!(matches!(column, "alert_type" | "severity"));
+    let (cond, values) = filter(db, w);
+    let sql = format!("SELECT a.{column} AS k, COUNT(*) AS n FROM alerts a WHERE {cond} GROUP BY a.{column} ORDER BY a.{column}");
+    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "k")?, r.try_get("", "n")?))).collect()
+}
+
+/// (UTC day, severity, count), by day.
+pub async fn per_day(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(String, String, i64)>, DbErr> {
+    let (cond, values) = filter(db, w);
+    let day = utc_day(db.get_database_backend(), "a.created_at");
+    let sql = format!(
+        "SELECT {day} AS d, a.severity AS s, COUNT(*) AS n FROM alerts a WHERE {cond} GROUP BY {day}, a.severity ORDER BY d"
+    );
+    rows(db, sql, values)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "d")?, r.try_get("", "s")?, r.try_get("", "n")?)))
+        .collect()
+}
+
+/// (alerts, read, dismissed).
+pub async fn totals(db: &impl ConnectionTrait, w: &Window) -> Result<(i64, i64, i64), DbErr> {
+    let (cond, values) = filter(db, w);
+    // SUM of a CASE is portable; COALESCE because SUM over no rows is NULL.
+    let sql = format!(
+        "SELECT COUNT(*) AS n, \
+         COALESCE(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS r, \
+         COALESCE(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS d \
+         FROM alerts a WHERE {cond}"
+    );
+    let rows = rows(db, sql, values).await?;
+    let r = rows.first().ok_or_else(|| DbErr::RecordNotFound("totals".into()))?;
+    Ok((r.try_get("", "n")?, get_i64(r, "r")?, get_i64(r, "d")?))
+}
+
+/// SUM comes back as DECIMAL on MySQL and NUMERIC on PostgreSQL: read it as a number either way.
+fn get_i64(r: &sea_orm::QueryResult, col: &str) -> Result<i64, DbErr> {
+    r.try_get::<i64>("", col).or_else(|_| r.try_get::<f64>("", col).map(|f| f as i64)).or_else(|_| {
+        r.try_get::<String>("", col).map(|s| s.parse::<f64>().unwrap_or(0.0) as i64)
+    })
+}
+
+/// Seconds from creation to `read_at` or `dismissed_at`, bucketed: exact
+/// below 10 min, to 10 s below 10 h, to 5 min below 10 days, to the hour
+/// beyond. Returns (staff id or 0, bucket seconds, count) sorted by bucket.
+pub async fn latency_histogram(
+    db: &impl ConnectionTrait,
+    w: &Window,
+    until: &str,
+    per_staff: bool,
+) -> Result<Vec<(i64, i64, i64)>, DbErr> {
+    debug_assert!(matches!(until, "read_at" | "dismissed_at"));
+    let b = db.get_database_backend();
+    let (cond, values) = filter(db, w);
+    let s = seconds_between(b, "a.created_at", &format!("a.{until}"));
+    let bucket = format!(
+        "CASE WHEN {s} < 600 THEN {f1} WHEN {s} < 36000 THEN {f10} * 10 WHEN {s} < 864000 THEN {f300} * 300 ELSE {f3600} * 3600 END",
+        f1 = floor(b, &format!("({s})")),
+        f10 = floor(b, &format!("({s}) / 10")),
+        f300 = floor(b, &format!("({s}) / 300")),
+        f3600 = floor(b, &format!("({s}) / 3600")),
+    );
+    let staff = if per_staff { "a.assigned_to_staff_id" } else { "0" };
+    let sql = format!(
+        "SELECT {staff} AS st, {bucket} AS bk, COUNT(*) AS n FROM alerts a \
+         WHERE {cond} AND a.{until} IS NOT NULL AND a.{until} >= a.created_at GROUP BY {staff}, {bucket} ORDER BY bk"
+    );
+    rows(db, sql, values)
+        .await?
+        .iter()
+        .map(|r| Ok((get_i64(r, "st")?, get_i64(r, "bk")?, r.try_get("", "n")?)))
+        .collect()
+}
+
+/// (staff id, full name, alerts, unread live alerts at `now`), busiest first.
+pub async fn per_staff(
+    db: &impl ConnectionTrait,
+    w: &Window,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, String, i64, i64)>, DbErr> {
+    let b = db.get_database_backend();
+    let (cond, mut values) = filter(db, w);
+    let now_ph = placeholder(b, values.len() + 1);
+    values.push(now.into());
+    let sql = format!(
+        "SELECT a.assigned_to_staff_id AS st, s.full_name AS name, COUNT(*) AS n, \
+         COALESCE(SUM(CASE WHEN a.is_read = false AND a.is_dismissed = false \
+                       AND (a.expires_at IS NULL OR a.expires_at > {now_ph}) THEN 1 ELSE 0 END), 0) AS u \
+         FROM alerts a JOIN staff s ON s.id = a.assigned_to_staff_id WHERE {cond} \
+         GROUP BY a.assigned_to_staff_id, s.full_name ORDER BY n DESC, st"
+    );
+    rows(db, sql, values)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "name")?, r.try_get("", "n")?, get_i64(r, "u")?)))
+        .collect()
+}

@@ -1,0 +1,1 @@
+//! The web console in headless Chromium (being written).
