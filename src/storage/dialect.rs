@@ -5,7 +5,8 @@ use sea_orm::DbBackend;
 /// `b - a` in seconds (fractional), over two timestamp expressions.
 pub fn seconds_between(backend: DbBackend, a: &str, b: &str) -> String {
     match backend {
-        DbBackend::Sqlite => format!("((julianday({b}) - julianday({a})) * 86400.0)"),
+        // julianday() is a double: round to the millisecond so 300 s is not 299.9999 s.
+        DbBackend::Sqlite => format!("round((julianday({b}) - julianday({a})) * 86400.0, 3)"),
         DbBackend::Postgres => format!("EXTRACT(EPOCH FROM ({b} - {a}))::float8"),
         _ => format!("(TIMESTAMPDIFF(MICROSECOND, {a}, {b}) / 1000000.0)"),
     }
@@ -35,5 +36,15 @@ pub fn floor(backend: DbBackend, x: &str) -> String {
         // CAST truncates on SQLite (and floor() needs an optional extension).
         DbBackend::Sqlite => format!("CAST({x} AS INTEGER)"),
         _ => format!("FLOOR({x})"),
+    }
+}
+
+/// An integer expression as a 64-bit integer, whatever type the dialect gave
+/// it (SUM is DECIMAL on MySQL and NUMERIC on PostgreSQL).
+pub fn as_int(backend: DbBackend, x: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => format!("CAST({x} AS INTEGER)"),
+        DbBackend::Postgres => format!("CAST({x} AS BIGINT)"),
+        _ => format!("CAST({x} AS SIGNED)"),
     }
 }

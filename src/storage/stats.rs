@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
-use super::dialect::{floor, placeholder, seconds_between, utc_day};
+use super::dialect::{as_int, floor, placeholder, seconds_between, utc_day};
 
 /// Which alerts: created in [from, to), of one staff member or of everyone.
 #[derive(Debug, Clone, Copy)]
@@ -14,13 +14,19 @@ pub struct Window {
     pub staff_id: Option<i64>,
 }
 
-/// The WHERE clause of a window and its values, numbered from 1.
+/// The WHERE clause of a window and its values, its placeholders numbered
+/// from 1. (With `?` placeholders the values bind in the order they appear in
+/// the SQL: the WHERE clause must hold the first ones.)
 fn filter(db: &impl ConnectionTrait, w: &Window) -> (String, Vec<Value>) {
+    filter_from(db, w, 1)
+}
+
+fn filter_from(db: &impl ConnectionTrait, w: &Window, first: usize) -> (String, Vec<Value>) {
     let b = db.get_database_backend();
-    let mut sql = format!("a.created_at >= {} AND a.created_at < {}", placeholder(b, 1), placeholder(b, 2));
+    let mut sql = format!("a.created_at >= {} AND a.created_at < {}", placeholder(b, first), placeholder(b, first + 1));
     let mut values: Vec<Value> = vec![w.from.into(), w.to.into()];
     if let Some(staff) = w.staff_id {
-        sql.push_str(&format!(" AND a.assigned_to_staff_id = {}", placeholder(b, 3)));
+        sql.push_str(&format!(" AND a.assigned_to_staff_id = {}", placeholder(b, first + 2)));
         values.push(staff.into());
     }
     (sql, values)
@@ -34,7 +40,9 @@ async fn rows(db: &impl ConnectionTrait, sql: String, values: Vec<Value>) -> Res
 pub async fn count_by(db: &impl ConnectionTrait, w: &Window, column: &str) -> Result<Vec<(String, i64)>, DbErr> {
     debug_assert!(matches!(column, "alert_type" | "severity"));
     let (cond, values) = filter(db, w);
-    let sql = format!("SELECT a.{column} AS k, COUNT(*) AS n FROM alerts a WHERE {cond} GROUP BY a.{column} ORDER BY a.{column}");
+    let sql = format!(
+        "SELECT a.{column} AS k, COUNT(*) AS n FROM alerts a WHERE {cond} GROUP BY a.{column} ORDER BY a.{column}"
+    );
     rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "k")?, r.try_get("", "n")?))).collect()
 }
 
@@ -55,23 +63,14 @@ pub async fn per_day(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(Strin
 /// (alerts, read, dismissed).
 pub async fn totals(db: &impl ConnectionTrait, w: &Window) -> Result<(i64, i64, i64), DbErr> {
     let (cond, values) = filter(db, w);
+    let b = db.get_database_backend();
     // SUM of a CASE is portable; COALESCE because SUM over no rows is NULL.
-    let sql = format!(
-        "SELECT COUNT(*) AS n, \
-         COALESCE(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS r, \
-         COALESCE(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS d \
-         FROM alerts a WHERE {cond}"
-    );
+    let read = as_int(b, "COALESCE(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END), 0)");
+    let dismissed = as_int(b, "COALESCE(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END), 0)");
+    let sql = format!("SELECT COUNT(*) AS n, {read} AS r, {dismissed} AS d FROM alerts a WHERE {cond}");
     let rows = rows(db, sql, values).await?;
     let r = rows.first().ok_or_else(|| DbErr::RecordNotFound("totals".into()))?;
-    Ok((r.try_get("", "n")?, get_i64(r, "r")?, get_i64(r, "d")?))
-}
-
-/// SUM comes back as DECIMAL on MySQL and NUMERIC on PostgreSQL: read it as a number either way.
-fn get_i64(r: &sea_orm::QueryResult, col: &str) -> Result<i64, DbErr> {
-    r.try_get::<i64>("", col).or_else(|_| r.try_get::<f64>("", col).map(|f| f as i64)).or_else(|_| {
-        r.try_get::<String>("", col).map(|s| s.parse::<f64>().unwrap_or(0.0) as i64)
-    })
+    Ok((r.try_get("", "n")?, r.try_get("", "r")?, r.try_get("", "d")?))
 }
 
 /// Seconds from creation to `read_at` or `dismissed_at`, bucketed: exact
@@ -87,22 +86,30 @@ pub async fn latency_histogram(
     let b = db.get_database_backend();
     let (cond, values) = filter(db, w);
     let s = seconds_between(b, "a.created_at", &format!("a.{until}"));
-    let bucket = format!(
-        "CASE WHEN {s} < 600 THEN {f1} WHEN {s} < 36000 THEN {f10} * 10 WHEN {s} < 864000 THEN {f300} * 300 ELSE {f3600} * 3600 END",
-        f1 = floor(b, &format!("({s})")),
-        f10 = floor(b, &format!("({s}) / 10")),
-        f300 = floor(b, &format!("({s}) / 300")),
-        f3600 = floor(b, &format!("({s}) / 3600")),
+    let bucket = as_int(
+        b,
+        &format!(
+            "CASE WHEN {s} < 600 THEN {f1} WHEN {s} < 36000 THEN {f10} * 10 WHEN {s} < 864000 THEN {f300} * 300 ELSE {f3600} * 3600 END",
+            f1 = floor(b, &format!("({s})")),
+            f10 = floor(b, &format!("({s}) / 10")),
+            f300 = floor(b, &format!("({s}) / 300")),
+            f3600 = floor(b, &format!("({s}) / 3600")),
+        ),
     );
-    let staff = if per_staff { "a.assigned_to_staff_id" } else { "0" };
+    // (A literal in GROUP BY would be read as a column position.)
+    let (staff, group) = if per_staff {
+        ("a.assigned_to_staff_id".to_owned(), format!("a.assigned_to_staff_id, {bucket}"))
+    } else {
+        (as_int(b, "0"), bucket.clone())
+    };
     let sql = format!(
         "SELECT {staff} AS st, {bucket} AS bk, COUNT(*) AS n FROM alerts a \
-         WHERE {cond} AND a.{until} IS NOT NULL AND a.{until} >= a.created_at GROUP BY {staff}, {bucket} ORDER BY bk"
+         WHERE {cond} AND a.{until} IS NOT NULL AND a.{until} >= a.created_at GROUP BY {group} ORDER BY bk"
     );
     rows(db, sql, values)
         .await?
         .iter()
-        .map(|r| Ok((get_i64(r, "st")?, get_i64(r, "bk")?, r.try_get("", "n")?)))
+        .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "bk")?, r.try_get("", "n")?)))
         .collect()
 }
 
@@ -113,19 +120,27 @@ pub async fn per_staff(
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, String, i64, i64)>, DbErr> {
     let b = db.get_database_backend();
-    let (cond, mut values) = filter(db, w);
-    let now_ph = placeholder(b, values.len() + 1);
-    values.push(now.into());
+    // `now` appears in the SELECT list, before the WHERE clause: it binds first.
+    let now_ph = placeholder(b, 1);
+    let (cond, filter_values) = filter_from(db, w, 2);
+    let mut values: Vec<Value> = vec![now.into()];
+    values.extend(filter_values);
+    let unread = as_int(
+        b,
+        &format!(
+            "COALESCE(SUM(CASE WHEN a.is_read = false AND a.is_dismissed = false \
+             AND (a.expires_at IS NULL OR a.expires_at > {now_ph}) THEN 1 ELSE 0 END), 0)"
+        ),
+    );
     let sql = format!(
         "SELECT a.assigned_to_staff_id AS st, s.full_name AS name, COUNT(*) AS n, \
-         COALESCE(SUM(CASE WHEN a.is_read = false AND a.is_dismissed = false \
-                       AND (a.expires_at IS NULL OR a.expires_at > {now_ph}) THEN 1 ELSE 0 END), 0) AS u \
+         {unread} AS u \
          FROM alerts a JOIN staff s ON s.id = a.assigned_to_staff_id WHERE {cond} \
          GROUP BY a.assigned_to_staff_id, s.full_name ORDER BY n DESC, st"
     );
     rows(db, sql, values)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "name")?, r.try_get("", "n")?, get_i64(r, "u")?)))
+        .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "name")?, r.try_get("", "n")?, r.try_get("", "u")?)))
         .collect()
 }

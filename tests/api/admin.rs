@@ -161,7 +161,7 @@ async fn subscriptions_upsert_list_delete(backend: Backend) {
     let app = spawn_app!(backend);
     let (me, token) = app.staff("a@example.com", "agent").await;
     let (_, other) = app.staff("b@example.com", "agent").await;
-    let path = "/api/v1/alerts/subscriptions/sla_breach";
+    let path = "/api/v1/alerts/subscriptions/sla_at_risk"; // not mandatory: in_app may be switched off
     let (status, sub) = app
         .send(
             Method::PUT,

@@ -115,6 +115,8 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        // Service logs (warnings and errors) show in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
         let db = TestDb::create(backend).await?;
         let app = convergeai_alerts::cli::open(&common_config(&db.url)).await.expect("open app");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -13,4 +13,5 @@ mod delivery;
 mod engine;
 mod harness;
 mod realtime;
+mod stats;
 mod storage;
