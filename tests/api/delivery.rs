@@ -287,3 +287,34 @@ on_all_backends!(
     a_crashed_dispatcher_loses_nothing,
     racing_dispatchers_send_each_delivery_once,
 );
+
+/// On shutdown the dispatcher stops claiming, finishes the sends in flight and returns.
+async fn shutdown_finishes_sends_in_flight(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (a, _) = app.staff("a@example.com", "agent").await;
+    subscribe(&app, a, "critical_complaint", true, json!(["in_app", "webhook"])).await;
+    for i in 0..3 {
+        app.complaint(
+            json!({"title": format!("c{i}"), "customer_name": "c", "priority": "critical", "assigned_to_staff_id": a}),
+        )
+        .await;
+    }
+    let (receiver, url) = Receiver::start(Vec::new(), Duration::from_millis(800)).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let config = DispatcherConfig { batch: 2, ..fast_config() };
+    let task = tokio::spawn(dispatcher::run(app.app.clone(), channels(&url), config, stopped));
+    while receiver.hits.load(Ordering::SeqCst) < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task).await.expect("stops within the bound").unwrap();
+    assert_eq!(receiver.received().len(), 2, "the two sends in flight completed");
+    assert_eq!(storage::deliveries::backlog(&app.app.db).await.unwrap(), 1, "the third was never claimed");
+}
+
+mod shutdown {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::shutdown_finishes_sends_in_flight(crate::harness::Backend::Sqlite).await
+    }
+}
