@@ -11,8 +11,8 @@ pub mod entities;
 pub mod migrations;
 pub mod rules;
 pub mod settings;
-pub mod stats;
 pub mod staff;
+pub mod stats;
 pub mod subscriptions;
 
 use std::time::Duration;
@@ -83,8 +83,29 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbErr> {
 }
 
 /// Applies pending migrations (schema and seeded defaults); idempotent.
+///
+/// Several instances may start at once on one database. Migration DDL is not
+/// transactional everywhere (MySQL), so there is no lock to share across the
+/// three dialects; instead an instance that loses the race (its CREATE
+/// collides with the winner's) waits and tries again: by then the winner has
+/// recorded the migration and there is nothing left to do.
 pub async fn migrate(db: &Db) -> Result<(), DbErr> {
-    migrations::Migrator::up(db, None).await
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match migrations::Migrator::up(db, None).await {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if std::time::Instant::now() < deadline
+                    && !matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) =>
+            {
+                tracing::info!(error = %e, "migration collided with another instance; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// A cheap round trip, for `/ready`.

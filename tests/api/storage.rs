@@ -134,3 +134,48 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_busy_timeout() {
     assert_eq!(pragma("foreign_keys").await, "1");
     assert_eq!(pragma("busy_timeout").await, "5000");
 }
+
+/// Several instances starting at once on one empty database all end up on
+/// the same, complete schema, with the defaults seeded once.
+async fn concurrent_migrations_converge(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else { return };
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let url = db.url.clone();
+        tasks.spawn(async move {
+            let conn = storage::connect(&url, &DbOptions::default()).await.expect("connect");
+            storage::migrate(&conn).await
+        });
+    }
+    for result in tasks.join_all().await {
+        result.expect("every instance migrates");
+    }
+    let conn = storage::connect(&db.url, &DbOptions::default()).await.unwrap();
+    assert_eq!(role::Entity::find().count(&conn).await.unwrap(), 3);
+    assert_eq!(alert_rule::Entity::find().count(&conn).await.unwrap(), 4);
+    let applied = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM seaql_migrations".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(applied.try_get::<i64>("", "n").unwrap(), 3);
+}
+
+mod concurrent_migrations {
+    use super::*;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        concurrent_migrations_converge(Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn mysql() {
+        concurrent_migrations_converge(Backend::MySql).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        concurrent_migrations_converge(Backend::Postgres).await
+    }
+}
