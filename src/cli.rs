@@ -25,6 +25,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Apply migrations, then serve the HTTP API until SIGINT/SIGTERM
@@ -182,6 +184,7 @@ pub async fn open(common: &CommonConfig) -> Result<App, String> {
         sla: common.sla_hours,
         events: Default::default(),
         outbox_wakeup: Default::default(),
+        metrics: Default::default(),
     })
 }
 

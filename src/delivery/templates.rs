@@ -1,1 +1,296 @@
 //! Per-channel, per-alert-type message templates (minijinja).
+//!
+//! Four kinds of template, each with a built-in default compiled into the
+//! binary:
+//!
+//! | kind | used for | built-in |
+//! |---|---|---|
+//! | `email_subject` | the email's Subject (whitespace collapsed to one line) | `[SEVERITY] title` |
+//! | `email_text` | the email's text/plain body | greeting, message, details |
+//! | `email_html` | the email's text/html alternative (HTML autoescaped); rendering to nothing but whitespace sends a text-only email | the same as HTML |
+//! | `sms` | the SMS text, cut to [`SMS_MAX_CHARS`] characters | `[SEVERITY] title: message` |
+//!
+//! Any of them can be overridden by a file in the templates folder
+//! (`DeliveryConfig::templates_dir`) named `<kind>.<alert_type>.j2` (only
+//! that alert type, e.g. `email_subject.sla_breach.j2`) or `<kind>.j2` (every
+//! type, e.g. `sms.j2`). For each message the type-specific file wins over
+//! the generic file, which wins over the built-in. Files not ending in `.j2`
+//! are ignored; a `.j2` file with another kind or an unknown alert type is an
+//! error, as is a syntax error, so a typo shows at startup, not at delivery.
+//!
+//! Every template sees:
+//! - `alert`: every field of the alert as the REST API serialises it (`id`,
+//!   `alert_type`, `severity`, `title`, `message`, `resource_type`,
+//!   `resource_id`, `assigned_to_staff_id`, `alert_metadata`, `created_at`, …);
+//! - `recipient`: `staff_id`, `full_name`, `email`, `phone`;
+//! - `metadata`: `alert.alert_metadata`, or an empty map when it has none
+//!   (e.g. `metadata.complaint_id`, `metadata.sla_deadline`, `metadata.open_complaints`);
+//! - `type_label` ("SLA breach"), `severity_label` ("CRITICAL"),
+//!   `created_at` ("2025-01-31 14:05 UTC") and `delivery_id`.
+//!
+//! Undefined names render as nothing (minijinja's lenient mode), so a
+//! template that mentions a field some alerts lack still renders.
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use minijinja::{AutoEscape, Environment};
+use serde_json::{Value, json};
+
+use super::Notification;
+use crate::domain::vocab::ALERT_TYPES;
+
+/// The longest SMS text sent, in characters (two concatenated 160-character segments).
+pub const SMS_MAX_CHARS: usize = 320;
+
+/// What a template renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    EmailSubject,
+    EmailText,
+    EmailHtml,
+    Sms,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::EmailSubject, Kind::EmailText, Kind::EmailHtml, Kind::Sms];
+
+    /// The file-name prefix of this kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::EmailSubject => "email_subject",
+            Kind::EmailText => "email_text",
+            Kind::EmailHtml => "email_html",
+            Kind::Sms => "sms",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    fn builtin_source(self) -> &'static str {
+        match self {
+            Kind::EmailSubject => BUILTIN_EMAIL_SUBJECT,
+            Kind::EmailText => BUILTIN_EMAIL_TEXT,
+            Kind::EmailHtml => BUILTIN_EMAIL_HTML,
+            Kind::Sms => BUILTIN_SMS,
+        }
+    }
+
+    fn builtin_name(self) -> String {
+        format!("builtin/{}.j2", self.as_str())
+    }
+}
+
+const BUILTIN_EMAIL_SUBJECT: &str = "[{{ severity_label }}] {{ alert.title }}";
+
+const BUILTIN_EMAIL_TEXT: &str = "\
+Hello {{ recipient.full_name }},
+
+{{ alert.title }}
+
+{{ alert.message }}
+
+Alert:     #{{ alert.id }} {{ type_label }}
+Severity:  {{ alert.severity }}
+Raised:    {{ created_at }}
+{%- if metadata.complaint_id %}
+Complaint: #{{ metadata.complaint_id }}{% if metadata.priority %} ({{ metadata.priority }} priority){% endif %}
+{%- endif %}
+{%- if alert.expires_at %}
+Expires:   {{ alert.expires_at }}
+{%- endif %}
+
+You receive this email because you subscribed to {{ type_label }} alerts.
+-- 
+ConvergeAI Alerts
+";
+
+const BUILTIN_EMAIL_HTML: &str = r#"<!DOCTYPE html>
+<html>
+<body style="font-family: sans-serif">
+<p>Hello {{ recipient.full_name }},</p>
+<p><strong>{{ alert.title }}</strong></p>
+<p>{{ alert.message }}</p>
+<table>
+<tr><td>Alert</td><td>#{{ alert.id }} {{ type_label }}</td></tr>
+<tr><td>Severity</td><td>{{ alert.severity }}</td></tr>
+<tr><td>Raised</td><td>{{ created_at }}</td></tr>
+{%- if metadata.complaint_id %}
+<tr><td>Complaint</td><td>#{{ metadata.complaint_id }}{% if metadata.priority %} ({{ metadata.priority }} priority){% endif %}</td></tr>
+{%- endif %}
+</table>
+<p style="color: #666">You receive this email because you subscribed to {{ type_label }} alerts.</p>
+</body>
+</html>
+"#;
+
+const BUILTIN_SMS: &str = "[{{ severity_label }}] {{ alert.title }}: {{ alert.message }}";
+
+/// The rendered parts of one email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailContent {
+    pub subject: String,
+    pub text: String,
+    /// `None` when the HTML template rendered to nothing.
+    pub html: Option<String>,
+}
+
+/// The compiled templates: the built-ins plus any overrides from the templates folder.
+pub struct Templates {
+    env: Environment<'static>,
+    /// File names of the overrides that were loaded, e.g. `sms.sla_breach.j2`.
+    overrides: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").field("overrides", &self.overrides).finish()
+    }
+}
+
+impl Templates {
+    /// The built-in templates and the overrides in `dir`, all compiled now.
+    /// The error is one line naming the folder or file at fault.
+    pub fn load(dir: Option<&Path>) -> Result<Self, String> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            let file = name.strip_prefix("builtin/").unwrap_or(name);
+            if file.split('.').next() == Some(Kind::EmailHtml.as_str()) { AutoEscape::Html } else { AutoEscape::None }
+        });
+        for kind in Kind::ALL {
+            env.add_template_owned(kind.builtin_name(), kind.builtin_source())
+                .map_err(|e| format!("built-in template {}: {e}", kind.as_str()))?;
+        }
+        let mut overrides = BTreeSet::new();
+        if let Some(dir) = dir {
+            let entries =
+                std::fs::read_dir(dir).map_err(|e| format!("cannot read templates folder {}: {e}", dir.display()))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("cannot read templates folder {}: {e}", dir.display()))?;
+                let path = entry.path();
+                let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
+                if !name.ends_with(".j2") || name.starts_with('.') || path.is_dir() {
+                    continue;
+                }
+                check_file_name(&name).map_err(|why| format!("template {}: {why}", path.display()))?;
+                let source = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read template {}: {e}", path.display()))?;
+                env.add_template_owned(name.clone(), source)
+                    .map_err(|e| format!("template {}: {}", path.display(), one_line(&e.to_string())))?;
+                overrides.insert(name);
+            }
+        }
+        Ok(Self { env, overrides })
+    }
+
+    /// The name of the template used for `kind` and `alert_type`.
+    pub fn source_name(&self, kind: Kind, alert_type: &str) -> String {
+        let specific = format!("{}.{alert_type}.j2", kind.as_str());
+        if self.overrides.contains(&specific) {
+            return specific;
+        }
+        let generic = format!("{}.j2", kind.as_str());
+        if self.overrides.contains(&generic) {
+            return generic;
+        }
+        kind.builtin_name()
+    }
+
+    /// Renders the template of `kind` for this notification, as is.
+    pub fn render(&self, kind: Kind, notification: &Notification) -> Result<String, String> {
+        let name = self.source_name(kind, &notification.alert.alert_type);
+        let template = self.env.get_template(&name).map_err(|e| format!("template {name}: {e}"))?;
+        template.render(context(notification)).map_err(|e| format!("template {name}: {}", one_line(&e.to_string())))
+    }
+
+    /// Subject, text body and HTML alternative of the email for this notification.
+    pub fn email(&self, notification: &Notification) -> Result<EmailContent, String> {
+        let subject = collapse_whitespace(&self.render(Kind::EmailSubject, notification)?);
+        let subject = if subject.is_empty() { collapse_whitespace(&notification.alert.title) } else { subject };
+        let mut text = self.render(Kind::EmailText, notification)?.trim_end().to_owned();
+        text.push('\n');
+        let html = self.render(Kind::EmailHtml, notification)?;
+        let html = (!html.trim().is_empty()).then_some(html);
+        Ok(EmailContent { subject, text, html })
+    }
+
+    /// The SMS text for this notification: trimmed, at most [`SMS_MAX_CHARS`] characters.
+    pub fn sms(&self, notification: &Notification) -> Result<String, String> {
+        let text = self.render(Kind::Sms, notification)?;
+        let text = text.trim();
+        if text.is_empty() {
+            let name = self.source_name(Kind::Sms, &notification.alert.alert_type);
+            return Err(format!("template {name} rendered an empty message"));
+        }
+        Ok(truncate_chars(text, SMS_MAX_CHARS))
+    }
+}
+
+/// Checks an override's file name: `<kind>.j2` or `<kind>.<alert_type>.j2`.
+fn check_file_name(name: &str) -> Result<(), String> {
+    let stem = name.strip_suffix(".j2").unwrap_or(name);
+    let (kind, alert_type) = match stem.split_once('.') {
+        Some((kind, alert_type)) => (kind, Some(alert_type)),
+        None => (stem, None),
+    };
+    if Kind::parse(kind).is_none() {
+        let kinds: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        return Err(format!("unknown template kind {kind:?}; expected one of {}", kinds.join(", ")));
+    }
+    if let Some(alert_type) = alert_type
+        && !ALERT_TYPES.contains(&alert_type)
+    {
+        return Err(format!("unknown alert type {alert_type:?}; expected one of {}", ALERT_TYPES.join(", ")));
+    }
+    Ok(())
+}
+
+/// What every template sees (see the module documentation).
+fn context(notification: &Notification) -> Value {
+    let alert = &notification.alert;
+    json!({
+        "alert": alert,
+        "recipient": notification.recipient,
+        "metadata": alert.alert_metadata.clone().filter(Value::is_object).unwrap_or_else(|| json!({})),
+        "type_label": type_label(&alert.alert_type),
+        "severity_label": alert.severity.to_uppercase(),
+        "created_at": alert.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        "delivery_id": notification.delivery_id,
+    })
+}
+
+/// A human name for an alert type.
+pub fn type_label(alert_type: &str) -> String {
+    match alert_type {
+        "sla_at_risk" => "SLA at risk".into(),
+        "sla_breach" => "SLA breach".into(),
+        "critical_complaint" => "Critical complaint".into(),
+        "high_workload" => "High workload".into(),
+        other => {
+            let spaced = other.replace('_', " ");
+            let mut chars = spaced.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        }
+    }
+}
+
+fn collapse_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// minijinja's messages may span lines; the callers want one.
+fn one_line(s: &str) -> String {
+    collapse_whitespace(s)
+}
+
+/// `s` cut to at most `max` characters, ending with `…` when cut.
+fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.truncate(out.trim_end().len());
+    out.push('…');
+    out
+}
