@@ -92,10 +92,17 @@ fn fail(message: String) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Logs on stderr (stdout is for command output such as `token`): human
+/// readable, or one JSON object per line with `ALERTS_LOG_FORMAT=json`.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sea_orm_migration=warn,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("ALERTS_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().with_current_span(true).init();
+    } else {
+        builder.init();
+    }
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -185,6 +192,7 @@ pub async fn open(common: &CommonConfig) -> Result<App, String> {
         events: Default::default(),
         outbox_wakeup: Default::default(),
         metrics: Default::default(),
+        login_throttle: Default::default(),
     })
 }
 

@@ -121,6 +121,7 @@ async fn send_batch(
         let Ok((row, outcome)) = joined else { continue };
         let (status, error, next) = match outcome {
             Ok(()) => {
+                app.metrics.delivery(&row.channel, "sent");
                 sent.push(row.id);
                 continue;
             }
@@ -142,6 +143,7 @@ async fn send_batch(
                 ("dead", format!("{reason} (after {} attempts)", row.attempts), now)
             }
         };
+        app.metrics.delivery(&row.channel, status);
         storage::deliveries::mark_outcome(&app.db, row.id, status, &error, next, now).await?;
     }
     storage::deliveries::mark_sent(&app.db, &sent, now).await

@@ -197,10 +197,23 @@ pub async fn load_principal(app: &App, staff_id: i64) -> DomainResult<Arc<Princi
 
 /// Email and password to an access token. Unknown email and wrong password
 /// get the same answer after the same work.
-pub async fn login(app: &App, email: &str, password: &str) -> DomainResult<AccessToken> {
+pub async fn login(app: &App, email: &str, password: &str, address: &str) -> DomainResult<AccessToken> {
     if email.chars().any(char::is_control) || email.len() > 255 {
         return Err(DomainError::invalid("email", "is not a valid email address"));
     }
+    if let Some(wait) = app.login_throttle.check(email, address) {
+        return Err(DomainError::Throttled(wait));
+    }
+    let result = check_credentials(app, email, password).await;
+    match &result {
+        Ok(_) => app.login_throttle.succeeded(email),
+        Err(DomainError::Unauthenticated(_)) => app.login_throttle.failed(email, address),
+        Err(_) => {}
+    }
+    result
+}
+
+async fn check_credentials(app: &App, email: &str, password: &str) -> DomainResult<AccessToken> {
     let staff = storage::staff::by_email(&app.db, &email.trim().to_lowercase()).await?;
     let hash = staff.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |s| s.password_hash.clone());
     let password_ok = verify_password(password.to_owned(), hash).await?;

@@ -103,8 +103,11 @@ pub async fn run(app: &App, rule_types: &[&str], scope: Scope) -> DomainResult<C
             routes.apply(c, now);
         }
         let window = TimeDelta::hours(spec.config.dedup_window_hours);
+        let considered = candidates.len() as u64;
         let created = store::claim_and_insert(&app.db, &run_id(), window, now, candidates).await?;
         let count = created.len() as u64;
+        app.metrics.alert_created(&spec.config.alert_type, count);
+        app.metrics.dedup_hit(&spec.config.alert_type, considered - count);
         if count > 0 {
             tracing::info!(rule = %spec.rule_name, created = count, "alerts raised");
         }

@@ -15,6 +15,9 @@ pub enum DomainError {
     Unauthenticated(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Too many attempts: try again after this many seconds.
+    #[error("too many attempts; try again in {0} s")]
+    Throttled(u64),
     /// The database cannot be reached or did not answer in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),

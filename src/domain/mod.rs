@@ -7,6 +7,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod paging;
 pub mod realtime;
 pub mod rules;
@@ -14,6 +15,7 @@ pub mod scheduler;
 pub mod staff;
 pub mod stats;
 pub mod subscriptions;
+pub mod throttle;
 pub mod vocab;
 
 use std::sync::Arc;
@@ -58,4 +60,6 @@ pub struct App {
     pub events: Arc<events::EventBus>,
     /// Woken when outbox rows were written, so the dispatcher need not wait for its next poll.
     pub outbox_wakeup: Arc<tokio::sync::Notify>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub login_throttle: Arc<throttle::LoginThrottle>,
 }

@@ -116,6 +116,7 @@ async fn run_job(app: &App, job: &str, config: &SchedulerConfig) -> DomainResult
             0
         }
     };
+    app.metrics.job(job, started.elapsed().as_secs_f64());
     tracing::debug!(job, created, elapsed_ms = started.elapsed().as_millis() as u64, "job ran");
     Ok(())
 }

@@ -9,11 +9,14 @@ use crate::domain::DomainError;
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: String,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into() }
+        let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then_some(1);
+        Self { status, detail: detail.into(), retry_after }
     }
 
     pub fn unprocessable(detail: impl Into<String>) -> Self {
@@ -33,6 +36,11 @@ impl From<DomainError> for ApiError {
             DomainError::Invalid { field, message } => Self::unprocessable(format!("{field}: {message}")),
             DomainError::Unauthenticated(m) => Self::unauthorized(m),
             DomainError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, m),
+            DomainError::Throttled(secs) => Self {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                detail: format!("too many failed logins; try again in {secs} s"),
+                retry_after: Some(secs),
+            },
             DomainError::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "database unavailable, try again shortly")
@@ -51,8 +59,8 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

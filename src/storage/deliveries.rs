@@ -104,3 +104,16 @@ pub async fn backlog(db: &Db) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     delivery::Entity::find().filter(D::Status.is_in(["pending", "failed", "sending"])).count(db).await
 }
+
+/// Deliveries waiting (pending, failed, being sent) and when the oldest was due.
+pub async fn outbox_depth(db: &Db) -> Result<(u64, Option<DateTime<Utc>>), DbErr> {
+    let waiting = Expr::col(D::Status).is_in(["pending", "failed", "sending"]);
+    let q = Query::select()
+        .expr_as(Expr::col(D::Id).count(), sea_orm::sea_query::Alias::new("n"))
+        .expr_as(Expr::col(D::NextAttemptAt).min(), sea_orm::sea_query::Alias::new("oldest"))
+        .from(delivery::Entity)
+        .and_where(waiting)
+        .take();
+    let row = db.query_one(&q).await?.ok_or_else(|| DbErr::RecordNotFound("outbox depth".into()))?;
+    Ok((row.try_get::<i64>("", "n")? as u64, row.try_get::<Option<DateTime<Utc>>>("", "oldest")?))
+}

@@ -12,6 +12,7 @@ mod contract;
 mod delivery;
 mod engine;
 mod harness;
+mod observability;
 mod realtime;
 mod stats;
 mod storage;

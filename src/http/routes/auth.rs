@@ -5,7 +5,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::{App, auth};
 use crate::http::error::ApiResult;
-use crate::http::extract::{Authenticated, Json};
+use crate::http::extract::{Authenticated, ClientAddress, Json};
 use crate::http::openapi::ErrorBody;
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -23,9 +23,14 @@ pub struct LoginRequest {
     (status = 200, body = auth::AccessToken),
     (status = 401, description = "Wrong email or password, or inactive account", body = ErrorBody),
     (status = 422, description = "Invalid body", body = ErrorBody),
+    (status = 429, description = "Too many failed logins for this account or address (see Retry-After)", body = ErrorBody),
 ))]
-async fn login(State(app): State<App>, Json(body): Json<LoginRequest>) -> ApiResult<axum::Json<auth::AccessToken>> {
-    Ok(axum::Json(auth::login(&app, &body.email, &body.password).await?))
+async fn login(
+    State(app): State<App>,
+    ClientAddress(address): ClientAddress,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<axum::Json<auth::AccessToken>> {
+    Ok(axum::Json(auth::login(&app, &body.email, &body.password, &address).await?))
 }
 
 #[derive(Serialize, ToSchema)]

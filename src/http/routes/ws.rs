@@ -72,11 +72,16 @@ enum Exit {
 }
 
 async fn feed(app: App, principal: Arc<Principal>, expires: i64, mut socket: WebSocket) {
-    let me = principal.staff_id;
+    app.metrics.ws_connections.inc();
+    run_feed(&app, principal.staff_id, expires, &mut socket).await;
+    app.metrics.ws_connections.dec();
+}
+
+async fn run_feed(app: &App, me: i64, expires: i64, socket: &mut WebSocket) {
     // Subscribe before the snapshot, so nothing falls between them.
     let mut events = app.events.subscribe();
     let exit = 'conn: {
-        if send_unread_count(&app, me, &mut socket).await.is_err() {
+        if send_unread_count(app, me, socket).await.is_err() {
             break 'conn Exit::Slow;
         }
         let until_expiry = (expires - app.clock.now().timestamp()).max(0) as u64;
@@ -89,14 +94,14 @@ async fn feed(app: App, principal: Arc<Principal>, expires: i64, mut socket: Web
             tokio::select! {
                 event = events.recv() => match event {
                     Ok(event) if event.concerns(me) => {
-                        if push(&app, me, &event, &mut socket).await.is_err() {
+                        if push(app, me, &event, socket).await.is_err() {
                             break 'conn Exit::Slow;
                         }
                     }
                     Ok(_) => {}
                     // Fell behind: some events were dropped for this connection; resend the truth.
                     Err(RecvError::Lagged(_)) => {
-                        if send_unread_count(&app, me, &mut socket).await.is_err() {
+                        if send_unread_count(app, me, socket).await.is_err() {
                             break 'conn Exit::Slow;
                         }
                     }
@@ -110,7 +115,7 @@ async fn feed(app: App, principal: Arc<Principal>, expires: i64, mut socket: Web
                     if last_heard.elapsed() > IDLE_TIMEOUT {
                         break 'conn Exit::Idle;
                     }
-                    if send(&mut socket, Message::Ping(Default::default())).await.is_err() {
+                    if send(socket, Message::Ping(Default::default())).await.is_err() {
                         break 'conn Exit::Slow;
                     }
                 }
@@ -125,7 +130,7 @@ async fn feed(app: App, principal: Arc<Principal>, expires: i64, mut socket: Web
     };
     if let Some((code, reason)) = close {
         let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-        let _ = send(&mut socket, Message::Close(Some(frame))).await;
+        let _ = send(socket, Message::Close(Some(frame))).await;
     }
 }
 

@@ -1,0 +1,53 @@
+//! Request metrics, request ids and the `/metrics` endpoint.
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::request_id::{MakeRequestId, RequestId};
+
+use crate::domain::App;
+use crate::domain::metrics::{RequestLabels, RouteLabels};
+use crate::storage;
+
+/// Counts and times every request by its route template (not its raw path,
+/// so ids do not explode the label set) and status.
+pub async fn track(State(app): State<App>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    app.metrics.requests.get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status }).inc();
+    app.metrics.request_seconds.get_or_create(&RouteLabels { method, route }).observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: Prometheus text format. Serve it on an internal network
+/// (or filter it at the load balancer): it carries counts, never secrets.
+pub async fn metrics(State(app): State<App>) -> Response {
+    if let Ok((depth, oldest)) = storage::deliveries::outbox_depth(&app.db).await {
+        app.metrics.outbox_depth.set(depth as i64);
+        let age = oldest.map_or(0.0, |t| (app.clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+        app.metrics.outbox_oldest_seconds.set(age);
+    }
+    let mut response = app.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+/// Request ids: random, so they cannot collide across instances.
+#[derive(Clone, Default)]
+pub struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        use rand::Rng;
+        let id: u128 = rand::rng().random();
+        HeaderValue::from_str(&format!("{id:032x}")).ok().map(RequestId::new)
+    }
+}
