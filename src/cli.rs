@@ -141,7 +141,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 scheduler = %serve.scheduler,
                 "listening on http://{address}"
             );
-            let served = http::serve(app, listener, shutdown_signal()).await;
+            let options = http::HttpOptions { cors_origins: serve.cors_origins.clone() };
+            let served = http::serve_with(app, &options, listener, shutdown_signal()).await;
             // HTTP has drained: stop the jobs (they give their leases back) and let
             // the dispatcher finish the sends in flight, within a bound.
             let _ = stop.send(true);

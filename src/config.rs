@@ -77,6 +77,10 @@ pub struct ServeConfig {
     #[arg(long, env = "ALERTS_REDIS_CHANNEL", default_value = crate::domain::realtime::DEFAULT_CHANNEL)]
     pub redis_channel: String,
 
+    /// Browser origins allowed to call the API (CORS), comma-separated; unset: CORS off
+    #[arg(long, env = "ALERTS_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 }

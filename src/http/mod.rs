@@ -12,7 +12,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::http::{HeaderValue, Method, header};
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -43,7 +45,19 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// HTTP settings that are not the domain's business.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Origins allowed to call the API from a browser (CORS). Empty: CORS off,
+    /// only same-origin pages (the console) can.
+    pub cors_origins: Vec<String>,
+}
+
 pub fn router(app: App) -> Router {
+    router_with(app, &HttpOptions::default())
+}
+
+pub fn router_with(app: App, options: &HttpOptions) -> Router {
     let (routes, api) = routes();
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     routes
@@ -65,7 +79,22 @@ pub fn router(app: App) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id)),
         )
+        .layer(tower::util::option_layer(cors(&options.cors_origins)))
         .with_state(app)
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
@@ -74,7 +103,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<std::net::SocketAddr>())
+    serve_with(app, &HttpOptions::default(), listener, shutdown).await
+}
+
+pub async fn serve_with(
+    app: App,
+    options: &HttpOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router_with(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -95,3 +95,35 @@ fn json_logs_on_request() {
     }
     assert!(!stderr.contains("hunter2"), "the password never reaches the logs");
 }
+
+/// CORS is off by default; a configured origin (and only it) is allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_is_off_unless_configured() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let preflight = |base: String, origin: &'static str| {
+        let client = reqwest::Client::new();
+        async move {
+            client
+                .request(Method::OPTIONS, format!("{base}/api/v1/alerts"))
+                .header("origin", origin)
+                .header("access-control-request-method", "GET")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let resp = preflight(app.base.clone(), "https://ops.example.com").await;
+    assert!(resp.headers().get("access-control-allow-origin").is_none(), "off by default");
+
+    let options = convergeai_alerts::http::HttpOptions { cors_origins: vec!["https://ops.example.com".into()] };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let served = app.app.clone();
+    tokio::spawn(async move {
+        convergeai_alerts::http::serve_with(served, &options, listener, std::future::pending()).await
+    });
+    let resp = preflight(base.clone(), "https://ops.example.com").await;
+    assert_eq!(resp.headers()["access-control-allow-origin"], "https://ops.example.com");
+    let resp = preflight(base, "https://evil.example.com").await;
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
