@@ -13,6 +13,7 @@ mod delivery;
 mod engine;
 mod harness;
 mod observability;
+mod properties;
 mod realtime;
 mod stats;
 mod storage;

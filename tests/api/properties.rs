@@ -1,0 +1,148 @@
+//! Property tests: rule validation never panics and names the field; the
+//! SLA "at risk" SQL agrees with the arithmetic it stands for.
+use chrono::TimeDelta;
+use convergeai_alerts::domain::{DomainError, rules};
+use convergeai_alerts::storage::engine::{Scope, sla_at_risk, sla_breached};
+use convergeai_alerts::storage::entities::complaint;
+use proptest::prelude::*;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait};
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, TestApp};
+
+/// Arbitrary JSON, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        "[a-z_]{0,12}".prop_map(Value::from),
+        prop_oneof![Just("at_risk"), Just("breached"), Just("critical"), Just("open"), Just("sla_breach")]
+            .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("sla_state".to_owned()),
+                    Just("threshold_percent".to_owned()),
+                    Just("statuses".to_owned()),
+                    Just("priority".to_owned()),
+                    Just("metric".to_owned()),
+                    Just("threshold".to_owned()),
+                    Just("alert_type".to_owned()),
+                    Just("severity".to_owned()),
+                    Just("recipients".to_owned()),
+                    "[a-z]{1,8}",
+                ],
+                inner,
+                0..5,
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn validation_never_panics_and_names_a_field(
+        rule_type in prop_oneof![Just("sla".to_owned()), Just("event".to_owned()), Just("threshold".to_owned()), "[a-z]{0,6}"],
+        conditions in any_json(),
+        config in any_json(),
+    ) {
+        match rules::validate(&rule_type, &conditions, &config) {
+            Ok(_) => {}
+            Err(DomainError::Invalid { field, message }) => {
+                prop_assert!(
+                    field == "rule_type" || field.starts_with("conditions") || field.starts_with("alert_config"),
+                    "field {field:?}: {message}"
+                );
+                prop_assert!(!message.is_empty());
+            }
+            Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+        }
+    }
+
+    #[test]
+    fn workload_threshold_range(threshold in -1_000_000i64..2_000_000) {
+        let result = rules::validate(
+            "threshold",
+            &json!({"metric": "open_assigned_complaints", "threshold": threshold}),
+            &json!({"alert_type": "high_workload", "severity": "warning"}),
+        );
+        let valid = (0..=1_000_000).contains(&threshold);
+        prop_assert_eq!(result.is_ok(), valid);
+        if let Err(DomainError::Invalid { field, .. }) = result {
+            prop_assert_eq!(field, "conditions.threshold");
+        }
+    }
+
+    #[test]
+    fn at_risk_threshold_range(percent in -50.0f64..150.0) {
+        let result = rules::validate(
+            "sla",
+            &json!({"sla_state": "at_risk", "threshold_percent": percent}),
+            &json!({"alert_type": "sla_at_risk", "severity": "warning"}),
+        );
+        prop_assert_eq!(result.is_ok(), percent > 0.0 && percent < 100.0);
+    }
+}
+
+/// For random SLA windows, elapsed times and thresholds, the SQL predicates
+/// (on SQLite here; the same statement runs on every backend in the engine
+/// tests) select a complaint exactly when the arithmetic says so.
+#[test]
+fn sla_predicates_match_the_arithmetic() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let app = rt.block_on(TestApp::spawn(Backend::Sqlite)).unwrap();
+    let statuses = vec!["open".to_owned(), "in_progress".to_owned()];
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 200, ..ProptestConfig::default() });
+    runner
+        .run(&(60i64..=30 * 86_400, 0i64..=40 * 86_400, 1u32..=99), |(window_s, elapsed_s, percent)| {
+            rt.block_on(async {
+                let now = app.app.clock.now();
+                let created = now - TimeDelta::seconds(elapsed_s);
+                let deadline = created + TimeDelta::seconds(window_s);
+                let row = complaint::ActiveModel {
+                    id: NotSet,
+                    title: Set("p".into()),
+                    description: Set(String::new()),
+                    customer_name: Set("c".into()),
+                    customer_email: Set(None),
+                    priority: Set("medium".into()),
+                    status: Set("open".into()),
+                    assigned_to_staff_id: Set(None),
+                    sla_deadline: Set(Some(deadline)),
+                    created_at: Set(created),
+                    updated_at: Set(now),
+                    resolved_at: Set(None),
+                }
+                .insert(&app.app.db)
+                .await
+                .unwrap();
+                let share = f64::from(percent) / 100.0;
+                let scope = Scope::Complaint(row.id);
+                let at_risk = !sla_at_risk(&app.app.db, &statuses, share, now, scope).await.unwrap().is_empty();
+                let breached = !sla_breached(&app.app.db, &statuses, now, scope).await.unwrap().is_empty();
+                complaint::Entity::delete_by_id(row.id).exec(&app.app.db).await.unwrap();
+                let expect_breached = deadline <= now;
+                let expect_at_risk = !expect_breached && elapsed_s as f64 >= share * window_s as f64;
+                prop_assert_eq!(breached, expect_breached, "window {} s, elapsed {} s", window_s, elapsed_s);
+                prop_assert_eq!(
+                    at_risk,
+                    expect_at_risk,
+                    "window {} s, elapsed {} s, {}%",
+                    window_s,
+                    elapsed_s,
+                    percent
+                );
+                Ok(())
+            })
+        })
+        .unwrap();
+}
