@@ -1,0 +1,88 @@
+// Small DOM and formatting helpers shared by the views. Text always goes in
+// through textContent, never as HTML.
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+/** A fresh copy of the first element of `<template id=…>`. */
+export function fromTemplate(id) {
+  return document.getElementById(id).content.firstElementChild.cloneNode(true);
+}
+
+/** `h('td', {className: 'num'}, 'text', childNode)`: an element with properties and children. */
+export function h(tag, props = {}, ...children) {
+  const el = Object.assign(document.createElement(tag), props);
+  el.append(...children.filter((c) => c !== null && c !== undefined).map((c) => (c instanceof Node ? c : String(c))));
+  return el;
+}
+
+/** A table with a header row; `rows` are arrays of cells (numbers are right-aligned). */
+export function table(caption, headers, rows) {
+  const cell = (tag, value) => h(tag, typeof value === 'number' ? { className: 'num' } : {}, value);
+  return h(
+    'table',
+    { className: 'data' },
+    h('caption', { className: 'visually-hidden' }, caption),
+    h('thead', {}, h('tr', {}, ...headers.map((text) => Object.assign(cell('th', text), { scope: 'col' })))),
+    h('tbody', {}, ...rows.map((row) => h('tr', {}, ...row.map((value) => cell('td', value))))),
+  );
+}
+
+/** Shows `text` in a status element; `isError` styles it as an error. */
+export function setStatus(el, text, isError = false) {
+  el.textContent = text;
+  el.classList.toggle('is-error', isError);
+}
+
+/** Reads `text` to screen-reader users without moving focus. */
+export function announce(text) {
+  const el = document.getElementById('announcer');
+  el.textContent = '';
+  // A separate task, so an identical message is announced again.
+  setTimeout(() => {
+    el.textContent = text;
+  }, 50);
+}
+
+export const ALERT_TYPES = ['sla_breach', 'sla_at_risk', 'critical_complaint', 'high_workload'];
+export const SEVERITIES = ['critical', 'warning', 'info'];
+
+export const typeLabel = (type) =>
+  ({
+    sla_breach: 'SLA breached',
+    sla_at_risk: 'SLA at risk',
+    critical_complaint: 'Critical complaint',
+    high_workload: 'High workload',
+  })[type] ?? type;
+
+export const capitalize = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+export const formatDateTime = (iso) => absolute.format(new Date(iso));
+
+/** "3 minutes ago", "yesterday", … */
+export function formatAgo(iso) {
+  const seconds = (Date.parse(iso) - Date.now()) / 1000;
+  const units = [
+    ['day', 86400],
+    ['hour', 3600],
+    ['minute', 60],
+  ];
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return relative.format(Math.round(seconds / size), unit);
+  }
+  return 'just now';
+}
+
+/** A duration in seconds as "45 s", "12 min", "3.5 h", "2.1 d"; "—" when unknown. */
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined) return '—';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 86400) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} d`;
+}
+
+export const formatPercent = (share) => `${Math.round(share * 1000) / 10} %`;

@@ -1,0 +1,152 @@
+// The console's shell: sign-in and sign-out, the header (navigation by
+// permission, unread badge, live-feed state) and hash routing between views.
+
+import { api, session, whenUnauthorized } from './api.js';
+import { $, $$, announce, capitalize, setStatus } from './dom.js';
+import { LiveFeed } from './live.js';
+import * as inbox from './inbox.js';
+import * as settings from './settings.js';
+import * as rules from './rules.js';
+import * as analytics from './analytics.js';
+
+/** Each view module exports `needs` (a permission), `title` and `show(context)`. */
+const VIEWS = { inbox, settings, rules, analytics };
+const NOTICE_KEY = 'convergeai-alerts.notice';
+
+const live = new LiveFeed();
+const context = { me: null, live, setBadge };
+
+function can(permission) {
+  return context.me?.permissions.includes(permission) ?? false;
+}
+
+function setBadge(count) {
+  $('#badge-count').textContent = String(count);
+  $('#badge').classList.toggle('has-unread', count > 0);
+}
+
+function showOnly(sectionId) {
+  for (const section of $$('main > section.view')) section.hidden = section.id !== sectionId;
+}
+
+// ---- signed out ----
+
+function showSignIn() {
+  $('#topbar').hidden = true;
+  showOnly('view-signin');
+  document.title = 'Sign in · ConvergeAI Alerts';
+  const notice = sessionStorage.getItem(NOTICE_KEY);
+  sessionStorage.removeItem(NOTICE_KEY);
+  setStatus($('#signin-notice'), notice ?? '');
+  $('#signin-email').focus();
+}
+
+$('#signin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const error = $('#signin-error');
+  const button = form.querySelector('button');
+  error.textContent = '';
+  button.disabled = true;
+  try {
+    const { access_token } = await api('POST', '/api/v1/auth/login', {
+      email: form.elements.email.value.trim(),
+      password: form.elements.password.value,
+    });
+    session.token = access_token;
+    form.reset();
+    await startSession();
+  } catch (err) {
+    error.textContent = err.status === 401 ? 'Wrong email or password.' : err.message;
+    form.elements.password.select();
+  } finally {
+    button.disabled = false;
+  }
+});
+
+/**
+ * Forgets the token and reloads, so nothing of this user stays in memory;
+ * `notice` is shown on the sign-in page.
+ */
+function signOut(notice) {
+  live.stop();
+  session.token = null;
+  if (notice) sessionStorage.setItem(NOTICE_KEY, notice);
+  location.replace(location.pathname);
+}
+
+$('#sign-out').addEventListener('click', () => signOut('You are signed out.'));
+whenUnauthorized(() => signOut('Your session has ended. Please sign in again.'));
+live.addEventListener('expired', () => signOut('Your session has ended. Please sign in again.'));
+
+// ---- signed in ----
+
+async function startSession() {
+  try {
+    context.me = await api('GET', '/api/v1/auth/me');
+  } catch (err) {
+    if (err.status !== 401) {
+      session.token = null;
+      showSignIn();
+      setStatus($('#signin-notice'), err.message, true);
+    }
+    return;
+  }
+  $('#whoami').textContent = `${context.me.email} (${context.me.role})`;
+  for (const item of $$('[data-needs]')) item.hidden = !can(item.dataset.needs);
+  $('#topbar').hidden = false;
+  if (can('alerts.read')) {
+    $('#live-state').textContent = 'Connecting…';
+    live.start();
+    api('GET', '/api/v1/alerts/unread/count').then(({ unread_count }) => setBadge(unread_count), () => {});
+  }
+  route();
+}
+
+live.addEventListener('unread_count', (event) => setBadge(event.detail.unread_count));
+live.addEventListener('alert.created', (event) => {
+  const { severity, title } = event.detail.alert;
+  announce(`New ${severity} alert: ${title}`);
+});
+live.addEventListener('state', (event) => {
+  const state = $('#live-state');
+  state.dataset.state = event.detail.connected ? 'on' : 'off';
+  state.textContent = event.detail.connected ? 'Live' : 'Reconnecting…';
+});
+
+function route() {
+  if (!session.token || !context.me) return;
+  if (!can('alerts.read')) {
+    showOnly('');
+    $('#main').replaceChildren(Object.assign(document.createElement('p'), {
+      className: 'notice',
+      textContent: 'This account has no access to alerts.',
+    }));
+    return;
+  }
+  const name = location.hash.replace(/^#\/?/, '');
+  const view = VIEWS[name];
+  if (!view || !can(view.needs)) {
+    location.replace('#/inbox');
+    return;
+  }
+  showOnly(`view-${name}`);
+  for (const link of $$('a[data-route]')) {
+    if (link.dataset.route === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.title = `${capitalize(view.title)} · ConvergeAI Alerts`;
+  // Move focus to the new page's heading, so keyboard and screen-reader users start there.
+  $(`#view-${name} h1`).focus();
+  view.show(context);
+}
+
+window.addEventListener('hashchange', route);
+
+$('#skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  $('#main').focus();
+});
+
+if (session.token) startSession();
+else showSignIn();
