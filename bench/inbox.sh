@@ -10,8 +10,10 @@
 #   GET /bare                                (examples/bare_axum: the ceiling)
 #   GET /api/v1/alerts/unread/count
 #   GET /api/v1/alerts?page=1&page_size=20
-# then prints requests/s, p50, p99, % of bare, the server's RSS, and the
-# EXPLAIN QUERY PLAN of the inbox queries (with the SQLite the service links).
+#   GET /health, GET /api/v1/auth/me         (references: the service without SQL)
+# then prints requests/s, p50, p99, % of bare, CPU and RSS, and the EXPLAIN
+# QUERY PLAN and single-thread time of the inbox queries, with the very SQLite
+# the service links (bench/eqp.c built against libsqlite3-sys' amalgamation).
 #
 # Knobs (environment): CARGO_TARGET_DIR (default /work/target-bench),
 # BENCH_STAFF (100), BENCH_ALERTS (10000 per staff member), BENCH_DURATION (10s),
@@ -19,8 +21,9 @@
 # BENCH_BARE_PORT (18901), BENCH_SEED (42), BENCH_KEEP=1 keeps the temp dir,
 # BENCH_BUILD=0 skips `cargo build` (uses the binaries already built),
 # BENCH_QUIET_WAIT (60 s, see wait_quiet), BENCH_NICE (-20 as root, else 0:
-# the niceness of both servers and wrk, so that other work on a shared machine,
-# a compiler say, gets the CPU only when the benchmark leaves it idle).
+# the niceness of both servers and wrk, set on a scheduling session of their
+# own, so that other work on a shared machine, a compiler say, gets the CPU
+# only when the benchmark leaves it idle; BENCH_NICE=0 turns that off).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
