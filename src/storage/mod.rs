@@ -71,6 +71,9 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbErr> {
         .acquire_timeout(options.acquire_timeout)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
+        // Each SQLite connection is a thread with its own page cache, and
+        // reopening one is cheap: close those idle for a while.
+        opts.idle_timeout(Duration::from_secs(30));
         opts.map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
