@@ -256,11 +256,16 @@ pub async fn claim_and_insert(
 ) -> Result<Vec<alert::Model>, DbErr> {
     let mut created = Vec::new();
     let mut remaining = candidates;
+    let mut batch_no = 0;
     while !remaining.is_empty() {
         let rest = remaining.split_off(remaining.len().min(BATCH_ROWS));
         let batch = std::mem::replace(&mut remaining, rest);
         let txn = begin_write(db).await?;
-        created.extend(claim_batch(&txn, run_id, window, now, batch).await?);
+        // A stamp per batch: reading back "the keys this run won" then costs
+        // one batch, not everything the run claimed so far.
+        batch_no += 1;
+        let stamp = format!("{run_id}-{batch_no}");
+        created.extend(claim_batch(&txn, &stamp, window, now, batch).await?);
         txn.commit().await?;
     }
     Ok(created)
