@@ -24,6 +24,28 @@ async fn count(db: &storage::Db, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
+/// `n` open complaints of `priority`, breached an hour ago, assigned round-robin.
+async fn insert_breached(app: &TestApp, n: usize, priority: &str, assignees: &[i64]) {
+    let now = app.app.clock.now();
+    let rows: Vec<complaint::ActiveModel> = (0..n)
+        .map(|i| complaint::ActiveModel {
+            id: NotSet,
+            title: Set(format!("c{i}")),
+            description: Set(String::new()),
+            customer_name: Set("x".into()),
+            customer_email: Set(None),
+            priority: Set(priority.into()),
+            status: Set("open".into()),
+            assigned_to_staff_id: Set(Some(assignees[i % assignees.len()])),
+            sla_deadline: Set(Some(now - TimeDelta::hours(1))),
+            created_at: Set(now - TimeDelta::hours(30)),
+            updated_at: Set(now),
+            resolved_at: Set(None),
+        })
+        .collect();
+    complaint::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();
+}
+
 /// 8 checkers on separate connections at once, over 200 breached complaints,
 /// 20 rounds (each a new window): exactly one alert per (type, complaint,
 /// recipient) per round.
@@ -34,24 +56,7 @@ async fn racing_checkers_never_duplicate(backend: Backend) {
     for i in 0..4 {
         agents.push(app.staff_with(&format!("agent{i}@example.com"), "agent", Some("sup@example.com")).await.0);
     }
-    let now = app.app.clock.now();
-    let rows: Vec<complaint::ActiveModel> = (0..200)
-        .map(|i| complaint::ActiveModel {
-            id: NotSet,
-            title: Set(format!("c{i}")),
-            description: Set(String::new()),
-            customer_name: Set("x".into()),
-            customer_email: Set(None),
-            priority: Set("high".into()),
-            status: Set("open".into()),
-            assigned_to_staff_id: Set(Some(agents[i % 4])),
-            sla_deadline: Set(Some(now - TimeDelta::hours(1))),
-            created_at: Set(now - TimeDelta::hours(30)),
-            updated_at: Set(now),
-            resolved_at: Set(None),
-        })
-        .collect();
-    complaint::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();
+    insert_breached(&app, 200, "high", &agents).await;
     // Only the SLA breach rule, so every round raises exactly 200 × 2 alerts.
     for rule in [2, 3, 4] {
         app.put(&format!("/api/v1/alerts/rules/{rule}/disable"), &app.admin_token().await).await;
@@ -144,24 +149,7 @@ async fn racing_check_processes_on_one_sqlite_file() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.staff("sup@example.com", "supervisor").await;
     let (agent, _) = app.staff_with("agent@example.com", "agent", Some("sup@example.com")).await;
-    let now = app.app.clock.now();
-    let rows: Vec<complaint::ActiveModel> = (0..200)
-        .map(|i| complaint::ActiveModel {
-            id: NotSet,
-            title: Set(format!("c{i}")),
-            description: Set(String::new()),
-            customer_name: Set("x".into()),
-            customer_email: Set(None),
-            priority: Set("medium".into()),
-            status: Set("open".into()),
-            assigned_to_staff_id: Set(Some(agent)),
-            sla_deadline: Set(Some(now - TimeDelta::hours(1))),
-            created_at: Set(now - TimeDelta::hours(30)),
-            updated_at: Set(now),
-            resolved_at: Set(None),
-        })
-        .collect();
-    complaint::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();
+    insert_breached(&app, 200, "medium", &[agent]).await;
     let url = app.db_url();
     let outputs = tokio::task::spawn_blocking(move || {
         let children: Vec<_> = (0..8)
