@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::auth::Principal;
 use super::events::{Change, StaffEvent};
+use super::inbox_counts::InboxCounts;
 use super::paging::Paging;
 use super::vocab::{self, one_of};
 use super::{App, DomainError, DomainResult};
@@ -39,9 +40,14 @@ pub fn validate_filter(filter: &InboxFilter) -> DomainResult<()> {
 pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging) -> DomainResult<AlertPage> {
     validate_filter(&filter)?;
     let now = app.clock.now();
-    let (alerts, total) =
-        storage::alerts::inbox_page(&app.db, staff_id, now, &filter, paging.offset(), paging.page_size).await?;
-    let unread_count = storage::alerts::unread_count(&app.db, staff_id, now).await?;
+    let counts = counts(app, staff_id).await?;
+    let (alerts, total) = if filter.is_empty() {
+        let rows = storage::alerts::inbox_rows(&app.db, staff_id, now, &filter, paging.offset(), paging.page_size);
+        (rows.await?, counts.live)
+    } else {
+        storage::alerts::inbox_page(&app.db, staff_id, now, &filter, paging.offset(), paging.page_size).await?
+    };
+    let unread_count = counts.unread;
     Ok(AlertPage {
         alerts,
         total,
@@ -53,7 +59,21 @@ pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging)
 }
 
 pub async fn unread_count(app: &App, staff_id: i64) -> DomainResult<u64> {
-    Ok(storage::alerts::unread_count(&app.db, staff_id, app.clock.now()).await?)
+    Ok(counts(app, staff_id).await?.unread)
+}
+
+/// The caller's live and unread counts, from the cache when it has them.
+async fn counts(app: &App, staff_id: i64) -> DomainResult<InboxCounts> {
+    let cache = &app.events.inbox_counts;
+    let now = app.clock.now();
+    if let Some(counts) = cache.get(staff_id, now) {
+        return Ok(counts);
+    }
+    let generation = cache.generation();
+    let live = storage::alerts::live_counts(&app.db, staff_id, now).await?;
+    let counts = InboxCounts { unread: live.unread.max(0) as u64, live: live.live.max(0) as u64 };
+    cache.store(staff_id, generation, counts, now, live.earliest_expiry);
+    Ok(counts)
 }
 
 pub async fn get(app: &App, staff_id: i64, id: i64) -> DomainResult<alert::Model> {

@@ -183,7 +183,10 @@ pub async fn check_all(app: &App) -> DomainResult<CheckReport> {
 /// complaint's live alerts expire.
 pub async fn after_complaint_write(app: &App, complaint_id: i64, closed: bool) -> DomainResult<()> {
     if closed {
-        store::expire_complaint_alerts(&app.db, complaint_id, &COMPLAINT_BOUND_TYPES, app.clock.now()).await?;
+        let now = app.clock.now();
+        for staff_id in store::expire_complaint_alerts(&app.db, complaint_id, &COMPLAINT_BOUND_TYPES, now).await? {
+            app.events.publish(StaffEvent { staff_id, change: Change::Resync });
+        }
     }
     run(app, &["sla", "event", "threshold"], Scope::Complaint(complaint_id)).await.map(|_| ())
 }

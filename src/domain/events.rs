@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use super::inbox_counts::InboxCountCache;
 use crate::storage::entities::alert;
 
 /// Something happened to one staff member's alerts.
@@ -35,8 +36,10 @@ pub enum Change {
     ReadAll {
         updated: u64,
     },
-    /// Events may have been missed (the cross-instance link was down):
-    /// clients should re-read their unread count. `staff_id` 0 means everyone.
+    /// The counts changed with no alert object to send (alerts expired with
+    /// their complaint), or events may have been missed (the cross-instance
+    /// link was down): clients should re-read their unread count. `staff_id`
+    /// 0 means everyone.
     Resync,
 }
 
@@ -49,6 +52,9 @@ pub trait Publisher: Send + Sync {
 pub struct EventBus {
     local: broadcast::Sender<Arc<StaffEvent>>,
     remote: std::sync::RwLock<Option<Arc<dyn Publisher>>>,
+    /// Every event passes here, local or remote, so the bus keeps the cached
+    /// counts honest: it drops an entry before the event is delivered.
+    pub inbox_counts: InboxCountCache,
 }
 
 /// Events a slow subscriber may fall behind by before it is told it lagged.
@@ -56,7 +62,11 @@ const LOCAL_CAPACITY: usize = 4096;
 
 impl Default for EventBus {
     fn default() -> Self {
-        Self { local: broadcast::channel(LOCAL_CAPACITY).0, remote: std::sync::RwLock::new(None) }
+        Self {
+            local: broadcast::channel(LOCAL_CAPACITY).0,
+            remote: std::sync::RwLock::new(None),
+            inbox_counts: InboxCountCache::default(),
+        }
     }
 }
 
@@ -64,6 +74,9 @@ impl EventBus {
     /// Publishes to every instance (through the remote publisher when there is
     /// one: it echoes back to this instance too), else to this one.
     pub fn publish(&self, event: StaffEvent) {
+        // At once here, not only when Redis echoes it back: the caller's next
+        // request must not see the count from before its own write.
+        self.inbox_counts.invalidate(&event);
         let remote = self.remote.read().ok().and_then(|r| r.clone());
         match remote {
             Some(remote) => remote.publish(&event),
@@ -73,6 +86,7 @@ impl EventBus {
 
     /// Hands an event to this instance's connections.
     pub fn deliver_local(&self, event: StaffEvent) {
+        self.inbox_counts.invalidate(&event);
         let _ = self.local.send(Arc::new(event)); // no receivers: nobody is connected
     }
 

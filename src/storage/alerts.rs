@@ -1,9 +1,9 @@
 //! `alerts`: the inbox queries. "Live" means undismissed and unexpired at `now`.
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -46,6 +46,36 @@ fn filtered(staff_id: i64, now: DateTime<Utc>, f: &InboxFilter) -> Condition {
     cond
 }
 
+impl InboxFilter {
+    /// No filter: every live alert.
+    pub fn is_empty(&self) -> bool {
+        self.is_read.is_none()
+            && self.severities.is_empty()
+            && self.alert_types.is_empty()
+            && self.resource_type.is_none()
+            && self.resource_id.is_none()
+    }
+}
+
+/// One page of the inbox, newest first.
+pub async fn inbox_rows(
+    db: &impl ConnectionTrait,
+    staff_id: i64,
+    now: DateTime<Utc>,
+    filter: &InboxFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    Entity::find()
+        .filter(filtered(staff_id, now, filter))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 /// One page of the inbox, newest first, and the number of matching alerts.
 pub async fn inbox_page(
     db: &impl ConnectionTrait,
@@ -55,17 +85,32 @@ pub async fn inbox_page(
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<Model>, u64), DbErr> {
-    let cond = filtered(staff_id, now, filter);
-    let rows = Entity::find()
-        .filter(cond.clone())
-        .order_by_desc(Column::CreatedAt)
-        .order_by_desc(Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let total = Entity::find().filter(cond).count(db).await?;
+    let rows = inbox_rows(db, staff_id, now, filter, offset, limit).await?;
+    let total = Entity::find().filter(filtered(staff_id, now, filter)).count(db).await?;
     Ok((rows, total))
+}
+
+/// A staff member's live alerts: how many, how many unread, and the earliest
+/// expiry among them (until when the two counts stay true without a write).
+#[derive(Debug, FromQueryResult)]
+pub struct LiveCounts {
+    pub live: i64,
+    pub unread: i64,
+    pub earliest_expiry: Option<DateTime<Utc>>,
+}
+
+pub async fn live_counts(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<LiveCounts, DbErr> {
+    let unread: Expr = Expr::case(Column::IsRead.eq(false), 1).into();
+    let counts = Entity::find()
+        .select_only()
+        .expr_as(Expr::col(Column::Id).count(), "live")
+        .expr_as(unread.count(), "unread")
+        .expr_as(Expr::col(Column::ExpiresAt).min(), "earliest_expiry")
+        .filter(live(staff_id, now))
+        .into_model::<LiveCounts>()
+        .one(db)
+        .await?;
+    Ok(counts.unwrap_or(LiveCounts { live: 0, unread: 0, earliest_expiry: None }))
 }
 
 pub async fn unread_count(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<u64, DbErr> {

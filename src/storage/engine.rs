@@ -2,10 +2,10 @@
 //! are date arithmetic (in `dialect`) and the conditional upsert
 //! ([`claim_on_conflict`], here).
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, IsolationLevel,
-    QueryFilter, SqliteTransactionMode, StatementBuilder, TransactionOptions, TransactionTrait,
+    QueryFilter, QuerySelect, SqliteTransactionMode, StatementBuilder, TransactionOptions, TransactionTrait,
 };
 
 use super::Db;
@@ -368,23 +368,34 @@ async fn claim_batch(
     Ok(created)
 }
 
-/// Ends the live SLA and critical alerts of a complaint that was resolved or closed.
+/// Ends the live SLA and critical alerts of a complaint that was resolved or
+/// closed; returns whose inboxes had one (read first: MariaDB has no
+/// `UPDATE … RETURNING`, and an alert raised in between is not one to end).
 pub async fn expire_complaint_alerts(
     db: &impl ConnectionTrait,
     complaint_id: i64,
     alert_types: &[&str],
     now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
+) -> Result<Vec<i64>, DbErr> {
     use alert::Column as A;
-    let result = alert::Entity::update_many()
-        .col_expr(A::ExpiresAt, Expr::value(now))
-        .filter(Expr::col(A::ResourceType).eq("complaint"))
-        .filter(Expr::col(A::ResourceId).eq(complaint_id))
-        .filter(Expr::col(A::AlertType).is_in(alert_types.iter().copied()))
-        .filter(Expr::col(A::ExpiresAt).is_null().or(Expr::col(A::ExpiresAt).gt(now)))
-        .exec(db)
+    let live_of_complaint = Condition::all()
+        .add(Expr::col(A::ResourceType).eq("complaint"))
+        .add(Expr::col(A::ResourceId).eq(complaint_id))
+        .add(Expr::col(A::AlertType).is_in(alert_types.iter().copied()))
+        .add(Expr::col(A::ExpiresAt).is_null().or(Expr::col(A::ExpiresAt).gt(now)));
+    let recipients: Vec<i64> = alert::Entity::find()
+        .select_only()
+        .column(A::AssignedToStaffId)
+        .distinct()
+        .filter(live_of_complaint.clone())
+        .into_tuple()
+        .all(db)
         .await?;
-    Ok(result.rows_affected)
+    if recipients.is_empty() {
+        return Ok(recipients);
+    }
+    alert::Entity::update_many().col_expr(A::ExpiresAt, Expr::value(now)).filter(live_of_complaint).exec(db).await?;
+    Ok(recipients)
 }
 
 /// Takes the lease of `job` for `ttl` if it is free (expired) at `now`.

@@ -225,8 +225,49 @@ async fn read_dismiss_and_read_all_move_the_unread_count(backend: Backend) {
     assert_eq!(app.put("/api/v1/alerts/read-all", &token).await.1, json!({"updated": 0}));
 }
 
+/// `total` and `unread_count` of the first inbox page.
+async fn counts(app: &crate::harness::TestApp, token: &str) -> (i64, i64) {
+    let (_, body) = app.get("/api/v1/alerts", token).await;
+    (body["total"].as_i64().unwrap(), body["unread_count"].as_i64().unwrap())
+}
+
 async fn unread(app: &crate::harness::TestApp, token: &str) -> i64 {
     app.get("/api/v1/alerts/unread/count", token).await.1["unread_count"].as_i64().unwrap()
+}
+
+/// The counts are cached between requests (see `domain::inbox_counts`): an
+/// expiry shows without any write, and a write that publishes no event
+/// (another process on the database, without Redis) within five seconds.
+async fn cached_counts_follow_expiry_and_outside_writes(backend: Backend) {
+    use convergeai_alerts::storage::alerts::{NewAlert, insert};
+    let app = spawn_app!(backend);
+    let (id, token) = app.staff("a@example.com", "agent").await;
+    let now = app.app.clock.now();
+    let soon = NewAlert {
+        alert_type: "sla_at_risk".into(),
+        severity: "warning".into(),
+        title: "soon over".into(),
+        message: "expires in 2 s".into(),
+        resource_type: None,
+        resource_id: None,
+        assigned_to_staff_id: id,
+        alert_metadata: None,
+        created_at: now,
+        expires_at: Some(now + chrono::TimeDelta::seconds(2)),
+    };
+    insert(&app.app.db, soon).await.unwrap();
+    app.alert(id, "sla_breach", "critical", 5).await;
+    assert_eq!(counts(&app, &token).await, (2, 2));
+    assert_eq!(unread(&app, &token).await, 2);
+
+    app.app.clock.advance(chrono::TimeDelta::seconds(3));
+    assert_eq!(counts(&app, &token).await, (1, 1), "the expired alert left the counts with no write");
+    assert_eq!(unread(&app, &token).await, 1);
+
+    app.alert(id, "high_workload", "info", 1).await; // straight into the table: no event
+    app.app.clock.advance(chrono::TimeDelta::seconds(6));
+    assert_eq!(counts(&app, &token).await, (2, 2), "an outside write shows within five seconds");
+    assert_eq!(unread(&app, &token).await, 2);
 }
 
 /// Another staff member's alert is "not found" on every route, and is left untouched.
@@ -260,5 +301,6 @@ on_all_backends!(
     equal_timestamps_order_by_id,
     each_filter_narrows_the_list,
     read_dismiss_and_read_all_move_the_unread_count,
+    cached_counts_follow_expiry_and_outside_writes,
     foreign_alerts_are_404_everywhere,
 );
