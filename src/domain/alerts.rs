@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::auth::Principal;
 use super::events::{Change, StaffEvent};
-use super::inbox_counts::InboxCounts;
+use super::inbox_cache::{HEAD_ROWS, InboxCounts, InboxHead};
 use super::paging::Paging;
 use super::vocab::{self, one_of};
 use super::{App, DomainError, DomainResult};
@@ -40,40 +40,57 @@ pub fn validate_filter(filter: &InboxFilter) -> DomainResult<()> {
 pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging) -> DomainResult<AlertPage> {
     validate_filter(&filter)?;
     let now = app.clock.now();
-    let counts = counts(app, staff_id).await?;
-    let (alerts, total) = if filter.is_empty() {
-        let rows = storage::alerts::inbox_rows(&app.db, staff_id, now, &filter, paging.offset(), paging.page_size);
-        (rows.await?, counts.live)
-    } else {
-        storage::alerts::inbox_page(&app.db, staff_id, now, &filter, paging.offset(), paging.page_size).await?
+    let (offset, size) = (paging.offset(), paging.page_size);
+    let within_head = filter.is_empty() && offset.saturating_add(size) <= HEAD_ROWS;
+    let head = head(app, staff_id, within_head).await?;
+    let (alerts, total) = match &head.newest {
+        Some(newest) if within_head => {
+            let (from, to) = (offset as usize, (offset + size) as usize);
+            (newest.get(from..to.min(newest.len())).unwrap_or_default().to_vec(), head.counts.live)
+        }
+        _ if filter.is_empty() => {
+            (storage::alerts::inbox_rows(&app.db, staff_id, now, &filter, offset, size).await?, head.counts.live)
+        }
+        _ => storage::alerts::inbox_page(&app.db, staff_id, now, &filter, offset, size).await?,
     };
-    let unread_count = counts.unread;
     Ok(AlertPage {
         alerts,
         total,
         page: paging.page,
         page_size: paging.page_size,
         total_pages: paging.total_pages(total),
-        unread_count,
+        unread_count: head.counts.unread,
     })
 }
 
 pub async fn unread_count(app: &App, staff_id: i64) -> DomainResult<u64> {
-    Ok(counts(app, staff_id).await?.unread)
+    Ok(head(app, staff_id, false).await?.counts.unread)
 }
 
-/// The caller's live and unread counts, from the cache when it has them.
-async fn counts(app: &App, staff_id: i64) -> DomainResult<InboxCounts> {
-    let cache = &app.events.inbox_counts;
+/// The caller's counts (and, `with_rows`, newest alerts), from the cache
+/// when it has them, else from the database into the cache.
+async fn head(app: &App, staff_id: i64, with_rows: bool) -> DomainResult<InboxHead> {
+    let cache = &app.events.inbox_cache;
     let now = app.clock.now();
-    if let Some(counts) = cache.get(staff_id, now) {
-        return Ok(counts);
-    }
-    let generation = cache.generation();
-    let live = storage::alerts::live_counts(&app.db, staff_id, now).await?;
-    let counts = InboxCounts { unread: live.unread.max(0) as u64, live: live.live.max(0) as u64 };
-    cache.store(staff_id, generation, counts, now, live.earliest_expiry);
-    Ok(counts)
+    let (cached, generation) = cache.lookup(staff_id, now);
+    let (counts, valid_until) = match cached {
+        Some(head) if head.newest.is_some() || !with_rows => return Ok(head),
+        Some(head) => (head.counts, head.valid_until),
+        None => {
+            let live = storage::alerts::live_counts(&app.db, staff_id, now).await?;
+            let counts = InboxCounts { unread: live.unread.max(0) as u64, live: live.live.max(0) as u64 };
+            (counts, InboxHead::valid_until(now, live.earliest_expiry))
+        }
+    };
+    let newest = if with_rows {
+        let all = InboxFilter::default();
+        Some(storage::alerts::inbox_rows(&app.db, staff_id, now, &all, 0, HEAD_ROWS).await?.into())
+    } else {
+        None
+    };
+    let head = InboxHead { counts, newest, valid_until };
+    cache.store(staff_id, generation, head.clone());
+    Ok(head)
 }
 
 pub async fn get(app: &App, staff_id: i64, id: i64) -> DomainResult<alert::Model> {

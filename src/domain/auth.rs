@@ -90,6 +90,9 @@ impl Principal {
 pub struct Auth {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Built once: HS256 only, `exp` and `sub` required (expiry is checked
+    /// against the service clock in `verify`).
+    validation: Validation,
     token_ttl_secs: i64,
     principals: Mutex<HashMap<i64, (Instant, Arc<Principal>)>>,
 }
@@ -104,6 +107,12 @@ impl Auth {
         Self {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation: {
+                let mut validation = Validation::new(Algorithm::HS256);
+                validation.validate_exp = false;
+                validation.set_required_spec_claims(&["exp", "sub"]);
+                validation
+            },
             token_ttl_secs,
             principals: Mutex::new(HashMap::new()),
         }
@@ -137,10 +146,7 @@ impl Auth {
     /// refused) and expiry against the service clock; returns the staff id
     /// and the expiry time.
     pub fn verify(&self, token: &str, now: chrono::DateTime<chrono::Utc>) -> DomainResult<(i64, i64)> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.validate_exp = false; // checked below against the service clock
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| DomainError::Unauthenticated("invalid token".into()))?;
         if data.claims.exp + CLOCK_LEEWAY_SECS <= now.timestamp() {
             return Err(DomainError::Unauthenticated("token expired".into()));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use super::inbox_counts::InboxCountCache;
+use super::inbox_cache::InboxCache;
 use crate::storage::entities::alert;
 
 /// Something happened to one staff member's alerts.
@@ -53,8 +53,8 @@ pub struct EventBus {
     local: broadcast::Sender<Arc<StaffEvent>>,
     remote: std::sync::RwLock<Option<Arc<dyn Publisher>>>,
     /// Every event passes here, local or remote, so the bus keeps the cached
-    /// counts honest: it drops an entry before the event is delivered.
-    pub inbox_counts: InboxCountCache,
+    /// inbox heads honest: it drops an entry before the event is delivered.
+    pub inbox_cache: InboxCache,
 }
 
 /// Events a slow subscriber may fall behind by before it is told it lagged.
@@ -65,7 +65,7 @@ impl Default for EventBus {
         Self {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             remote: std::sync::RwLock::new(None),
-            inbox_counts: InboxCountCache::default(),
+            inbox_cache: InboxCache::default(),
         }
     }
 }
@@ -76,7 +76,7 @@ impl EventBus {
     pub fn publish(&self, event: StaffEvent) {
         // At once here, not only when Redis echoes it back: the caller's next
         // request must not see the count from before its own write.
-        self.inbox_counts.invalidate(&event);
+        self.inbox_cache.invalidate(&event);
         let remote = self.remote.read().ok().and_then(|r| r.clone());
         match remote {
             Some(remote) => remote.publish(&event),
@@ -86,7 +86,7 @@ impl EventBus {
 
     /// Hands an event to this instance's connections.
     pub fn deliver_local(&self, event: StaffEvent) {
-        self.inbox_counts.invalidate(&event);
+        self.inbox_cache.invalidate(&event);
         let _ = self.local.send(Arc::new(event)); // no receivers: nobody is connected
     }
 

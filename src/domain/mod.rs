@@ -7,7 +7,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod events;
-pub mod inbox_counts;
+pub mod inbox_cache;
 pub mod metrics;
 pub mod paging;
 pub mod realtime;

@@ -225,17 +225,17 @@ async fn read_dismiss_and_read_all_move_the_unread_count(backend: Backend) {
     assert_eq!(app.put("/api/v1/alerts/read-all", &token).await.1, json!({"updated": 0}));
 }
 
-/// `total` and `unread_count` of the first inbox page.
-async fn counts(app: &crate::harness::TestApp, token: &str) -> (i64, i64) {
+/// `total`, `unread_count` and the number of alerts of the first inbox page.
+async fn counts(app: &crate::harness::TestApp, token: &str) -> (i64, i64, usize) {
     let (_, body) = app.get("/api/v1/alerts", token).await;
-    (body["total"].as_i64().unwrap(), body["unread_count"].as_i64().unwrap())
+    (body["total"].as_i64().unwrap(), body["unread_count"].as_i64().unwrap(), ids(&body).len())
 }
 
 async fn unread(app: &crate::harness::TestApp, token: &str) -> i64 {
     app.get("/api/v1/alerts/unread/count", token).await.1["unread_count"].as_i64().unwrap()
 }
 
-/// The counts are cached between requests (see `domain::inbox_counts`): an
+/// The inbox head is cached between requests (see `domain::inbox_cache`): an
 /// expiry shows without any write, and a write that publishes no event
 /// (another process on the database, without Redis) within five seconds.
 async fn cached_counts_follow_expiry_and_outside_writes(backend: Backend) {
@@ -257,16 +257,16 @@ async fn cached_counts_follow_expiry_and_outside_writes(backend: Backend) {
     };
     insert(&app.app.db, soon).await.unwrap();
     app.alert(id, "sla_breach", "critical", 5).await;
-    assert_eq!(counts(&app, &token).await, (2, 2));
+    assert_eq!(counts(&app, &token).await, (2, 2, 2));
     assert_eq!(unread(&app, &token).await, 2);
 
     app.app.clock.advance(chrono::TimeDelta::seconds(3));
-    assert_eq!(counts(&app, &token).await, (1, 1), "the expired alert left the counts with no write");
+    assert_eq!(counts(&app, &token).await, (1, 1, 1), "the expired alert left the page with no write");
     assert_eq!(unread(&app, &token).await, 1);
 
     app.alert(id, "high_workload", "info", 1).await; // straight into the table: no event
     app.app.clock.advance(chrono::TimeDelta::seconds(6));
-    assert_eq!(counts(&app, &token).await, (2, 2), "an outside write shows within five seconds");
+    assert_eq!(counts(&app, &token).await, (2, 2, 2), "an outside write shows within five seconds");
     assert_eq!(unread(&app, &token).await, 2);
 }
 

@@ -185,7 +185,11 @@ async fn resolving_expires_live_alerts(backend: Backend) {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0]["resource_id"], other["id"]);
     let (_, list) = app.get("/api/v1/alerts", &app.token(a)).await;
-    assert_eq!((list["total"].clone(), list["unread_count"].clone()), (json!(1), json!(1)), "counts drop at once");
+    assert_eq!(
+        (list["total"].clone(), list["unread_count"].clone(), list["alerts"].as_array().map(Vec::len)),
+        (json!(1), json!(1), Some(1)),
+        "the first page drops them at once"
+    );
     assert_eq!(app.get("/api/v1/alerts/unread/count", &app.token(sup)).await.1["unread_count"], 1);
     assert_eq!(app.check().await, 0, "resolved complaints raise nothing");
 }
