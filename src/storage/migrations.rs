@@ -13,7 +13,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema), Box::new(EngineTables), Box::new(DeliveryOutbox)]
+        vec![Box::new(InitialSchema), Box::new(EngineTables), Box::new(DeliveryOutbox), Box::new(StatsIndex)]
     }
 }
 
@@ -374,6 +374,36 @@ impl MigrationTrait for DeliveryOutbox {
         m.create_index(index("idx_deliveries_due", "notification_deliveries", &["status", "next_attempt_at"])).await?;
         m.create_index(index("idx_deliveries_alert", "notification_deliveries", &["alert_id"])).await?;
         Ok(())
+    }
+}
+
+/// The statistics read every alert of a time window: an index that holds
+/// every column they aggregate, led by `created_at`, lets them read a range
+/// of it instead of the table (where the planner otherwise chose a skip scan
+/// of the inbox index and a table lookup per alert: 10x slower at 1 M).
+struct StatsIndex;
+
+impl MigrationName for StatsIndex {
+    fn name(&self) -> &str {
+        "m0004_stats_index"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for StatsIndex {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let columns = [
+            "created_at",
+            "assigned_to_staff_id",
+            "alert_type",
+            "severity",
+            "is_read",
+            "is_dismissed",
+            "read_at",
+            "dismissed_at",
+            "expires_at",
+        ];
+        m.create_index(index("idx_alerts_stats", "alerts", &columns)).await
     }
 }
 
