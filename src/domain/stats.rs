@@ -101,18 +101,18 @@ pub async fn compute(
     let w = Window { from, to, staff_id: (!everyone).then_some(caller.staff_id) };
     let db = &app.db;
 
-    let by_type: BTreeMap<String, i64> = vocab::ALERT_TYPES
-        .iter()
-        .map(|t| ((*t).to_owned(), 0))
-        .chain(store::count_by(db, &w, "alert_type").await?)
-        .collect();
-    let by_severity: BTreeMap<String, i64> = vocab::SEVERITIES
-        .iter()
-        .map(|s| ((*s).to_owned(), 0))
-        .chain(store::count_by(db, &w, "severity").await?)
-        .collect();
-    let (total, read, dismissed) = store::totals(db, &w).await?;
+    // Independent statements, each on its own pooled connection: they run at
+    // once (SQLite in WAL mode reads concurrently too).
+    let (groups, read_histogram, dismiss_histogram, staff_rows) = tokio::try_join!(
+        store::groups(db, &w),
+        store::latency_histogram(db, &w, "read_at", true),
+        store::latency_histogram(db, &w, "dismissed_at", false),
+        store::per_staff(db, &w, now),
+    )?;
 
+    let zeros = |names: &[&str]| names.iter().map(|n| ((*n).to_owned(), 0)).collect::<BTreeMap<String, i64>>();
+    let mut by_type = zeros(&vocab::ALERT_TYPES);
+    let mut by_severity = zeros(&vocab::SEVERITIES);
     let mut days: BTreeMap<String, DayCount> = BTreeMap::new();
     let mut day = from.date_naive();
     while day <= (to - TimeDelta::microseconds(1)).date_naive() {
@@ -123,27 +123,33 @@ pub async fn compute(
             break;
         }
     }
-    for (date, severity, n) in store::per_day(db, &w).await? {
-        if let Some(d) = days.get_mut(&date) {
-            d.total += n;
-            match severity.as_str() {
-                "info" => d.info += n,
-                "warning" => d.warning += n,
-                _ => d.critical += n,
+    let (mut total, mut read, mut dismissed) = (0, 0, 0);
+    for g in groups {
+        total += g.alerts;
+        read += g.read;
+        dismissed += g.dismissed;
+        *by_type.entry(g.alert_type).or_default() += g.alerts;
+        if let Some(d) = days.get_mut(&g.day) {
+            d.total += g.alerts;
+            match g.severity.as_str() {
+                "info" => d.info += g.alerts,
+                "warning" => d.warning += g.alerts,
+                _ => d.critical += g.alerts,
             }
         }
+        *by_severity.entry(g.severity).or_default() += g.alerts;
     }
 
-    let flat = |rows: Vec<(i64, i64, i64)>| rows.into_iter().map(|(_, b, n)| (b, n)).collect::<Vec<_>>();
-    let time_to_read = percentiles(&flat(store::latency_histogram(db, &w, "read_at", false).await?));
-    let time_to_dismiss = percentiles(&flat(store::latency_histogram(db, &w, "dismissed_at", false).await?));
-
+    // Everyone's time to read is the sum of the per-staff histograms.
     let mut read_by_staff: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
-    for (staff, bucket, n) in store::latency_histogram(db, &w, "read_at", true).await? {
+    let mut read_overall: BTreeMap<i64, i64> = BTreeMap::new();
+    for (staff, bucket, n) in read_histogram {
         read_by_staff.entry(staff).or_default().push((bucket, n));
+        *read_overall.entry(bucket).or_default() += n;
     }
-    let per_staff = store::per_staff(db, &w, now)
-        .await?
+    let time_to_read = percentiles(&read_overall.into_iter().collect::<Vec<_>>());
+    let time_to_dismiss = percentiles(&dismiss_histogram.into_iter().map(|(_, b, n)| (b, n)).collect::<Vec<_>>());
+    let per_staff = staff_rows
         .into_iter()
         .map(|(staff_id, full_name, alerts, unread)| StaffStats {
             staff_id,

@@ -36,41 +36,46 @@ async fn rows(db: &impl ConnectionTrait, sql: String, values: Vec<Value>) -> Res
     db.query_all_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await
 }
 
-/// (key, count) grouped by `column` (`alert_type` or `severity`).
-pub async fn count_by(db: &impl ConnectionTrait, w: &Window, column: &str) -> Result<Vec<(String, i64)>, DbErr> {
-    debug_assert!(matches!(column, "alert_type" | "severity"));
-    let (cond, values) = filter(db, w);
-    let sql = format!(
-        "SELECT a.{column} AS k, COUNT(*) AS n FROM alerts a WHERE {cond} GROUP BY a.{column} ORDER BY a.{column}"
-    );
-    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "k")?, r.try_get("", "n")?))).collect()
+/// One group of a window's alerts: created on one UTC day, of one type and
+/// severity; how many, how many were read, how many dismissed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub day: String,
+    pub alert_type: String,
+    pub severity: String,
+    pub alerts: i64,
+    pub read: i64,
+    pub dismissed: i64,
 }
 
-/// (UTC day, severity, count), by day.
-pub async fn per_day(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(String, String, i64)>, DbErr> {
+/// Every count of the window in one pass, by (day, type, severity): at most
+/// days x types x severities rows, which the service adds up into the totals,
+/// the breakdowns and the daily series.
+pub async fn groups(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<Group>, DbErr> {
     let (cond, values) = filter(db, w);
-    let day = utc_day(db.get_database_backend(), "a.created_at");
+    let b = db.get_database_backend();
+    let day = utc_day(b, "a.created_at");
+    // SUM of a CASE is portable; COUNT(*) > 0 in every group, so never NULL.
+    let read = as_int(b, "SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END)");
+    let dismissed = as_int(b, "SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END)");
     let sql = format!(
-        "SELECT {day} AS d, a.severity AS s, COUNT(*) AS n FROM alerts a WHERE {cond} GROUP BY {day}, a.severity ORDER BY d"
+        "SELECT {day} AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, {read} AS r, {dismissed} AS x \
+         FROM alerts a WHERE {cond} GROUP BY {day}, a.alert_type, a.severity"
     );
     rows(db, sql, values)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("", "d")?, r.try_get("", "s")?, r.try_get("", "n")?)))
+        .map(|r| {
+            Ok(Group {
+                day: r.try_get("", "d")?,
+                alert_type: r.try_get("", "t")?,
+                severity: r.try_get("", "s")?,
+                alerts: r.try_get("", "n")?,
+                read: r.try_get("", "r")?,
+                dismissed: r.try_get("", "x")?,
+            })
+        })
         .collect()
-}
-
-/// (alerts, read, dismissed).
-pub async fn totals(db: &impl ConnectionTrait, w: &Window) -> Result<(i64, i64, i64), DbErr> {
-    let (cond, values) = filter(db, w);
-    let b = db.get_database_backend();
-    // SUM of a CASE is portable; COALESCE because SUM over no rows is NULL.
-    let read = as_int(b, "COALESCE(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END), 0)");
-    let dismissed = as_int(b, "COALESCE(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END), 0)");
-    let sql = format!("SELECT COUNT(*) AS n, {read} AS r, {dismissed} AS d FROM alerts a WHERE {cond}");
-    let rows = rows(db, sql, values).await?;
-    let r = rows.first().ok_or_else(|| DbErr::RecordNotFound("totals".into()))?;
-    Ok((r.try_get("", "n")?, r.try_get("", "r")?, r.try_get("", "d")?))
 }
 
 /// Seconds from creation to `read_at` or `dismissed_at`, bucketed: exact
