@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{CommonConfig, ServeConfig};
 use crate::delivery::channels::Channels;
-use crate::delivery::dispatcher::{self, DispatcherConfig};
+use crate::delivery::dispatcher;
 use crate::domain::{App, Clock, auth::Auth, demo, realtime, scheduler, staff};
 use crate::{http, storage};
 
@@ -106,7 +106,11 @@ fn init_tracing() {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let app = open(&cli.common).await?;
+    let db_options = match &cli.command {
+        Command::Serve { serve } => serve.db_options(),
+        _ => storage::DbOptions::default(),
+    };
+    let app = open_with(&cli.common, &db_options).await?;
     match cli.command {
         Command::Migrate => {
             println!("migrations applied; database is up to date");
@@ -134,7 +138,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             if serve.delivery.dispatcher == "on" {
                 let channels = Channels::new(&serve.delivery.delivery_config())?;
-                jobs.spawn(dispatcher::run(app.clone(), Arc::new(channels), DispatcherConfig::default(), stopped));
+                let config = serve.delivery.dispatcher_config()?;
+                jobs.spawn(dispatcher::run(app.clone(), Arc::new(channels), config, stopped));
             }
             tracing::info!(
                 database = %storage::redact_url(&cli.common.database_url),
@@ -177,9 +182,14 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 /// Connects, migrates and loads the signing secret: what every command needs first.
 pub async fn open(common: &CommonConfig) -> Result<App, String> {
+    open_with(common, &storage::DbOptions::default()).await
+}
+
+/// [`open`] with the pool settings given (`serve` has its own acquire timeout).
+pub async fn open_with(common: &CommonConfig, db_options: &storage::DbOptions) -> Result<App, String> {
     let url = &common.database_url;
     storage::validate_url(url)?;
-    let db = storage::connect(url, &storage::DbOptions::default())
+    let db = storage::connect(url, db_options)
         .await
         .map_err(|e| format!("cannot connect to {} (is it running and reachable?): {e}", storage::redact_url(url)))?;
     storage::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;

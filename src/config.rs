@@ -7,9 +7,11 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::delivery::DeliveryConfig;
+use crate::delivery::dispatcher::DispatcherConfig;
 pub use crate::domain::auth::Secret;
 use crate::domain::complaints::SlaPolicy;
 use crate::domain::scheduler::SchedulerConfig;
+use crate::storage::DbOptions;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://convergeai-alerts.db";
 
@@ -77,6 +79,13 @@ pub struct ServeConfig {
     #[arg(long, env = "ALERTS_REDIS_CHANNEL", default_value = crate::domain::realtime::DEFAULT_CHANNEL)]
     pub redis_channel: String,
 
+    /// Milliseconds a request waits for a database connection (or for a new
+    /// one to open) before it is answered 503: a database that is down or
+    /// cut off fails fast instead of holding requests
+    #[arg(long, env = "ALERTS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub db_acquire_timeout_ms: u64,
+
     /// Browser origins allowed to call the API (CORS), comma-separated; unset: CORS off
     #[arg(long, env = "ALERTS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -127,9 +136,27 @@ pub struct DeliveryArgs {
     /// Timeout of every outgoing network call, in seconds
     #[arg(long, env = "ALERTS_DELIVERY_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub delivery_timeout_seconds: u64,
+
+    /// Seconds a claimed delivery stays reserved for the instance sending it;
+    /// if that instance dies mid-send, another one sends it again after this
+    /// (longer than the delivery timeout)
+    #[arg(long, env = "ALERTS_DELIVERY_CLAIM_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(2..=86_400))]
+    pub delivery_claim_seconds: u64,
 }
 
 impl DeliveryArgs {
+    /// The dispatcher's settings; a claim must outlast a send, or a slow send
+    /// would be claimed and sent again by another instance while in flight.
+    pub fn dispatcher_config(&self) -> Result<DispatcherConfig, String> {
+        if self.delivery_claim_seconds <= self.delivery_timeout_seconds {
+            return Err(format!(
+                "ALERTS_DELIVERY_CLAIM_SECONDS ({}) must be longer than ALERTS_DELIVERY_TIMEOUT_SECONDS ({})",
+                self.delivery_claim_seconds, self.delivery_timeout_seconds
+            ));
+        }
+        Ok(DispatcherConfig { claim: Duration::from_secs(self.delivery_claim_seconds), ..Default::default() })
+    }
+
     pub fn delivery_config(&self) -> DeliveryConfig {
         DeliveryConfig {
             smtp_url: self.smtp_url.clone(),
@@ -150,6 +177,11 @@ fn parse_any_secret(raw: &str) -> Result<Secret, String> {
 }
 
 impl ServeConfig {
+    /// The pool of `serve`.
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions { acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms), ..Default::default() }
+    }
+
     pub fn scheduler(&self) -> Option<SchedulerConfig> {
         (self.scheduler == "on").then(|| SchedulerConfig {
             sla_check: Duration::from_secs(self.sla_check_seconds),
