@@ -11,6 +11,7 @@ mod concurrency;
 mod contract;
 mod delivery;
 mod engine;
+mod faults;
 mod harness;
 mod observability;
 mod properties;
