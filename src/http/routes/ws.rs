@@ -32,6 +32,11 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Close code for an expired token (application-defined range 4000–4999).
 const CLOSE_TOKEN_EXPIRED: u16 = 4001;
+/// Read buffer of a connection. Clients only send pongs and a close frame
+/// (the buffer grows for a larger frame). tungstenite's default is 128 KiB,
+/// zero-filled before the first read, so each idle connection held 130 KiB
+/// of RSS (1.3 GB for 10 000; docs/PERFORMANCE.md).
+const READ_BUFFER_BYTES: usize = 1024;
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(connect))
@@ -60,7 +65,8 @@ async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts
     principal.require("alerts.read")?;
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &app)
         .await
-        .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+        .map_err(|e| ApiError::new(e.status(), e.body_text()))?
+        .read_buffer_size(READ_BUFFER_BYTES);
     Ok(upgrade.on_upgrade(move |socket| feed(app, principal, expires, socket)))
 }
 
