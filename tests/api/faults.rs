@@ -933,6 +933,31 @@ async fn three_instances_share_the_work(backend: Backend) {
     );
 }
 
+/// A claim no longer than a send would let another instance send the same
+/// delivery while the first is still at it: `serve` refuses to start.
+#[test]
+fn a_delivery_claim_shorter_than_a_send_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convergeai-alerts"))
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("alerts.db").display()))
+        .env("ALERTS_BIND", "127.0.0.1:0")
+        .env("ALERTS_SCHEDULER", "off")
+        .env("ALERTS_DELIVERY_TIMEOUT_SECONDS", "10")
+        .env("ALERTS_DELIVERY_CLAIM_SECONDS", "10")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.trim_end().ends_with(
+            "error: ALERTS_DELIVERY_CLAIM_SECONDS (10) must be longer than ALERTS_DELIVERY_TIMEOUT_SECONDS (10)"
+        ),
+        "{stderr}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 
 macro_rules! tests_on {
