@@ -1,6 +1,9 @@
 //! A staff member's inbox: list, count, read, dismiss. Every operation is
 //! scoped to the caller; another's alert is "not found", never "forbidden".
-use serde::Serialize;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use super::auth::Principal;
 use super::events::{Change, StaffEvent};
@@ -13,12 +16,29 @@ use crate::storage::{self, alerts::InboxFilter, entities::alert, entities::notif
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertPage {
     #[schema(value_type = Vec<crate::storage::entities::alert::Model>)]
-    pub alerts: Vec<alert::Model>,
+    pub alerts: PageAlerts,
     pub total: u64,
     pub page: u64,
     pub page_size: u64,
     pub total_pages: u64,
     pub unread_count: u64,
+}
+
+/// A page's alerts: rows, or the cached inbox head's rows serialized once
+/// for every request that shows exactly them (the default first page).
+#[derive(Debug, Clone)]
+pub enum PageAlerts {
+    Rows(Vec<alert::Model>),
+    Serialized(Arc<RawValue>),
+}
+
+impl Serialize for PageAlerts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PageAlerts::Rows(rows) => rows.serialize(serializer),
+            PageAlerts::Serialized(json) => json.serialize(serializer),
+        }
+    }
 }
 
 /// Checks filter values against the vocabularies, so a typo is a 422, not an empty list.
@@ -43,15 +63,23 @@ pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging)
     let (offset, size) = (paging.offset(), paging.page_size);
     let within_head = filter.is_empty() && offset.saturating_add(size) <= HEAD_ROWS;
     let head = head(app, staff_id, within_head).await?;
-    let (alerts, total) = match &head.newest {
-        Some(newest) if within_head => {
+    let (alerts, total) = match (&head.newest, &head.newest_json) {
+        (Some(newest), Some(json)) if within_head && offset == 0 && size as usize >= newest.len() => {
+            (PageAlerts::Serialized(json.clone()), head.counts.live)
+        }
+        (Some(newest), _) if within_head => {
             let (from, to) = (offset as usize, (offset + size) as usize);
-            (newest.get(from..to.min(newest.len())).unwrap_or_default().to_vec(), head.counts.live)
+            let rows = newest.get(from..to.min(newest.len())).unwrap_or_default().to_vec();
+            (PageAlerts::Rows(rows), head.counts.live)
         }
         _ if filter.is_empty() => {
-            (storage::alerts::inbox_rows(&app.db, staff_id, now, &filter, offset, size).await?, head.counts.live)
+            let rows = storage::alerts::inbox_rows(&app.db, staff_id, now, &filter, offset, size).await?;
+            (PageAlerts::Rows(rows), head.counts.live)
         }
-        _ => storage::alerts::inbox_page(&app.db, staff_id, now, &filter, offset, size).await?,
+        _ => {
+            let (rows, total) = storage::alerts::inbox_page(&app.db, staff_id, now, &filter, offset, size).await?;
+            (PageAlerts::Rows(rows), total)
+        }
     };
     Ok(AlertPage {
         alerts,
@@ -82,13 +110,15 @@ async fn head(app: &App, staff_id: i64, with_rows: bool) -> DomainResult<InboxHe
             (counts, InboxHead::valid_until(now, live.earliest_expiry))
         }
     };
-    let newest = if with_rows {
+    let (newest, newest_json) = if with_rows {
         let all = InboxFilter::default();
-        Some(storage::alerts::inbox_rows(&app.db, staff_id, now, &all, 0, HEAD_ROWS).await?.into())
+        let rows = storage::alerts::inbox_rows(&app.db, staff_id, now, &all, 0, HEAD_ROWS).await?;
+        let json = serde_json::value::to_raw_value(&rows).ok().map(Arc::from);
+        (Some(rows.into()), json)
     } else {
-        None
+        (None, None)
     };
-    let head = InboxHead { counts, newest, valid_until };
+    let head = InboxHead { counts, newest, newest_json, valid_until };
     cache.store(staff_id, generation, head.clone());
     Ok(head)
 }

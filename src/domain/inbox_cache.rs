@@ -34,6 +34,8 @@ pub struct InboxHead {
     pub counts: InboxCounts,
     /// The newest `HEAD_ROWS` live alerts, newest first, once someone asked.
     pub newest: Option<Arc<[alert::Model]>>,
+    /// `newest` as a JSON array, serialized once.
+    pub newest_json: Option<Arc<serde_json::value::RawValue>>,
     /// Not to be used from this time on.
     pub valid_until: DateTime<Utc>,
 }
@@ -101,7 +103,7 @@ mod tests {
     }
 
     fn head(valid_until: DateTime<Utc>) -> InboxHead {
-        InboxHead { counts: InboxCounts { unread: 3, live: 7 }, newest: None, valid_until }
+        InboxHead { counts: InboxCounts { unread: 3, live: 7 }, newest: None, newest_json: None, valid_until }
     }
 
     fn counts(cache: &InboxCache, staff_id: i64, now: DateTime<Utc>) -> Option<InboxCounts> {
