@@ -16,7 +16,6 @@ use axum::http::{HeaderValue, Method, header};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,10 +38,12 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(routes::subscriptions::routes())
         .merge(routes::complaints::routes())
         .merge(routes::health::routes());
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", api)
         .merge(routes::health::routes())
-        .split_for_parts()
+        .split_for_parts();
+    openapi::finish(&mut doc);
+    (router, doc)
 }
 
 /// HTTP settings that are not the domain's business.
@@ -67,7 +68,7 @@ pub fn router_with(app: App, options: &HttpOptions) -> Router {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(axum::middleware::from_fn(time_limit))
         .layer(axum::middleware::from_fn_with_state(app.clone(), observe::track))
         .layer(
             tower::ServiceBuilder::new()
@@ -81,6 +82,19 @@ pub fn router_with(app: App, options: &HttpOptions) -> Router {
         )
         .layer(tower::util::option_layer(cors(&options.cors_origins)))
         .with_state(app)
+}
+
+/// A request whose response is not ready within [`REQUEST_TIMEOUT`] is
+/// answered 503 `{"detail"}` with `Retry-After`, like every other 503 (what
+/// the handler was doing is dropped). A WebSocket is not held to it: its
+/// response is the upgrade.
+async fn time_limit(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the request took too long, try again shortly")
+            .into_response(),
+    }
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {

@@ -12,6 +12,7 @@ mod contract;
 mod delivery;
 mod engine;
 mod faults;
+mod fuzz;
 mod harness;
 mod observability;
 mod properties;

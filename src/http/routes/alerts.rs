@@ -78,7 +78,7 @@ impl ListQuery {
 }
 
 /// The caller's live alerts (not dismissed, not expired), newest first.
-#[utoipa::path(get, path = "/alerts", tag = "alerts", params(ListQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/alerts", operation_id = "list_alerts", tag = "alerts", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = alerts::AlertPage),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
@@ -97,7 +97,7 @@ pub struct UnreadCount {
 }
 
 /// How many of the caller's live alerts are unread.
-#[utoipa::path(get, path = "/alerts/unread/count", tag = "alerts", security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/alerts/unread/count", operation_id = "unread_count", tag = "alerts", security(("bearer" = [])), responses(
     (status = 200, body = UnreadCount), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
 ))]
 async fn unread_count(
@@ -114,7 +114,7 @@ pub struct ReadAll {
 }
 
 /// Marks every live unread alert of the caller read.
-#[utoipa::path(put, path = "/alerts/read-all", tag = "alerts", security(("bearer" = [])), responses(
+#[utoipa::path(put, path = "/alerts/read-all", operation_id = "mark_all_alerts_read", tag = "alerts", security(("bearer" = [])), responses(
     (status = 200, body = ReadAll), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
 ))]
 async fn read_all(
@@ -125,7 +125,7 @@ async fn read_all(
 }
 
 /// One of the caller's alerts (dismissed and expired ones too).
-#[utoipa::path(get, path = "/alerts/{id}", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/alerts/{id}", operation_id = "get_alert", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 200, body = alert::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 404, description = "No such alert, or not the caller's", body = ErrorBody),
@@ -140,7 +140,7 @@ async fn get_one(
 }
 
 /// Marks an alert read; the first `read_at` is kept.
-#[utoipa::path(put, path = "/alerts/{id}/read", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(put, path = "/alerts/{id}/read", operation_id = "mark_alert_read", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "Read"),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
@@ -154,7 +154,7 @@ async fn mark_read(
 }
 
 /// Dismisses an alert: it leaves the inbox; `dismissed_at` is set once.
-#[utoipa::path(put, path = "/alerts/{id}/dismiss", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(put, path = "/alerts/{id}/dismiss", operation_id = "dismiss_alert", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "Dismissed"),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
@@ -168,7 +168,7 @@ async fn dismiss(
 }
 
 /// Runs every enabled rule once now and reports how many alerts each created.
-#[utoipa::path(post, path = "/alerts/check", tag = "alerts", security(("bearer" = [])), responses(
+#[utoipa::path(post, path = "/alerts/check", operation_id = "check_rules_now", tag = "alerts", security(("bearer" = [])), responses(
     (status = 200, body = engine::CheckReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
 ))]
 async fn check(_: Authorized<AlertsManage>, State(app): State<App>) -> ApiResult<axum::Json<engine::CheckReport>> {
@@ -185,7 +185,7 @@ pub struct DeliveryLog {
 
 /// Each channel's delivery of an alert: status, attempts, last error. For the
 /// alert's owner, or anyone with `alerts.manage`.
-#[utoipa::path(get, path = "/alerts/{id}/deliveries", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/alerts/{id}/deliveries", operation_id = "alert_deliveries", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 200, body = DeliveryLog),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
@@ -207,7 +207,7 @@ pub struct StatsQuery {
 }
 
 /// Alert statistics over [from, to): everyone's for `alerts.manage`, else the caller's own.
-#[utoipa::path(get, path = "/alerts/stats", tag = "alerts", params(StatsQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/alerts/stats", operation_id = "alert_stats", tag = "alerts", params(StatsQuery), security(("bearer" = [])), responses(
     (status = 200, body = crate::domain::stats::Stats),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]

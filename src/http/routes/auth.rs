@@ -24,6 +24,7 @@ pub struct LoginRequest {
     (status = 401, description = "Wrong email or password, or inactive account", body = ErrorBody),
     (status = 422, description = "Invalid body", body = ErrorBody),
     (status = 429, description = "Too many failed logins for this account or address (see Retry-After)", body = ErrorBody),
+    (status = 503, description = "Database unreachable, or the request took over 30 s; retry after `Retry-After`", body = ErrorBody),
 ))]
 async fn login(
     State(app): State<App>,

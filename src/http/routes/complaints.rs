@@ -33,7 +33,7 @@ pub struct CreateComplaint {
 }
 
 /// Creates a complaint (status `open`).
-#[utoipa::path(post, path = "/complaints", tag = "complaints", request_body = CreateComplaint, security(("bearer" = [])), responses(
+#[utoipa::path(post, path = "/complaints", operation_id = "create_complaint", tag = "complaints", request_body = CreateComplaint, security(("bearer" = [])), responses(
     (status = 201, body = complaint::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 422, description = "Invalid field, or unknown/inactive assignee", body = ErrorBody),
@@ -66,7 +66,7 @@ pub struct ListQuery {
 }
 
 /// Complaints, newest first.
-#[utoipa::path(get, path = "/complaints", tag = "complaints", params(ListQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/complaints", operation_id = "list_complaints", tag = "complaints", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = complaints::ComplaintPage),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
@@ -81,7 +81,7 @@ async fn list(
     Ok(axum::Json(complaints::list(&app, filter, paging).await?))
 }
 
-#[utoipa::path(get, path = "/complaints/{id}", tag = "complaints", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/complaints/{id}", operation_id = "get_complaint", tag = "complaints", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 200, body = complaint::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
@@ -113,7 +113,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[utoipa::path(patch, path = "/complaints/{id}", tag = "complaints", params(("id" = i64, Path)), request_body = UpdateComplaint,
+#[utoipa::path(patch, path = "/complaints/{id}", operation_id = "update_complaint", tag = "complaints", params(("id" = i64, Path)), request_body = UpdateComplaint,
     security(("bearer" = [])), responses(
     (status = 200, body = complaint::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),

@@ -31,7 +31,7 @@ pub struct ListQuery {
 }
 
 /// Every rule, in id order.
-#[utoipa::path(get, path = "/alerts/rules", tag = "rules", params(ListQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/alerts/rules", operation_id = "list_rules", tag = "rules", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = Vec<alert_rule::Model>),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
@@ -65,7 +65,7 @@ fn enabled() -> bool {
     true
 }
 
-#[utoipa::path(post, path = "/alerts/rules", tag = "rules", request_body = CreateRule, security(("bearer" = [])), responses(
+#[utoipa::path(post, path = "/alerts/rules", operation_id = "create_rule", tag = "rules", request_body = CreateRule, security(("bearer" = [])), responses(
     (status = 201, body = alert_rule::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 409, description = "rule_name taken", body = ErrorBody),
@@ -86,7 +86,7 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(rules::create(&app, principal.staff_id, new).await?)))
 }
 
-#[utoipa::path(get, path = "/alerts/rules/{id}", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/alerts/rules/{id}", operation_id = "get_rule", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 200, body = alert_rule::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]
@@ -110,7 +110,7 @@ pub struct UpdateRule {
     alert_config: Option<Value>,
 }
 
-#[utoipa::path(patch, path = "/alerts/rules/{id}", tag = "rules", params(("id" = i64, Path)), request_body = UpdateRule,
+#[utoipa::path(patch, path = "/alerts/rules/{id}", operation_id = "update_rule", tag = "rules", params(("id" = i64, Path)), request_body = UpdateRule,
     security(("bearer" = [])), responses(
     (status = 200, body = alert_rule::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -136,7 +136,7 @@ async fn set_enabled(app: &App, id: i64, is_enabled: bool) -> ApiResult<axum::Js
     Ok(axum::Json(rules::update(app, id, changes).await?))
 }
 
-#[utoipa::path(put, path = "/alerts/rules/{id}/enable", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(put, path = "/alerts/rules/{id}/enable", operation_id = "enable_rule", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 200, body = alert_rule::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]
@@ -148,7 +148,7 @@ async fn enable(
     set_enabled(&app, id, true).await
 }
 
-#[utoipa::path(put, path = "/alerts/rules/{id}/disable", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(put, path = "/alerts/rules/{id}/disable", operation_id = "disable_rule", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 200, body = alert_rule::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]
@@ -160,7 +160,7 @@ async fn disable(
     set_enabled(&app, id, false).await
 }
 
-#[utoipa::path(delete, path = "/alerts/rules/{id}", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(delete, path = "/alerts/rules/{id}", operation_id = "delete_rule", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "Deleted"),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]

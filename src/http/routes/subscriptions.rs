@@ -21,7 +21,7 @@ pub struct SubscriptionList {
     subscriptions: Vec<alert_subscription::Model>,
 }
 
-#[utoipa::path(get, path = "/alerts/subscriptions", tag = "subscriptions", security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/alerts/subscriptions", operation_id = "list_subscriptions", tag = "subscriptions", security(("bearer" = [])), responses(
     (status = 200, body = SubscriptionList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
 ))]
 async fn list(
@@ -40,7 +40,7 @@ pub struct PutSubscription {
 }
 
 /// Creates or replaces the caller's subscription to one alert type.
-#[utoipa::path(put, path = "/alerts/subscriptions/{alert_type}", tag = "subscriptions", params(("alert_type" = String, Path)),
+#[utoipa::path(put, path = "/alerts/subscriptions/{alert_type}", operation_id = "put_subscription", tag = "subscriptions", params(("alert_type" = String, Path)),
     request_body = PutSubscription, security(("bearer" = [])), responses(
     (status = 200, body = alert_subscription::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -58,7 +58,7 @@ async fn put(
 }
 
 /// Removes the caller's subscription: that alert type goes back to in-app only.
-#[utoipa::path(delete, path = "/alerts/subscriptions/{alert_type}", tag = "subscriptions", params(("alert_type" = String, Path)),
+#[utoipa::path(delete, path = "/alerts/subscriptions/{alert_type}", operation_id = "delete_subscription", tag = "subscriptions", params(("alert_type" = String, Path)),
     security(("bearer" = [])), responses(
     (status = 204, description = "Removed"),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),

@@ -49,11 +49,13 @@ pub struct WsQuery {
 
 /// Opens the caller's live feed. The token comes in the `Authorization`
 /// header or, for browsers, as `?token=`; it is checked before the upgrade.
-#[utoipa::path(get, path = "/alerts/ws", tag = "alerts", params(("token" = Option<String>, Query, description = "Access token, when the Authorization header cannot be set")),
+#[utoipa::path(get, path = "/alerts/ws", operation_id = "alerts_websocket", tag = "alerts", params(("token" = Option<String>, Query, description = "Access token, when the Authorization header cannot be set")),
     security(("bearer" = [])), responses(
     (status = 101, description = "Switching to the WebSocket protocol"),
+    (status = 400, description = "Not a WebSocket handshake (no `Connection: upgrade`, `Upgrade: websocket`, version 13 and key)", body = ErrorBody),
     (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
     (status = 403, body = ErrorBody),
+    (status = 426, description = "The connection cannot be upgraded (not HTTP/1.1)", body = ErrorBody),
 ))]
 async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts: Parts) -> ApiResult<Response> {
     let token = bearer_token(&parts)
