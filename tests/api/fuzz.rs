@@ -27,7 +27,7 @@
 //! else in the venv `.ci/run` makes. Without it the test is skipped with the
 //! reason, or fails when `CI=true`.
 //!
-//! Knobs: `FUZZ_MAX_EXAMPLES` (per operation and phase, default 40),
+//! Knobs: `FUZZ_MAX_EXAMPLES` (per operation and phase, default 100),
 //! `FUZZ_SEED` (default: random, printed, so a failure can be replayed).
 use std::path::PathBuf;
 use std::process::Command;
@@ -48,7 +48,7 @@ async fn schemathesis_finds_nothing() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
     let admin = demo_data(&app).await;
 
-    let max_examples = std::env::var("FUZZ_MAX_EXAMPLES").unwrap_or_else(|_| "40".into());
+    let max_examples = std::env::var("FUZZ_MAX_EXAMPLES").unwrap_or_else(|_| "100".into());
     let seed = std::env::var("FUZZ_SEED").unwrap_or_else(|_| {
         use rand::Rng;
         rand::rng().random_range(0..1_000_000_000u64).to_string()
@@ -74,8 +74,9 @@ async fn schemathesis_finds_nothing() {
         .unwrap_or_else(|e| panic!("run {}: {e}", tool.display()));
     let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     eprintln!("fuzz: schemathesis ran {:.0?} and exited with {}", started.elapsed(), output.status);
-    // The summary (operations, phases, test cases) is worth seeing even when it passes.
-    let summary = report.find("SUMMARY").map_or(report.as_str(), |at| &report[at..]);
+    // The warnings and the summary (operations, phases, test cases) are worth seeing even when it passes.
+    let tail = report.find("WARNINGS").or_else(|| report.find("SUMMARY"));
+    let summary = tail.map_or(report.as_str(), |at| &report[at..]);
     eprintln!("{summary}");
     assert!(
         output.status.success(),
@@ -142,6 +143,37 @@ async fn openapi_documents_every_error_status() {
         }
     }
     assert!(missing.is_empty(), "undocumented error statuses:\n{}", missing.join("\n"));
+    // The vocabularies the document names are the ones the service checks.
+    use convergeai_alerts::domain::vocab;
+    for (name, values) in [
+        ("AlertType", &vocab::ALERT_TYPES[..]),
+        ("Severity", &vocab::SEVERITIES[..]),
+        ("RuleType", &vocab::RULE_TYPES[..]),
+        ("Channel", &vocab::CHANNELS[..]),
+        ("Priority", &vocab::PRIORITIES[..]),
+        ("ComplaintStatus", &vocab::STATUSES[..]),
+    ] {
+        assert_eq!(doc["components"]["schemas"][name]["enum"], json!(values), "{name}");
+    }
+    // Every reference resolves.
+    fn refs<'v>(value: &'v Value, found: &mut Vec<&'v str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for target in found {
+        let pointer = target.strip_prefix('#').unwrap_or_else(|| panic!("external reference {target}"));
+        assert!(doc.pointer(pointer).is_some(), "dangling reference {target}");
+    }
 }
 
 /// Staff of each role, complaints of each priority (critical ones alert in

@@ -9,7 +9,7 @@ use crate::domain::paging::Paging;
 use crate::domain::{App, DomainError, alerts, engine};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsManage, AlertsRead, Authorized, Path, Query};
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{AlertType, ErrorBody, Severity};
 use crate::storage::{alerts::InboxFilter, entities::alert};
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -30,15 +30,18 @@ pub fn routes() -> OpenApiRouter<App> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page number, from 1
+    #[param(minimum = 1, maximum = 10_000_000)]
     page: Option<i64>,
     /// Alerts per page, 1 to 100 (default 20)
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<i64>,
     is_read: Option<bool>,
-    /// `info`, `warning` or `critical`
+    #[param(value_type = Option<Severity>)]
     severity: Option<String>,
-    /// `sla_at_risk`, `sla_breach`, `critical_complaint` or `high_workload`
+    #[param(value_type = Option<AlertType>)]
     alert_type: Option<String>,
-    /// `complaint` or `staff`
+    /// `complaint` or `staff` (any other matches nothing)
+    #[param(max_length = 50)]
     resource_type: Option<String>,
     resource_id: Option<i64>,
     /// The original implementation's spelling of `is_read=false`

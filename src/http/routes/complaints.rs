@@ -10,7 +10,7 @@ use crate::domain::paging::Paging;
 use crate::domain::{App, complaints};
 use crate::http::error::ApiResult;
 use crate::http::extract::{Authorized, ComplaintsRead, ComplaintsWrite, Json, Path, Query};
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{ComplaintStatus, ErrorBody, Priority};
 use crate::storage::{complaints::ComplaintFilter, entities::complaint};
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -20,12 +20,17 @@ pub fn routes() -> OpenApiRouter<App> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateComplaint {
+    #[schema(min_length = 1, max_length = 255)]
     title: String,
     #[serde(default)]
+    #[schema(max_length = 10_000)]
     description: String,
+    #[schema(min_length = 1, max_length = 255)]
     customer_name: String,
+    #[schema(format = Email)]
     customer_email: Option<String>,
-    /// `low`, `medium` (default), `high` or `critical`
+    /// `medium` when absent
+    #[schema(value_type = Option<Priority>)]
     priority: Option<String>,
     assigned_to_staff_id: Option<i64>,
     /// RFC 3339; when absent, computed from the priority's SLA length
@@ -58,9 +63,15 @@ async fn create(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page number, from 1
+    #[param(minimum = 1, maximum = 10_000_000)]
     page: Option<i64>,
+    /// Complaints per page, 1 to 100 (default 20)
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<i64>,
+    #[param(value_type = Option<ComplaintStatus>)]
     status: Option<String>,
+    #[param(value_type = Option<Priority>)]
     priority: Option<String>,
     assigned_to_staff_id: Option<i64>,
 }
@@ -97,10 +108,14 @@ async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateComplaint {
+    #[schema(min_length = 1, max_length = 255)]
     title: Option<String>,
+    #[schema(max_length = 10_000)]
     description: Option<String>,
-    /// `open`, `in_progress`, `resolved` (sets `resolved_at`) or `closed`
+    /// `resolved` sets `resolved_at`
+    #[schema(value_type = Option<ComplaintStatus>)]
     status: Option<String>,
+    #[schema(value_type = Option<Priority>)]
     priority: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]

@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::domain::{App, rules};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsManage, Authorized, Json, Path, Query};
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{ErrorBody, RuleType};
 use crate::storage::entities::alert_rule;
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -23,7 +23,7 @@ pub fn routes() -> OpenApiRouter<App> {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `sla`, `event` or `threshold`
+    #[param(value_type = Option<RuleType>)]
     rule_type: Option<String>,
     /// Only enabled rules (default false: admins see disabled rules too)
     #[serde(default)]
@@ -51,7 +51,9 @@ async fn list(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRule {
+    #[schema(min_length = 1, max_length = 100)]
     rule_name: String,
+    #[schema(value_type = RuleType)]
     rule_type: String,
     #[serde(default = "enabled")]
     is_enabled: bool,
@@ -102,6 +104,7 @@ async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRule {
+    #[schema(min_length = 1, max_length = 100)]
     rule_name: Option<String>,
     is_enabled: Option<bool>,
     #[schema(value_type = Option<Object>)]

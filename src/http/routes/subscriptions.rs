@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::domain::{App, subscriptions};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsRead, Authorized, Json, Path};
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{AlertType, Channel, ErrorBody};
 use crate::storage::entities::alert_subscription;
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -35,12 +35,12 @@ async fn list(
 #[serde(deny_unknown_fields)]
 pub struct PutSubscription {
     is_enabled: bool,
-    /// Any of `in_app`, `email`, `sms`, `webhook`
+    #[schema(value_type = Vec<Channel>)]
     delivery_channels: Vec<String>,
 }
 
 /// Creates or replaces the caller's subscription to one alert type.
-#[utoipa::path(put, path = "/alerts/subscriptions/{alert_type}", operation_id = "put_subscription", tag = "subscriptions", params(("alert_type" = String, Path)),
+#[utoipa::path(put, path = "/alerts/subscriptions/{alert_type}", operation_id = "put_subscription", tag = "subscriptions", params(("alert_type" = AlertType, Path)),
     request_body = PutSubscription, security(("bearer" = [])), responses(
     (status = 200, body = alert_subscription::Model),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -58,7 +58,7 @@ async fn put(
 }
 
 /// Removes the caller's subscription: that alert type goes back to in-app only.
-#[utoipa::path(delete, path = "/alerts/subscriptions/{alert_type}", operation_id = "delete_subscription", tag = "subscriptions", params(("alert_type" = String, Path)),
+#[utoipa::path(delete, path = "/alerts/subscriptions/{alert_type}", operation_id = "delete_subscription", tag = "subscriptions", params(("alert_type" = AlertType, Path)),
     security(("bearer" = [])), responses(
     (status = 204, description = "Removed"),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
