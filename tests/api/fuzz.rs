@@ -13,14 +13,18 @@
 //!   operation is refused; `missing_required_header`;
 //! - `unsupported_method`, `allow_header_conformance`: other methods get 405 with `Allow`;
 //! - `use_after_free`, `ensure_resource_availability` (stateful sequences):
-//!   what was deleted is gone, what was created can be read back.
+//!   what was deleted is gone, what was created can be read back;
+//! - `negative_data_rejection`: a request the schema forbids (a value outside
+//!   a vocabulary, a page size of 0, a missing field) is a 4xx.
 //!
-//! Left out, because the document cannot say everything the server checks:
-//! `positive_data_acceptance` (a request the schema allows may still be a 422:
-//! a `sla_deadline` in the past, a `from`..`to` range over 366 days, a rule's
-//! `conditions` for another `rule_type`, a page past the end of the data) and
-//! `negative_data_rejection` (the server is more lenient than some schemas in
-//! ways that are documented behaviour: unknown filter values match nothing).
+//! Left out: `positive_data_acceptance`, because the document cannot say
+//! everything the server checks, so a request the schema allows may still be
+//! a 422: an `sla_deadline` in the past, a `from`..`to` range over 366 days,
+//! a rule's `conditions` that do not fit its `rule_type`, an assignee id that
+//! is not an active staff member, `unread_only=true` with `is_read=true`, a
+//! subscription that turns off in-app delivery a rule makes mandatory, a
+//! login with an unknown email, a WebSocket request without the handshake
+//! headers.
 //!
 //! schemathesis comes from PyPI: `.ci/run` installs it in a venv and exports
 //! `SCHEMATHESIS`. Found as `$SCHEMATHESIS`, else `schemathesis` on PATH,
@@ -28,7 +32,9 @@
 //! reason, or fails when `CI=true`.
 //!
 //! Knobs: `FUZZ_MAX_EXAMPLES` (per operation and phase, default 100),
-//! `FUZZ_SEED` (default: random, printed, so a failure can be replayed).
+//! `FUZZ_SEED` (default: random, printed, so a failure can be replayed),
+//! `FUZZ_BACKEND` (`sqlite`; `mysql` or `postgres` with `TEST_MYSQL_URL` / `TEST_POSTGRES_URL`),
+//! `FUZZ_CHECKS` (schemathesis' `--checks`, default the list above).
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -40,12 +46,18 @@ use crate::harness::{Backend, TestApp};
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
                       response_schema_conformance,response_headers_conformance,ignored_auth,\
                       missing_required_header,unsupported_method,allow_header_conformance,\
-                      use_after_free,ensure_resource_availability";
+                      use_after_free,ensure_resource_availability,negative_data_rejection";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing() {
     let Some(tool) = schemathesis() else { return };
-    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    // SQLite by default; FUZZ_BACKEND=mysql or postgres fuzzes over that backend (TEST_*_URL).
+    let backend = match std::env::var("FUZZ_BACKEND").as_deref() {
+        Ok("mysql" | "mariadb") => Backend::MySql,
+        Ok("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let app = TestApp::spawn(backend).await.unwrap_or_else(|| panic!("{backend:?} is not configured"));
     let admin = demo_data(&app).await;
 
     let max_examples = std::env::var("FUZZ_MAX_EXAMPLES").unwrap_or_else(|_| "100".into());
@@ -62,7 +74,7 @@ async fn schemathesis_finds_nothing() {
         .env("NO_COLOR", "1")
         .args(["run", &app.url("/openapi.json"), "--no-color"])
         .args(["--header", &format!("Authorization: Bearer {admin}")])
-        .args(["--checks", CHECKS])
+        .args(["--checks", &std::env::var("FUZZ_CHECKS").unwrap_or_else(|_| CHECKS.into())])
         .args(["--max-examples", &max_examples, "--seed", &seed])
         .args(["--workers", "1", "--request-timeout", "10", "--generation-database", "none"])
         .args(["--output-truncate", "true"]);
