@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use super::channels::Channels;
 use super::{Channel, Notification, Recipient, SendError};
@@ -30,6 +31,11 @@ pub struct DispatcherConfig {
     pub retry_base: Duration,
     /// How long a claim protects a row being sent; after it, the row is claimable again.
     pub claim: Duration,
+    /// After a claim that found fewer rows than it asked for, the next one
+    /// waits at least this long, even when woken: rows written meanwhile are
+    /// claimed together, in fewer write transactions (on SQLite these queue
+    /// with the writes that create alerts).
+    pub coalesce: Duration,
 }
 
 impl Default for DispatcherConfig {
@@ -41,55 +47,113 @@ impl Default for DispatcherConfig {
             max_attempts: 8,
             retry_base: Duration::from_secs(5),
             claim: Duration::from_secs(120),
+            coalesce: Duration::from_millis(20),
         }
     }
 }
 
+/// How long a recorded outcome may wait to be written with others.
+const FLUSH_AFTER: Duration = Duration::from_millis(50);
+
 /// Runs until `shutdown` turns true; then stops claiming and returns once
 /// the sends in flight have finished (each is bounded by the channel timeout).
+///
+/// Claims and sends overlap: at most `batch` claimed rows are outstanding
+/// (queued for a permit or being sent, `concurrency` at once), and once half
+/// of them are done the next claim tops them up. So a slow receiver holds
+/// only its own sends, never the rest of a batch. Once the due rows are
+/// drained, a wakeup (new rows) or the poll claims again, `coalesce` after
+/// the last claim at the earliest. Outcomes are written
+/// together: `sent` rows in one statement, just before each claim, when half a
+/// batch has piled up, when nothing is left in flight, or `FLUSH_AFTER` at the latest.
 pub async fn run(app: App, channels: Arc<Channels>, config: DispatcherConfig, mut shutdown: watch::Receiver<bool>) {
+    let claim = TimeDelta::from_std(config.claim).unwrap_or(TimeDelta::minutes(2));
+    let batch = config.batch.max(1);
+    let limit = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut sends = JoinSet::new();
+    let mut outcomes = Outcomes::default();
+    // Look for due rows now (at start, after a full claim, when woken or at the poll).
+    let mut look = true;
+    let mut next_poll = Instant::now() + config.poll;
+    let mut claim_after = Instant::now();
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let claim = TimeDelta::from_std(config.claim).unwrap_or(TimeDelta::minutes(2));
-        match storage::deliveries::claim_due(&app.db, app.clock.now(), claim, config.batch).await {
-            Ok(rows) if !rows.is_empty() => {
-                let full = rows.len() as u64 == config.batch;
-                if let Err(e) = send_batch(&app, &channels, &config, rows).await {
-                    tracing::warn!(error = %e, "recording delivery outcomes failed; the claims will expire and retry");
+        let outstanding = sends.len() as u64;
+        let room = look && outstanding <= batch / 2;
+        if room && Instant::now() >= claim_after {
+            outcomes.flush(&app).await;
+            let wanted = batch - outstanding;
+            match storage::deliveries::claim_due(&app.db, app.clock.now(), claim, wanted).await {
+                Ok(rows) => {
+                    look = rows.len() as u64 == wanted; // full: more may be due right now
+                    if let Err(e) = start_sends(&app, &channels, &limit, &mut sends, rows).await {
+                        tracing::warn!(error = %e, "cannot read the claimed deliveries; their claims will expire and retry");
+                        look = false;
+                    }
                 }
-                if full {
-                    continue; // more may be due right now
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim deliveries");
+                    look = false;
                 }
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot claim deliveries"),
+            if !look {
+                next_poll = Instant::now() + config.poll;
+                claim_after = Instant::now() + config.coalesce;
+            }
+            continue;
         }
+        let flush_at = outcomes.since.map(|t| t + FLUSH_AFTER);
         tokio::select! {
-            _ = tokio::time::sleep(config.poll) => {}
-            _ = app.outbox_wakeup.notified() => {}
-            _ = shutdown.changed() => {}
+            Some(joined) = sends.join_next(), if !sends.is_empty() => {
+                outcomes.add(&app, &config, joined);
+                while let Some(joined) = sends.try_join_next() {
+                    outcomes.add(&app, &config, joined);
+                }
+                if sends.is_empty() || outcomes.len() as u64 >= batch / 2 {
+                    outcomes.flush(&app).await;
+                }
+            }
+            _ = tokio::time::sleep_until(flush_at.unwrap_or(next_poll)), if flush_at.is_some() => {
+                outcomes.flush(&app).await;
+            }
+            _ = tokio::time::sleep_until(claim_after), if room => {}
+            _ = tokio::time::sleep_until(next_poll), if !look => look = true,
+            _ = app.outbox_wakeup.notified(), if !look => look = true,
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break; // the sender is gone: nobody can stop this loop any more
+                }
+            }
         }
     }
+    while let Some(joined) = sends.join_next().await {
+        outcomes.add(&app, &config, joined);
+    }
+    outcomes.flush(&app).await;
 }
 
-/// Sends one claimed batch and records the outcomes (sent rows in one statement).
-async fn send_batch(
+type Sent = (delivery::Model, Result<(), SendError>);
+
+/// Reads the claimed rows' alerts and recipients and starts a send for each;
+/// a send waits for one of the `limit` permits.
+async fn start_sends(
     app: &App,
     channels: &Arc<Channels>,
-    config: &DispatcherConfig,
+    limit: &Arc<Semaphore>,
+    sends: &mut JoinSet<Sent>,
     rows: Vec<delivery::Model>,
 ) -> Result<(), sea_orm::DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let alert_ids: Vec<i64> = rows.iter().map(|r| r.alert_id).collect();
     let staff_ids: Vec<i64> = rows.iter().map(|r| r.staff_id).collect();
     let alerts: HashMap<i64, _> =
         storage::alerts::by_ids(&app.db, &alert_ids).await?.into_iter().map(|a| (a.id, a)).collect();
     let staff: HashMap<i64, _> =
         storage::staff::by_ids(&app.db, &staff_ids).await?.into_iter().map(|s| (s.id, s)).collect();
-
-    let limit = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    let mut sends = JoinSet::new();
     for row in rows {
         let (Some(alert), Some(person)) = (alerts.get(&row.alert_id), staff.get(&row.staff_id)) else {
             continue; // deleted meanwhile: the row went with it (cascade)
@@ -114,16 +178,34 @@ async fn send_batch(
             (row, outcome)
         });
     }
+    Ok(())
+}
 
-    let now = app.clock.now();
-    let mut sent = Vec::new();
-    while let Some(joined) = sends.join_next().await {
-        let Ok((row, outcome)) = joined else { continue };
+/// Outcomes not yet written.
+#[derive(Default)]
+struct Outcomes {
+    sent: Vec<i64>,
+    /// (row id, status, error, next attempt) of the rows not sent.
+    others: Vec<(i64, &'static str, String, DateTime<Utc>)>,
+    /// When the oldest of them came in.
+    since: Option<Instant>,
+}
+
+impl Outcomes {
+    fn len(&self) -> usize {
+        self.sent.len() + self.others.len()
+    }
+
+    /// Classifies one finished send (a send task that panicked keeps its claim, which expires and retries).
+    fn add(&mut self, app: &App, config: &DispatcherConfig, joined: Result<Sent, tokio::task::JoinError>) {
+        let Ok((row, outcome)) = joined else { return };
+        self.since.get_or_insert_with(Instant::now);
+        let now = app.clock.now();
         let (status, error, next) = match outcome {
             Ok(()) => {
                 app.metrics.delivery(&row.channel, "sent");
-                sent.push(row.id);
-                continue;
+                self.sent.push(row.id);
+                return;
             }
             Err(SendError::Skipped(reason)) => {
                 tracing::info!(delivery = row.id, channel = %row.channel, %reason, "delivery skipped");
@@ -144,9 +226,28 @@ async fn send_batch(
             }
         };
         app.metrics.delivery(&row.channel, status);
-        storage::deliveries::mark_outcome(&app.db, row.id, status, &error, next, now).await?;
+        self.others.push((row.id, status, error, next));
     }
-    storage::deliveries::mark_sent(&app.db, &sent, now).await
+
+    /// Writes the outcomes (sent rows in one statement). On a database error
+    /// they are dropped: the rows' claims expire and they are sent again.
+    async fn flush(&mut self, app: &App) {
+        if self.since.take().is_none() {
+            return;
+        }
+        let now = app.clock.now();
+        let others = std::mem::take(&mut self.others);
+        let sent = std::mem::take(&mut self.sent);
+        let written = async {
+            for (id, status, error, next) in &others {
+                storage::deliveries::mark_outcome(&app.db, *id, status, error, *next, now).await?;
+            }
+            storage::deliveries::mark_sent(&app.db, &sent, now).await
+        };
+        if let Err(e) = written.await {
+            tracing::warn!(error = %e, "recording delivery outcomes failed; the claims will expire and retry");
+        }
+    }
 }
 
 /// Exponential backoff with ±20 % jitter, at least what the peer asked for, at most an hour.
