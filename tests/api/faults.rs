@@ -258,7 +258,9 @@ async fn subscribe(app: &TestApp, staff: i64, alert_types: &[&str]) {
 
 /// Settings of an instance under test: every job each second or so, the
 /// dispatcher posting to this instance's path of the receiver, a claim of
-/// `claim_seconds`, and room for a loaded test machine (acquire timeout 5 s).
+/// `claim_seconds`, and room for a loaded test machine (acquire timeout 5 s;
+/// a 3 s send timeout, so a slow post under load is not timed out and sent
+/// again: that duplicate would be legitimate, but not the one under test).
 fn instance_env(name: &str, hooks_base: &str, claim_seconds: u64, job_seconds: u64) -> Vec<(&'static str, String)> {
     vec![
         ("ALERTS_SCHEDULER", "on".into()),
@@ -270,7 +272,7 @@ fn instance_env(name: &str, hooks_base: &str, claim_seconds: u64, job_seconds: u
         ("ALERTS_WEBHOOK_URL", format!("{hooks_base}/hook/{name}")),
         ("ALERTS_WEBHOOK_SECRET", "test-webhook-secret".into()),
         ("ALERTS_ALLOW_PRIVATE_TARGETS", "true".into()),
-        ("ALERTS_DELIVERY_TIMEOUT_SECONDS", "1".into()),
+        ("ALERTS_DELIVERY_TIMEOUT_SECONDS", "3".into()),
         ("ALERTS_DELIVERY_CLAIM_SECONDS", claim_seconds.to_string()),
         ("ALERTS_DB_ACQUIRE_TIMEOUT_MS", "5000".into()),
     ]
