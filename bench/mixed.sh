@@ -262,11 +262,15 @@ run() {   # LABEL URL INSTANCES
     local before=() after=() hwm=() rss=() db0=0 db1=0 w0 w1 a0 a1 t0 t1
     for i in "${SERVER_PIDS[@]}"; do before+=("$(cpu_ticks "$i")"); done
     [ -n "$mariadb_pid" ] && db0=$(cpu_ticks "$mariadb_pid")
+    # What the database server did meanwhile (server-wide counters; nothing else should use it).
+    db_status() { mysql_cli -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_select', 'Com_insert', 'Com_update',
+        'Com_delete', 'Rows_read', 'Handler_read_key', 'Handler_read_next', 'Handler_read_prev', 'Innodb_data_fsyncs', 'Questions')" >"$1"; }
+    [ -n "$mariadb_pid" ] && db_status "$WORK/dbstatus.0"
     w0=$(child_ticks); a0=$(busy_ticks); t0=$(date +%s.%N)
     say "$label: $CONNS connections over $n instance(s), $DURATION (uptime: $(uptime | sed 's/.*load/load/'))"
     launch "$DURATION" run
     t1=$(date +%s.%N); w1=$(child_ticks); a1=$(busy_ticks)
-    [ -n "$mariadb_pid" ] && db1=$(cpu_ticks "$mariadb_pid")
+    [ -n "$mariadb_pid" ] && db1=$(cpu_ticks "$mariadb_pid") && db_status "$WORK/dbstatus.1"
     for i in "${SERVER_PIDS[@]}"; do after+=("$(cpu_ticks "$i")"); hwm+=("$(rss_kb "$i" VmHWM)"); rss+=("$(rss_kb "$i" VmRSS)"); done
     for i in $(seq 0 $((n - 1))); do cat "$WORK/wrk.run.$i" >&2; done
     stop_servers
@@ -342,6 +346,12 @@ if db_cpu:
     print(f"| mariadbd | {db_cpu / wall:.2f} | {per_k(db_cpu):.3f} | | |")
 print(f"| wrk | {wrk_cpu / wall:.2f} | {per_k(wrk_cpu):.3f} | | |")
 print(f"| anything else | {other / wall:.2f} | | | |")
+import os
+if os.path.exists(f"{work}/dbstatus.1"):
+    read = lambda i: {k: int(v) for k, v in (l.split() for l in open(f"{work}/dbstatus.{i}"))}
+    s0, s1 = read(0), read(1)
+    delta = {k: s1[k] - s0.get(k, 0) for k in s1}
+    print("\nMariaDB per request: " + ", ".join(f"{k} {v / requests:.2f}" for k, v in sorted(delta.items())))
 if other / wall > 0.15:
     print(f"\nPROBLEM: other processes used {other / wall:.2f} cores during the run; not a clean figure")
 PY
