@@ -70,7 +70,8 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbErr> {
         .connect_timeout(options.acquire_timeout)
         .acquire_timeout(options.acquire_timeout)
         .sqlx_logging(false);
-    if url.starts_with("sqlite:") {
+    let sqlite = url.starts_with("sqlite:");
+    if sqlite {
         // Each SQLite connection is a thread with its own page cache, and
         // reopening one is cheap: close those idle for a while.
         opts.idle_timeout(Duration::from_secs(30));
@@ -82,7 +83,20 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbErr> {
                 .foreign_keys(true)
         });
     }
-    Database::connect(opts).await
+    // Processes opening a fresh SQLite file at once race to switch it to WAL,
+    // and the loser gets SQLITE_BUSY at once (the busy timeout does not cover
+    // that switch): it tries again for a while.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match Database::connect(opts.clone()).await {
+            Err(e)
+                if sqlite && std::time::Instant::now() < deadline && e.to_string().contains("database is locked") =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Applies pending migrations (schema and seeded defaults); idempotent.
