@@ -113,10 +113,6 @@ pub async fn live_counts(db: &impl ConnectionTrait, staff_id: i64, now: DateTime
     Ok(counts.unwrap_or(LiveCounts { live: 0, unread: 0, earliest_expiry: None }))
 }
 
-pub async fn unread_count(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<u64, DbErr> {
-    Entity::find().filter(live(staff_id, now).add(Column::IsRead.eq(false))).count(db).await
-}
-
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Model>, DbErr> {
     Entity::find().filter(Column::Id.is_in(ids.iter().copied())).all(db).await
 }

@@ -91,7 +91,7 @@ async fn critical_complaint_alerts_inside_the_request(backend: Backend) {
     }
     assert!(!app.inbox(b).await.iter().any(|x| x["resource_id"] == c["id"]));
     let gone_alerts =
-        convergeai_alerts::storage::alerts::unread_count(&app.app.db, gone, app.app.clock.now()).await.unwrap();
+        convergeai_alerts::storage::alerts::live_counts(&app.app.db, gone, app.app.clock.now()).await.unwrap().unread;
     assert_eq!(gone_alerts, 0, "inactive staff never receive alerts");
     assert_eq!(app.check().await, 0, "the periodic check finds them already raised");
 
