@@ -1,7 +1,7 @@
 //! Alert analytics (`GET /alerts/stats`): counts, a per-day series, read and
 //! dismiss rates, time to read and dismiss, per-staff figures. `alerts.manage`
 //! sees everyone; others see their own figures only.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use super::auth::Principal;
 use super::vocab;
 use super::{App, DomainError, DomainResult};
-use crate::storage::stats::{self as store, Window};
+use crate::storage::stats::{self as store, Latency, Window};
+use sea_orm::DbErr;
 
 /// The longest range one request may ask for.
 const MAX_RANGE_DAYS: i64 = 366;
@@ -82,6 +83,56 @@ fn percentiles(histogram: &[(i64, i64)]) -> Percentiles {
     Percentiles { p50: percentile(histogram, 0.5), p90: percentile(histogram, 0.9) }
 }
 
+/// The window's counts by (day, type, severity) and per staff member. Whole
+/// hours come from the rollups (a few thousand rows however many alerts),
+/// the minutes at either edge from `alerts`. One staff member's own figures
+/// come from `alerts` alone: their index bounds them to their own alerts.
+async fn counts(db: &crate::storage::Db, w: &Window) -> Result<(Vec<store::Group>, BTreeMap<i64, i64>), DbErr> {
+    let mut groups = Vec::new();
+    let mut staff: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut raw = |g: Vec<store::Group>, s: Vec<(i64, i64)>, groups: &mut Vec<store::Group>| {
+        groups.extend(g);
+        for (id, n) in s {
+            *staff.entry(id).or_default() += n;
+        }
+    };
+    match whole_hours(w) {
+        Some((first, last)) => {
+            let edge = |from: DateTime<Utc>, to: DateTime<Utc>| Window { from, to, ..*w };
+            let hour = |h: i64| DateTime::<Utc>::UNIX_EPOCH + TimeDelta::hours(h);
+            let (head, tail) = (edge(w.from, hour(first)), edge(hour(last), w.to));
+            let (hourly, hourly_staff, head_groups, head_staff, tail_groups, tail_staff) = tokio::try_join!(
+                store::hourly_groups(db, first, last),
+                store::hourly_staff_counts(db, first, last),
+                store::groups(db, &head),
+                store::staff_counts(db, &head),
+                store::groups(db, &tail),
+                store::staff_counts(db, &tail),
+            )?;
+            raw(hourly, hourly_staff, &mut groups);
+            raw(head_groups, head_staff, &mut groups);
+            raw(tail_groups, tail_staff, &mut groups);
+        }
+        None => {
+            let (g, s) = tokio::try_join!(store::groups(db, w), store::staff_counts(db, w))?;
+            raw(g, s, &mut groups);
+        }
+    }
+    Ok((groups, staff))
+}
+
+/// The whole hours [first, last) inside an everyone-window (hours since the
+/// Unix epoch), if there is at least one.
+fn whole_hours(w: &Window) -> Option<(i64, i64)> {
+    if w.staff_id.is_some() {
+        return None;
+    }
+    let from_secs = w.from.timestamp() + i64::from(w.from.timestamp_subsec_nanos() > 0);
+    let first = (from_secs + 3599).div_euclid(3600);
+    let last = w.to.timestamp().div_euclid(3600);
+    (first < last).then_some((first, last))
+}
+
 pub async fn compute(
     app: &App,
     caller: &Principal,
@@ -103,12 +154,17 @@ pub async fn compute(
 
     // Independent statements, each on its own pooled connection: they run at
     // once (SQLite in WAL mode reads concurrently too).
-    let (groups, read_histogram, dismiss_histogram, staff_rows) = tokio::try_join!(
-        store::groups(db, &w),
-        store::latency_histogram(db, &w, "read_at", true),
-        store::latency_histogram(db, &w, "dismissed_at", false),
-        store::per_staff(db, &w, now),
+    let (counts, read_histogram, dismiss_histogram, medians, unread) = tokio::try_join!(
+        counts(db, &w),
+        store::latency_histogram(db, &w, Latency::Read),
+        store::latency_histogram(db, &w, Latency::Dismiss),
+        store::median_read_by_staff(db, &w),
+        store::unread_by_staff(db, &w, now),
     )?;
+    let (groups, staff_alerts) = counts;
+    let mut staff_ids: Vec<i64> = staff_alerts.keys().copied().collect();
+    staff_ids.sort_unstable();
+    let names: HashMap<i64, String> = store::staff_names(db, &staff_ids).await?.into_iter().collect();
 
     let zeros = |names: &[&str]| names.iter().map(|n| ((*n).to_owned(), 0)).collect::<BTreeMap<String, i64>>();
     let mut by_type = zeros(&vocab::ALERT_TYPES);
@@ -140,25 +196,23 @@ pub async fn compute(
         *by_severity.entry(g.severity).or_default() += g.alerts;
     }
 
-    // Everyone's time to read is the sum of the per-staff histograms.
-    let mut read_by_staff: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
-    let mut read_overall: BTreeMap<i64, i64> = BTreeMap::new();
-    for (staff, bucket, n) in read_histogram {
-        read_by_staff.entry(staff).or_default().push((bucket, n));
-        *read_overall.entry(bucket).or_default() += n;
-    }
-    let time_to_read = percentiles(&read_overall.into_iter().collect::<Vec<_>>());
-    let time_to_dismiss = percentiles(&dismiss_histogram.into_iter().map(|(_, b, n)| (b, n)).collect::<Vec<_>>());
-    let per_staff = staff_rows
+    let time_to_read = percentiles(&read_histogram);
+    let time_to_dismiss = percentiles(&dismiss_histogram);
+    let medians: HashMap<i64, i64> = medians.into_iter().collect();
+    let unread: HashMap<i64, i64> = unread.into_iter().collect();
+    let mut per_staff: Vec<StaffStats> = staff_alerts
         .into_iter()
-        .map(|(staff_id, full_name, alerts, unread)| StaffStats {
+        .filter(|(_, alerts)| *alerts > 0)
+        .map(|(staff_id, alerts)| StaffStats {
             staff_id,
-            full_name,
+            full_name: names.get(&staff_id).cloned().unwrap_or_default(),
             alerts,
-            unread,
-            median_time_to_read_seconds: read_by_staff.get(&staff_id).and_then(|h| percentile(h, 0.5)),
+            unread: unread.get(&staff_id).copied().unwrap_or(0),
+            median_time_to_read_seconds: medians.get(&staff_id).copied(),
         })
         .collect();
+    // Busiest first.
+    per_staff.sort_by(|a, b| b.alerts.cmp(&a.alerts).then(a.staff_id.cmp(&b.staff_id)));
 
     let rate = |part: i64| if total == 0 { 0.0 } else { part as f64 / total as f64 };
     Ok(Stats {

@@ -48,3 +48,14 @@ pub fn as_int(backend: DbBackend, x: &str) -> String {
         _ => format!("CAST({x} AS SIGNED)"),
     }
 }
+
+/// Whole hours since the Unix epoch of a (UTC) timestamp expression: the key
+/// of the hourly statistics rollups.
+pub fn epoch_hour(backend: DbBackend, ts: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => format!("(CAST(strftime('%s', {ts}) AS INTEGER) / 3600)"),
+        DbBackend::Postgres => format!("CAST(FLOOR(EXTRACT(EPOCH FROM {ts}) / 3600) AS BIGINT)"),
+        // DATETIME(6) holds UTC: plain arithmetic, no session time zone.
+        _ => format!("TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', {ts})"),
+    }
+}

@@ -13,7 +13,13 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema), Box::new(EngineTables), Box::new(DeliveryOutbox), Box::new(StatsIndex)]
+        vec![
+            Box::new(InitialSchema),
+            Box::new(EngineTables),
+            Box::new(DeliveryOutbox),
+            Box::new(StatsIndex),
+            Box::new(super::rollups::StatsRollups),
+        ]
     }
 }
 

@@ -1,10 +1,12 @@
-//! Alert statistics: every figure is an aggregate computed by the database.
-//! Latencies come back as histograms (a bounded number of rows whatever the
-//! number of alerts), from which the service reads percentiles.
-use chrono::{DateTime, Utc};
+//! Alert statistics: every figure is an aggregate computed by the database,
+//! from the rollups that triggers keep (see `rollups`) where a window covers
+//! whole hours, and from `alerts` itself for the minutes at its edges and for
+//! one staff member's own figures. Latencies come back as histograms (a
+//! bounded number of rows whatever the number of alerts).
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
-use super::dialect::{as_int, floor, placeholder, seconds_between, utc_day};
+use super::dialect::{as_int, placeholder, utc_day};
 
 /// Which alerts: created in [from, to), of one staff member or of everyone.
 #[derive(Debug, Clone, Copy)]
@@ -78,74 +80,163 @@ pub async fn groups(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<Group>,
         .collect()
 }
 
-/// Seconds from creation to `read_at` or `dismissed_at`, bucketed: exact
-/// below 10 min, to 10 s below 10 h, to 5 min below 10 days, to the hour
-/// beyond. Returns (staff id or 0, bucket seconds, count) sorted by bucket.
-pub async fn latency_histogram(
-    db: &impl ConnectionTrait,
-    w: &Window,
-    until: &str,
-    per_staff: bool,
-) -> Result<Vec<(i64, i64, i64)>, DbErr> {
-    debug_assert!(matches!(until, "read_at" | "dismissed_at"));
+/// The same groups from the hourly rollup, for the whole hours [from_hour,
+/// to_hour) (hours since the Unix epoch), one group per stored hour.
+pub async fn hourly_groups(db: &impl ConnectionTrait, from_hour: i64, to_hour: i64) -> Result<Vec<Group>, DbErr> {
     let b = db.get_database_backend();
-    let (cond, values) = filter(db, w);
-    let s = seconds_between(b, "a.created_at", &format!("a.{until}"));
-    let bucket = as_int(
-        b,
-        &format!(
-            "CASE WHEN {s} < 600 THEN {f1} WHEN {s} < 36000 THEN {f10} * 10 WHEN {s} < 864000 THEN {f300} * 300 ELSE {f3600} * 3600 END",
-            f1 = floor(b, &format!("({s})")),
-            f10 = floor(b, &format!("({s}) / 10")),
-            f300 = floor(b, &format!("({s}) / 300")),
-            f3600 = floor(b, &format!("({s}) / 3600")),
-        ),
-    );
-    // (A literal in GROUP BY would be read as a column position.)
-    let (staff, group) = if per_staff {
-        ("a.assigned_to_staff_id".to_owned(), format!("a.assigned_to_staff_id, {bucket}"))
-    } else {
-        (as_int(b, "0"), bucket.clone())
-    };
     let sql = format!(
-        "SELECT {staff} AS st, {bucket} AS bk, COUNT(*) AS n FROM alerts a \
-         WHERE {cond} AND a.{until} IS NOT NULL AND a.{until} >= a.created_at GROUP BY {group} ORDER BY bk"
+        "SELECT hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed FROM alert_stats_hourly \
+         WHERE hour >= {} AND hour < {} AND alerts_total > 0",
+        placeholder(b, 1),
+        placeholder(b, 2)
     );
-    rows(db, sql, values)
+    rows(db, sql, vec![from_hour.into(), to_hour.into()])
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "bk")?, r.try_get("", "n")?)))
+        .map(|r| {
+            let hour: i64 = r.try_get("", "hour")?;
+            let day = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::hours(hour);
+            Ok(Group {
+                day: day.format("%Y-%m-%d").to_string(),
+                alert_type: r.try_get("", "alert_type")?,
+                severity: r.try_get("", "severity")?,
+                alerts: r.try_get("", "alerts_total")?,
+                read: r.try_get("", "alerts_read")?,
+                dismissed: r.try_get("", "alerts_dismissed")?,
+            })
+        })
         .collect()
 }
 
-/// (staff id, full name, alerts, unread live alerts at `now`), busiest first.
-pub async fn per_staff(
+/// Which latency: creation to `read_at`, or to `dismissed_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latency {
+    Read,
+    Dismiss,
+}
+
+impl Latency {
+    fn kind(self) -> &'static str {
+        match self {
+            Latency::Read => "read",
+            Latency::Dismiss => "dismiss",
+        }
+    }
+}
+
+/// The latency histogram of a window's alerts: (bucket seconds, count),
+/// sorted by bucket. Buckets are exact below 10 min, to 10 s below 10 h, to
+/// 5 min below 10 days, to the hour beyond (written by the triggers).
+pub async fn latency_histogram(
+    db: &impl ConnectionTrait,
+    w: &Window,
+    latency: Latency,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let b = db.get_database_backend();
+    let mut values: Vec<Value> = vec![latency.kind().into(), w.from.into(), w.to.into()];
+    let mut sql = format!(
+        "SELECT bucket, COUNT(*) AS n FROM alert_latencies WHERE kind = {} AND created_at >= {} AND created_at < {}",
+        placeholder(b, 1),
+        placeholder(b, 2),
+        placeholder(b, 3)
+    );
+    if let Some(staff) = w.staff_id {
+        sql.push_str(&format!(" AND staff_id = {}", placeholder(b, 4)));
+        values.push(staff.into());
+    }
+    sql.push_str(" GROUP BY bucket ORDER BY bucket");
+    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "bucket")?, r.try_get("", "n")?))).collect()
+}
+
+/// Each staff member's median time to read in the window (nearest rank, by
+/// bucket), computed in the database: (staff id, median seconds).
+pub async fn median_read_by_staff(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
+    let b = db.get_database_backend();
+    let mut values: Vec<Value> = vec![w.from.into(), w.to.into()];
+    let mut cond =
+        format!("kind = 'read' AND created_at >= {} AND created_at < {}", placeholder(b, 1), placeholder(b, 2));
+    if let Some(staff) = w.staff_id {
+        cond.push_str(&format!(" AND staff_id = {}", placeholder(b, 3)));
+        values.push(staff.into());
+    }
+    // The median is the first bucket whose running count reaches half the
+    // staff member's total (2 x running >= total: nearest rank, in integers).
+    let sql = format!(
+        "SELECT staff_id, MIN(bucket) AS median FROM (\
+           SELECT staff_id, bucket, \
+             SUM(n) OVER (PARTITION BY staff_id ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS running, \
+             SUM(n) OVER (PARTITION BY staff_id) AS total \
+           FROM (SELECT staff_id, bucket, COUNT(*) AS n FROM alert_latencies WHERE {cond} \
+                 GROUP BY staff_id, bucket) h\
+         ) c WHERE 2 * running >= total GROUP BY staff_id"
+    );
+    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "staff_id")?, r.try_get("", "median")?))).collect()
+}
+
+/// Alerts per staff member in the window, from `alerts`: (staff id, alerts).
+pub async fn staff_counts(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
+    let (cond, values) = filter(db, w);
+    let sql = format!(
+        "SELECT a.assigned_to_staff_id AS st, COUNT(*) AS n FROM alerts a WHERE {cond} GROUP BY a.assigned_to_staff_id"
+    );
+    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?))).collect()
+}
+
+/// Alerts per staff member in the whole hours [from_hour, to_hour), from the rollup.
+pub async fn hourly_staff_counts(
+    db: &impl ConnectionTrait,
+    from_hour: i64,
+    to_hour: i64,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let b = db.get_database_backend();
+    let total = as_int(b, "SUM(alerts_total)");
+    let sql = format!(
+        "SELECT staff_id, {total} AS n FROM alert_stats_staff_hourly WHERE hour >= {} AND hour < {} \
+         GROUP BY staff_id",
+        placeholder(b, 1),
+        placeholder(b, 2)
+    );
+    rows(db, sql, vec![from_hour.into(), to_hour.into()])
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "staff_id")?, r.try_get("", "n")?)))
+        .collect()
+}
+
+/// Live unread alerts (at `now`) per staff member among the window's alerts,
+/// answered from the unread index alone: (staff id, unread).
+pub async fn unread_by_staff(
     db: &impl ConnectionTrait,
     w: &Window,
     now: DateTime<Utc>,
-) -> Result<Vec<(i64, String, i64, i64)>, DbErr> {
+) -> Result<Vec<(i64, i64)>, DbErr> {
     let b = db.get_database_backend();
-    // `now` appears in the SELECT list, before the WHERE clause: it binds first.
-    let now_ph = placeholder(b, 1);
-    let (cond, filter_values) = filter_from(db, w, 2);
-    let mut values: Vec<Value> = vec![now.into()];
-    values.extend(filter_values);
-    let unread = as_int(
-        b,
-        &format!(
-            "COALESCE(SUM(CASE WHEN a.is_read = false AND a.is_dismissed = false \
-             AND (a.expires_at IS NULL OR a.expires_at > {now_ph}) THEN 1 ELSE 0 END), 0)"
-        ),
-    );
+    let (cond, mut values) = filter(db, w);
+    let now_ph = placeholder(b, values.len() + 1);
+    values.push(now.into());
     let sql = format!(
-        "SELECT a.assigned_to_staff_id AS st, s.full_name AS name, COUNT(*) AS n, \
-         {unread} AS u \
-         FROM alerts a JOIN staff s ON s.id = a.assigned_to_staff_id WHERE {cond} \
-         GROUP BY a.assigned_to_staff_id, s.full_name ORDER BY n DESC, st"
+        "SELECT a.assigned_to_staff_id AS st, COUNT(*) AS n FROM alerts a WHERE {cond} \
+         AND a.is_read = false AND a.is_dismissed = false AND (a.expires_at IS NULL OR a.expires_at > {now_ph}) \
+         GROUP BY a.assigned_to_staff_id"
     );
-    rows(db, sql, values)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "name")?, r.try_get("", "n")?, r.try_get("", "u")?)))
-        .collect()
+    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?))).collect()
+}
+
+/// (id, full name) of the given staff members.
+pub async fn staff_names(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
+    use super::entities::staff;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::engine::BATCH_ROWS) {
+        let rows: Vec<(i64, String)> = staff::Entity::find()
+            .select_only()
+            .column(staff::Column::Id)
+            .column(staff::Column::FullName)
+            .filter(staff::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
 }

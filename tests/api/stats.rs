@@ -1,8 +1,10 @@
 //! The statistics maths on fixed data, on every backend.
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use convergeai_alerts::storage::entities::alert;
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::json;
 
 use crate::harness::{Backend, TestApp};
@@ -126,4 +128,137 @@ async fn stats_maths_on_fixed_data(backend: Backend) {
     assert_eq!(default["per_day"].as_array().unwrap().len(), 31);
 }
 
-on_all_backends!(stats_maths_on_fixed_data);
+/// The bucket the triggers file a latency of `secs` seconds under.
+fn bucket(secs: i64) -> i64 {
+    match secs {
+        s if s < 600 => s,
+        s if s < 36_000 => s / 10 * 10,
+        s if s < 864_000 => s / 300 * 300,
+        s => s / 3600 * 3600,
+    }
+}
+
+type Hourly = BTreeMap<(i64, String, String), (i64, i64, i64)>;
+type Latencies = BTreeMap<(i64, String), (i64, i64)>;
+
+/// What the rollups must hold, computed here from every row of `alerts`.
+async fn expected_rollups(app: &TestApp) -> (Hourly, BTreeMap<(i64, i64), i64>, Latencies) {
+    let (mut hourly, mut staff, mut latencies) = (Hourly::new(), BTreeMap::new(), Latencies::new());
+    for a in alert::Entity::find().all(&app.app.db).await.unwrap() {
+        let hour = a.created_at.timestamp().div_euclid(3600);
+        let e = hourly.entry((hour, a.alert_type.clone(), a.severity.clone())).or_insert((0, 0, 0));
+        e.0 += 1;
+        e.1 += i64::from(a.read_at.is_some());
+        e.2 += i64::from(a.dismissed_at.is_some());
+        *staff.entry((a.assigned_to_staff_id, hour)).or_insert(0) += 1;
+        for (kind, at) in [("read", a.read_at), ("dismiss", a.dismissed_at)] {
+            if let Some(at) = at.filter(|at| *at >= a.created_at) {
+                let secs = (at - a.created_at).num_seconds();
+                latencies.insert((a.id, kind.to_owned()), (a.assigned_to_staff_id, bucket(secs)));
+            }
+        }
+    }
+    (hourly, staff, latencies)
+}
+
+/// What the rollups hold (rows emptied to zero by later writes left out).
+async fn stored_rollups(app: &TestApp) -> (Hourly, BTreeMap<(i64, i64), i64>, Latencies) {
+    let db = &app.app.db;
+    let query = |sql: &str| Statement::from_string(db.get_database_backend(), sql.to_owned());
+    let rows = |sql: &'static str| async move { db.query_all_raw(query(sql)).await.unwrap() };
+    let get = |r: &sea_orm::QueryResult, c: &str| -> i64 { r.try_get("", c).unwrap() };
+    let mut hourly = Hourly::new();
+    for r in
+        rows("SELECT * FROM alert_stats_hourly WHERE alerts_total <> 0 OR alerts_read <> 0 OR alerts_dismissed <> 0")
+            .await
+    {
+        hourly.insert(
+            (get(&r, "hour"), r.try_get("", "alert_type").unwrap(), r.try_get("", "severity").unwrap()),
+            (get(&r, "alerts_total"), get(&r, "alerts_read"), get(&r, "alerts_dismissed")),
+        );
+    }
+    let mut staff = BTreeMap::new();
+    for r in rows("SELECT * FROM alert_stats_staff_hourly WHERE alerts_total <> 0").await {
+        staff.insert((get(&r, "staff_id"), get(&r, "hour")), get(&r, "alerts_total"));
+    }
+    let mut latencies = Latencies::new();
+    for r in rows("SELECT alert_id, kind, staff_id, bucket FROM alert_latencies").await {
+        latencies
+            .insert((get(&r, "alert_id"), r.try_get("", "kind").unwrap()), (get(&r, "staff_id"), get(&r, "bucket")));
+    }
+    (hourly, staff, latencies)
+}
+
+/// Every kind of write to `alerts` — inserts with and without read and
+/// dismiss times, reads, dismissals and read-all through the API, updates
+/// that move an alert to another hour, type or staff member, an update of an
+/// untracked column, deletes — leaves the trigger-kept rollups equal to an
+/// aggregate of the table.
+async fn rollups_follow_every_write(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (a, b) = fixture(&app).await;
+    let db = &app.app.db;
+    assert_eq!(stored_rollups(&app).await, expected_rollups(&app).await, "after inserts");
+    assert!(!stored_rollups(&app).await.2.is_empty(), "the fixture has latencies");
+
+    let token = app.token(b);
+    let (_, list) = app.get("/api/v1/alerts?limit=10", &token).await;
+    let ids: Vec<i64> = list["alerts"].as_array().unwrap().iter().map(|x| x["id"].as_i64().unwrap()).collect();
+    assert!(ids.len() >= 4, "{list}");
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/read", ids[0]), &token).await.0, 204);
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/dismiss", ids[1]), &token).await.0, 204);
+    assert_eq!(app.put("/api/v1/alerts/read-all", &token).await.0, 200);
+    assert_eq!(stored_rollups(&app).await, expected_rollups(&app).await, "after the API's writes");
+
+    use alert::Column as C;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let moved = alert::Entity::update_many()
+        .col_expr(C::CreatedAt, Expr::value(at(12, 23)))
+        .col_expr(C::Severity, Expr::value("info"))
+        .col_expr(C::AssignedToStaffId, Expr::value(a))
+        .filter(C::Id.eq(ids[2]));
+    moved.exec(db).await.unwrap();
+    let untracked =
+        alert::Entity::update_many().col_expr(C::ExpiresAt, Expr::value(at(30, 0))).filter(C::Id.eq(ids[3]));
+    untracked.exec(db).await.unwrap();
+    alert::Entity::delete_many()
+        .filter(C::AssignedToStaffId.eq(a))
+        .filter(C::IsDismissed.eq(true))
+        .exec(db)
+        .await
+        .unwrap();
+    assert_eq!(stored_rollups(&app).await, expected_rollups(&app).await, "after direct updates and deletes");
+
+    alert::Entity::delete_many().exec(db).await.unwrap();
+    let (hourly, staff, latencies) = stored_rollups(&app).await;
+    assert!(hourly.is_empty() && staff.is_empty() && latencies.is_empty(), "nothing left after deleting everything");
+}
+
+/// A window that does not start or end on the hour: its whole hours come
+/// from the rollups, its edges from `alerts`, and the two add up exactly —
+/// the same figures as one staff member's own (computed from `alerts` alone).
+async fn window_edges_count_exactly(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (a, _) = app.staff("a@example.com", "agent").await;
+    let t = |h: u32, m: u32, s: u32| Utc.with_ymd_and_hms(2026, 11, 10, h, m, s).unwrap();
+    let created = [t(8, 10, 0), t(8, 40, 0), t(9, 0, 0), t(10, 59, 59), t(11, 0, 0), t(11, 20, 0)];
+    let rows: Vec<_> = created.iter().map(|c| row(a, "sla_breach", "critical", *c, Some(60), None)).collect();
+    alert::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();
+
+    let range = "from=2026-11-10T08:30:00Z&to=2026-11-10T11:10:00Z";
+    for token in [app.admin_token().await, app.token(a)] {
+        let (status, s) = app.get(&format!("/api/v1/alerts/stats?{range}"), &token).await;
+        assert_eq!(status, 200, "{s}");
+        assert_eq!(s["total"], 4, "08:40, 09:00, 10:59:59 and 11:00: {s}");
+        assert_eq!(s["per_staff"][0]["alerts"], 4, "{s}");
+        assert_eq!(s["read_rate"], json!(1.0));
+        assert_eq!(s["time_to_read_seconds"], json!({"p50": 60, "p90": 60}));
+    }
+    // Within one hour: no whole hour at all.
+    let (_, s) = app
+        .get("/api/v1/alerts/stats?from=2026-11-10T08:05:00Z&to=2026-11-10T08:50:00Z", &app.admin_token().await)
+        .await;
+    assert_eq!(s["total"], 2, "{s}");
+}
+
+on_all_backends!(stats_maths_on_fixed_data, rollups_follow_every_write, window_edges_count_exactly);

@@ -1,0 +1,327 @@
+//! Migration `m0005`: the statistics rollups and the triggers that keep them.
+//!
+//! `GET /alerts/stats` over a million alerts cannot afford to read them all
+//! (a GROUP BY over 1 M rows sorts them: seconds on SQLite). Three tables hold
+//! what it needs, written by database triggers on `alerts`, so that every
+//! writer keeps them true — the engine, the API, the cleanup job, another
+//! system writing the table, a bulk import:
+//!
+//! - `alert_stats_hourly` (hour, alert type, severity): alerts, read, dismissed;
+//! - `alert_stats_staff_hourly` (staff, hour): alerts;
+//! - `alert_latencies` (alert, `read` | `dismiss`): the recipient, `created_at`
+//!   and the latency's histogram bucket, for time to read / dismiss.
+//!
+//! Every trigger takes the old row's contribution out and puts the new row's
+//! in, so any insert, update or delete leaves the rollups equal to an
+//! aggregate over `alerts` (the tests compare them). Hours are whole hours
+//! since the Unix epoch. The statements are per dialect, built here and
+//! nowhere else.
+use sea_orm::DbBackend;
+use sea_orm_migration::prelude::*;
+
+use super::dialect::{as_int, epoch_hour, floor, seconds_between};
+
+pub struct StatsRollups;
+
+impl MigrationName for StatsRollups {
+    fn name(&self) -> &str {
+        "m0005_stats_rollups"
+    }
+}
+
+/// The columns whose change moves an alert between rollup rows.
+const TRACKED: [&str; 6] = ["created_at", "alert_type", "severity", "assigned_to_staff_id", "read_at", "dismissed_at"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for StatsRollups {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = m.get_database_backend();
+        let table = |name: &'static str| {
+            let mut t = Table::create();
+            t.table(name).if_not_exists();
+            if b == DbBackend::MySql {
+                t.character_set("utf8mb4").collate("utf8mb4_bin");
+            }
+            t
+        };
+        let int = |name: &'static str| ColumnDef::new(name).big_integer().not_null().default(0).take();
+        m.create_table(
+            table("alert_stats_hourly")
+                .col(ColumnDef::new("hour").big_integer().not_null())
+                .col(ColumnDef::new("alert_type").string_len(50).not_null())
+                .col(ColumnDef::new("severity").string_len(20).not_null())
+                .col(int("alerts_total"))
+                .col(int("alerts_read"))
+                .col(int("alerts_dismissed"))
+                .primary_key(Index::create().col("hour").col("alert_type").col("severity"))
+                .take(),
+        )
+        .await?;
+        // Led by staff: the per-staff sums read it in key order, without a sort.
+        m.create_table(
+            table("alert_stats_staff_hourly")
+                .col(ColumnDef::new("staff_id").big_integer().not_null())
+                .col(ColumnDef::new("hour").big_integer().not_null())
+                .col(int("alerts_total"))
+                .primary_key(Index::create().col("staff_id").col("hour"))
+                .take(),
+        )
+        .await?;
+        let ts = match b {
+            DbBackend::MySql => ColumnDef::new("created_at").custom("DATETIME(6)").not_null().take(),
+            _ => ColumnDef::new("created_at").timestamp_with_time_zone().not_null().take(),
+        };
+        m.create_table(
+            table("alert_latencies")
+                .col(ColumnDef::new("alert_id").big_integer().not_null())
+                .col(ColumnDef::new("kind").string_len(10).not_null())
+                .col(ColumnDef::new("staff_id").big_integer().not_null())
+                .col(ts)
+                .col(ColumnDef::new("bucket").big_integer().not_null())
+                .primary_key(Index::create().col("alert_id").col("kind"))
+                .take(),
+        )
+        .await?;
+        // Histograms read these in (staff,) bucket order: grouping needs no sort.
+        let index = |name: &'static str, cols: &[&'static str]| {
+            let mut idx = Index::create();
+            idx.name(name).table("alert_latencies").if_not_exists();
+            for col in cols {
+                idx.col(*col);
+            }
+            idx.take()
+        };
+        m.create_index(index("idx_alert_latencies_staff", &["kind", "staff_id", "bucket", "created_at"])).await?;
+        m.create_index(index("idx_alert_latencies_bucket", &["kind", "bucket", "created_at"])).await?;
+
+        // The wide stats index of m0004 is no longer read (the rollups answer
+        // whole hours; only the minutes at a window's edges read `alerts`):
+        // a plain `created_at` index serves those, and inserts get cheaper.
+        drop_alerts_index(m, "idx_alerts_stats").await?;
+        m.create_index(
+            Index::create().name("idx_alerts_created").table("alerts").col("created_at").if_not_exists().take(),
+        )
+        .await?;
+        // The unread badge's index, with `created_at` last: the per-staff
+        // unread counts of a window are answered from it alone.
+        // (A new name: a fresh SQLite file's other pooled connections may
+        // still see the old index at once.)
+        drop_alerts_index(m, "idx_alerts_unread").await?;
+        m.create_index(
+            Index::create()
+                .name("idx_alerts_unread_window")
+                .if_not_exists()
+                .table("alerts")
+                .col("assigned_to_staff_id")
+                .col("is_read")
+                .col("is_dismissed")
+                .col("expires_at")
+                .col("created_at")
+                .take(),
+        )
+        .await?;
+
+        let db = m.get_connection();
+        for sql in triggers(b) {
+            db.execute_unprepared(&sql).await?;
+        }
+        for sql in backfill(b) {
+            db.execute_unprepared(&sql).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Drops an index of `alerts` if it is there (MySQL has no `DROP INDEX IF EXISTS`).
+async fn drop_alerts_index(m: &SchemaManager<'_>, name: &'static str) -> Result<(), DbErr> {
+    if m.has_index("alerts", name).await? {
+        m.drop_index(Index::drop().name(name).table("alerts").to_owned()).await?;
+    }
+    Ok(())
+}
+
+/// The histogram bucket of the seconds from `from` to `until`: exact below
+/// 10 min, to 10 s below 10 h, to 5 min below 10 days, to the hour beyond.
+fn bucket(b: DbBackend, from: &str, until: &str) -> String {
+    let s = seconds_between(b, from, until);
+    as_int(
+        b,
+        &format!(
+            "CASE WHEN {s} < 600 THEN {f1} WHEN {s} < 36000 THEN {f10} * 10 \
+             WHEN {s} < 864000 THEN {f300} * 300 ELSE {f3600} * 3600 END",
+            f1 = floor(b, &format!("({s})")),
+            f10 = floor(b, &format!("({s}) / 10")),
+            f300 = floor(b, &format!("({s}) / 300")),
+            f3600 = floor(b, &format!("({s}) / 3600")),
+        ),
+    )
+}
+
+/// 1 when a nullable expression is set, else 0.
+fn is_set(b: DbBackend, x: &str) -> String {
+    match b {
+        DbBackend::Postgres => format!("CAST({x} IS NOT NULL AS INTEGER)"),
+        _ => format!("({x} IS NOT NULL)"),
+    }
+}
+
+/// The upsert of one row's contribution (`r` is `NEW`) to the two count rollups.
+fn add_counts(b: DbBackend, r: &str) -> [String; 2] {
+    let hour = epoch_hour(b, &format!("{r}.created_at"));
+    let (read, dismissed) = (is_set(b, &format!("{r}.read_at")), is_set(b, &format!("{r}.dismissed_at")));
+    let hourly = format!(
+        "INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed) \
+         VALUES ({hour}, {r}.alert_type, {r}.severity, 1, {read}, {dismissed})"
+    );
+    let staff = format!(
+        "INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) VALUES ({r}.assigned_to_staff_id, {hour}, 1)"
+    );
+    match b {
+        DbBackend::MySql => [
+            format!(
+                "{hourly} ON DUPLICATE KEY UPDATE alerts_total = alerts_total + 1, \
+                 alerts_read = alerts_read + VALUES(alerts_read), alerts_dismissed = alerts_dismissed + VALUES(alerts_dismissed)"
+            ),
+            format!("{staff} ON DUPLICATE KEY UPDATE alerts_total = alerts_total + 1"),
+        ],
+        _ => [
+            format!(
+                "{hourly} ON CONFLICT (hour, alert_type, severity) DO UPDATE SET \
+                 alerts_total = alert_stats_hourly.alerts_total + 1, \
+                 alerts_read = alert_stats_hourly.alerts_read + excluded.alerts_read, \
+                 alerts_dismissed = alert_stats_hourly.alerts_dismissed + excluded.alerts_dismissed"
+            ),
+            format!(
+                "{staff} ON CONFLICT (staff_id, hour) DO UPDATE SET \
+                 alerts_total = alert_stats_staff_hourly.alerts_total + 1"
+            ),
+        ],
+    }
+}
+
+/// Takes one row's contribution (`r` is `OLD`) out of the rollups.
+fn remove(b: DbBackend, r: &str) -> [String; 3] {
+    let hour = epoch_hour(b, &format!("{r}.created_at"));
+    let (read, dismissed) = (is_set(b, &format!("{r}.read_at")), is_set(b, &format!("{r}.dismissed_at")));
+    [
+        format!(
+            "UPDATE alert_stats_hourly SET alerts_total = alerts_total - 1, alerts_read = alerts_read - {read}, \
+             alerts_dismissed = alerts_dismissed - {dismissed} \
+             WHERE hour = {hour} AND alert_type = {r}.alert_type AND severity = {r}.severity"
+        ),
+        format!(
+            "UPDATE alert_stats_staff_hourly SET alerts_total = alerts_total - 1 \
+             WHERE staff_id = {r}.assigned_to_staff_id AND hour = {hour}"
+        ),
+        format!("DELETE FROM alert_latencies WHERE alert_id = {r}.id"),
+    ]
+}
+
+/// The latency rows of `NEW`, for read and dismiss, each inserted only when
+/// that time is set (an IF where the dialect has one, else a filtered SELECT).
+fn add_latencies(b: DbBackend) -> Vec<String> {
+    [("read", "read_at"), ("dismiss", "dismissed_at")]
+        .into_iter()
+        .map(|(kind, col)| {
+            let cond = format!("NEW.{col} IS NOT NULL AND NEW.{col} >= NEW.created_at");
+            let insert = "INSERT INTO alert_latencies (alert_id, kind, staff_id, created_at, bucket)";
+            let values = format!(
+                "NEW.id, '{kind}', NEW.assigned_to_staff_id, NEW.created_at, {}",
+                bucket(b, "NEW.created_at", &format!("NEW.{col}"))
+            );
+            match b {
+                DbBackend::Sqlite => format!("{insert} SELECT {values} WHERE {cond}"),
+                _ => format!("IF {cond} THEN {insert} VALUES ({values}); END IF"),
+            }
+        })
+        .collect()
+}
+
+/// The statements of the "new row in" half.
+fn add_body(b: DbBackend) -> String {
+    let mut body: Vec<String> = add_counts(b, "NEW").into_iter().collect();
+    body.extend(add_latencies(b));
+    body.join(";\n")
+}
+
+fn remove_body(b: DbBackend) -> String {
+    remove(b, "OLD").join(";\n")
+}
+
+fn triggers(b: DbBackend) -> Vec<String> {
+    let tracked = TRACKED.join(", ");
+    let (add, remove) = (add_body(b), remove_body(b));
+    match b {
+        DbBackend::Sqlite => vec![
+            format!("CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_insert AFTER INSERT ON alerts BEGIN\n{add};\nEND"),
+            format!(
+                "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_update AFTER UPDATE OF {tracked} ON alerts BEGIN\n\
+                 {remove};\n{add};\nEND"
+            ),
+            format!(
+                "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_delete AFTER DELETE ON alerts BEGIN\n{remove};\nEND"
+            ),
+        ],
+        DbBackend::Postgres => vec![
+            format!(
+                "CREATE OR REPLACE FUNCTION alerts_stats_rollup() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+                 BEGIN\n\
+                 IF TG_OP <> 'INSERT' THEN\n{remove};\nEND IF;\n\
+                 IF TG_OP <> 'DELETE' THEN\n{add};\nEND IF;\n\
+                 RETURN NULL;\n\
+                 END $$"
+            ),
+            format!(
+                "CREATE OR REPLACE TRIGGER trg_alerts_stats AFTER INSERT OR DELETE OR UPDATE OF {tracked} ON alerts \
+                 FOR EACH ROW EXECUTE FUNCTION alerts_stats_rollup()"
+            ),
+        ],
+        _ => {
+            // MySQL fires on every UPDATE: only a change of a tracked column counts.
+            let same = TRACKED.iter().map(|c| format!("OLD.{c} <=> NEW.{c}")).collect::<Vec<_>>().join(" AND ");
+            vec![
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_insert AFTER INSERT ON alerts FOR EACH ROW BEGIN\n{add};\nEND"
+                ),
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_update AFTER UPDATE ON alerts FOR EACH ROW BEGIN\n\
+                     IF NOT ({same}) THEN\n{remove};\n{add};\nEND IF;\nEND"
+                ),
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_delete AFTER DELETE ON alerts FOR EACH ROW BEGIN\n{remove};\nEND"
+                ),
+            ]
+        }
+    }
+}
+
+/// The rollups of the alerts that exist already (an upgraded database).
+fn backfill(b: DbBackend) -> Vec<String> {
+    let hour = epoch_hour(b, "created_at");
+    let sum = |x: &str| as_int(b, &format!("SUM({})", is_set(b, x)));
+    // Emptied first: a migration retried after a partial run starts afresh.
+    let mut out: Vec<String> = ["alert_stats_hourly", "alert_stats_staff_hourly", "alert_latencies"]
+        .map(|t| format!("DELETE FROM {t}"))
+        .into();
+    out.extend([
+        format!(
+            "INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed) \
+             SELECT {hour}, alert_type, severity, COUNT(*), {}, {} FROM alerts GROUP BY {hour}, alert_type, severity",
+            sum("read_at"),
+            sum("dismissed_at")
+        ),
+        format!(
+            "INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) \
+             SELECT assigned_to_staff_id, {hour}, COUNT(*) FROM alerts GROUP BY assigned_to_staff_id, {hour}"
+        ),
+    ]);
+    for (kind, col) in [("read", "read_at"), ("dismiss", "dismissed_at")] {
+        out.push(format!(
+            "INSERT INTO alert_latencies (alert_id, kind, staff_id, created_at, bucket) \
+             SELECT id, '{kind}', assigned_to_staff_id, created_at, {} FROM alerts \
+             WHERE {col} IS NOT NULL AND {col} >= created_at",
+            bucket(b, "created_at", col)
+        ));
+    }
+    out
+}
