@@ -59,3 +59,22 @@ pub fn epoch_hour(backend: DbBackend, ts: &str) -> String {
         _ => format!("TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', {ts})"),
     }
 }
+
+/// `table alias`, read through `index`: for the statistics scans, where
+/// SQLite's statistics otherwise pick a skip scan and a sort over a plain
+/// range read in index order. PostgreSQL has no hints and needs none.
+pub fn with_index(backend: DbBackend, table: &str, alias: &str, index: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => format!("{table} {alias} INDEXED BY {index}"),
+        DbBackend::MySql => format!("{table} {alias} FORCE INDEX ({index})"),
+        _ => format!("{table} {alias}"),
+    }
+}
+
+/// A column the planner must filter on, not seek by (SQLite: unary `+`).
+pub fn unindexed(backend: DbBackend, col: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => format!("+{col}"),
+        _ => col.to_owned(),
+    }
+}

@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
-use super::dialect::{as_int, placeholder, utc_day};
+use super::dialect::{as_int, placeholder, unindexed, utc_day, with_index};
 
 /// Which alerts: created in [from, to), of one staff member or of everyone.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +124,34 @@ impl Latency {
     }
 }
 
+/// The `alert_latencies` rows of a window: FROM and WHERE, and their values.
+/// With one staff member, read through the (kind, staff, bucket) index, else
+/// the (kind, bucket) one: either way in bucket order, so grouping by bucket
+/// streams without a sort.
+fn latencies(db: &impl ConnectionTrait, w: &Window, latency: Latency) -> (String, Vec<Value>) {
+    let b = db.get_database_backend();
+    let created = unindexed(b, "l.created_at");
+    // `kind` is one of two constants: inlined, so the planner sees its value.
+    let mut sql = format!(
+        "{} WHERE l.kind = '{}' AND {created} >= {} AND {created} < {}",
+        with_index(
+            b,
+            "alert_latencies",
+            "l",
+            if w.staff_id.is_some() { "idx_alert_latencies_staff" } else { "idx_alert_latencies_bucket" }
+        ),
+        latency.kind(),
+        placeholder(b, 1),
+        placeholder(b, 2)
+    );
+    let mut values: Vec<Value> = vec![w.from.into(), w.to.into()];
+    if let Some(staff) = w.staff_id {
+        sql.push_str(&format!(" AND l.staff_id = {}", placeholder(b, 3)));
+        values.push(staff.into());
+    }
+    (sql, values)
+}
+
 /// The latency histogram of a window's alerts: (bucket seconds, count),
 /// sorted by bucket. Buckets are exact below 10 min, to 10 s below 10 h, to
 /// 5 min below 10 days, to the hour beyond (written by the triggers).
@@ -132,46 +160,67 @@ pub async fn latency_histogram(
     w: &Window,
     latency: Latency,
 ) -> Result<Vec<(i64, i64)>, DbErr> {
-    let b = db.get_database_backend();
-    let mut values: Vec<Value> = vec![latency.kind().into(), w.from.into(), w.to.into()];
-    let mut sql = format!(
-        "SELECT bucket, COUNT(*) AS n FROM alert_latencies WHERE kind = {} AND created_at >= {} AND created_at < {}",
-        placeholder(b, 1),
-        placeholder(b, 2),
-        placeholder(b, 3)
-    );
-    if let Some(staff) = w.staff_id {
-        sql.push_str(&format!(" AND staff_id = {}", placeholder(b, 4)));
-        values.push(staff.into());
-    }
-    sql.push_str(" GROUP BY bucket ORDER BY bucket");
+    let (from, values) = latencies(db, w, latency);
+    let sql = format!("SELECT l.bucket AS bucket, COUNT(*) AS n FROM {from} GROUP BY l.bucket ORDER BY l.bucket");
     rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "bucket")?, r.try_get("", "n")?))).collect()
 }
 
 /// Each staff member's median time to read in the window (nearest rank, by
-/// bucket), computed in the database: (staff id, median seconds).
+/// bucket): (staff id, median seconds). Two steps, both reading the (kind,
+/// staff, bucket) index in order and sorting nothing: how many reads each
+/// staff member has, then per staff member the bucket at rank ceil(n / 2),
+/// found by skipping that many index entries (batches of staff members).
 pub async fn median_read_by_staff(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
     let b = db.get_database_backend();
+    let created = unindexed(b, "l.created_at");
+    let table = with_index(b, "alert_latencies", "l", "idx_alert_latencies_staff");
+    let mut sql = format!(
+        "SELECT l.staff_id AS st, COUNT(*) AS n FROM {table} \
+         WHERE l.kind = 'read' AND {created} >= {} AND {created} < {}",
+        placeholder(b, 1),
+        placeholder(b, 2)
+    );
     let mut values: Vec<Value> = vec![w.from.into(), w.to.into()];
-    let mut cond =
-        format!("kind = 'read' AND created_at >= {} AND created_at < {}", placeholder(b, 1), placeholder(b, 2));
     if let Some(staff) = w.staff_id {
-        cond.push_str(&format!(" AND staff_id = {}", placeholder(b, 3)));
+        sql.push_str(&format!(" AND l.staff_id = {}", placeholder(b, 3)));
         values.push(staff.into());
     }
-    // The median is the first bucket whose running count reaches half the
-    // staff member's total (2 x running >= total: nearest rank, in integers).
-    let sql = format!(
-        "SELECT staff_id, MIN(bucket) AS median FROM (\
-           SELECT staff_id, bucket, \
-             SUM(n) OVER (PARTITION BY staff_id ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS running, \
-             SUM(n) OVER (PARTITION BY staff_id) AS total \
-           FROM (SELECT staff_id, bucket, COUNT(*) AS n FROM alert_latencies WHERE {cond} \
-                 GROUP BY staff_id, bucket) h\
-         ) c WHERE 2 * running >= total GROUP BY staff_id"
-    );
-    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "staff_id")?, r.try_get("", "median")?))).collect()
+    sql.push_str(" GROUP BY l.staff_id");
+    let counts: Vec<(i64, i64)> = rows(db, sql, values)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?)))
+        .collect::<Result<_, DbErr>>()?;
+
+    let mut medians = Vec::with_capacity(counts.len());
+    for chunk in counts.chunks(MEDIANS_PER_STATEMENT) {
+        let mut parts = Vec::with_capacity(chunk.len());
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
+        for (staff, n) in chunk {
+            let p = |k: usize| placeholder(b, values.len() + k);
+            parts.push(format!(
+                "SELECT {} AS st, (SELECT l.bucket FROM {table} WHERE l.kind = 'read' AND l.staff_id = {} \
+                 AND {created} >= {} AND {created} < {} ORDER BY l.bucket LIMIT 1 OFFSET {}) AS median",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5)
+            ));
+            values.extend([(*staff).into(), (*staff).into(), w.from.into(), w.to.into()]);
+            values.push(((n + 1) / 2 - 1).into());
+        }
+        let sql = parts.join(" UNION ALL ");
+        for r in rows(db, sql, values).await? {
+            let median: Option<i64> = r.try_get("", "median")?;
+            medians.extend(median.map(|m| Ok::<_, DbErr>((r.try_get("", "st")?, m))).transpose()?);
+        }
+    }
+    Ok(medians)
 }
+
+/// Staff members per median statement (5 bound values each).
+const MEDIANS_PER_STATEMENT: usize = 100;
 
 /// Alerts per staff member in the window, from `alerts`: (staff id, alerts).
 pub async fn staff_counts(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
@@ -215,9 +264,10 @@ pub async fn unread_by_staff(
     let now_ph = placeholder(b, values.len() + 1);
     values.push(now.into());
     let sql = format!(
-        "SELECT a.assigned_to_staff_id AS st, COUNT(*) AS n FROM alerts a WHERE {cond} \
+        "SELECT a.assigned_to_staff_id AS st, COUNT(*) AS n FROM {} WHERE {cond} \
          AND a.is_read = false AND a.is_dismissed = false AND (a.expires_at IS NULL OR a.expires_at > {now_ph}) \
-         GROUP BY a.assigned_to_staff_id"
+         GROUP BY a.assigned_to_staff_id",
+        with_index(b, "alerts", "a", "idx_alerts_unread_window")
     );
     rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?))).collect()
 }
