@@ -9,7 +9,7 @@ pub mod dialect;
 pub mod engine;
 pub mod entities;
 pub mod migrations;
-mod rollups;
+pub mod rollups;
 pub mod rules;
 pub mod settings;
 pub mod staff;

@@ -122,7 +122,7 @@ impl MigrationTrait for StatsRollups {
         .await?;
 
         let db = m.get_connection();
-        for sql in triggers(b) {
+        for sql in triggers(b, "alerts") {
             db.execute_unprepared(&sql).await?;
         }
         for sql in backfill(b) {
@@ -248,23 +248,26 @@ fn remove_body(b: DbBackend) -> String {
     remove(b, "OLD").join(";\n")
 }
 
-fn triggers(b: DbBackend) -> Vec<String> {
+/// The triggers that keep the rollups, on `table` (`alerts`; the engine
+/// benchmark puts the same ones on its copy of the table, so that its
+/// ceiling pays the same upkeep).
+pub fn triggers(b: DbBackend, table: &str) -> Vec<String> {
     let tracked = TRACKED.join(", ");
     let (add, remove) = (add_body(b), remove_body(b));
     match b {
         DbBackend::Sqlite => vec![
-            format!("CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_insert AFTER INSERT ON alerts BEGIN\n{add};\nEND"),
+            format!("CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_insert AFTER INSERT ON {table} BEGIN\n{add};\nEND"),
             format!(
-                "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_update AFTER UPDATE OF {tracked} ON alerts BEGIN\n\
+                "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_update AFTER UPDATE OF {tracked} ON {table} BEGIN\n\
                  {remove};\n{add};\nEND"
             ),
             format!(
-                "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_delete AFTER DELETE ON alerts BEGIN\n{remove};\nEND"
+                "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_delete AFTER DELETE ON {table} BEGIN\n{remove};\nEND"
             ),
         ],
         DbBackend::Postgres => vec![
             format!(
-                "CREATE OR REPLACE FUNCTION alerts_stats_rollup() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+                "CREATE OR REPLACE FUNCTION {table}_stats_rollup() RETURNS trigger LANGUAGE plpgsql AS $$\n\
                  BEGIN\n\
                  IF TG_OP <> 'INSERT' THEN\n{remove};\nEND IF;\n\
                  IF TG_OP <> 'DELETE' THEN\n{add};\nEND IF;\n\
@@ -272,8 +275,8 @@ fn triggers(b: DbBackend) -> Vec<String> {
                  END $$"
             ),
             format!(
-                "CREATE OR REPLACE TRIGGER trg_alerts_stats AFTER INSERT OR DELETE OR UPDATE OF {tracked} ON alerts \
-                 FOR EACH ROW EXECUTE FUNCTION alerts_stats_rollup()"
+                "CREATE OR REPLACE TRIGGER trg_{table}_stats AFTER INSERT OR DELETE OR UPDATE OF {tracked} ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION {table}_stats_rollup()"
             ),
         ],
         _ => {
@@ -281,14 +284,14 @@ fn triggers(b: DbBackend) -> Vec<String> {
             let same = TRACKED.iter().map(|c| format!("OLD.{c} <=> NEW.{c}")).collect::<Vec<_>>().join(" AND ");
             vec![
                 format!(
-                    "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_insert AFTER INSERT ON alerts FOR EACH ROW BEGIN\n{add};\nEND"
+                    "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_insert AFTER INSERT ON {table} FOR EACH ROW BEGIN\n{add};\nEND"
                 ),
                 format!(
-                    "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_update AFTER UPDATE ON alerts FOR EACH ROW BEGIN\n\
+                    "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_update AFTER UPDATE ON {table} FOR EACH ROW BEGIN\n\
                      IF NOT ({same}) THEN\n{remove};\n{add};\nEND IF;\nEND"
                 ),
                 format!(
-                    "CREATE TRIGGER IF NOT EXISTS trg_alerts_stats_delete AFTER DELETE ON alerts FOR EACH ROW BEGIN\n{remove};\nEND"
+                    "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_delete AFTER DELETE ON {table} FOR EACH ROW BEGIN\n{remove};\nEND"
                 ),
             ]
         }
