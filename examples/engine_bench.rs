@@ -237,10 +237,9 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
 async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
     match backend {
         DbBackend::MySql => db.execute_unprepared("CREATE TABLE alerts_copy_idx LIKE alerts").await.map(|_| ())?,
-        DbBackend::Postgres => db
-            .execute_unprepared("CREATE TABLE alerts_copy_idx (LIKE alerts INCLUDING DEFAULTS INCLUDING INDEXES)")
-            .await
-            .map(|_| ())?,
+        DbBackend::Postgres => {
+            db.execute_unprepared("CREATE TABLE alerts_copy_idx (LIKE alerts INCLUDING ALL)").await.map(|_| ())?
+        }
         _ => {
             let rows = db
                 .query_all_raw(Statement::from_string(

@@ -192,69 +192,67 @@ fn workload_table(sql: &mut Sql, statuses: &[String], threshold: i64, scope: Sco
     )
 }
 
+/// Who receives what an owner's complaint (or workload) raises: (owner,
+/// recipient) pairs over active staff, from the staff table alone (small);
+/// owner 0 stands for "no active owner".
+fn recipient_map(sql: &mut Sql, plan: &RulePlan) -> Option<String> {
+    let r = &plan.recipients;
+    let mut branches = Vec::new();
+    if r.owner {
+        branches.push("SELECT a.id AS owner, a.id AS rcp FROM staff a WHERE a.is_active = TRUE".to_owned());
+    }
+    if r.owner_supervisor {
+        branches.push(
+            "SELECT a.id, s.id FROM staff a JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE \
+             WHERE a.is_active = TRUE"
+                .to_owned(),
+        );
+    }
+    if !r.roles.is_empty() {
+        let roles = sql.in_list("role", &r.roles);
+        branches.push(format!(
+            "SELECT a.id, r.id FROM staff a JOIN staff r ON r.is_active = TRUE \
+             JOIN roles ro ON ro.id = r.role_id AND ro.name {roles} WHERE a.is_active = TRUE"
+        ));
+    }
+    let unassigned = &plan.unassigned_recipients.roles;
+    if !unassigned.is_empty() && !matches!(plan.source, Source::Workload { .. }) {
+        let roles = sql.in_list("urole", unassigned);
+        branches.push(format!(
+            "SELECT 0, r.id FROM staff r JOIN roles ro ON ro.id = r.role_id AND ro.name {roles} \
+             WHERE r.is_active = TRUE"
+        ));
+    }
+    (!branches.is_empty()).then(|| branches.join(" UNION "))
+}
+
 /// The rule's (resource, recipient, version) triples, without duplicates:
-/// one `SELECT` per kind of recipient, joined by `UNION`.
+/// the matching complaints (or overloaded staff), read once, joined to the
+/// [`recipient_map`] by their active owner.
 fn candidate_pairs(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
     let b = sql.backend;
-    // (FROM, resource id, version, condition): with the active owner as `a`,
-    // and the ways of having none (no assignee; an inactive one), each a
-    // condition the planner can drive from `complaints`.
-    type Rows = (String, String, String, String);
-    let (owned, unowned): (Rows, Vec<Rows>) = match &plan.source {
-        Source::Workload { statuses, threshold } => {
-            let from = format!(
-                "{} JOIN staff a ON a.id = w.sid AND a.is_active = TRUE",
-                workload_table(sql, statuses, *threshold, scope, false)
-            );
-            ((from, "a.id".to_owned(), "'workload'".to_owned(), "TRUE".to_owned()), Vec::new())
-        }
+    let Some(map) = recipient_map(sql, plan) else {
+        // No recipient can be resolved: a query that yields nothing.
+        return "SELECT 0 AS rid, 0 AS rcp, '' AS ver FROM staff WHERE 1 = 0".to_owned();
+    };
+    match &plan.source {
+        Source::Workload { statuses, threshold } => format!(
+            "SELECT a.id AS rid, m.rcp, 'workload' AS ver FROM {} \
+             JOIN staff a ON a.id = w.sid AND a.is_active = TRUE JOIN ({map}) m ON m.owner = a.id",
+            workload_table(sql, statuses, *threshold, scope, false)
+        ),
         source => {
             let cond = complaint_condition(sql, source, scope);
             // A new deadline or priority is a new situation: the window starts afresh.
             let version =
                 concat(b, &[&format!("COALESCE({}, '0')", timestamp_key(b, "c.sla_deadline")), "'|'", "c.priority"]);
-            let rows = |from: &str, cond: String| (from.to_owned(), "c.id".to_owned(), version.clone(), cond);
-            (
-                rows("complaints c JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE", cond.clone()),
-                vec![
-                    rows("complaints c", format!("{cond} AND c.assigned_to_staff_id IS NULL")),
-                    rows("complaints c JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = FALSE", cond),
-                ],
+            format!(
+                "SELECT c.id AS rid, m.rcp, {version} AS ver FROM complaints c \
+                 LEFT JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE \
+                 JOIN ({map}) m ON m.owner = COALESCE(a.id, 0) WHERE {cond}"
             )
         }
-    };
-    let mut branches = Vec::new();
-    let (from, rid, ver, cond) = &owned;
-    let r = &plan.recipients;
-    if r.owner {
-        branches.push(format!("SELECT {rid} AS rid, a.id AS rcp, {ver} AS ver FROM {from} WHERE {cond}"));
     }
-    if r.owner_supervisor {
-        branches.push(format!(
-            "SELECT {rid}, s.id, {ver} FROM {from} \
-             JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE WHERE {cond}"
-        ));
-    }
-    let mut role_branch = |roles: &str, (from, rid, ver, cond): &Rows| {
-        branches.push(format!(
-            "SELECT {rid}, r.id, {ver} FROM {from} JOIN staff r ON r.is_active = TRUE \
-             JOIN roles ro ON ro.id = r.role_id AND ro.name {roles} WHERE {cond}"
-        ));
-    };
-    if !r.roles.is_empty() {
-        role_branch(&sql.in_list("role", &r.roles), &owned);
-    }
-    if !plan.unassigned_recipients.roles.is_empty() {
-        let roles = sql.in_list("urole", &plan.unassigned_recipients.roles);
-        for rows in &unowned {
-            role_branch(&roles, rows);
-        }
-    }
-    if branches.is_empty() {
-        // No recipient can be resolved: a query that yields nothing.
-        return "SELECT 0 AS rid, 0 AS rcp, '' AS ver FROM staff WHERE 1 = 0".to_owned();
-    }
-    branches.join(" UNION ")
 }
 
 /// The upsert's conflict clause: take the row over (this run's stamp, a new
