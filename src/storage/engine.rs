@@ -172,23 +172,21 @@ fn complaint_condition(sql: &mut Sql, source: &Source, scope: Scope) -> String {
     cond
 }
 
-/// Staff over the workload threshold (alias `w`: `sid`, `n`); with a complaint
-/// scope, only that complaint's assignee is considered.
-fn workload_table(sql: &mut Sql, statuses: &[String], threshold: i64, scope: Scope, count: bool) -> String {
+/// Active staff over the workload threshold (alias `a`), driven from the
+/// staff table: a count of each one's open complaints (an index range); with
+/// a complaint scope, only that complaint's assignee is considered.
+fn overloaded_staff(sql: &mut Sql, statuses: &[String], threshold: i64, scope: Scope) -> String {
     let statuses = sql.in_list("st", statuses);
     let threshold = sql.bind("threshold", threshold);
     let scoped = match scope {
         Scope::All => String::new(),
-        Scope::Complaint(id) => format!(
-            " AND assigned_to_staff_id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})",
-            sql.bind("scope", id)
-        ),
+        Scope::Complaint(id) => {
+            format!(" AND a.id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})", sql.bind("scope", id))
+        }
     };
-    let n = if count { ", COUNT(*) AS n" } else { "" };
     format!(
-        "(SELECT assigned_to_staff_id AS sid{n} FROM complaints \
-         WHERE status {statuses} AND assigned_to_staff_id IS NOT NULL{scoped} \
-         GROUP BY assigned_to_staff_id HAVING COUNT(*) > {threshold}) w"
+        "a.is_active = TRUE{scoped} AND (SELECT COUNT(*) FROM complaints o \
+         WHERE o.assigned_to_staff_id = a.id AND o.status {statuses}) > {threshold}"
     )
 }
 
@@ -237,9 +235,8 @@ fn candidate_pairs(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
     };
     match &plan.source {
         Source::Workload { statuses, threshold } => format!(
-            "SELECT a.id AS rid, m.rcp, 'workload' AS ver FROM {} \
-             JOIN staff a ON a.id = w.sid AND a.is_active = TRUE JOIN ({map}) m ON m.owner = a.id",
-            workload_table(sql, statuses, *threshold, scope, false)
+            "SELECT a.id AS rid, m.rcp, 'workload' AS ver FROM staff a JOIN ({map}) m ON m.owner = a.id WHERE {}",
+            overloaded_staff(sql, statuses, *threshold, scope)
         ),
         source => {
             let cond = complaint_condition(sql, source, scope);
