@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Alert-engine benchmark: see docs/perf-engine.md.
+# Alert-engine benchmark: see docs/PERFORMANCE.md, "Alert engine (issue 4)".
 #
 #   bash bench/engine.sh
 #

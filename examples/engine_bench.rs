@@ -1,4 +1,4 @@
-//! Alert-engine benchmark (see `bench/engine.sh` and `docs/perf-engine.md`).
+//! Alert-engine benchmark (see `bench/engine.sh` and `docs/PERFORMANCE.md`).
 //!
 //! Fills a fresh database with 200 staff and N complaints (80 % healthy,
 //! 10 % at risk, 10 % breached, 5 % critical across all of them, ~3 %
