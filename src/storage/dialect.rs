@@ -78,3 +78,80 @@ pub fn unindexed(backend: DbBackend, col: &str) -> String {
         _ => col.to_owned(),
     }
 }
+
+/// Text concatenation (`||` propagates NULL as MySQL's `CONCAT` does).
+pub fn concat(backend: DbBackend, parts: &[&str]) -> String {
+    match backend {
+        DbBackend::MySql => format!("CONCAT({})", parts.join(", ")),
+        _ => format!("({})", parts.join(" || ")),
+    }
+}
+
+/// A number as text, for [`concat`].
+pub fn text(backend: DbBackend, x: &str) -> String {
+    match backend {
+        DbBackend::MySql => format!("CAST({x} AS CHAR)"),
+        _ => format!("CAST({x} AS TEXT)"),
+    }
+}
+
+/// Integer division of two integer expressions (MySQL's `/` gives a decimal).
+pub fn int_div(backend: DbBackend, a: &str, b: &str) -> String {
+    match backend {
+        DbBackend::MySql => format!("({a} DIV {b})"),
+        _ => format!("({a} / {b})"),
+    }
+}
+
+/// A timestamp as `YYYY-MM-DD HH:MM` (UTC), for messages.
+pub fn utc_minute(backend: DbBackend, ts: &str) -> String {
+    match backend {
+        // RFC 3339 UTC text: date, then the time after the `T`.
+        DbBackend::Sqlite => format!("(substr({ts}, 1, 10) || ' ' || substr({ts}, 12, 5))"),
+        DbBackend::Postgres => format!("to_char({ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"),
+        _ => format!("DATE_FORMAT({ts}, '%Y-%m-%d %H:%i')"),
+    }
+}
+
+/// A timestamp as RFC 3339 UTC text (`…Z`), for JSON metadata.
+pub fn utc_rfc3339(backend: DbBackend, ts: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => format!("replace({ts}, '+00:00', 'Z')"),
+        DbBackend::Postgres => format!("to_char({ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"),
+        _ => format!("DATE_FORMAT({ts}, '%Y-%m-%dT%H:%i:%s.%fZ')"),
+    }
+}
+
+/// A text that changes exactly when the timestamp does (a dedup version part).
+pub fn timestamp_key(backend: DbBackend, ts: &str) -> String {
+    match backend {
+        // Every value is written in one RFC 3339 format: the text is the key.
+        DbBackend::Sqlite => ts.to_owned(),
+        // Microseconds since the epoch, exact (numeric on PostgreSQL ≥ 14).
+        DbBackend::Postgres => format!("CAST(CAST(EXTRACT(EPOCH FROM {ts}) * 1000000 AS BIGINT) AS TEXT)"),
+        _ => format!("CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {ts}) AS CHAR)"),
+    }
+}
+
+/// A JSON object from (key, SQL expression) pairs.
+pub fn json_object(backend: DbBackend, fields: &[(&str, String)]) -> String {
+    let function = match backend {
+        DbBackend::Sqlite => "json_object",
+        DbBackend::Postgres => "json_build_object",
+        _ => "JSON_OBJECT",
+    };
+    let args: Vec<String> = fields.iter().map(|(k, v)| format!("'{k}', {v}")).collect();
+    format!("{function}({})", args.join(", "))
+}
+
+/// Ends a derived table's `SELECT` so that it is computed once, not merged
+/// into the outer query (which would evaluate its expressions once per use).
+pub fn materialized(backend: DbBackend) -> &'static str {
+    match backend {
+        // A subquery with an OFFSET is neither flattened (SQLite) nor pulled up (PostgreSQL).
+        DbBackend::Sqlite => "LIMIT -1 OFFSET 0",
+        DbBackend::Postgres => "OFFSET 0",
+        // A derived table with a LIMIT is materialised.
+        _ => "LIMIT 18446744073709551615",
+    }
+}

@@ -1,43 +1,25 @@
-//! The engine's hand-tuned, set-based statements. Their dialect differences
-//! are date arithmetic (in `dialect`) and the conditional upsert
-//! ([`claim_on_conflict`], here).
+//! The engine's hand-tuned, set-based statements: per rule a fixed handful
+//! of `INSERT … SELECT`s, whatever the number of complaints. Their dialect
+//! differences are in `dialect` (date arithmetic and formatting, text
+//! concatenation, JSON) and the conditional upsert ([`claim_on_conflict`], here).
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, IsolationLevel,
-    QueryFilter, QuerySelect, SqliteTransactionMode, StatementBuilder, TransactionOptions, TransactionTrait,
+    QueryFilter, QuerySelect, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
 
 use super::Db;
-use super::dialect::{placeholder, seconds_between};
-use super::entities::{alert, complaint, notification_delivery, role, staff};
-use sea_orm::ActiveValue::Set;
+use super::dialect::{
+    as_int, concat, floor, int_div, json_object, materialized, placeholder, seconds_between, text, timestamp_key,
+    utc_minute, utc_rfc3339,
+};
+use super::entities::alert;
 
-/// Statements carry at most this many rows (the bind-parameter limits of the
-/// three backends leave room for 1 000 rows of alerts).
+/// Rows per statement where rows go through Rust (cleanup).
 pub const BATCH_ROWS: usize = 1000;
-
-/// A complaint as the rules see it.
-#[derive(Debug, Clone, FromQueryResult)]
-pub struct ComplaintRow {
-    pub id: i64,
-    pub title: String,
-    pub customer_name: String,
-    pub priority: String,
-    pub status: String,
-    pub assigned_to_staff_id: Option<i64>,
-    pub sla_deadline: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// An active staff member, for recipient resolution.
-#[derive(Debug, Clone, FromQueryResult)]
-pub struct StaffRow {
-    pub id: i64,
-    pub full_name: String,
-    pub supervisor_id: Option<i64>,
-    pub role: String,
-}
 
 /// Which complaints a check looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,185 +28,453 @@ pub enum Scope {
     Complaint(i64),
 }
 
-fn complaint_columns() -> Vec<complaint::Column> {
-    use complaint::Column as C;
-    vec![C::Id, C::Title, C::CustomerName, C::Priority, C::Status, C::AssignedToStaffId, C::SlaDeadline, C::CreatedAt]
-}
-
-fn scoped(query: &mut sea_orm::sea_query::SelectStatement, scope: Scope) {
-    if let Scope::Complaint(id) = scope {
-        query.and_where(Expr::col(complaint::Column::Id).eq(id));
-    }
-}
-
-async fn complaints_where(
-    db: &impl ConnectionTrait,
-    query: &impl StatementBuilder,
-) -> Result<Vec<ComplaintRow>, DbErr> {
-    let rows = db.query_all(query).await?;
-    rows.iter().map(|r| ComplaintRow::from_query_result(r, "")).collect()
-}
-
-/// Open complaints whose deadline has passed at `now`.
-pub async fn sla_breached(
-    db: &impl ConnectionTrait,
-    statuses: &[String],
-    now: DateTime<Utc>,
-    scope: Scope,
-) -> Result<Vec<ComplaintRow>, DbErr> {
-    use complaint::Column as C;
-    let mut q = Query::select();
-    q.columns(complaint_columns())
-        .from(complaint::Entity)
-        .and_where(Expr::col(C::Status).is_in(statuses.iter().cloned()))
-        .and_where(Expr::col(C::SlaDeadline).lte(now));
-    scoped(&mut q, scope);
-    complaints_where(db, &q).await
-}
-
-/// Open complaints not yet breached whose elapsed share of (created_at →
-/// sla_deadline) reached `share` (0..1) at `now`.
-pub async fn sla_at_risk(
-    db: &impl ConnectionTrait,
-    statuses: &[String],
-    share: f64,
-    now: DateTime<Utc>,
-    scope: Scope,
-) -> Result<Vec<ComplaintRow>, DbErr> {
-    use complaint::Column as C;
-    let backend = db.get_database_backend();
-    let elapsed = seconds_between(backend, "created_at", &placeholder(backend, 1));
-    let window = seconds_between(backend, "created_at", "sla_deadline");
-    let share_ph = placeholder(backend, 2);
-    let mut q = Query::select();
-    q.columns(complaint_columns())
-        .from(complaint::Entity)
-        .and_where(Expr::col(C::Status).is_in(statuses.iter().cloned()))
-        .and_where(Expr::col(C::SlaDeadline).gt(now))
-        .and_where(Expr::cust_with_values(
-            format!("{elapsed} >= {share_ph} * {window}"),
-            [sea_orm::Value::from(now), sea_orm::Value::from(share)],
-        ));
-    scoped(&mut q, scope);
-    complaints_where(db, &q).await
-}
-
-/// Open complaints of `priority`.
-pub async fn with_priority(
-    db: &impl ConnectionTrait,
-    priority: &str,
-    statuses: &[&str],
-    scope: Scope,
-) -> Result<Vec<ComplaintRow>, DbErr> {
-    use complaint::Column as C;
-    let mut q = Query::select();
-    q.columns(complaint_columns())
-        .from(complaint::Entity)
-        .and_where(Expr::col(C::Priority).eq(priority))
-        .and_where(Expr::col(C::Status).is_in(statuses.iter().copied()));
-    scoped(&mut q, scope);
-    complaints_where(db, &q).await
-}
-
-/// (staff id, open assigned complaints) for staff above `threshold`; with a
-/// complaint scope, only that complaint's assignee is considered.
-pub async fn overloaded_staff(
-    db: &impl ConnectionTrait,
-    statuses: &[&str],
-    threshold: i64,
-    scope: Scope,
-) -> Result<Vec<(i64, i64)>, DbErr> {
-    use complaint::Column as C;
-    let count = Expr::col(C::Id).count();
-    let mut q = Query::select();
-    q.column(C::AssignedToStaffId)
-        .expr_as(count.clone(), Alias::new("open_count"))
-        .from(complaint::Entity)
-        .and_where(Expr::col(C::Status).is_in(statuses.iter().copied()))
-        .and_where(Expr::col(C::AssignedToStaffId).is_not_null())
-        .group_by_col(C::AssignedToStaffId)
-        .and_having(count.gt(threshold));
-    if let Scope::Complaint(id) = scope {
-        let assignee = Query::select()
-            .column(C::AssignedToStaffId)
-            .from(complaint::Entity)
-            .and_where(Expr::col(C::Id).eq(id))
-            .take();
-        q.and_where(Expr::col(C::AssignedToStaffId).in_subquery(assignee));
-    }
-    let rows = db.query_all(&q).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get::<i64>("", "assigned_to_staff_id")?, r.try_get::<i64>("", "open_count")?)))
-        .collect()
-}
-
-/// Every active staff member with their role name: recipients are resolved from this.
-pub async fn active_staff(db: &impl ConnectionTrait) -> Result<Vec<StaffRow>, DbErr> {
-    let q = Query::select()
-        .column((staff::Entity, staff::Column::Id))
-        .column((staff::Entity, staff::Column::FullName))
-        .column((staff::Entity, staff::Column::SupervisorId))
-        .expr_as(Expr::col((role::Entity, role::Column::Name)), Alias::new("role"))
-        .from(staff::Entity)
-        .inner_join(
-            role::Entity,
-            Expr::col((staff::Entity, staff::Column::RoleId)).equals((role::Entity, role::Column::Id)),
-        )
-        .and_where(Expr::col((staff::Entity, staff::Column::IsActive)).eq(true))
-        .take();
-    let rows = db.query_all(&q).await?;
-    rows.iter().map(|r| StaffRow::from_query_result(r, "")).collect()
-}
-
-/// The dedup key of an alert, with the version of what it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DedupKey {
-    pub alert_type: String,
-    pub resource_type: String,
-    pub resource_id: i64,
-    pub recipient_staff_id: i64,
-}
-
-/// An alert the engine wants to raise, if its key is not within its window.
+/// What a rule looks at.
 #[derive(Debug, Clone)]
-pub struct Candidate {
-    pub key: DedupKey,
-    pub version: String,
-    pub alert: alert::ActiveModel,
-    /// Outbox channels (`email`, `sms`, `webhook`) the recipient subscribed to for this alert type.
-    pub outbox_channels: Vec<&'static str>,
+pub enum Source {
+    /// Complaints in `statuses` whose deadline has passed.
+    SlaBreached { statuses: Vec<String> },
+    /// Complaints in `statuses`, not yet breached, that used `share` (0..1) of their SLA window.
+    SlaAtRisk { statuses: Vec<String>, share: f64 },
+    /// Complaints in `statuses` of `priority`.
+    Priority { priority: String, statuses: Vec<String> },
+    /// Staff with more than `threshold` complaints in `statuses` assigned.
+    Workload { statuses: Vec<String>, threshold: i64 },
 }
 
-/// The upsert's conflict clause: take the row over (set this run's id, a new
+/// Who receives an alert: the owner (a complaint's active assignee, or the
+/// overloaded staff member), the owner's supervisor, members of roles.
+#[derive(Debug, Clone, Default)]
+pub struct Recipients {
+    pub owner: bool,
+    pub owner_supervisor: bool,
+    pub roles: Vec<String>,
+}
+
+/// One rule's run, as the storage layer needs it.
+#[derive(Debug, Clone)]
+pub struct RulePlan {
+    pub rule_id: i64,
+    pub rule_name: String,
+    pub source: Source,
+    pub alert_type: String,
+    pub severity: String,
+    /// With an active owner.
+    pub recipients: Recipients,
+    /// Without one (an unassigned complaint, or one whose assignee is inactive).
+    pub unassigned_recipients: Recipients,
+    pub window: TimeDelta,
+    pub expires_after: TimeDelta,
+    /// Recipients whose alert is created already dismissed (in-app switched off).
+    pub dismissed_for: Vec<i64>,
+    /// Outbox channels per recipient (`email`, `sms`, `webhook`).
+    pub outbox: HashMap<i64, Vec<&'static str>>,
+}
+
+/// What a rule's run did.
+pub struct RuleRun {
+    /// (resource, recipient) pairs the rule matched, deduplicated or not.
+    pub considered: u64,
+    /// Alerts created.
+    pub created: u64,
+    /// Who to tell about them.
+    pub announce: Announce,
+}
+
+/// The live pushes of a run's new (not dismissed) alerts: each alert when
+/// there are few; past [`ANNOUNCE_ROWS`], a resync per recipient (a bulk run
+/// would overflow the event channel anyway, and one message per inbox
+/// beats thousands).
+pub enum Announce {
+    Alerts(Vec<alert::Model>),
+    Resync(Vec<i64>),
+}
+
+/// Up to this many new alerts a run announces one by one.
+pub const ANNOUNCE_ROWS: u64 = 1000;
+
+/// A hand-written statement with named values: every `{name}` in the text
+/// becomes the dialect's next placeholder (MySQL's and SQLite's `?` are
+/// positional, so a value used twice is bound twice).
+struct Sql {
+    backend: DbBackend,
+    values: HashMap<String, Value>,
+}
+
+impl Sql {
+    fn new(backend: DbBackend) -> Self {
+        Self { backend, values: HashMap::new() }
+    }
+
+    /// Binds `value` as `{name}`; returns the marker.
+    fn bind(&mut self, name: &str, value: impl Into<Value>) -> String {
+        self.values.insert(name.to_owned(), value.into());
+        format!("{{{name}}}")
+    }
+
+    /// `IN (…)` over bound texts; never empty (an empty list matches nothing).
+    fn in_list(&mut self, prefix: &str, items: &[String]) -> String {
+        if items.is_empty() {
+            return "IN (NULL)".to_owned();
+        }
+        let markers: Vec<String> =
+            items.iter().enumerate().map(|(i, item)| self.bind(&format!("{prefix}{i}"), item.clone())).collect();
+        format!("IN ({})", markers.join(", "))
+    }
+
+    /// The statement, markers replaced by placeholders. A marker left open or
+    /// unbound is a bug in this module: an error, not a panic on a request.
+    fn statement(&self, sql: &str) -> Result<Statement, DbErr> {
+        let mut out = String::with_capacity(sql.len());
+        let mut values = Vec::new();
+        let mut rest = sql;
+        while let Some(open) = rest.find('{') {
+            let close =
+                open + rest[open..].find('}').ok_or_else(|| DbErr::Custom(format!("unclosed marker in: {sql}")))?;
+            let name = &rest[open + 1..close];
+            let value = self.values.get(name).ok_or_else(|| DbErr::Custom(format!("unbound {{{name}}} in: {sql}")))?;
+            out.push_str(&rest[..open]);
+            values.push(value.clone());
+            out.push_str(&placeholder(self.backend, values.len()));
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        Ok(Statement::from_sql_and_values(self.backend, out, values))
+    }
+}
+
+/// Integer ids inlined into SQL (they are numbers, nothing to escape).
+fn id_list(ids: &[i64]) -> Option<String> {
+    (!ids.is_empty()).then(|| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+}
+
+/// The complaints a complaint source matches (alias `c`).
+fn complaint_condition(sql: &mut Sql, source: &Source, scope: Scope) -> String {
+    let b = sql.backend;
+    let mut cond = match source {
+        Source::SlaBreached { statuses } => {
+            format!("c.status {} AND c.sla_deadline <= {{now}}", sql.in_list("st", statuses))
+        }
+        Source::SlaAtRisk { statuses, share } => {
+            let share = sql.bind("share", *share);
+            format!(
+                "c.status {} AND c.sla_deadline > {{now}} AND {} >= {share} * {}",
+                sql.in_list("st", statuses),
+                seconds_between(b, "c.created_at", "{now}"),
+                seconds_between(b, "c.created_at", "c.sla_deadline"),
+            )
+        }
+        Source::Priority { priority, statuses } => {
+            let priority = sql.bind("priority", priority.clone());
+            format!("c.priority = {priority} AND c.status {}", sql.in_list("st", statuses))
+        }
+        Source::Workload { .. } => unreachable!("not a complaint source"),
+    };
+    if let Scope::Complaint(id) = scope {
+        cond.push_str(&format!(" AND c.id = {}", sql.bind("scope", id)));
+    }
+    cond
+}
+
+/// Active staff over the workload threshold (alias `a`), driven from the
+/// staff table: a count of each one's open complaints (an index range); with
+/// a complaint scope, only that complaint's assignee is considered.
+fn overloaded_staff(sql: &mut Sql, statuses: &[String], threshold: i64, scope: Scope) -> String {
+    let statuses = sql.in_list("st", statuses);
+    let threshold = sql.bind("threshold", threshold);
+    let scoped = match scope {
+        Scope::All => String::new(),
+        Scope::Complaint(id) => {
+            format!(" AND a.id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})", sql.bind("scope", id))
+        }
+    };
+    format!(
+        "a.is_active = TRUE{scoped} AND (SELECT COUNT(*) FROM complaints o \
+         WHERE o.assigned_to_staff_id = a.id AND o.status {statuses}) > {threshold}"
+    )
+}
+
+/// Who receives what an owner's complaint (or workload) raises: (owner,
+/// recipient) pairs over active staff, from the staff table alone (small);
+/// owner 0 stands for "no active owner".
+fn recipient_map(sql: &mut Sql, plan: &RulePlan) -> Option<String> {
+    let r = &plan.recipients;
+    let mut branches = Vec::new();
+    if r.owner {
+        branches.push("SELECT a.id AS owner, a.id AS rcp FROM staff a WHERE a.is_active = TRUE".to_owned());
+    }
+    if r.owner_supervisor {
+        branches.push(
+            "SELECT a.id, s.id FROM staff a JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE \
+             WHERE a.is_active = TRUE"
+                .to_owned(),
+        );
+    }
+    if !r.roles.is_empty() {
+        let roles = sql.in_list("role", &r.roles);
+        branches.push(format!(
+            "SELECT a.id, r.id FROM staff a JOIN staff r ON r.is_active = TRUE \
+             JOIN roles ro ON ro.id = r.role_id AND ro.name {roles} WHERE a.is_active = TRUE"
+        ));
+    }
+    let unassigned = &plan.unassigned_recipients.roles;
+    if !unassigned.is_empty() && !matches!(plan.source, Source::Workload { .. }) {
+        let roles = sql.in_list("urole", unassigned);
+        branches.push(format!(
+            "SELECT 0, r.id FROM staff r JOIN roles ro ON ro.id = r.role_id AND ro.name {roles} \
+             WHERE r.is_active = TRUE"
+        ));
+    }
+    (!branches.is_empty()).then(|| branches.join(" UNION "))
+}
+
+/// The rule's (resource, recipient, version) triples, without duplicates:
+/// the matching complaints (or overloaded staff), read once, joined to the
+/// [`recipient_map`] by their active owner.
+fn candidate_pairs(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
+    let b = sql.backend;
+    let Some(map) = recipient_map(sql, plan) else {
+        // No recipient can be resolved: a query that yields nothing.
+        return "SELECT 0 AS rid, 0 AS rcp, '' AS ver FROM staff WHERE 1 = 0".to_owned();
+    };
+    match &plan.source {
+        Source::Workload { statuses, threshold } => format!(
+            "SELECT a.id AS rid, m.rcp, 'workload' AS ver FROM staff a JOIN ({map}) m ON m.owner = a.id WHERE {}",
+            overloaded_staff(sql, statuses, *threshold, scope)
+        ),
+        source => {
+            let cond = complaint_condition(sql, source, scope);
+            // A new deadline or priority is a new situation: the window starts afresh.
+            let version =
+                concat(b, &[&format!("COALESCE({}, '0')", timestamp_key(b, "c.sla_deadline")), "'|'", "c.priority"]);
+            format!(
+                "SELECT c.id AS rid, m.rcp, {version} AS ver FROM complaints c \
+                 LEFT JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE \
+                 JOIN ({map}) m ON m.owner = COALESCE(a.id, 0) WHERE {cond}"
+            )
+        }
+    }
+}
+
+/// The upsert's conflict clause: take the row over (this run's stamp, a new
 /// window and version) only when its window has passed or its version changed.
-fn claim_on_conflict(backend: DbBackend, cutoff: DateTime<Utc>) -> OnConflict {
-    let key = ["alert_type", "resource_type", "resource_id", "recipient_staff_id"];
+fn claim_on_conflict(backend: DbBackend) -> String {
+    let key = "alert_type, resource_type, resource_id, recipient_staff_id";
     match backend {
         // No WHERE on MySQL's ON DUPLICATE KEY UPDATE: each column keeps its
         // value unless the condition holds. Assignments run left to right and
         // see earlier new values, so the columns the condition reads come last.
         DbBackend::MySql => {
-            let cond = "alert_dedup.window_start < ? OR alert_dedup.version <> VALUES(version)";
-            let assign = |col: &str| -> SimpleExpr {
-                Expr::cust_with_values(format!("IF({cond}, VALUES({col}), alert_dedup.{col})"), [cutoff])
-            };
-            OnConflict::columns(key)
-                .value("claimed_by", assign("claimed_by"))
-                .value("window_start", assign("window_start"))
-                .value("version", assign("version"))
-                .to_owned()
+            let cond = "alert_dedup.window_start < {cutoff} OR alert_dedup.version <> VALUES(version)";
+            let assign = |col: &str| format!("{col} = IF({cond}, VALUES({col}), alert_dedup.{col})");
+            format!(
+                "ON DUPLICATE KEY UPDATE {}, {}, {}",
+                assign("claimed_by"),
+                assign("window_start"),
+                assign("version")
+            )
         }
-        _ => OnConflict::columns(key)
-            .update_columns(["claimed_by", "window_start", "version"])
-            .action_and_where(Expr::cust_with_values(
-                format!(
-                    "alert_dedup.window_start < {} OR alert_dedup.version <> excluded.version",
-                    placeholder(backend, 1)
-                ),
-                [cutoff],
-            ))
-            .to_owned(),
+        _ => format!(
+            "ON CONFLICT ({key}) DO UPDATE SET claimed_by = excluded.claimed_by, \
+             window_start = excluded.window_start, version = excluded.version \
+             WHERE alert_dedup.window_start < {{cutoff}} OR alert_dedup.version <> excluded.version"
+        ),
     }
+}
+
+/// "2 d 3 h", "3 h 20 min", "45 min", "less than a minute", from whole minutes.
+fn duration_text(b: DbBackend, minutes: &str) -> String {
+    let m = minutes;
+    let div = |x: &str, d: &str| int_div(b, x, d);
+    let t = |x: &str| text(b, x);
+    let (hours, days) = (div(m, "60"), div(m, "1440"));
+    let hours_of_day = format!("({hours} % 24)");
+    format!(
+        "CASE WHEN {m} < 1 THEN 'less than a minute' \
+         WHEN {m} < 60 THEN {} \
+         WHEN {m} < 1440 AND {m} % 60 = 0 THEN {} \
+         WHEN {m} < 1440 THEN {} \
+         WHEN {hours_of_day} = 0 THEN {} \
+         ELSE {} END",
+        concat(b, &[&t(m), "' min'"]),
+        concat(b, &[&t(&hours), "' h'"]),
+        concat(b, &[&t(&hours), "' h '", &t(&format!("({m} % 60)")), "' min'"]),
+        concat(b, &[&t(&days), "' d'"]),
+        concat(b, &[&t(&days), "' d '", &t(&hours_of_day), "' h'"]),
+    )
+}
+
+/// Whole minutes (never below zero) of an integer seconds expression.
+fn whole_minutes(b: DbBackend, seconds: &str) -> String {
+    int_div(b, &format!("(CASE WHEN {seconds} > 0 THEN {seconds} ELSE 0 END)"), "60")
+}
+
+/// The `INSERT INTO alerts … SELECT` of a rule: one alert per dedup row this
+/// run stamped, its title, message and metadata built in SQL. The inner
+/// table `x` computes each number once (behind a [`materialized`] fence:
+/// the texts use them many times).
+fn insert_alerts(sql: &mut Sql, plan: &RulePlan) -> String {
+    let b = sql.backend;
+    let c = |parts: &[&str]| concat(b, parts);
+    let rule_id = sql.bind("rule_id", plan.rule_id);
+    let rule_name = sql.bind("rule_name", plan.rule_name.clone());
+    let (dismissed, dismissed_at) = match id_list(&plan.dismissed_for) {
+        Some(ids) => (
+            format!("CASE WHEN x.rcp IN ({ids}) THEN TRUE ELSE FALSE END"),
+            format!("CASE WHEN x.rcp IN ({ids}) THEN {{now}} END"),
+        ),
+        None => ("FALSE".to_owned(), "NULL".to_owned()),
+    };
+    let fence = materialized(b);
+    let (resource_type, from, title, message, metadata) = match &plan.source {
+        Source::Workload { statuses, threshold } => {
+            let statuses = sql.in_list("st", statuses);
+            let threshold = sql.bind("threshold", *threshold);
+            let from = format!(
+                "(SELECT d.recipient_staff_id AS rcp, a.id AS rid, a.full_name AS name, \
+                 (SELECT COUNT(*) FROM complaints o WHERE o.assigned_to_staff_id = a.id AND o.status {statuses}) AS n \
+                 FROM alert_dedup d JOIN staff a ON a.id = d.resource_id WHERE d.claimed_by = {{stamp}} {fence}) x"
+            );
+            let title = c(&["'High workload: '", "x.name"]);
+            let message = c(&[
+                "x.name",
+                "' has '",
+                &text(b, "x.n"),
+                "' open complaints assigned (threshold '",
+                &text(b, &threshold),
+                "').'",
+            ]);
+            let metadata = json_object(
+                b,
+                &[
+                    ("rule_id", rule_id),
+                    ("rule_name", rule_name),
+                    ("staff_id", "x.rid".into()),
+                    ("open_complaints", as_int(b, "x.n")),
+                    ("threshold", threshold),
+                ],
+            );
+            ("staff", from, title, message, metadata)
+        }
+        source => {
+            // The numbers of the message, in whole seconds and percent.
+            let numbers = match source {
+                Source::SlaBreached { .. } => {
+                    format!(", {} AS secs", as_int(b, &floor(b, &seconds_between(b, "c.sla_deadline", "{now}"))))
+                }
+                Source::SlaAtRisk { .. } => {
+                    let elapsed = seconds_between(b, "c.created_at", "{now}");
+                    let window = seconds_between(b, "c.created_at", "c.sla_deadline");
+                    let percent = as_int(
+                        b,
+                        &floor(b, &format!("(CASE WHEN {window} >= 1 THEN {elapsed} * 100 / {window} ELSE 100 END)")),
+                    );
+                    let left = as_int(b, &floor(b, &seconds_between(b, "{now}", "c.sla_deadline")));
+                    format!(", {left} AS secs, {percent} AS pct")
+                }
+                _ => String::new(),
+            };
+            let from = format!(
+                "(SELECT d.recipient_staff_id AS rcp, c.id AS rid, c.title, c.customer_name, c.priority, c.status, \
+                 {} AS deadline_text, {} AS deadline_json, a.id AS owner, a.full_name AS owner_name{numbers} \
+                 FROM alert_dedup d JOIN complaints c ON c.id = d.resource_id \
+                 LEFT JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE \
+                 WHERE d.claimed_by = {{stamp}} {fence}) x",
+                utc_minute(b, "c.sla_deadline"),
+                utc_rfc3339(b, "c.sla_deadline"),
+            );
+            let who = format!(
+                "CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE {} END",
+                c(&["'assigned to '", "x.owner_name"])
+            );
+            let id = text(b, "x.rid");
+            let mut metadata = vec![
+                ("rule_id", rule_id),
+                ("rule_name", rule_name),
+                ("complaint_id", "x.rid".to_owned()),
+                ("priority", "x.priority".to_owned()),
+                ("status", "x.status".to_owned()),
+                ("assigned_to_staff_id", "x.owner".to_owned()),
+                ("sla_deadline", "x.deadline_json".to_owned()),
+            ];
+            let (title, message) = match source {
+                Source::SlaBreached { .. } => {
+                    metadata.push(("overdue_seconds", "x.secs".to_owned()));
+                    (
+                        c(&["'SLA breached: complaint #'", &id]),
+                        c(&[
+                            "'Complaint #'",
+                            &id,
+                            "' \"'",
+                            "x.title",
+                            "'\" ('",
+                            "x.priority",
+                            "', '",
+                            &who,
+                            "') missed its SLA deadline of '",
+                            "x.deadline_text",
+                            "' UTC by '",
+                            &duration_text(b, &whole_minutes(b, "x.secs")),
+                            "'.'",
+                        ]),
+                    )
+                }
+                Source::SlaAtRisk { .. } => {
+                    let percent = "(CASE WHEN x.pct > 100 THEN 100 WHEN x.pct < 0 THEN 0 ELSE x.pct END)";
+                    metadata.push(("elapsed_percent", percent.to_owned()));
+                    metadata.push(("seconds_left", "x.secs".to_owned()));
+                    (
+                        c(&["'SLA at risk: complaint #'", &id]),
+                        c(&[
+                            "'Complaint #'",
+                            &id,
+                            "' \"'",
+                            "x.title",
+                            "'\" ('",
+                            "x.priority",
+                            "', '",
+                            &who,
+                            "') has used '",
+                            &text(b, percent),
+                            "'% of its SLA window: '",
+                            &duration_text(b, &whole_minutes(b, "x.secs")),
+                            "' left until '",
+                            "x.deadline_text",
+                            "' UTC.'",
+                        ]),
+                    )
+                }
+                _ => {
+                    let capitalised = c(&["upper(substr(x.priority, 1, 1))", "substr(x.priority, 2)"]);
+                    (
+                        c(&[&capitalised, "' complaint #'", &id]),
+                        c(&[
+                            "'Complaint #'",
+                            &id,
+                            "' \"'",
+                            "x.title",
+                            "'\" from '",
+                            "x.customer_name",
+                            "' has '",
+                            "x.priority",
+                            "' priority ('",
+                            &who,
+                            "'); SLA deadline '",
+                            &format!("COALESCE({}, 'none')", c(&["x.deadline_text", "' UTC'"])),
+                            "'.'",
+                        ]),
+                    )
+                }
+            };
+            ("complaint", from, title, message, json_object(b, &metadata))
+        }
+    };
+    let resource_type = sql.bind("resource_type", resource_type);
+    format!(
+        "INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, \
+         is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at) \
+         SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
+         FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}} FROM {from}"
+    )
 }
 
 /// A write transaction. SQLite takes the write lock up front so racing
@@ -243,129 +493,124 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(options).await
 }
 
-/// Claims the candidates' dedup keys and inserts an alert, and its outbox
-/// rows, for each key this run won, in one transaction per batch: racing
-/// checkers (other tasks, other instances) are serialised by the unique key,
-/// and exactly one of them creates each alert. Returns the alerts created.
-pub async fn claim_and_insert(
-    db: &Db,
-    run_id: &str,
-    window: TimeDelta,
-    now: DateTime<Utc>,
-    candidates: Vec<Candidate>,
-) -> Result<Vec<alert::Model>, DbErr> {
-    let mut created = Vec::new();
-    let mut remaining = candidates;
-    let mut batch_no = 0;
-    while !remaining.is_empty() {
-        let rest = remaining.split_off(remaining.len().min(BATCH_ROWS));
-        let batch = std::mem::replace(&mut remaining, rest);
-        let txn = begin_write(db).await?;
-        // A stamp per batch: reading back "the keys this run won" then costs
-        // one batch, not everything the run claimed so far.
-        batch_no += 1;
-        let stamp = format!("{run_id}-{batch_no}");
-        created.extend(claim_batch(&txn, &stamp, window, now, batch).await?);
-        txn.commit().await?;
-    }
-    Ok(created)
+async fn scalar(db: &impl ConnectionTrait, stmt: Statement) -> Result<i64, DbErr> {
+    let row = db.query_one_raw(stmt).await?.ok_or_else(|| DbErr::RecordNotFound("no row".into()))?;
+    row.try_get_by_index::<i64>(0)
 }
 
-async fn claim_batch(
-    txn: &DatabaseTransaction,
-    run_id: &str,
-    window: TimeDelta,
+/// The ids of the complaints a complaint source matches at `now` (the rule
+/// conditions on their own, for tests).
+pub async fn matching_complaints(
+    db: &impl ConnectionTrait,
+    source: &Source,
     now: DateTime<Utc>,
-    batch: Vec<Candidate>,
-) -> Result<Vec<alert::Model>, DbErr> {
-    let backend = txn.get_database_backend();
-    let mut upsert = Query::insert();
-    upsert.into_table("alert_dedup").columns([
-        "alert_type",
-        "resource_type",
-        "resource_id",
-        "recipient_staff_id",
-        "window_start",
-        "version",
-        "claimed_by",
-    ]);
-    for c in &batch {
-        upsert.values_panic([
-            c.key.alert_type.clone().into(),
-            c.key.resource_type.clone().into(),
-            c.key.resource_id.into(),
-            c.key.recipient_staff_id.into(),
-            now.into(),
-            c.version.clone().into(),
-            run_id.into(),
-        ]);
-    }
-    upsert.on_conflict(claim_on_conflict(backend, now - window));
-    txn.execute(&upsert).await?;
+    scope: Scope,
+) -> Result<Vec<i64>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.bind("now", now);
+    let cond = complaint_condition(&mut sql, source, scope);
+    let rows = db.query_all_raw(sql.statement(&format!("SELECT c.id FROM complaints c WHERE {cond}"))?).await?;
+    rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect()
+}
 
-    // The keys this run won, in this transaction: only they get an alert.
-    let won = Query::select()
-        .columns(["alert_type", "resource_type", "resource_id", "recipient_staff_id"])
-        .from("alert_dedup")
-        .and_where(Expr::col("claimed_by").eq(run_id))
-        .take();
-    let won: std::collections::HashSet<DedupKey> = txn
-        .query_all(&won)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(DedupKey {
-                alert_type: r.try_get("", "alert_type")?,
-                resource_type: r.try_get("", "resource_type")?,
-                resource_id: r.try_get("", "resource_id")?,
-                recipient_staff_id: r.try_get("", "recipient_staff_id")?,
-            })
-        })
-        .collect::<Result<_, DbErr>>()?;
-    let won: Vec<Candidate> = batch.into_iter().filter(|c| won.contains(&c.key)).collect();
-    let Some(first) = won.first() else { return Ok(Vec::new()) };
-    let (alert_type, resource_type) = (first.key.alert_type.clone(), first.key.resource_type.clone());
-    alert::Entity::insert_many(won.iter().map(|c| c.alert.clone())).exec_without_returning(txn).await?;
+/// Runs one rule: claims the dedup keys of every (resource, recipient) it
+/// matches with one upsert, inserts an alert for each key this run won with
+/// one `INSERT … SELECT`, and the alerts' outbox rows, all in one
+/// transaction: racing checkers (other tasks, other instances) are
+/// serialised by the unique key, and exactly one of them creates each alert.
+pub async fn run_rule(
+    db: &Db,
+    plan: &RulePlan,
+    run_id: &str,
+    now: DateTime<Utc>,
+    scope: Scope,
+) -> Result<RuleRun, DbErr> {
+    let backend = db.get_database_backend();
+    let timer = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(rule = %plan.rule_name, step, elapsed_ms = timer.elapsed().as_millis() as u64, "engine");
+    let mut sql = Sql::new(backend);
+    sql.bind("now", now);
+    sql.bind("cutoff", now - plan.window);
+    sql.bind("expires", now + plan.expires_after);
+    sql.bind("stamp", run_id.to_owned());
+    sql.bind("alert_type", plan.alert_type.clone());
+    sql.bind("severity", plan.severity.clone());
+    let pairs = candidate_pairs(&mut sql, plan, scope);
+    let resource_type = if matches!(plan.source, Source::Workload { .. }) { "staff" } else { "complaint" };
+    let claim = format!(
+        "INSERT INTO alert_dedup (alert_type, resource_type, resource_id, recipient_staff_id, window_start, version, \
+         claimed_by) SELECT {{alert_type}}, {}, p.rid, p.rcp, {{now}}, p.ver, {{stamp}} FROM ({pairs}) p WHERE TRUE \
+         ORDER BY p.rid, p.rcp {}",
+        sql.bind("claim_resource_type", resource_type),
+        claim_on_conflict(backend)
+    );
+    let insert = insert_alerts(&mut sql, plan);
 
-    // Read the new rows back (ids included). Only this transaction can have
-    // written alerts for these keys at this `now`: it holds their dedup rows.
-    let resource_ids: Vec<i64> = won.iter().map(|c| c.key.resource_id).collect();
-    let inserted = alert::Entity::find()
-        .filter(Expr::col(alert::Column::AlertType).eq(alert_type))
-        .filter(Expr::col(alert::Column::ResourceType).eq(resource_type))
-        .filter(Expr::col(alert::Column::CreatedAt).eq(now))
-        .filter(Expr::col(alert::Column::ResourceId).is_in(resource_ids))
-        .all(txn)
-        .await?;
-    let channels: std::collections::HashMap<(i64, i64), &Vec<&'static str>> =
-        won.iter().map(|c| ((c.key.resource_id, c.key.recipient_staff_id), &c.outbox_channels)).collect();
-    let mut created = Vec::with_capacity(won.len());
-    let mut outbox = Vec::new();
-    for alert in inserted {
-        let key = (alert.resource_id.unwrap_or_default(), alert.assigned_to_staff_id);
-        let Some(channels) = channels.get(&key) else { continue };
-        for channel in channels.iter() {
-            outbox.push(notification_delivery::ActiveModel {
-                id: sea_orm::ActiveValue::NotSet,
-                alert_id: Set(alert.id),
-                staff_id: Set(alert.assigned_to_staff_id),
-                channel: Set((*channel).to_owned()),
-                status: Set("pending".to_owned()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                claimed_until: Set(None),
-                last_error: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                sent_at: Set(None),
-            });
+    // Counted apart, for the dedup metric (the upsert's row count does not
+    // tell inserted, taken over and left alone apart on every dialect): a read
+    // on another connection, alongside the write.
+    let count = sql.statement(&format!("SELECT COUNT(*) FROM ({pairs}) p"))?;
+    let write = async {
+        let txn = begin_write(db).await?;
+        txn.execute_raw(sql.statement(&claim)?).await?;
+        lap("claimed");
+        // Alerts above this id for the keys this run stamped are this run's:
+        // any earlier alert for those keys committed before the upsert got their rows.
+        let last_id = scalar(&txn, Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
+        let created = txn.execute_raw(sql.statement(&insert)?).await?.rows_affected();
+        lap("inserted");
+        let mut announce = Announce::Resync(Vec::new());
+        if created > 0 {
+            let mut sql = Sql { backend, values: sql.values.clone() };
+            sql.bind("last_id", last_id);
+            let new = "al.id > {last_id} AND al.created_at = {now} AND EXISTS (SELECT 1 FROM alert_dedup d \
+                 WHERE d.claimed_by = {stamp} AND d.alert_type = al.alert_type AND d.resource_type = al.resource_type \
+                 AND d.resource_id = al.resource_id AND d.recipient_staff_id = al.assigned_to_staff_id)";
+            insert_outbox(&txn, &mut sql, plan, new).await?;
+            lap("outbox");
+            announce = if created <= ANNOUNCE_ROWS {
+                let q = format!("SELECT al.* FROM alerts al WHERE {new} AND al.is_dismissed = FALSE ORDER BY al.id");
+                Announce::Alerts(alert::Model::find_by_statement(sql.statement(&q)?).all(&txn).await?)
+            } else {
+                // The recipients of the keys this run won, but those whose alerts are born dismissed.
+                let q = "SELECT DISTINCT recipient_staff_id FROM alert_dedup WHERE claimed_by = {stamp}";
+                let rows = txn.query_all_raw(sql.statement(q)?).await?;
+                let staff: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
+                Announce::Resync(staff.into_iter().filter(|id| !plan.dismissed_for.contains(id)).collect())
+            };
+            lap("read back");
         }
-        created.push(alert);
+        txn.commit().await?;
+        lap("committed");
+        Ok::<_, DbErr>((created, announce))
+    };
+    let (considered, (created, announce)) = tokio::try_join!(scalar(db, count), write)?;
+    Ok(RuleRun { considered: considered as u64, created, announce })
+}
+
+/// The outbox rows of the new alerts (`new`, over `alerts al`), one
+/// `INSERT … SELECT` per channel someone subscribed to.
+async fn insert_outbox(txn: &DatabaseTransaction, sql: &mut Sql, plan: &RulePlan, new: &str) -> Result<(), DbErr> {
+    let mut by_channel: HashMap<&str, Vec<i64>> = HashMap::new();
+    for (staff_id, channels) in &plan.outbox {
+        for channel in channels {
+            by_channel.entry(channel).or_default().push(*staff_id);
+        }
     }
-    for chunk in outbox.chunks(BATCH_ROWS) {
-        notification_delivery::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+    let mut channels: Vec<_> = by_channel.into_iter().collect();
+    channels.sort();
+    for (channel, mut staff) in channels {
+        staff.sort_unstable();
+        let Some(staff) = id_list(&staff) else { continue };
+        let channel = sql.bind("channel", channel.to_owned());
+        let q = format!(
+            "INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, \
+             created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, {channel}, 'pending', 0, {{now}}, {{now}}, \
+             {{now}} FROM alerts al WHERE al.assigned_to_staff_id IN ({staff}) AND {new}"
+        );
+        txn.execute_raw(sql.statement(&q)?).await?;
     }
-    Ok(created)
+    Ok(())
 }
 
 /// Ends the live SLA and critical alerts of a complaint that was resolved or

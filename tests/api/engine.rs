@@ -247,6 +247,36 @@ async fn rules_drive_the_engine(backend: Backend) {
     assert_eq!(app.send(reqwest::Method::POST, "/api/v1/alerts/check", Some(&app.token(a)), None).await.0, 403);
 }
 
+/// The durations in messages are built in SQL, per dialect: the same wording everywhere.
+async fn messages_say_how_late_in_days_hours_and_minutes(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    let now = app.app.clock.now();
+    let mut expected = Vec::new();
+    for (minutes, late) in [(60, "2 d 4 h"), (280, "2 d."), (2980, "3 h 20 min"), (3120, "1 h.")] {
+        let deadline = (now + TimeDelta::minutes(minutes)).to_rfc3339();
+        let c = app
+            .complaint(
+                json!({"title": "Slow", "customer_name": "Jo", "assigned_to_staff_id": a, "sla_deadline": deadline}),
+            )
+            .await;
+        expected.push((c["id"].clone(), late));
+    }
+    app.app.clock.advance(TimeDelta::hours(53));
+    app.check().await;
+    let inbox = app.inbox(a).await;
+    for (id, late) in expected {
+        let breach = inbox
+            .iter()
+            .find(|x| x["resource_id"] == id && x["alert_type"] == "sla_breach")
+            .unwrap_or_else(|| panic!("no breach alert for {id}: {inbox:?}"));
+        let message = breach["message"].as_str().unwrap();
+        assert!(message.contains(&format!("by {late}")), "{message} should say by {late}");
+        assert!(message.contains(&format!("#{id} \"Slow\"")) && message.contains("assigned to a"), "{message}");
+        assert_eq!(breach["alert_metadata"]["complaint_id"], id);
+    }
+}
+
 on_all_backends!(
     at_risk_then_breached_each_alert_once,
     critical_complaint_alerts_inside_the_request,
@@ -255,4 +285,5 @@ on_all_backends!(
     resolving_expires_live_alerts,
     workload_alert_above_threshold,
     rules_drive_the_engine,
+    messages_say_how_late_in_days_hours_and_minutes,
 );

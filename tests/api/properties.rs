@@ -2,7 +2,7 @@
 //! SLA "at risk" SQL agrees with the arithmetic it stands for.
 use chrono::TimeDelta;
 use convergeai_alerts::domain::{DomainError, rules};
-use convergeai_alerts::storage::engine::{Scope, sla_at_risk, sla_breached};
+use convergeai_alerts::storage::engine::{Scope, Source, matching_complaints};
 use convergeai_alerts::storage::entities::complaint;
 use proptest::prelude::*;
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -127,8 +127,11 @@ fn sla_predicates_match_the_arithmetic() {
                 .unwrap();
                 let share = f64::from(percent) / 100.0;
                 let scope = Scope::Complaint(row.id);
-                let at_risk = !sla_at_risk(&app.app.db, &statuses, share, now, scope).await.unwrap().is_empty();
-                let breached = !sla_breached(&app.app.db, &statuses, now, scope).await.unwrap().is_empty();
+                let db = &app.app.db;
+                let matches = |source: Source| async move { matching_complaints(db, &source, now, scope).await };
+                let at_risk =
+                    !matches(Source::SlaAtRisk { statuses: statuses.clone(), share }).await.unwrap().is_empty();
+                let breached = !matches(Source::SlaBreached { statuses: statuses.clone() }).await.unwrap().is_empty();
                 complaint::Entity::delete_by_id(row.id).exec(&app.app.db).await.unwrap();
                 let expect_breached = deadline <= now;
                 let expect_at_risk = !expect_breached && elapsed_s as f64 >= share * window_s as f64;
