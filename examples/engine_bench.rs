@@ -232,8 +232,9 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
     Ok(())
 }
 
-/// `alerts_copy_idx`: `alerts` with its primary key and every index, no
-/// foreign key (as `CREATE TABLE … LIKE` gives on MySQL and PostgreSQL).
+/// `alerts_copy_idx`: `alerts` with its primary key, every index and the
+/// statistics triggers (which write the same rollups), no foreign key (as
+/// `CREATE TABLE … LIKE` gives on MySQL and PostgreSQL, triggers added).
 async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
     match backend {
         DbBackend::MySql => db.execute_unprepared("CREATE TABLE alerts_copy_idx LIKE alerts").await.map(|_| ())?,
@@ -244,7 +245,8 @@ async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
             let rows = db
                 .query_all_raw(Statement::from_string(
                     backend,
-                    "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'alerts' AND sql IS NOT NULL ORDER BY type DESC",
+                    "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'alerts' AND sql IS NOT NULL \
+                     AND type IN ('table', 'index') ORDER BY type DESC",
                 ))
                 .await?;
             for row in rows {
@@ -259,6 +261,9 @@ async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
                 db.execute_unprepared(&sql).await?;
             }
         }
+    }
+    for sql in convergeai_alerts::storage::rollups::triggers(backend, "alerts_copy_idx") {
+        db.execute_unprepared(&sql).await?;
     }
     Ok(())
 }
