@@ -261,4 +261,59 @@ async fn window_edges_count_exactly(backend: Backend) {
     assert_eq!(s["total"], 2, "{s}");
 }
 
-on_all_backends!(stats_maths_on_fixed_data, rollups_follow_every_write, window_edges_count_exactly);
+/// More staff members than one median statement holds (100): each one's
+/// median time to read is still right, and none is missing.
+async fn medians_for_many_staff(backend: Backend) {
+    use convergeai_alerts::storage::entities::staff;
+    let app = spawn_app!(backend);
+    let (first, _) = app.staff("first@example.com", "agent").await;
+    let template = staff::Entity::find_by_id(first).one(&app.app.db).await.unwrap().unwrap();
+    let people: Vec<staff::ActiveModel> = (0..149)
+        .map(|i| staff::ActiveModel {
+            id: NotSet,
+            email: Set(format!("agent{i}@example.com")),
+            full_name: Set(format!("Agent {i}")),
+            ..sea_orm::IntoActiveModel::into_active_model(template.clone())
+        })
+        .map(|mut m| {
+            m.id = NotSet;
+            m
+        })
+        .collect();
+    staff::Entity::insert_many(people).exec_without_returning(&app.app.db).await.unwrap();
+    let ids: Vec<i64> = staff::Entity::find().all(&app.app.db).await.unwrap().iter().map(|s| s.id).collect();
+    assert!(ids.len() >= 150, "{}", ids.len());
+    // Staff member k read three alerts, after k, 2k and 3k + 60 seconds: median 2k.
+    let rows: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(k, id)| {
+            let k = k as i64;
+            [k, 2 * k, 3 * k + 60].map(|secs| row(*id, "sla_breach", "critical", at(10, 9), Some(secs), None))
+        })
+        .collect();
+    for chunk in rows.chunks(300) {
+        alert::Entity::insert_many(chunk.to_vec()).exec_without_returning(&app.app.db).await.unwrap();
+    }
+    let (status, s) = app
+        .get("/api/v1/alerts/stats?from=2026-11-10T00:00:00Z&to=2026-11-11T00:00:00Z", &app.admin_token().await)
+        .await;
+    assert_eq!(status, 200, "{s}");
+    let per_staff = s["per_staff"].as_array().unwrap();
+    let medians: BTreeMap<i64, i64> = per_staff
+        .iter()
+        .filter(|r| r["alerts"] == 3)
+        .map(|r| (r["staff_id"].as_i64().unwrap(), r["median_time_to_read_seconds"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(medians.len(), ids.len(), "every staff member with alerts has a median");
+    for (k, id) in ids.iter().enumerate() {
+        assert_eq!(medians[id], 2 * k as i64, "staff member {id}");
+    }
+}
+
+on_all_backends!(
+    stats_maths_on_fixed_data,
+    rollups_follow_every_write,
+    window_edges_count_exactly,
+    medians_for_many_staff
+);
