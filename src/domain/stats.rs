@@ -90,7 +90,7 @@ fn percentiles(histogram: &[(i64, i64)]) -> Percentiles {
 async fn counts(db: &crate::storage::Db, w: &Window) -> Result<(Vec<store::Group>, BTreeMap<i64, i64>), DbErr> {
     let mut groups = Vec::new();
     let mut staff: BTreeMap<i64, i64> = BTreeMap::new();
-    let mut raw = |g: Vec<store::Group>, s: Vec<(i64, i64)>, groups: &mut Vec<store::Group>| {
+    let mut add = |g: Vec<store::Group>, s: Vec<(i64, i64)>, groups: &mut Vec<store::Group>| {
         groups.extend(g);
         for (id, n) in s {
             *staff.entry(id).or_default() += n;
@@ -109,13 +109,13 @@ async fn counts(db: &crate::storage::Db, w: &Window) -> Result<(Vec<store::Group
                 store::groups(db, &tail),
                 store::staff_counts(db, &tail),
             )?;
-            raw(hourly, hourly_staff, &mut groups);
-            raw(head_groups, head_staff, &mut groups);
-            raw(tail_groups, tail_staff, &mut groups);
+            add(hourly, hourly_staff, &mut groups);
+            add(head_groups, head_staff, &mut groups);
+            add(tail_groups, tail_staff, &mut groups);
         }
         None => {
             let (g, s) = tokio::try_join!(store::groups(db, w), store::staff_counts(db, w))?;
-            raw(g, s, &mut groups);
+            add(g, s, &mut groups);
         }
     }
     Ok((groups, staff))

@@ -396,26 +396,20 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan) -> String {
                 ("assigned_to_staff_id", "x.owner".to_owned()),
                 ("sla_deadline", "x.deadline_json".to_owned()),
             ];
+            // `Complaint #7 "Title" (high, assigned to Ann`: how both SLA messages begin.
+            let sla_lead =
+                ["'Complaint #'", id.as_str(), "' \"'", "x.title", "'\" ('", "x.priority", "', '", who.as_str()];
+            let duration = duration_text(b, &whole_minutes(b, "x.secs"));
             let (title, message) = match source {
                 Source::SlaBreached { .. } => {
                     metadata.push(("overdue_seconds", "x.secs".to_owned()));
                     (
                         c(&["'SLA breached: complaint #'", &id]),
                         c(&[
-                            "'Complaint #'",
-                            &id,
-                            "' \"'",
-                            "x.title",
-                            "'\" ('",
-                            "x.priority",
-                            "', '",
-                            &who,
-                            "') missed its SLA deadline of '",
-                            "x.deadline_text",
-                            "' UTC by '",
-                            &duration_text(b, &whole_minutes(b, "x.secs")),
-                            "'.'",
-                        ]),
+                            &sla_lead[..],
+                            &["') missed its SLA deadline of '", "x.deadline_text", "' UTC by '", &duration, "'.'"],
+                        ]
+                        .concat()),
                     )
                 }
                 Source::SlaAtRisk { .. } => {
@@ -425,22 +419,18 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan) -> String {
                     (
                         c(&["'SLA at risk: complaint #'", &id]),
                         c(&[
-                            "'Complaint #'",
-                            &id,
-                            "' \"'",
-                            "x.title",
-                            "'\" ('",
-                            "x.priority",
-                            "', '",
-                            &who,
-                            "') has used '",
-                            &text(b, percent),
-                            "'% of its SLA window: '",
-                            &duration_text(b, &whole_minutes(b, "x.secs")),
-                            "' left until '",
-                            "x.deadline_text",
-                            "' UTC.'",
-                        ]),
+                            &sla_lead[..],
+                            &[
+                                "') has used '",
+                                &text(b, percent),
+                                "'% of its SLA window: '",
+                                &duration,
+                                "' left until '",
+                                "x.deadline_text",
+                                "' UTC.'",
+                            ],
+                        ]
+                        .concat()),
                     )
                 }
                 _ => {

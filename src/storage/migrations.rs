@@ -38,7 +38,7 @@ fn pk(backend: DbBackend, name: &'static str) -> ColumnDef {
 /// default and converts through the session time zone, so it gets
 /// `DATETIME(6)` holding UTC; PostgreSQL gets `timestamptz`; SQLite stores
 /// RFC 3339 text, which sorts correctly because every value is UTC.
-fn ts(backend: DbBackend, name: &'static str) -> ColumnDef {
+pub(super) fn ts(backend: DbBackend, name: &'static str) -> ColumnDef {
     let mut col = ColumnDef::new(name);
     match backend {
         DbBackend::MySql => col.custom("DATETIME(6)"),
@@ -50,7 +50,7 @@ fn ts(backend: DbBackend, name: &'static str) -> ColumnDef {
 /// A table. On MySQL: utf8mb4 whatever the server default, and a binary
 /// collation so that equality and uniqueness are case- and accent-sensitive
 /// as on SQLite and PostgreSQL.
-fn table(backend: DbBackend) -> TableCreateStatement {
+pub(super) fn table(backend: DbBackend) -> TableCreateStatement {
     let mut table = Table::create();
     if backend == DbBackend::MySql {
         table.character_set("utf8mb4").collate("utf8mb4_bin");
@@ -66,7 +66,7 @@ fn fk(from: (&'static str, &'static str), to: (&'static str, &'static str)) -> F
     ForeignKey::create().name(format!("fk_{}_{}", from.0, from.1)).from(from.0, from.1).to(to.0, to.1).take()
 }
 
-fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+pub(super) fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
     let mut idx = Index::create();
     idx.name(name).table(table);
     for col in cols {

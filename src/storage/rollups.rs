@@ -20,6 +20,7 @@ use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
 use super::dialect::{as_int, epoch_hour, floor, seconds_between};
+use super::migrations::{index, table, ts};
 
 pub struct StatsRollups;
 
@@ -36,14 +37,8 @@ const TRACKED: [&str; 6] = ["created_at", "alert_type", "severity", "assigned_to
 impl MigrationTrait for StatsRollups {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let b = m.get_database_backend();
-        let table = |name: &'static str| {
-            let mut t = Table::create();
-            t.table(name).if_not_exists();
-            if b == DbBackend::MySql {
-                t.character_set("utf8mb4").collate("utf8mb4_bin");
-            }
-            t
-        };
+        // IF NOT EXISTS: a migration retried after a partial run goes on.
+        let table = |name: &'static str| table(b).table(name).if_not_exists().to_owned();
         let int = |name: &'static str| ColumnDef::new(name).big_integer().not_null().default(0).take();
         m.create_table(
             table("alert_stats_hourly")
@@ -67,59 +62,36 @@ impl MigrationTrait for StatsRollups {
                 .take(),
         )
         .await?;
-        let ts = match b {
-            DbBackend::MySql => ColumnDef::new("created_at").custom("DATETIME(6)").not_null().take(),
-            _ => ColumnDef::new("created_at").timestamp_with_time_zone().not_null().take(),
-        };
         m.create_table(
             table("alert_latencies")
                 .col(ColumnDef::new("alert_id").big_integer().not_null())
                 .col(ColumnDef::new("kind").string_len(10).not_null())
                 .col(ColumnDef::new("staff_id").big_integer().not_null())
-                .col(ts)
+                .col(ts(b, "created_at").not_null())
                 .col(ColumnDef::new("bucket").big_integer().not_null())
                 .primary_key(Index::create().col("alert_id").col("kind"))
                 .take(),
         )
         .await?;
+        let index = |name, table, cols: &[&'static str]| index(name, table, cols).if_not_exists().to_owned();
         // Histograms read these in (staff,) bucket order: grouping needs no sort.
-        let index = |name: &'static str, cols: &[&'static str]| {
-            let mut idx = Index::create();
-            idx.name(name).table("alert_latencies").if_not_exists();
-            for col in cols {
-                idx.col(*col);
-            }
-            idx.take()
-        };
-        m.create_index(index("idx_alert_latencies_staff", &["kind", "staff_id", "bucket", "created_at"])).await?;
-        m.create_index(index("idx_alert_latencies_bucket", &["kind", "bucket", "created_at"])).await?;
+        let by_staff = ["kind", "staff_id", "bucket", "created_at"];
+        m.create_index(index("idx_alert_latencies_staff", "alert_latencies", &by_staff)).await?;
+        m.create_index(index("idx_alert_latencies_bucket", "alert_latencies", &["kind", "bucket", "created_at"]))
+            .await?;
 
         // The wide stats index of m0004 is no longer read (the rollups answer
         // whole hours; only the minutes at a window's edges read `alerts`):
         // a plain `created_at` index serves those, and inserts get cheaper.
         drop_alerts_index(m, "idx_alerts_stats").await?;
-        m.create_index(
-            Index::create().name("idx_alerts_created").table("alerts").col("created_at").if_not_exists().take(),
-        )
-        .await?;
+        m.create_index(index("idx_alerts_created", "alerts", &["created_at"])).await?;
         // The unread badge's index, with `created_at` last: the per-staff
         // unread counts of a window are answered from it alone.
         // (A new name: a fresh SQLite file's other pooled connections may
         // still see the old index at once.)
         drop_alerts_index(m, "idx_alerts_unread").await?;
-        m.create_index(
-            Index::create()
-                .name("idx_alerts_unread_window")
-                .if_not_exists()
-                .table("alerts")
-                .col("assigned_to_staff_id")
-                .col("is_read")
-                .col("is_dismissed")
-                .col("expires_at")
-                .col("created_at")
-                .take(),
-        )
-        .await?;
+        let unread = ["assigned_to_staff_id", "is_read", "is_dismissed", "expires_at", "created_at"];
+        m.create_index(index("idx_alerts_unread_window", "alerts", &unread)).await?;
 
         let db = m.get_connection();
         for sql in triggers(b, "alerts") {

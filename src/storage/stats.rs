@@ -64,20 +64,20 @@ pub async fn groups(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<Group>,
         "SELECT {day} AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, {read} AS r, {dismissed} AS x \
          FROM alerts a WHERE {cond} GROUP BY {day}, a.alert_type, a.severity"
     );
-    rows(db, sql, values)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Group {
-                day: r.try_get("", "d")?,
-                alert_type: r.try_get("", "t")?,
-                severity: r.try_get("", "s")?,
-                alerts: r.try_get("", "n")?,
-                read: r.try_get("", "r")?,
-                dismissed: r.try_get("", "x")?,
-            })
-        })
-        .collect()
+    rows(db, sql, values).await?.iter().map(|r| group(r, r.try_get("", "d")?)).collect()
+}
+
+/// A group from a row with columns t, s, n, r, x (type, severity, alerts,
+/// read, dismissed), of the given day.
+fn group(r: &sea_orm::QueryResult, day: String) -> Result<Group, DbErr> {
+    Ok(Group {
+        day,
+        alert_type: r.try_get("", "t")?,
+        severity: r.try_get("", "s")?,
+        alerts: r.try_get("", "n")?,
+        read: r.try_get("", "r")?,
+        dismissed: r.try_get("", "x")?,
+    })
 }
 
 /// The same groups from the hourly rollup, for the whole hours [from_hour,
@@ -85,7 +85,8 @@ pub async fn groups(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<Group>,
 pub async fn hourly_groups(db: &impl ConnectionTrait, from_hour: i64, to_hour: i64) -> Result<Vec<Group>, DbErr> {
     let b = db.get_database_backend();
     let sql = format!(
-        "SELECT hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed FROM alert_stats_hourly \
+        "SELECT hour, alert_type AS t, severity AS s, alerts_total AS n, alerts_read AS r, alerts_dismissed AS x \
+         FROM alert_stats_hourly \
          WHERE hour >= {} AND hour < {} AND alerts_total > 0",
         placeholder(b, 1),
         placeholder(b, 2)
@@ -96,14 +97,7 @@ pub async fn hourly_groups(db: &impl ConnectionTrait, from_hour: i64, to_hour: i
         .map(|r| {
             let hour: i64 = r.try_get("", "hour")?;
             let day = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::hours(hour);
-            Ok(Group {
-                day: day.format("%Y-%m-%d").to_string(),
-                alert_type: r.try_get("", "alert_type")?,
-                severity: r.try_get("", "severity")?,
-                alerts: r.try_get("", "alerts_total")?,
-                read: r.try_get("", "alerts_read")?,
-                dismissed: r.try_get("", "alerts_dismissed")?,
-            })
+            group(r, day.format("%Y-%m-%d").to_string())
         })
         .collect()
 }
