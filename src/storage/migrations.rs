@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(DeliveryOutbox),
             Box::new(StatsIndex),
             Box::new(super::rollups::StatsRollups),
+            Box::new(super::rollups::StatementTriggers),
         ]
     }
 }

@@ -104,6 +104,33 @@ impl MigrationTrait for StatsRollups {
     }
 }
 
+/// Migration `m0006`: PostgreSQL's rollup triggers become statement-level
+/// (see [`postgres_triggers`]); the other dialects are unchanged.
+pub struct StatementTriggers;
+
+impl MigrationName for StatementTriggers {
+    fn name(&self) -> &str {
+        "m0006_statement_triggers"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for StatementTriggers {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        if m.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let db = m.get_connection();
+        // m0005's row-level trigger, on a database created before this migration.
+        db.execute_unprepared("DROP TRIGGER IF EXISTS trg_alerts_stats ON alerts").await?;
+        db.execute_unprepared("DROP FUNCTION IF EXISTS alerts_stats_rollup()").await?;
+        for sql in triggers(DbBackend::Postgres, "alerts") {
+            db.execute_unprepared(&sql).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Drops an index of `alerts` if it is there (MySQL has no `DROP INDEX IF EXISTS`).
 async fn drop_alerts_index(m: &SchemaManager<'_>, name: &'static str) -> Result<(), DbErr> {
     if m.has_index("alerts", name).await? {
@@ -237,20 +264,7 @@ pub fn triggers(b: DbBackend, table: &str) -> Vec<String> {
                 "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_delete AFTER DELETE ON {table} BEGIN\n{remove};\nEND"
             ),
         ],
-        DbBackend::Postgres => vec![
-            format!(
-                "CREATE OR REPLACE FUNCTION {table}_stats_rollup() RETURNS trigger LANGUAGE plpgsql AS $$\n\
-                 BEGIN\n\
-                 IF TG_OP <> 'INSERT' THEN\n{remove};\nEND IF;\n\
-                 IF TG_OP <> 'DELETE' THEN\n{add};\nEND IF;\n\
-                 RETURN NULL;\n\
-                 END $$"
-            ),
-            format!(
-                "CREATE OR REPLACE TRIGGER trg_{table}_stats AFTER INSERT OR DELETE OR UPDATE OF {tracked} ON {table} \
-                 FOR EACH ROW EXECUTE FUNCTION {table}_stats_rollup()"
-            ),
-        ],
+        DbBackend::Postgres => postgres_triggers(table),
         _ => {
             // MySQL fires on every UPDATE: only a change of a tracked column counts.
             let same = TRACKED.iter().map(|c| format!("OLD.{c} <=> NEW.{c}")).collect::<Vec<_>>().join(" AND ");
@@ -268,6 +282,95 @@ pub fn triggers(b: DbBackend, table: &str) -> Vec<String> {
             ]
         }
     }
+}
+
+/// PostgreSQL: statement-level triggers over transition tables, one upsert
+/// per rollup per statement. (Row-level upserts of one hot rollup row would
+/// each leave a dead row version behind for the next to step over inside the
+/// writing transaction: quadratic in the rows a statement writes.) Transition
+/// tables allow one event per trigger and no column list, so each event has
+/// its trigger, and an UPDATE keeps only the rows whose tracked columns changed.
+fn postgres_triggers(table: &str) -> Vec<String> {
+    let old = TRACKED.map(|c| format!("o.{c}")).join(", ");
+    let new = TRACKED.map(|c| format!("n.{c}")).join(", ");
+    let changed = |side: &str, sign: i32| {
+        format!(
+            "SELECT {side}.*, {sign} AS s FROM old_rows o JOIN new_rows n ON n.id = o.id \
+             WHERE ({old}) IS DISTINCT FROM ({new})"
+        )
+    };
+    let inserted = "SELECT n.*, 1 AS s FROM new_rows n".to_owned();
+    let deleted = "SELECT o.*, -1 AS s FROM old_rows o".to_owned();
+    let updated = format!("{} UNION ALL {}", changed("o", -1), changed("n", 1));
+    let events = [
+        ("insert", "INSERT", "REFERENCING NEW TABLE AS new_rows", postgres_apply(&inserted, None, Some(&inserted))),
+        ("delete", "DELETE", "REFERENCING OLD TABLE AS old_rows", postgres_apply(&deleted, Some(&deleted), None)),
+        (
+            "update",
+            "UPDATE",
+            "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+            postgres_apply(&updated, Some(&changed("o", -1)), Some(&changed("n", 1))),
+        ),
+    ];
+    events
+        .into_iter()
+        .flat_map(|(name, event, referencing, body)| {
+            [
+                format!(
+                    "CREATE OR REPLACE FUNCTION {table}_stats_{name}() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+                     BEGIN\n{};\nRETURN NULL;\nEND $$",
+                    body.join(";\n")
+                ),
+                format!(
+                    "CREATE OR REPLACE TRIGGER trg_{table}_stats_{name} AFTER {event} ON {table} {referencing} \
+                     FOR EACH STATEMENT EXECUTE FUNCTION {table}_stats_{name}()"
+                ),
+            ]
+        })
+        .collect()
+}
+
+/// One statement's rollup upkeep on PostgreSQL: `rows` are the alerts with
+/// a sign `s` (+1 in, -1 out), summed per rollup key in key order (so that
+/// concurrent writers lock rollup rows in one order); the latencies of
+/// `removed` rows go, those of `added` rows come.
+fn postgres_apply(rows: &str, removed: Option<&str>, added: Option<&str>) -> Vec<String> {
+    let b = DbBackend::Postgres;
+    let hour = epoch_hour(b, "t.created_at");
+    let signed = |x: &str| format!("SUM(t.s * {})", is_set(b, &format!("t.{x}")));
+    let mut out = vec![
+        format!(
+            "INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed) \
+             SELECT {hour}, t.alert_type, t.severity, SUM(t.s), {}, {} FROM ({rows}) t \
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+             ON CONFLICT (hour, alert_type, severity) DO UPDATE SET \
+             alerts_total = alert_stats_hourly.alerts_total + excluded.alerts_total, \
+             alerts_read = alert_stats_hourly.alerts_read + excluded.alerts_read, \
+             alerts_dismissed = alert_stats_hourly.alerts_dismissed + excluded.alerts_dismissed",
+            signed("read_at"),
+            signed("dismissed_at"),
+        ),
+        format!(
+            "INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) \
+             SELECT t.assigned_to_staff_id, {hour}, SUM(t.s) FROM ({rows}) t GROUP BY 1, 2 ORDER BY 1, 2 \
+             ON CONFLICT (staff_id, hour) DO UPDATE SET \
+             alerts_total = alert_stats_staff_hourly.alerts_total + excluded.alerts_total"
+        ),
+    ];
+    if let Some(removed) = removed {
+        out.push(format!("DELETE FROM alert_latencies WHERE alert_id IN (SELECT t.id FROM ({removed}) t)"));
+    }
+    if let Some(added) = added {
+        for (kind, col) in [("read", "read_at"), ("dismiss", "dismissed_at")] {
+            out.push(format!(
+                "INSERT INTO alert_latencies (alert_id, kind, staff_id, created_at, bucket) \
+                 SELECT t.id, '{kind}', t.assigned_to_staff_id, t.created_at, {} FROM ({added}) t \
+                 WHERE t.{col} IS NOT NULL AND t.{col} >= t.created_at",
+                bucket(b, "t.created_at", &format!("t.{col}"))
+            ));
+        }
+    }
+    out
 }
 
 /// The rollups of the alerts that exist already (an upgraded database).

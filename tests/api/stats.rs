@@ -234,6 +234,44 @@ async fn rollups_follow_every_write(backend: Backend) {
     assert!(hourly.is_empty() && staff.is_empty() && latencies.is_empty(), "nothing left after deleting everything");
 }
 
+/// An upgraded PostgreSQL database loses m0005's row-level trigger to
+/// m0006's statement-level ones (replayed here over a stand-in for the old
+/// trigger that would count every alert a thousand times); on the other
+/// dialects the migration changes nothing. Either way the rollups then follow
+/// the writes, and bulk statements keep them exact.
+async fn upgrade_to_statement_triggers(backend: Backend) {
+    let app = spawn_app!(backend);
+    let db = &app.app.db;
+    let run = |sql: &'static str| db.execute_unprepared(sql);
+    if backend == Backend::Postgres {
+        run("CREATE FUNCTION alerts_stats_rollup() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             UPDATE alert_stats_hourly SET alerts_total = alerts_total + 1000; RETURN NULL; END $$")
+        .await
+        .unwrap();
+        run("CREATE TRIGGER trg_alerts_stats AFTER INSERT ON alerts FOR EACH ROW EXECUTE FUNCTION alerts_stats_rollup()")
+            .await
+            .unwrap();
+    }
+    run("DELETE FROM seaql_migrations WHERE version = 'm0006_statement_triggers'").await.unwrap();
+    convergeai_alerts::storage::migrate(db).await.unwrap();
+
+    fixture(&app).await;
+    assert_eq!(stored_rollups(&app).await, expected_rollups(&app).await, "after inserts");
+    if backend == Backend::Postgres {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'alerts'::regclass AND NOT tgisinternal ORDER BY tgname",
+            ))
+            .await
+            .unwrap();
+        let names: Vec<String> = rows.iter().map(|r| r.try_get("", "tgname").unwrap()).collect();
+        assert_eq!(names, ["trg_alerts_stats_delete", "trg_alerts_stats_insert", "trg_alerts_stats_update"]);
+    }
+    alert::Entity::delete_many().exec(db).await.unwrap();
+    assert_eq!(stored_rollups(&app).await, expected_rollups(&app).await, "after deleting everything");
+}
+
 /// A window that does not start or end on the hour: its whole hours come
 /// from the rollups, its edges from `alerts`, and the two add up exactly —
 /// the same figures as one staff member's own (computed from `alerts` alone).
@@ -314,6 +352,7 @@ async fn medians_for_many_staff(backend: Backend) {
 on_all_backends!(
     stats_maths_on_fixed_data,
     rollups_follow_every_write,
+    upgrade_to_statement_triggers,
     window_edges_count_exactly,
     medians_for_many_staff
 );
