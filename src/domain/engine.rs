@@ -201,7 +201,5 @@ pub async fn cleanup(app: &App, retention: TimeDelta) -> DomainResult<u64> {
             break;
         }
     }
-    // The longest window is 8 760 h (one year): keys older than that decide nothing.
-    store::delete_old_dedup_keys(&app.db, now - TimeDelta::hours(8761)).await?;
     Ok(deleted)
 }

@@ -175,24 +175,6 @@ fn complaint_condition(sql: &mut Sql, source: &Source, scope: Scope) -> String {
     cond
 }
 
-/// Active staff over the workload threshold (alias `a`), driven from the
-/// staff table: a count of each one's open complaints (an index range); with
-/// a complaint scope, only that complaint's assignee is considered.
-fn overloaded_staff(sql: &mut Sql, statuses: &[String], threshold: i64, scope: Scope) -> String {
-    let statuses = sql.in_list("st", statuses);
-    let threshold = sql.bind("threshold", threshold);
-    let scoped = match scope {
-        Scope::All => String::new(),
-        Scope::Complaint(id) => {
-            format!(" AND a.id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})", sql.bind("scope", id))
-        }
-    };
-    format!(
-        "a.is_active = TRUE{scoped} AND (SELECT COUNT(*) FROM complaints o \
-         WHERE o.assigned_to_staff_id = a.id AND o.status {statuses}) > {threshold}"
-    )
-}
-
 /// Who receives what an owner's complaint (or workload) raises: (owner,
 /// recipient) pairs over active staff, from the staff table alone (small);
 /// owner 0 stands for "no active owner".
@@ -227,57 +209,107 @@ fn recipient_map(sql: &mut Sql, plan: &RulePlan) -> Option<String> {
     (!branches.is_empty()).then(|| branches.join(" UNION "))
 }
 
-/// The rule's (resource, recipient, version) triples, without duplicates:
-/// the matching complaints (or overloaded staff), read once, joined to the
-/// [`recipient_map`] by their active owner.
-fn candidate_pairs(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
-    let b = sql.backend;
-    let Some(map) = recipient_map(sql, plan) else {
-        // No recipient can be resolved: a query that yields nothing.
-        return "SELECT 0 AS rid, 0 AS rcp, '' AS ver FROM staff WHERE 1 = 0".to_owned();
-    };
-    match &plan.source {
-        Source::Workload { statuses, threshold } => format!(
-            "SELECT a.id AS rid, m.rcp, 'workload' AS ver FROM staff a JOIN ({map}) m ON m.owner = a.id WHERE {}",
-            overloaded_staff(sql, statuses, *threshold, scope)
-        ),
-        source => {
-            let cond = complaint_condition(sql, source, scope);
-            // A new deadline or priority is a new situation: the window starts afresh.
-            let version =
-                concat(b, &[&format!("COALESCE({}, '0')", timestamp_key(b, "c.sla_deadline")), "'|'", "c.priority"]);
-            format!(
-                "SELECT c.id AS rid, m.rcp, {version} AS ver FROM complaints c \
-                 LEFT JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE \
-                 JOIN ({map}) m ON m.owner = COALESCE(a.id, 0) WHERE {cond}"
-            )
-        }
-    }
+/// What a rule matches: `FROM … WHERE …` over the matching complaints
+/// (alias `c`; or overloaded staff, alias `a`, with their open-complaint
+/// count `w.n`), each read once and joined to the [`recipient_map`] (alias
+/// `m`) by its active owner; one row per (resource, recipient).
+struct Candidates {
+    from: String,
+    /// The resource id expression.
+    rid: &'static str,
+    /// What an alert is about; a change starts a new window.
+    version: String,
 }
 
-/// The upsert's conflict clause: take the row over (this run's stamp, a new
-/// window and version) only when its window has passed or its version changed.
-fn claim_on_conflict(backend: DbBackend) -> String {
-    let key = "alert_type, resource_type, resource_id, recipient_staff_id";
-    match backend {
-        // No WHERE on MySQL's ON DUPLICATE KEY UPDATE: each column keeps its
-        // value unless the condition holds. Assignments run left to right and
-        // see earlier new values, so the columns the condition reads come last.
-        DbBackend::MySql => {
-            let cond = "alert_dedup.window_start < {cutoff} OR alert_dedup.version <> VALUES(version)";
-            let assign = |col: &str| format!("{col} = IF({cond}, VALUES({col}), alert_dedup.{col})");
-            format!(
-                "ON DUPLICATE KEY UPDATE {}, {}, {}",
-                assign("claimed_by"),
-                assign("window_start"),
-                assign("version")
-            )
+/// The rule's [`Candidates`]; `None` when no recipient can be resolved.
+fn candidates(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> Option<Candidates> {
+    let map = recipient_map(sql, plan)?;
+    Some(match &plan.source {
+        Source::Workload { statuses, threshold } => {
+            let statuses = sql.in_list("st", statuses);
+            let threshold = sql.bind("threshold", *threshold);
+            // With a complaint scope, only that complaint's assignee is counted.
+            let scoped = match scope {
+                Scope::All => String::new(),
+                Scope::Complaint(id) => format!(
+                    " AND o.assigned_to_staff_id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})",
+                    sql.bind("scope", id)
+                ),
+            };
+            Candidates {
+                from: format!(
+                    "FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n FROM complaints o \
+                     WHERE o.status {statuses} AND o.assigned_to_staff_id IS NOT NULL{scoped} \
+                     GROUP BY o.assigned_to_staff_id) w \
+                     JOIN staff a ON a.id = w.sid AND a.is_active = TRUE JOIN ({map}) m ON m.owner = a.id \
+                     WHERE w.n > {threshold}"
+                ),
+                rid: "a.id",
+                version: "'workload'".to_owned(),
+            }
         }
-        _ => format!(
-            "ON CONFLICT ({key}) DO UPDATE SET claimed_by = excluded.claimed_by, \
-             window_start = excluded.window_start, version = excluded.version \
-             WHERE alert_dedup.window_start < {{cutoff}} OR alert_dedup.version <> excluded.version"
+        source => {
+            let cond = complaint_condition(sql, source, scope);
+            Candidates {
+                from: format!(
+                    "FROM complaints c LEFT JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE \
+                     JOIN ({map}) m ON m.owner = COALESCE(a.id, 0) WHERE {cond}"
+                ),
+                rid: "c.id",
+                version: complaint_version(sql.backend, "c"),
+            }
+        }
+    })
+}
+
+/// A complaint's dedup version: its deadline and priority.
+fn complaint_version(b: DbBackend, c: &str) -> String {
+    let deadline = timestamp_key(b, &format!("{c}.sla_deadline"));
+    concat(b, &[&format!("COALESCE({deadline}, '0')"), "'|'", &format!("{c}.priority")])
+}
+
+/// The rule's resource type (a bound marker).
+fn resource_type(sql: &mut Sql, plan: &RulePlan) -> String {
+    let resource_type = if matches!(plan.source, Source::Workload { .. }) { "staff" } else { "complaint" };
+    sql.bind("resource_type", resource_type)
+}
+
+/// Ends the windows of the rule's alert type that are over: opened before
+/// the cutoff, or about a deadline or priority the complaint no longer has.
+/// Reads the open alerts of the type only (a range of the dedup index).
+fn close_windows(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
+    let resource_type = resource_type(sql, plan);
+    let workload = matches!(plan.source, Source::Workload { .. });
+    let current = if workload {
+        "'workload'".to_owned()
+    } else {
+        format!(
+            "COALESCE((SELECT {} FROM complaints c WHERE c.id = alerts.resource_id), '')",
+            complaint_version(sql.backend, "c")
+        )
+    };
+    let scoped = match scope {
+        Scope::All => String::new(),
+        Scope::Complaint(id) if workload => format!(
+            " AND resource_id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})",
+            sql.bind("scope", id)
         ),
+        Scope::Complaint(id) => format!(" AND resource_id = {}", sql.bind("scope", id)),
+    };
+    format!(
+        "UPDATE alerts SET dedup_open = NULL WHERE dedup_open = 1 AND alert_type = {{alert_type}} \
+         AND resource_type = {resource_type}{scoped} \
+         AND (created_at < {{cutoff}} OR COALESCE(dedup_version, '') <> {current})"
+    )
+}
+
+/// The insert's conflict clause: a key with an open window already (a racing
+/// checker's alert, committed or not) gets nothing. MySQL has no DO NOTHING:
+/// an update that changes nothing.
+fn on_open_window(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::MySql => "ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open",
+        _ => "ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING",
     }
 }
 
@@ -308,12 +340,21 @@ fn whole_minutes(b: DbBackend, seconds: &str) -> String {
     int_div(b, &format!("(CASE WHEN {seconds} > 0 THEN {seconds} ELSE 0 END)"), "60")
 }
 
-/// The `INSERT INTO alerts … SELECT` of a rule: one alert per dedup row this
-/// run stamped, its title, message and metadata built in SQL. The inner
-/// table `x` computes each number once (behind a [`materialized`] fence:
-/// the texts use them many times).
-fn insert_alerts(sql: &mut Sql, plan: &RulePlan) -> String {
+/// The `INSERT INTO alerts … SELECT` of a rule: one alert per candidate
+/// whose key has no open window, its title, message and metadata built in
+/// SQL, holding the key's window from now on. The inner table `x` computes
+/// each number once (behind a [`materialized`] fence: the texts use them
+/// many times). The `NOT EXISTS` spares the texts of keys alerted already;
+/// the unique index, through [`on_open_window`], is what guarantees one
+/// alert per window when checkers race.
+fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> String {
     let b = sql.backend;
+    let resource_type = resource_type(sql, plan);
+    let Candidates { from, rid, version } = candidates;
+    let not_open = format!(
+        "NOT EXISTS (SELECT 1 FROM alerts o WHERE o.dedup_open = 1 AND o.alert_type = {{alert_type}} \
+         AND o.resource_type = {resource_type} AND o.resource_id = {rid} AND o.assigned_to_staff_id = m.rcp)"
+    );
     let c = |parts: &[&str]| concat(b, parts);
     let rule_id = sql.bind("rule_id", plan.rule_id);
     let rule_name = sql.bind("rule_name", plan.rule_name.clone());
@@ -325,14 +366,11 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan) -> String {
         None => ("FALSE".to_owned(), "NULL".to_owned()),
     };
     let fence = materialized(b);
-    let (resource_type, from, title, message, metadata) = match &plan.source {
-        Source::Workload { statuses, threshold } => {
-            let statuses = sql.in_list("st", statuses);
+    let (x, title, message, metadata) = match &plan.source {
+        Source::Workload { threshold, .. } => {
             let threshold = sql.bind("threshold", *threshold);
-            let from = format!(
-                "(SELECT d.recipient_staff_id AS rcp, a.id AS rid, a.full_name AS name, \
-                 (SELECT COUNT(*) FROM complaints o WHERE o.assigned_to_staff_id = a.id AND o.status {statuses}) AS n \
-                 FROM alert_dedup d JOIN staff a ON a.id = d.resource_id WHERE d.claimed_by = {{stamp}} {fence}) x"
+            let x = format!(
+                "(SELECT m.rcp, a.id AS rid, {version} AS ver, a.full_name AS name, w.n {from} AND {not_open} {fence}) x"
             );
             let title = c(&["'High workload: '", "x.name"]);
             let message = c(&[
@@ -353,7 +391,7 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan) -> String {
                     ("threshold", threshold),
                 ],
             );
-            ("staff", from, title, message, metadata)
+            (x, title, message, metadata)
         }
         source => {
             // The numbers of the message, in whole seconds and percent.
@@ -373,12 +411,10 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan) -> String {
                 }
                 _ => String::new(),
             };
-            let from = format!(
-                "(SELECT d.recipient_staff_id AS rcp, c.id AS rid, c.title, c.customer_name, c.priority, c.status, \
+            let x = format!(
+                "(SELECT m.rcp, c.id AS rid, {version} AS ver, c.title, c.customer_name, c.priority, c.status, \
                  {} AS deadline_text, {} AS deadline_json, a.id AS owner, a.full_name AS owner_name{numbers} \
-                 FROM alert_dedup d JOIN complaints c ON c.id = d.resource_id \
-                 LEFT JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE \
-                 WHERE d.claimed_by = {{stamp}} {fence}) x",
+                 {from} AND {not_open} {fence}) x",
                 utc_minute(b, "c.sla_deadline"),
                 utc_rfc3339(b, "c.sla_deadline"),
             );
@@ -455,15 +491,17 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan) -> String {
                     )
                 }
             };
-            ("complaint", from, title, message, json_object(b, &metadata))
+            (x, title, message, json_object(b, &metadata))
         }
     };
-    let resource_type = sql.bind("resource_type", resource_type);
     format!(
         "INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, \
-         is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at) \
+         is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, \
+         check_run) \
          SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
-         FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}} FROM {from}"
+         FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}, 1, x.ver, {{stamp}} FROM {x} \
+         WHERE TRUE ORDER BY x.rid, x.rcp {}",
+        on_open_window(b)
     )
 }
 
@@ -503,11 +541,11 @@ pub async fn matching_complaints(
     rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect()
 }
 
-/// Runs one rule: claims the dedup keys of every (resource, recipient) it
-/// matches with one upsert, inserts an alert for each key this run won with
-/// one `INSERT … SELECT`, and the alerts' outbox rows, all in one
-/// transaction: racing checkers (other tasks, other instances) are
-/// serialised by the unique key, and exactly one of them creates each alert.
+/// Runs one rule, in one transaction: ends the windows that are over, then
+/// one `INSERT … SELECT` creates an alert for each (resource, recipient) it
+/// matches whose key has no open window, then the alerts' outbox rows.
+/// Racing checkers (other tasks, other instances) are serialised by the
+/// unique dedup index: exactly one of them creates each alert.
 pub async fn run_rule(
     db: &Db,
     plan: &RulePlan,
@@ -525,46 +563,41 @@ pub async fn run_rule(
     sql.bind("stamp", run_id.to_owned());
     sql.bind("alert_type", plan.alert_type.clone());
     sql.bind("severity", plan.severity.clone());
-    let pairs = candidate_pairs(&mut sql, plan, scope);
-    let resource_type = if matches!(plan.source, Source::Workload { .. }) { "staff" } else { "complaint" };
-    let claim = format!(
-        "INSERT INTO alert_dedup (alert_type, resource_type, resource_id, recipient_staff_id, window_start, version, \
-         claimed_by) SELECT {{alert_type}}, {}, p.rid, p.rcp, {{now}}, p.ver, {{stamp}} FROM ({pairs}) p WHERE TRUE \
-         ORDER BY p.rid, p.rcp {}",
-        sql.bind("claim_resource_type", resource_type),
-        claim_on_conflict(backend)
-    );
-    let insert = insert_alerts(&mut sql, plan);
+    let Some(candidates) = candidates(&mut sql, plan, scope) else {
+        return Ok(RuleRun { considered: 0, created: 0, announce: Announce::Resync(Vec::new()) });
+    };
+    let close = close_windows(&mut sql, plan, scope);
+    let insert = insert_alerts(&mut sql, plan, &candidates);
 
-    // Counted apart, for the dedup metric (the upsert's row count does not
-    // tell inserted, taken over and left alone apart on every dialect): a read
-    // on another connection, alongside the write.
-    let count = sql.statement(&format!("SELECT COUNT(*) FROM ({pairs}) p"))?;
+    // Counted apart, for the dedup metric (how many matches an open window
+    // absorbed): a read on another connection, alongside the write.
+    let count = sql.statement(&format!("SELECT COUNT(*) {}", candidates.from))?;
     let write = async {
         let txn = begin_write(db).await?;
-        txn.execute_raw(sql.statement(&claim)?).await?;
-        lap("claimed");
-        // Alerts above this id for the keys this run stamped are this run's:
-        // any earlier alert for those keys committed before the upsert got their rows.
+        txn.execute_raw(sql.statement(&close)?).await?;
+        lap("closed");
+        // This run's alerts are above this id (ids only grow) and carry its stamp.
         let last_id = scalar(&txn, Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
-        let created = txn.execute_raw(sql.statement(&insert)?).await?.rows_affected();
+        txn.execute_raw(sql.statement(&insert)?).await?;
         lap("inserted");
+        let mut sql = Sql { backend, values: sql.values.clone() };
+        sql.bind("last_id", last_id);
+        let new = "al.id > {last_id} AND al.check_run = {stamp}";
+        // Counted, not taken from the insert: MySQL's row count of an
+        // upsert depends on a client flag.
+        let created = scalar(&txn, sql.statement(&format!("SELECT COUNT(*) FROM alerts al WHERE {new}"))?).await?;
+        let created = u64::try_from(created).unwrap_or_default();
         let mut announce = Announce::Resync(Vec::new());
         if created > 0 {
-            let mut sql = Sql { backend, values: sql.values.clone() };
-            sql.bind("last_id", last_id);
-            let new = "al.id > {last_id} AND al.created_at = {now} AND EXISTS (SELECT 1 FROM alert_dedup d \
-                 WHERE d.claimed_by = {stamp} AND d.alert_type = al.alert_type AND d.resource_type = al.resource_type \
-                 AND d.resource_id = al.resource_id AND d.recipient_staff_id = al.assigned_to_staff_id)";
             insert_outbox(&txn, &mut sql, plan, new).await?;
             lap("outbox");
             announce = if created <= ANNOUNCE_ROWS {
                 let q = format!("SELECT al.* FROM alerts al WHERE {new} AND al.is_dismissed = FALSE ORDER BY al.id");
                 Announce::Alerts(alert::Model::find_by_statement(sql.statement(&q)?).all(&txn).await?)
             } else {
-                // The recipients of the keys this run won, but those whose alerts are born dismissed.
-                let q = "SELECT DISTINCT recipient_staff_id FROM alert_dedup WHERE claimed_by = {stamp}";
-                let rows = txn.query_all_raw(sql.statement(q)?).await?;
+                // The recipients, but those whose alerts are born dismissed.
+                let q = format!("SELECT DISTINCT al.assigned_to_staff_id FROM alerts al WHERE {new}");
+                let rows = txn.query_all_raw(sql.statement(&q)?).await?;
                 let staff: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
                 Announce::Resync(staff.into_iter().filter(|id| !plan.dismissed_for.contains(id)).collect())
             };
@@ -680,11 +713,5 @@ pub async fn delete_old_alerts_batch(db: &impl ConnectionTrait, before: DateTime
     let ids = Query::select().column(A::Id).from(alert::Entity).and_where(old).limit(BATCH_ROWS as u64).take();
     let derived = Query::select().column("id").from_subquery(ids, Alias::new("old_ids")).take();
     let q = Query::delete().from_table(alert::Entity).and_where(Expr::col(A::Id).in_subquery(derived)).take();
-    Ok(db.execute(&q).await?.rows_affected())
-}
-
-/// Forgets dedup keys whose window started before `before` (no window is that long).
-pub async fn delete_old_dedup_keys(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
-    let q = Query::delete().from_table("alert_dedup").and_where(Expr::col("window_start").lt(before)).take();
     Ok(db.execute(&q).await?.rows_affected())
 }

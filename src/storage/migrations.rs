@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(StatsIndex),
             Box::new(super::rollups::StatsRollups),
             Box::new(super::rollups::StatementTriggers),
+            Box::new(DedupInAlerts),
         ]
     }
 }
@@ -411,6 +412,63 @@ impl MigrationTrait for StatsIndex {
             "expires_at",
         ];
         m.create_index(index("idx_alerts_stats", "alerts", &columns)).await
+    }
+}
+
+/// The dedup key moves into `alerts`: the alert that holds its key's window
+/// is marked `dedup_open = 1` (NULL once its window passed or its complaint's
+/// deadline or priority changed), and a unique index over (`dedup_open`,
+/// type, resource, recipient) lets one open alert per key exist, NULLs being
+/// distinct on every dialect. The engine then writes each alert once, not a
+/// dedup row and an alert. `dedup_version` is what the alert was about
+/// (deadline and priority); `check_run` tells one check's new alerts apart.
+/// Each step is skipped when done, so a run cut short (MySQL DDL does not
+/// roll back) can be retried.
+struct DedupInAlerts;
+
+impl MigrationName for DedupInAlerts {
+    fn name(&self) -> &str {
+        "m0007_dedup_in_alerts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DedupInAlerts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let columns = [
+            ColumnDef::new("dedup_open").small_integer().null().take(),
+            ColumnDef::new("dedup_version").string_len(100).null().take(),
+            ColumnDef::new("check_run").string_len(40).null().take(),
+        ];
+        for column in columns {
+            let name = column.get_column_name();
+            if !m.has_column("alerts", &name).await? {
+                // One column per statement: SQLite adds one at a time.
+                m.alter_table(Table::alter().table("alerts").add_column(column).take()).await?;
+            }
+        }
+        if m.has_table("alert_dedup").await? {
+            // The latest alert of each key with a dedup row holds its window.
+            let key = |a: &str| {
+                format!(
+                    "d.alert_type = {a}.alert_type AND d.resource_type = {a}.resource_type \
+                     AND d.resource_id = {a}.resource_id AND d.recipient_staff_id = {a}.assigned_to_staff_id"
+                )
+            };
+            let sql = format!(
+                "UPDATE alerts SET dedup_open = 1, dedup_version = (SELECT d.version FROM alert_dedup d WHERE {}) \
+                 WHERE id IN (SELECT id FROM (SELECT MAX(a.id) AS id FROM alerts a JOIN alert_dedup d ON {} \
+                 GROUP BY a.alert_type, a.resource_type, a.resource_id, a.assigned_to_staff_id) latest)",
+                key("alerts"),
+                key("a")
+            );
+            m.get_connection().execute_unprepared(&sql).await?;
+        }
+        if !m.has_index("alerts", "idx_alerts_dedup").await? {
+            let key = ["dedup_open", "alert_type", "resource_type", "resource_id", "assigned_to_staff_id"];
+            m.create_index(index("idx_alerts_dedup", "alerts", &key).unique().take()).await?;
+        }
+        m.drop_table(Table::drop().table("alert_dedup").if_exists().take()).await
     }
 }
 
