@@ -232,9 +232,10 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
     Ok(())
 }
 
-/// `alerts_copy_idx`: `alerts` with its primary key, every index and the
-/// statistics triggers (which write the same rollups), no foreign key (as
-/// `CREATE TABLE … LIKE` gives on MySQL and PostgreSQL, triggers added).
+/// `alerts_copy_idx`: `alerts` with its primary key, every index, its
+/// foreign key to `staff` and the statistics triggers (which write the same
+/// rollups): everything the real table maintains on an insert
+/// (`CREATE TABLE … LIKE` on MySQL and PostgreSQL, the key and triggers added).
 async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
     match backend {
         DbBackend::MySql => db.execute_unprepared("CREATE TABLE alerts_copy_idx LIKE alerts").await.map(|_| ())?,
@@ -245,22 +246,24 @@ async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
             let rows = db
                 .query_all_raw(Statement::from_string(
                     backend,
-                    "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'alerts' AND sql IS NOT NULL \
+                    "SELECT sql FROM sqlite_master WHERE tbl_name = 'alerts' AND sql IS NOT NULL \
                      AND type IN ('table', 'index') ORDER BY type DESC",
                 ))
                 .await?;
             for row in rows {
-                let (kind, sql): (String, String) = (row.try_get("", "type")?, row.try_get("", "sql")?);
-                let mut sql = sql.replace("\"alerts\"", "\"alerts_copy_idx\"").replace("\"idx_alerts_", "\"idx_copy_");
-                if kind == "table" {
-                    // Drop the foreign key clause: the copy keeps indexes only.
-                    if let Some(fk) = sql.find(", CONSTRAINT \"fk_") {
-                        sql = format!("{})", &sql[..fk]);
-                    }
-                }
+                let sql: String = row.try_get("", "sql")?;
+                let sql = sql.replace("\"alerts\"", "\"alerts_copy_idx\"").replace("\"idx_alerts_", "\"idx_copy_");
                 db.execute_unprepared(&sql).await?;
             }
         }
+    }
+    if backend != DbBackend::Sqlite {
+        // (SQLite's copy keeps the key from the table's DDL.)
+        db.execute_unprepared(
+            "ALTER TABLE alerts_copy_idx ADD CONSTRAINT fk_copy_staff FOREIGN KEY (assigned_to_staff_id) \
+             REFERENCES staff (id) ON DELETE CASCADE",
+        )
+        .await?;
     }
     for sql in convergeai_alerts::storage::rollups::triggers(backend, "alerts_copy_idx") {
         db.execute_unprepared(&sql).await?;

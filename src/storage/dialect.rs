@@ -155,3 +155,15 @@ pub fn materialized(backend: DbBackend) -> &'static str {
         _ => "LIMIT 18446744073709551615",
     }
 }
+
+/// Ends an `EXISTS` subquery so that it stays a per-row probe (an index
+/// lookup). PostgreSQL would otherwise turn it into a join planned from row
+/// estimates that the engine's own bulk inserts have just made stale (a
+/// nested loop over every open alert, for each candidate). SQLite and MySQL
+/// probe per row as written.
+pub fn correlated(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => " OFFSET 0",
+        _ => "",
+    }
+}

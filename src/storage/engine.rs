@@ -13,8 +13,8 @@ use sea_orm::{
 
 use super::Db;
 use super::dialect::{
-    as_int, concat, floor, int_div, json_object, materialized, placeholder, seconds_between, text, timestamp_key,
-    utc_minute, utc_rfc3339,
+    as_int, concat, correlated, floor, int_div, json_object, materialized, placeholder, seconds_between, text,
+    timestamp_key, utc_minute, utc_rfc3339,
 };
 use super::entities::alert;
 
@@ -353,7 +353,8 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> Str
     let Candidates { from, rid, version } = candidates;
     let not_open = format!(
         "NOT EXISTS (SELECT 1 FROM alerts o WHERE o.dedup_open = 1 AND o.alert_type = {{alert_type}} \
-         AND o.resource_type = {resource_type} AND o.resource_id = {rid} AND o.assigned_to_staff_id = m.rcp)"
+         AND o.resource_type = {resource_type} AND o.resource_id = {rid} AND o.assigned_to_staff_id = m.rcp{})",
+        correlated(b)
     );
     let c = |parts: &[&str]| concat(b, parts);
     let rule_id = sql.bind("rule_id", plan.rule_id);
@@ -572,6 +573,7 @@ pub async fn run_rule(
     // Counted apart, for the dedup metric (how many matches an open window
     // absorbed): a read on another connection, alongside the write.
     let count = sql.statement(&format!("SELECT COUNT(*) {}", candidates.from))?;
+    tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
     let write = async {
         let txn = begin_write(db).await?;
         txn.execute_raw(sql.statement(&close)?).await?;
