@@ -12,6 +12,21 @@ pub fn seconds_between(backend: DbBackend, a: &str, b: &str) -> String {
     }
 }
 
+/// Whether `share` (0..1) of the window from `start` to `end` has passed at
+/// `now` (all timestamp expressions; `now` a constant).
+pub fn share_elapsed(backend: DbBackend, start: &str, end: &str, now: &str, share: &str) -> String {
+    match backend {
+        // Two date parses per row instead of four (SQLite does not reuse
+        // julianday(start)): now >= start + share * (end - start), in days,
+        // rearranged; 1e-8 days (under a millisecond, julianday's
+        // resolution) absorbs the rounding of the doubles.
+        DbBackend::Sqlite => {
+            format!("julianday({end}) * {share} + julianday({start}) * (1 - {share}) <= julianday({now}) + 1e-8")
+        }
+        _ => format!("{} >= {share} * {}", seconds_between(backend, start, now), seconds_between(backend, start, end)),
+    }
+}
+
 /// The `n`th (from 1) bound value inside a custom SQL expression.
 pub fn placeholder(backend: DbBackend, n: usize) -> String {
     match backend {

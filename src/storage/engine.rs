@@ -13,8 +13,8 @@ use sea_orm::{
 
 use super::Db;
 use super::dialect::{
-    as_int, concat, correlated, floor, int_div, json_object, materialized, placeholder, seconds_between, text,
-    timestamp_key, utc_minute, utc_rfc3339,
+    as_int, concat, correlated, floor, int_div, json_object, materialized, placeholder, seconds_between, share_elapsed,
+    text, timestamp_key, utc_minute, utc_rfc3339,
 };
 use super::entities::alert;
 
@@ -157,10 +157,9 @@ fn complaint_condition(sql: &mut Sql, source: &Source, scope: Scope) -> String {
         Source::SlaAtRisk { statuses, share } => {
             let share = sql.bind("share", *share);
             format!(
-                "c.status {} AND c.sla_deadline > {{now}} AND {} >= {share} * {}",
+                "c.status {} AND c.sla_deadline > {{now}} AND {}",
                 sql.in_list("st", statuses),
-                seconds_between(b, "c.created_at", "{now}"),
-                seconds_between(b, "c.created_at", "c.sla_deadline"),
+                share_elapsed(b, "c.created_at", "c.sla_deadline", "{now}", &share),
             )
         }
         Source::Priority { priority, statuses } => {
@@ -301,6 +300,16 @@ fn close_windows(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
          AND resource_type = {resource_type}{scoped} \
          AND (created_at < {{cutoff}} OR COALESCE(dedup_version, '') <> {current})"
     )
+}
+
+/// The order the insert takes its keys in: one order for every checker, so
+/// that two racing inserts wait on each other instead of deadlocking.
+/// SQLite has one writer at a time: no sort.
+fn lock_order(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Sqlite => "",
+        _ => " ORDER BY x.rid, x.rcp",
+    }
 }
 
 /// The insert's conflict clause: a key with an open window already (a racing
@@ -501,7 +510,8 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> Str
          check_run) \
          SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
          FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}, 1, x.ver, {{stamp}} FROM {x} \
-         WHERE TRUE ORDER BY x.rid, x.rcp {}",
+         WHERE TRUE{} {}",
+        lock_order(b),
         on_open_window(b)
     )
 }

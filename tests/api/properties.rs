@@ -93,6 +93,44 @@ proptest! {
     }
 }
 
+/// Whether the SQL predicates select a complaint created `elapsed_s` ago
+/// with an SLA window of `window_s`, at `percent` %: (at risk, breached),
+/// and what the arithmetic says they should be.
+async fn sla_case(app: &TestApp, window_s: i64, elapsed_s: i64, percent: u32) -> ((bool, bool), (bool, bool)) {
+    let statuses = vec!["open".to_owned(), "in_progress".to_owned()];
+    let now = app.app.clock.now();
+    let created = now - TimeDelta::seconds(elapsed_s);
+    let deadline = created + TimeDelta::seconds(window_s);
+    let row = complaint::ActiveModel {
+        id: NotSet,
+        title: Set("p".into()),
+        description: Set(String::new()),
+        customer_name: Set("c".into()),
+        customer_email: Set(None),
+        priority: Set("medium".into()),
+        status: Set("open".into()),
+        assigned_to_staff_id: Set(None),
+        sla_deadline: Set(Some(deadline)),
+        created_at: Set(created),
+        updated_at: Set(now),
+        resolved_at: Set(None),
+    }
+    .insert(&app.app.db)
+    .await
+    .unwrap();
+    let share = f64::from(percent) / 100.0;
+    let scope = Scope::Complaint(row.id);
+    let db = &app.app.db;
+    let matches =
+        |source: Source| async move { !matching_complaints(db, &source, now, scope).await.unwrap().is_empty() };
+    let at_risk = matches(Source::SlaAtRisk { statuses: statuses.clone(), share }).await;
+    let breached = matches(Source::SlaBreached { statuses }).await;
+    complaint::Entity::delete_by_id(row.id).exec(&app.app.db).await.unwrap();
+    let expect_breached = deadline <= now;
+    let expect_at_risk = !expect_breached && elapsed_s as f64 >= share * window_s as f64;
+    ((at_risk, breached), (expect_at_risk, expect_breached))
+}
+
 /// For random SLA windows, elapsed times and thresholds, the SQL predicates
 /// (on SQLite here; the same statement runs on every backend in the engine
 /// tests) select a complaint exactly when the arithmetic says so.
@@ -100,52 +138,31 @@ proptest! {
 fn sla_predicates_match_the_arithmetic() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let app = rt.block_on(TestApp::spawn(Backend::Sqlite)).unwrap();
-    let statuses = vec!["open".to_owned(), "in_progress".to_owned()];
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 200, ..ProptestConfig::default() });
     runner
         .run(&(60i64..=30 * 86_400, 0i64..=40 * 86_400, 1u32..=99), |(window_s, elapsed_s, percent)| {
-            rt.block_on(async {
-                let now = app.app.clock.now();
-                let created = now - TimeDelta::seconds(elapsed_s);
-                let deadline = created + TimeDelta::seconds(window_s);
-                let row = complaint::ActiveModel {
-                    id: NotSet,
-                    title: Set("p".into()),
-                    description: Set(String::new()),
-                    customer_name: Set("c".into()),
-                    customer_email: Set(None),
-                    priority: Set("medium".into()),
-                    status: Set("open".into()),
-                    assigned_to_staff_id: Set(None),
-                    sla_deadline: Set(Some(deadline)),
-                    created_at: Set(created),
-                    updated_at: Set(now),
-                    resolved_at: Set(None),
-                }
-                .insert(&app.app.db)
-                .await
-                .unwrap();
-                let share = f64::from(percent) / 100.0;
-                let scope = Scope::Complaint(row.id);
-                let db = &app.app.db;
-                let matches = |source: Source| async move { matching_complaints(db, &source, now, scope).await };
-                let at_risk =
-                    !matches(Source::SlaAtRisk { statuses: statuses.clone(), share }).await.unwrap().is_empty();
-                let breached = !matches(Source::SlaBreached { statuses: statuses.clone() }).await.unwrap().is_empty();
-                complaint::Entity::delete_by_id(row.id).exec(&app.app.db).await.unwrap();
-                let expect_breached = deadline <= now;
-                let expect_at_risk = !expect_breached && elapsed_s as f64 >= share * window_s as f64;
-                prop_assert_eq!(breached, expect_breached, "window {} s, elapsed {} s", window_s, elapsed_s);
-                prop_assert_eq!(
-                    at_risk,
-                    expect_at_risk,
-                    "window {} s, elapsed {} s, {}%",
-                    window_s,
-                    elapsed_s,
-                    percent
-                );
-                Ok(())
-            })
+            let (got, expected) = rt.block_on(sla_case(&app, window_s, elapsed_s, percent));
+            prop_assert_eq!(got, expected, "window {} s, elapsed {} s, {}%", window_s, elapsed_s, percent);
+            Ok(())
         })
         .unwrap();
+}
+
+/// Exactly at the threshold (and a second either side), where rounding
+/// would show: at risk from the very second the share is reached.
+#[test]
+fn sla_predicates_at_the_exact_threshold() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let app = rt.block_on(TestApp::spawn(Backend::Sqlite)).unwrap();
+    rt.block_on(async {
+        for (window_s, percent) in [(100, 80), (3_600, 80), (36_000, 75), (86_400, 90), (30 * 86_400, 37), (700, 1)] {
+            let at = window_s * i64::from(percent) / 100;
+            assert_eq!(window_s * i64::from(percent) % 100, 0, "an exact threshold");
+            for elapsed_s in [at - 1, at, at + 1] {
+                let (got, expected) = sla_case(&app, window_s, elapsed_s, percent).await;
+                assert_eq!(got, expected, "window {window_s} s, elapsed {elapsed_s} s, {percent}%");
+                assert_eq!(got.0, elapsed_s >= at, "window {window_s} s, elapsed {elapsed_s} s, {percent}%");
+            }
+        }
+    });
 }
