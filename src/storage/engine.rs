@@ -376,12 +376,10 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> Str
         None => ("FALSE".to_owned(), "NULL".to_owned()),
     };
     let fence = materialized(b);
-    let (x, title, message, metadata) = match &plan.source {
+    let (columns, title, message, metadata) = match &plan.source {
         Source::Workload { threshold, .. } => {
             let threshold = sql.bind("threshold", *threshold);
-            let x = format!(
-                "(SELECT m.rcp, a.id AS rid, {version} AS ver, a.full_name AS name, w.n {from} AND {not_open} {fence}) x"
-            );
+            let columns = format!("m.rcp, a.id AS rid, {version} AS ver, a.full_name AS name, w.n");
             let title = c(&["'High workload: '", "x.name"]);
             let message = c(&[
                 "x.name",
@@ -401,7 +399,7 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> Str
                     ("threshold", threshold),
                 ],
             );
-            (x, title, message, metadata)
+            (columns, title, message, metadata)
         }
         source => {
             // The numbers of the message, in whole seconds and percent.
@@ -421,10 +419,9 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> Str
                 }
                 _ => String::new(),
             };
-            let x = format!(
-                "(SELECT m.rcp, c.id AS rid, {version} AS ver, c.title, c.customer_name, c.priority, c.status, \
-                 {} AS deadline_text, {} AS deadline_json, a.id AS owner, a.full_name AS owner_name{numbers} \
-                 {from} AND {not_open} {fence}) x",
+            let columns = format!(
+                "m.rcp, c.id AS rid, {version} AS ver, c.title, c.customer_name, c.priority, c.status, \
+                 {} AS deadline_text, {} AS deadline_json, a.id AS owner, a.full_name AS owner_name{numbers}",
                 utc_minute(b, "c.sla_deadline"),
                 utc_rfc3339(b, "c.sla_deadline"),
             );
@@ -501,19 +498,28 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> Str
                     )
                 }
             };
-            (x, title, message, json_object(b, &metadata))
+            (columns, title, message, json_object(b, &metadata))
         }
     };
-    format!(
+    let insert = format!(
         "INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, \
          is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, \
          check_run) \
          SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
-         FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}, 1, x.ver, {{stamp}} FROM {x} \
-         WHERE TRUE{} {}",
-        lock_order(b),
-        on_open_window(b)
-    )
+         FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}, 1, x.ver, {{stamp}}"
+    );
+    let (order, conflict) = (lock_order(b), on_open_window(b));
+    match b {
+        // One statement that also counts the matches: the candidates are
+        // computed once, each with whether its key is free, and the texts
+        // built only for those that are.
+        DbBackend::Postgres => format!(
+            "WITH x AS MATERIALIZED (SELECT {columns}, {not_open} AS fresh {from}), \
+             ins AS ({insert} FROM x WHERE x.fresh{order} {conflict} RETURNING 1) \
+             SELECT (SELECT COUNT(*) FROM x), (SELECT COUNT(*) FROM ins)"
+        ),
+        _ => format!("{insert} FROM (SELECT {columns} {from} AND {not_open} {fence}) x WHERE TRUE{order} {conflict}"),
+    }
 }
 
 /// A write transaction. SQLite takes the write lock up front so racing
@@ -580,9 +586,12 @@ pub async fn run_rule(
     let close = close_windows(&mut sql, plan, scope);
     let insert = insert_alerts(&mut sql, plan, &candidates);
 
-    // Counted apart, for the dedup metric (how many matches an open window
-    // absorbed): a read on another connection, alongside the write.
+    // The matches are counted for the dedup metric (how many an open window
+    // absorbed): by the insert itself on PostgreSQL, elsewhere by a read on
+    // another connection, alongside the write.
+    let counts_itself = backend == DbBackend::Postgres;
     let count = sql.statement(&format!("SELECT COUNT(*) {}", candidates.from))?;
+    let count = async { if counts_itself { Ok(None) } else { scalar(db, count).await.map(Some) } };
     tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
     let write = async {
         let txn = begin_write(db).await?;
@@ -590,7 +599,14 @@ pub async fn run_rule(
         lap("closed");
         // This run's alerts are above this id (ids only grow) and carry its stamp.
         let last_id = scalar(&txn, Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
-        txn.execute_raw(sql.statement(&insert)?).await?;
+        let mut considered = None;
+        if counts_itself {
+            let row = txn.query_one_raw(sql.statement(&insert)?).await?;
+            let row = row.ok_or_else(|| DbErr::RecordNotFound("no counts".into()))?;
+            considered = Some(row.try_get_by_index::<i64>(0)?);
+        } else {
+            txn.execute_raw(sql.statement(&insert)?).await?;
+        }
         lap("inserted");
         let mut sql = Sql { backend, values: sql.values.clone() };
         sql.bind("last_id", last_id);
@@ -617,10 +633,11 @@ pub async fn run_rule(
         }
         txn.commit().await?;
         lap("committed");
-        Ok::<_, DbErr>((created, announce))
+        Ok::<_, DbErr>((considered, created, announce))
     };
-    let (considered, (created, announce)) = tokio::try_join!(scalar(db, count), write)?;
-    Ok(RuleRun { considered: considered as u64, created, announce })
+    let (counted, (counted_by_insert, created, announce)) = tokio::try_join!(count, write)?;
+    let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
+    Ok(RuleRun { considered, created, announce })
 }
 
 /// The outbox rows of the new alerts (`new`, over `alerts al`), one

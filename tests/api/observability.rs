@@ -3,10 +3,12 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::harness::{Backend, TestApp};
+use crate::{on_all_backends, spawn_app};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_count_requests_alerts_and_deliveries() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+/// On every backend: the dedup count comes from a separate read on SQLite
+/// and MySQL, from the insert itself on PostgreSQL.
+async fn metrics_count_requests_alerts_and_deliveries(backend: Backend) {
+    let app = spawn_app!(backend);
     let (a, _) = app.staff("a@example.com", "agent").await;
     let body = json!({"is_enabled": true, "delivery_channels": ["in_app", "webhook"]});
     app.send(Method::PUT, "/api/v1/alerts/subscriptions/critical_complaint", Some(&app.token(a)), Some(body)).await;
@@ -127,3 +129,5 @@ async fn cors_is_off_unless_configured() {
     let resp = preflight(base, "https://evil.example.com").await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
+
+on_all_backends!(metrics_count_requests_alerts_and_deliveries);
