@@ -120,6 +120,16 @@ impl Routes {
     }
 }
 
+/// What the storage layer would run for each enabled rule now (for the
+/// engine benchmark's ceiling, which writes the same alerts bare).
+pub async fn rule_plans(app: &App) -> DomainResult<Vec<store::RulePlan>> {
+    let mut plans = Vec::new();
+    for spec in rules::enabled_specs(app).await? {
+        plans.push(plan(&spec, Routes::load(app, &spec.config).await?));
+    }
+    Ok(plans)
+}
+
 /// Every enabled rule, every complaint: the `check` command and endpoint.
 pub async fn check_all(app: &App) -> DomainResult<CheckReport> {
     run(app, &["sla", "event", "threshold"], Scope::All).await

@@ -356,7 +356,7 @@ fn whole_minutes(b: DbBackend, seconds: &str) -> String {
 /// many times). The `NOT EXISTS` spares the texts of keys alerted already;
 /// the unique index, through [`on_open_window`], is what guarantees one
 /// alert per window when checkers race.
-fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> String {
+fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates, bare_into: Option<&str>) -> String {
     let b = sql.backend;
     let resource_type = resource_type(sql, plan);
     let Candidates { from, rid, version } = candidates;
@@ -501,13 +501,19 @@ fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> Str
             (columns, title, message, json_object(b, &metadata))
         }
     };
-    let insert = format!(
-        "INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, \
-         is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, \
-         check_run) \
-         SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
-         FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}, 1, x.ver, {{stamp}}"
-    );
+    let insert = |table: &str, dedup_columns: &str, dedup_values: &str| {
+        format!(
+            "INSERT INTO {table} (alert_type, severity, title, message, resource_type, resource_id, \
+             assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at\
+             {dedup_columns}) \
+             SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
+             FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}{dedup_values}"
+        )
+    };
+    if let Some(table) = bare_into {
+        return format!("{} FROM (SELECT {columns} {from} {fence}) x", insert(table, "", ""));
+    }
+    let insert = insert("alerts", ", dedup_open, dedup_version, check_run", ", 1, x.ver, {stamp}");
     let (order, conflict) = (lock_order(b), on_open_window(b));
     match b {
         // One statement that also counts the matches: the candidates are
@@ -558,6 +564,34 @@ pub async fn matching_complaints(
     rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect()
 }
 
+/// The values every statement of a rule's run may use.
+fn run_values(backend: DbBackend, plan: &RulePlan, run_id: &str, now: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new(backend);
+    sql.bind("now", now);
+    sql.bind("cutoff", now - plan.window);
+    sql.bind("expires", now + plan.expires_after);
+    sql.bind("stamp", run_id.to_owned());
+    sql.bind("alert_type", plan.alert_type.clone());
+    sql.bind("severity", plan.severity.clone());
+    sql
+}
+
+/// The engine's benchmark ceiling: the rule's alerts, the very rows a first
+/// check writes (texts and metadata included), as one bare
+/// `INSERT … SELECT` into `table`, with no dedup and no engine around it.
+/// `None` when the rule has no recipient.
+pub fn bare_insert(
+    backend: DbBackend,
+    plan: &RulePlan,
+    now: DateTime<Utc>,
+    table: &str,
+) -> Result<Option<Statement>, DbErr> {
+    let mut sql = run_values(backend, plan, "bare", now);
+    let Some(candidates) = candidates(&mut sql, plan, Scope::All) else { return Ok(None) };
+    let insert = insert_alerts(&mut sql, plan, &candidates, Some(table));
+    sql.statement(&insert).map(Some)
+}
+
 /// Runs one rule, in one transaction: ends the windows that are over, then
 /// one `INSERT … SELECT` creates an alert for each (resource, recipient) it
 /// matches whose key has no open window, then the alerts' outbox rows.
@@ -573,18 +607,12 @@ pub async fn run_rule(
     let backend = db.get_database_backend();
     let timer = std::time::Instant::now();
     let lap = |step: &str| tracing::debug!(rule = %plan.rule_name, step, elapsed_ms = timer.elapsed().as_millis() as u64, "engine");
-    let mut sql = Sql::new(backend);
-    sql.bind("now", now);
-    sql.bind("cutoff", now - plan.window);
-    sql.bind("expires", now + plan.expires_after);
-    sql.bind("stamp", run_id.to_owned());
-    sql.bind("alert_type", plan.alert_type.clone());
-    sql.bind("severity", plan.severity.clone());
+    let mut sql = run_values(backend, plan, run_id, now);
     let Some(candidates) = candidates(&mut sql, plan, scope) else {
         return Ok(RuleRun { considered: 0, created: 0, announce: Announce::Resync(Vec::new()) });
     };
     let close = close_windows(&mut sql, plan, scope);
-    let insert = insert_alerts(&mut sql, plan, &candidates);
+    let insert = insert_alerts(&mut sql, plan, &candidates, None);
 
     // The matches are counted for the dedup metric (how many an open window
     // absorbed): by the insert itself on PostgreSQL, elsewhere by a read on
