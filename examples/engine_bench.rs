@@ -265,6 +265,20 @@ async fn settle(db: &Db, backend: DbBackend) -> Result<()> {
     for sql in statements {
         db.execute_unprepared(sql).await?;
     }
+    if backend == DbBackend::MySql {
+        // InnoDB purges the rows a run deleted in the background: let it
+        // finish rather than compete with the next run.
+        let history = "SELECT count FROM information_schema.INNODB_METRICS WHERE name = 'trx_rseg_history_len'";
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while Instant::now() < deadline {
+            let row = db.query_one_raw(Statement::from_string(backend, history)).await?;
+            let pending: i64 = row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0);
+            if pending < 1000 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     Ok(())
 }
 

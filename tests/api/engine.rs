@@ -169,6 +169,92 @@ async fn dismissed_alerts_still_count_and_windows_restart(backend: Backend) {
     assert_eq!(breaches, 3, "one per window or version");
 }
 
+/// A database from before `m0007` kept its windows in `alert_dedup`: the
+/// migration marks the latest alert of each key as holding the window (with
+/// the key's version) and drops the table, so nothing is raised again
+/// inside a window, and a changed deadline still starts a new one.
+async fn dedup_table_migrates_into_alerts(backend: Backend) {
+    use sea_orm::sea_query::{ColumnDef, Index, Table};
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    let deadline = (app.app.clock.now() + TimeDelta::hours(1)).to_rfc3339();
+    let c = app
+        .complaint(json!({"title": "Late", "customer_name": "G", "assigned_to_staff_id": a, "sla_deadline": deadline}))
+        .await;
+    app.app.clock.advance(TimeDelta::hours(2));
+    assert_eq!(app.check().await, 2, "assignee and supervisor");
+    app.app.clock.advance(TimeDelta::hours(1));
+    assert_eq!(app.check().await, 0);
+
+    // Back to the old layout: the windows in `alert_dedup`, none in `alerts`.
+    let db = &app.app.db;
+    let b = db.get_database_backend();
+    let dedup = Table::create()
+        .table("alert_dedup")
+        .col(ColumnDef::new("id").big_integer().not_null().primary_key())
+        .col(ColumnDef::new("alert_type").string_len(50).not_null())
+        .col(ColumnDef::new("resource_type").string_len(50).not_null())
+        .col(ColumnDef::new("resource_id").big_integer().not_null())
+        .col(ColumnDef::new("recipient_staff_id").big_integer().not_null())
+        .col(ColumnDef::new("window_start").timestamp_with_time_zone().not_null())
+        .col(ColumnDef::new("version").string_len(100).not_null())
+        .col(ColumnDef::new("claimed_by").string_len(40).not_null())
+        .take();
+    db.execute(&dedup).await.unwrap();
+    let run = |sql: &'static str| db.execute_raw(Statement::from_string(b, sql));
+    run("INSERT INTO alert_dedup SELECT id, alert_type, resource_type, resource_id, assigned_to_staff_id, \
+         created_at, dedup_version, 'old' FROM alerts")
+    .await
+    .unwrap();
+    // A second alert of A's key (as an earlier window leaves): one takes the window.
+    let copy = format!(
+        "INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, \
+         is_read, is_dismissed, created_at) SELECT alert_type, severity, title, message, resource_type, resource_id, \
+         assigned_to_staff_id, is_read, is_dismissed, created_at FROM alerts WHERE assigned_to_staff_id = {a}"
+    );
+    db.execute_raw(Statement::from_string(b, copy)).await.unwrap();
+    run("UPDATE alerts SET dedup_open = NULL, dedup_version = NULL, check_run = NULL").await.unwrap();
+    db.execute(&Index::drop().name("idx_alerts_dedup").table("alerts").to_owned()).await.unwrap();
+    run("DELETE FROM seaql_migrations WHERE version = 'm0007_dedup_in_alerts'").await.unwrap();
+    convergeai_alerts::storage::migrate(db).await.unwrap();
+
+    let open = db
+        .query_one_raw(Statement::from_string(
+            b,
+            "SELECT COUNT(*) AS n FROM alerts WHERE dedup_open = 1 AND dedup_version IS NOT NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(open.try_get::<i64>("", "n").unwrap(), 2, "one open window per key, with its version");
+    let tables = db
+        .query_all_raw(Statement::from_string(
+            b,
+            match b {
+                sea_orm::DbBackend::Sqlite => "SELECT name FROM sqlite_master WHERE name = 'alert_dedup'",
+                sea_orm::DbBackend::MySql => {
+                    "SELECT table_name FROM information_schema.tables WHERE table_name = 'alert_dedup' \
+                     AND table_schema = DATABASE()"
+                }
+                _ => {
+                    "SELECT table_name FROM information_schema.tables WHERE table_name = 'alert_dedup' \
+                      AND table_schema = current_schema()"
+                }
+            },
+        ))
+        .await
+        .unwrap();
+    assert!(tables.is_empty(), "alert_dedup is dropped");
+    assert_eq!(app.check().await, 0, "the migrated windows hold");
+    let moved = (app.app.clock.now() + TimeDelta::minutes(30)).to_rfc3339();
+    app.patch_complaint(&c["id"], json!({"sla_deadline": moved})).await;
+    app.app.clock.advance(TimeDelta::hours(1));
+    assert_eq!(app.check().await, 2, "breached against the moved deadline: a new window");
+    let breaches = app.inbox(a).await.iter().filter(|x| x["alert_type"] == "sla_breach").count();
+    assert_eq!(breaches, 3, "the first window's, its copy, and the moved deadline's");
+}
+
 async fn resolving_expires_live_alerts(backend: Backend) {
     let app = spawn_app!(backend);
     let (sup, a, _) = team(&app).await;
@@ -282,6 +368,7 @@ on_all_backends!(
     critical_complaint_alerts_inside_the_request,
     missed_critical_complaints_are_caught_by_the_check,
     dismissed_alerts_still_count_and_windows_restart,
+    dedup_table_migrates_into_alerts,
     resolving_expires_live_alerts,
     workload_alert_above_threshold,
     rules_drive_the_engine,
