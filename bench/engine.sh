@@ -5,10 +5,11 @@
 #
 # Builds examples/engine_bench (release) and runs it for each size on each
 # backend: fill 200 staff + N complaints in a fresh database, time the first
-# check_all, the second (deduplicated) check_all, and the ceiling (a bare
-# INSERT ... SELECT per rule into a copy of `alerts` with the same indexes,
+# check_all and the second (deduplicated) check_all (medians of three), and
+# the ceiling: the same alerts written by a bare INSERT ... SELECT per rule
+# into a copy of `alerts` with its indexes, foreign key and triggers,
 # bare_idx_copy; for information also into an index-free copy, bare, and into
-# the real table, bare_alerts). Prints the RESULT lines and a table with the
+# the real table, bare_alerts. Prints the RESULT lines and a table with the
 # ratios first/bare_idx_copy (the target), first/bare, second/first and
 # first(large)/first(small).
 #
