@@ -1,7 +1,9 @@
 //! The engine's hand-tuned, set-based statements: per rule a fixed handful
-//! of `INSERT … SELECT`s, whatever the number of complaints. Their dialect
+//! of statements, whatever the number of complaints. Their dialect
 //! differences are in `dialect` (date arithmetic and formatting, text
-//! concatenation, JSON) and the conditional upsert ([`claim_on_conflict`], here).
+//! concatenation, JSON, fences) and here: the insert's conflict clause
+//! ([`on_open_window`]), its lock order ([`lock_order`]) and PostgreSQL's
+//! insert that counts its matches ([`insert_alerts`]).
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
