@@ -118,22 +118,18 @@ impl Latency {
     }
 }
 
-/// The `alert_latencies` rows of a window: FROM and WHERE, and their values.
-/// With one staff member, read through the (kind, staff, bucket) index, else
-/// the (kind, bucket) one: either way in bucket order, so grouping by bucket
-/// streams without a sort.
-fn latencies(db: &impl ConnectionTrait, w: &Window, latency: Latency) -> (String, Vec<Value>) {
+/// The (kind, staff, bucket, created) index of `alert_latencies`.
+const BY_STAFF: &str = "idx_alert_latencies_staff";
+
+/// The `alert_latencies` rows of a window, read through `index`: FROM and
+/// WHERE, and their values.
+fn latencies(db: &impl ConnectionTrait, w: &Window, latency: Latency, index: &str) -> (String, Vec<Value>) {
     let b = db.get_database_backend();
     let created = unindexed(b, "l.created_at");
     // `kind` is one of two constants: inlined, so the planner sees its value.
     let mut sql = format!(
         "{} WHERE l.kind = '{}' AND {created} >= {} AND {created} < {}",
-        with_index(
-            b,
-            "alert_latencies",
-            "l",
-            if w.staff_id.is_some() { "idx_alert_latencies_staff" } else { "idx_alert_latencies_bucket" }
-        ),
+        with_index(b, "alert_latencies", "l", index),
         latency.kind(),
         placeholder(b, 1),
         placeholder(b, 2)
@@ -154,7 +150,11 @@ pub async fn latency_histogram(
     w: &Window,
     latency: Latency,
 ) -> Result<Vec<(i64, i64)>, DbErr> {
-    let (from, values) = latencies(db, w, latency);
+    // With one staff member through the (kind, staff, bucket) index, else the
+    // (kind, bucket) one: either way in bucket order, so grouping by bucket
+    // streams without a sort.
+    let index = if w.staff_id.is_some() { BY_STAFF } else { "idx_alert_latencies_bucket" };
+    let (from, values) = latencies(db, w, latency, index);
     let sql = format!("SELECT l.bucket AS bucket, COUNT(*) AS n FROM {from} GROUP BY l.bucket ORDER BY l.bucket");
     rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "bucket")?, r.try_get("", "n")?))).collect()
 }
@@ -167,19 +167,9 @@ pub async fn latency_histogram(
 pub async fn median_read_by_staff(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
     let b = db.get_database_backend();
     let created = unindexed(b, "l.created_at");
-    let table = with_index(b, "alert_latencies", "l", "idx_alert_latencies_staff");
-    let mut sql = format!(
-        "SELECT l.staff_id AS st, COUNT(*) AS n FROM {table} \
-         WHERE l.kind = 'read' AND {created} >= {} AND {created} < {}",
-        placeholder(b, 1),
-        placeholder(b, 2)
-    );
-    let mut values: Vec<Value> = vec![w.from.into(), w.to.into()];
-    if let Some(staff) = w.staff_id {
-        sql.push_str(&format!(" AND l.staff_id = {}", placeholder(b, 3)));
-        values.push(staff.into());
-    }
-    sql.push_str(" GROUP BY l.staff_id");
+    let table = with_index(b, "alert_latencies", "l", BY_STAFF);
+    let (from, values) = latencies(db, w, Latency::Read, BY_STAFF);
+    let sql = format!("SELECT l.staff_id AS st, COUNT(*) AS n FROM {from} GROUP BY l.staff_id");
     let counts: Vec<(i64, i64)> = rows(db, sql, values)
         .await?
         .iter()
