@@ -620,8 +620,13 @@ pub async fn run_rule(
     // absorbed): by the insert itself on PostgreSQL, elsewhere by a read on
     // another connection, alongside the write.
     let counts_itself = backend == DbBackend::Postgres;
-    let count = sql.statement(&format!("SELECT COUNT(*) {}", candidates.from))?;
-    let count = async { if counts_itself { Ok(None) } else { scalar(db, count).await.map(Some) } };
+    let count = (!counts_itself).then(|| sql.statement(&format!("SELECT COUNT(*) {}", candidates.from))).transpose()?;
+    let count = async {
+        match count {
+            Some(count) => scalar(db, count).await.map(Some),
+            None => Ok(None),
+        }
+    };
     tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
     let write = async {
         let txn = begin_write(db).await?;
@@ -629,21 +634,20 @@ pub async fn run_rule(
         lap("closed");
         // This run's alerts are above this id (ids only grow) and carry its stamp.
         let last_id = scalar(&txn, Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
-        let mut considered = None;
-        if counts_itself {
-            let row = txn.query_one_raw(sql.statement(&insert)?).await?;
-            let row = row.ok_or_else(|| DbErr::RecordNotFound("no counts".into()))?;
-            considered = Some(row.try_get_by_index::<i64>(0)?);
-        } else {
-            txn.execute_raw(sql.statement(&insert)?).await?;
-        }
-        lap("inserted");
         let mut sql = Sql { backend, values: sql.values.clone() };
         sql.bind("last_id", last_id);
         let new = "al.id > {last_id} AND al.check_run = {stamp}";
-        // Counted, not taken from the insert: MySQL's row count of an
-        // upsert depends on a client flag.
-        let created = scalar(&txn, sql.statement(&format!("SELECT COUNT(*) FROM alerts al WHERE {new}"))?).await?;
+        let (considered, created) = if counts_itself {
+            let row = txn.query_one_raw(sql.statement(&insert)?).await?;
+            let row = row.ok_or_else(|| DbErr::RecordNotFound("no counts".into()))?;
+            (Some(row.try_get_by_index::<i64>(0)?), row.try_get_by_index::<i64>(1)?)
+        } else {
+            txn.execute_raw(sql.statement(&insert)?).await?;
+            // Counted, not taken from the insert: MySQL's row count of an
+            // upsert depends on a client flag.
+            (None, scalar(&txn, sql.statement(&format!("SELECT COUNT(*) FROM alerts al WHERE {new}"))?).await?)
+        };
+        lap("inserted");
         let created = u64::try_from(created).unwrap_or_default();
         let mut announce = Announce::Resync(Vec::new());
         if created > 0 {
