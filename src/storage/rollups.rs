@@ -251,6 +251,10 @@ fn remove_body(b: DbBackend) -> String {
 /// benchmark puts the same ones on its copy of the table, so that its
 /// ceiling pays the same upkeep).
 pub fn triggers(b: DbBackend, table: &str) -> Vec<String> {
+    if b == DbBackend::Postgres {
+        return postgres_triggers(table);
+    }
+    // Row-level on SQLite and MySQL.
     let tracked = TRACKED.join(", ");
     let (add, remove) = (add_body(b), remove_body(b));
     match b {
@@ -264,7 +268,6 @@ pub fn triggers(b: DbBackend, table: &str) -> Vec<String> {
                 "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_delete AFTER DELETE ON {table} BEGIN\n{remove};\nEND"
             ),
         ],
-        DbBackend::Postgres => postgres_triggers(table),
         _ => {
             // MySQL fires on every UPDATE: only a change of a tracked column counts.
             let same = TRACKED.iter().map(|c| format!("OLD.{c} <=> NEW.{c}")).collect::<Vec<_>>().join(" AND ");
