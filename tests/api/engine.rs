@@ -136,14 +136,21 @@ async fn missed_critical_complaints_are_caught_by_the_check(backend: Backend) {
     assert_eq!(types(&app.inbox(a).await), ["critical_complaint"]);
 }
 
-async fn dismissed_alerts_still_count_and_windows_restart(backend: Backend) {
-    let app = spawn_app!(backend);
-    let (_, a, _) = team(&app).await;
+/// A complaint of agent `a` with a 1 h SLA, and the clock moved 2 h on:
+/// an hour late.
+async fn an_hour_late(app: &TestApp, a: i64) -> Value {
     let deadline = (app.app.clock.now() + TimeDelta::hours(1)).to_rfc3339();
     let c = app
         .complaint(json!({"title": "Late", "customer_name": "G", "assigned_to_staff_id": a, "sla_deadline": deadline}))
         .await;
     app.app.clock.advance(TimeDelta::hours(2));
+    c
+}
+
+async fn dismissed_alerts_still_count_and_windows_restart(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    let c = an_hour_late(&app, a).await;
     assert_eq!(app.check().await, 2);
     let alert = app.inbox(a).await[0]["id"].clone();
     let (status, _) = app.put(&format!("/api/v1/alerts/{alert}/dismiss"), &app.token(a)).await;
@@ -178,11 +185,7 @@ async fn dedup_table_migrates_into_alerts(backend: Backend) {
     use sea_orm::{ConnectionTrait, Statement};
     let app = spawn_app!(backend);
     let (_, a, _) = team(&app).await;
-    let deadline = (app.app.clock.now() + TimeDelta::hours(1)).to_rfc3339();
-    let c = app
-        .complaint(json!({"title": "Late", "customer_name": "G", "assigned_to_staff_id": a, "sla_deadline": deadline}))
-        .await;
-    app.app.clock.advance(TimeDelta::hours(2));
+    let c = an_hour_late(&app, a).await;
     assert_eq!(app.check().await, 2, "assignee and supervisor");
     app.app.clock.advance(TimeDelta::hours(1));
     assert_eq!(app.check().await, 0);
