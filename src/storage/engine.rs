@@ -15,8 +15,8 @@ use sea_orm::{
 
 use super::Db;
 use super::dialect::{
-    as_int, concat, correlated, floor, int_div, json_object, materialized, placeholder, seconds_between, share_elapsed,
-    text, timestamp_key, utc_minute, utc_rfc3339,
+    as_int, concat, correlated, floor, int_div, json_object, materialized, narrow_index, placeholder, seconds_between,
+    share_elapsed, text, timestamp_key, utc_minute, utc_rfc3339,
 };
 use super::entities::alert;
 
@@ -275,9 +275,11 @@ fn resource_type(sql: &mut Sql, plan: &RulePlan) -> String {
     sql.bind("resource_type", resource_type)
 }
 
-/// Ends the windows of the rule's alert type that are over: opened before
-/// the cutoff, or about a deadline or priority the complaint no longer has.
-/// Reads the open alerts of the type only (a range of the dedup index).
+/// Which windows of the rule's alert type are over (a filter over
+/// `alerts w`): opened before the cutoff, or about a deadline or priority
+/// the complaint no longer has. It reads the open alerts of the type only
+/// (a range of an index; on MySQL the index holds all it reads, as
+/// `idx_complaints_version` holds the complaints' versions).
 fn close_windows(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
     let resource_type = resource_type(sql, plan);
     let workload = matches!(plan.source, Source::Workload { .. });
@@ -285,24 +287,52 @@ fn close_windows(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
         "'workload'".to_owned()
     } else {
         format!(
-            "COALESCE((SELECT {} FROM complaints c WHERE c.id = alerts.resource_id), '')",
-            complaint_version(sql.backend, "c")
+            "COALESCE((SELECT {} FROM {} WHERE c.id = w.resource_id), '')",
+            complaint_version(sql.backend, "c"),
+            narrow_index(sql.backend, "complaints", "c", "idx_complaints_version")
         )
     };
     let scoped = match scope {
         Scope::All => String::new(),
         Scope::Complaint(id) if workload => format!(
-            " AND resource_id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})",
+            " AND w.resource_id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})",
             sql.bind("scope", id)
         ),
-        Scope::Complaint(id) => format!(" AND resource_id = {}", sql.bind("scope", id)),
+        Scope::Complaint(id) => format!(" AND w.resource_id = {}", sql.bind("scope", id)),
     };
     format!(
-        "UPDATE alerts SET dedup_open = NULL WHERE dedup_open = 1 AND alert_type = {{alert_type}} \
-         AND resource_type = {resource_type}{scoped} \
-         AND (created_at < {{cutoff}} OR COALESCE(dedup_version, '') <> {current})"
+        "w.dedup_open = 1 AND w.alert_type = {{alert_type}} AND w.resource_type = {resource_type}{scoped} \
+         AND (w.created_at < {{cutoff}} OR COALESCE(w.dedup_version, '') <> {current})"
     )
 }
+
+/// Closes the windows `over` (a filter over `alerts w`) picks, in `txn`.
+/// One `UPDATE` on SQLite and PostgreSQL. MySQL's `UPDATE` does not walk an
+/// index whose columns it sets (it reads every row of the table instead),
+/// and a multi-table `UPDATE` share-locks what its join reads (two racing
+/// checkers then deadlock upgrading those locks): there the windows are
+/// picked by a plain (non-locking) `SELECT` of the index alone
+/// (`idx_alerts_window`), and closed by id, in id order, in batches.
+async fn close_windows_in(txn: &DatabaseTransaction, sql: &Sql, over: &str) -> Result<(), DbErr> {
+    if sql.backend != DbBackend::MySql {
+        txn.execute_raw(sql.statement(&format!("UPDATE alerts AS w SET dedup_open = NULL WHERE {over}"))?).await?;
+        return Ok(());
+    }
+    let from = narrow_index(sql.backend, "alerts", "w", "idx_alerts_window");
+    let rows =
+        txn.query_all_raw(sql.statement(&format!("SELECT w.id FROM {from} WHERE {over} ORDER BY w.id"))?).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
+    for batch in ids.chunks(CLOSE_BATCH) {
+        if let Some(ids) = id_list(batch) {
+            let close = format!("UPDATE alerts SET dedup_open = NULL WHERE id IN ({ids}) AND dedup_open = 1");
+            txn.execute_raw(Statement::from_string(sql.backend, close)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Windows closed per statement on MySQL.
+const CLOSE_BATCH: usize = 5000;
 
 /// The order the insert takes its keys in: one order for every checker, so
 /// that two racing inserts wait on each other instead of deadlocking.
@@ -630,7 +660,7 @@ pub async fn run_rule(
     tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
     let write = async {
         let txn = begin_write(db).await?;
-        txn.execute_raw(sql.statement(&close)?).await?;
+        close_windows_in(&txn, &sql, &close).await?;
         lap("closed");
         // This run's alerts are above this id (ids only grow) and carry its stamp.
         let last_id = scalar(&txn, Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
