@@ -141,7 +141,39 @@ async fn two_schedulers_share_each_job(backend: Backend) {
     assert_eq!(hourly(&runs_a) + hourly(&runs_b), 2, "the hourly jobs ran once each, on one instance");
 }
 
-on_all_backends!(racing_checkers_never_duplicate, job_lease_is_exclusive_and_expires, two_schedulers_share_each_job);
+/// More windows end at once than one closing statement takes on MySQL
+/// (5 000): 2 600 breached complaints × (assignee, supervisor), two
+/// checkers racing, a day apart: every window ends and starts afresh once.
+async fn thousands_of_windows_end_together(backend: Backend) {
+    let app = spawn_app!(backend);
+    app.staff("sup@example.com", "supervisor").await;
+    let (agent, _) = app.staff_with("agent@example.com", "agent", Some("sup@example.com")).await;
+    insert_breached(&app, 2600, "high", &[agent]).await;
+    for rule in [2, 3, 4] {
+        app.put(&format!("/api/v1/alerts/rules/{rule}/disable"), &app.admin_token().await).await;
+    }
+    let checkers = [instance(&app).await, instance(&app).await];
+    for day in 1..=2i64 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for checker in &checkers {
+            let checker = checker.clone();
+            tasks.spawn(async move { engine::check_all(&checker).await.expect("check").total_created });
+        }
+        let created: u64 = tasks.join_all().await.into_iter().sum();
+        assert_eq!(created, 5200, "day {day}: one alert per complaint and recipient");
+        let open = count(&app.app.db, "SELECT COUNT(*) FROM alerts WHERE dedup_open = 1").await;
+        assert_eq!(open, 5200, "day {day}: one open window per key");
+        app.app.clock.advance(TimeDelta::hours(25));
+    }
+    assert_eq!(count(&app.app.db, "SELECT COUNT(*) FROM alerts").await, 10400);
+}
+
+on_all_backends!(
+    racing_checkers_never_duplicate,
+    thousands_of_windows_end_together,
+    job_lease_is_exclusive_and_expires,
+    two_schedulers_share_each_job
+);
 
 /// Separate processes on one SQLite file: `check` from 8 processes at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
