@@ -2,8 +2,9 @@
 //! of statements, whatever the number of complaints. Their dialect
 //! differences are in `dialect` (date arithmetic and formatting, text
 //! concatenation, JSON, fences) and here: the insert's conflict clause
-//! ([`on_open_window`]), its lock order ([`lock_order`]) and PostgreSQL's
-//! insert that counts its matches ([`insert_alerts`]).
+//! ([`on_open_window`]), its lock order ([`lock_order`]), PostgreSQL's
+//! insert that counts its matches ([`insert_alerts`]) and MySQL's closing
+//! of windows ([`close_windows`]).
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -280,7 +281,7 @@ fn resource_type(sql: &mut Sql, plan: &RulePlan) -> String {
 /// the complaint no longer has. It reads the open alerts of the type only
 /// (a range of an index; on MySQL the index holds all it reads, as
 /// `idx_complaints_version` holds the complaints' versions).
-fn close_windows(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
+fn windows_over(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
     let resource_type = resource_type(sql, plan);
     let workload = matches!(plan.source, Source::Workload { .. });
     let current = if workload {
@@ -313,7 +314,7 @@ fn close_windows(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> String {
 /// checkers then deadlock upgrading those locks): there the windows are
 /// picked by a plain (non-locking) `SELECT` of the index alone
 /// (`idx_alerts_window`), and closed by id, in id order, in batches.
-async fn close_windows_in(txn: &DatabaseTransaction, sql: &Sql, over: &str) -> Result<(), DbErr> {
+async fn close_windows(txn: &DatabaseTransaction, sql: &Sql, over: &str) -> Result<(), DbErr> {
     if sql.backend != DbBackend::MySql {
         txn.execute_raw(sql.statement(&format!("UPDATE alerts AS w SET dedup_open = NULL WHERE {over}"))?).await?;
         return Ok(());
@@ -643,7 +644,7 @@ pub async fn run_rule(
     let Some(candidates) = candidates(&mut sql, plan, scope) else {
         return Ok(RuleRun { considered: 0, created: 0, announce: Announce::Resync(Vec::new()) });
     };
-    let close = close_windows(&mut sql, plan, scope);
+    let over = windows_over(&mut sql, plan, scope);
     let insert = insert_alerts(&mut sql, plan, &candidates, None);
 
     // The matches are counted for the dedup metric (how many an open window
@@ -657,10 +658,10 @@ pub async fn run_rule(
             None => Ok(None),
         }
     };
-    tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
+    tracing::trace!(rule = %plan.rule_name, %over, %insert, "engine statements");
     let write = async {
         let txn = begin_write(db).await?;
-        close_windows_in(&txn, &sql, &close).await?;
+        close_windows(&txn, &sql, &over).await?;
         lap("closed");
         // This run's alerts are above this id (ids only grow) and carry its stamp.
         let last_id = scalar(&txn, Statement::from_string(backend, "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
