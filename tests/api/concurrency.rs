@@ -46,6 +46,23 @@ async fn insert_breached(app: &TestApp, n: usize, priority: &str, assignees: &[i
     complaint::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();
 }
 
+/// Disables every default rule but the SLA breach one (rule 1).
+async fn breach_rule_only(app: &TestApp) {
+    for rule in [2, 3, 4] {
+        app.put(&format!("/api/v1/alerts/rules/{rule}/disable"), &app.admin_token().await).await;
+    }
+}
+
+/// One full check on each of `checkers` at once: the alerts they created in all.
+async fn checks_at_once(checkers: &[App]) -> u64 {
+    let mut tasks = tokio::task::JoinSet::new();
+    for checker in checkers {
+        let checker = checker.clone();
+        tasks.spawn(async move { engine::check_all(&checker).await.expect("check").total_created });
+    }
+    tasks.join_all().await.into_iter().sum()
+}
+
 /// 8 checkers on separate connections at once, over 200 breached complaints,
 /// 20 rounds (each a new window): exactly one alert per (type, complaint,
 /// recipient) per round.
@@ -58,20 +75,13 @@ async fn racing_checkers_never_duplicate(backend: Backend) {
     }
     insert_breached(&app, 200, "high", &agents).await;
     // Only the SLA breach rule, so every round raises exactly 200 × 2 alerts.
-    for rule in [2, 3, 4] {
-        app.put(&format!("/api/v1/alerts/rules/{rule}/disable"), &app.admin_token().await).await;
-    }
+    breach_rule_only(&app).await;
     let mut checkers = Vec::new();
     for _ in 0..8 {
         checkers.push(instance(&app).await);
     }
     for round in 1..=20i64 {
-        let mut tasks = tokio::task::JoinSet::new();
-        for checker in &checkers {
-            let checker = checker.clone();
-            tasks.spawn(async move { engine::check_all(&checker).await.expect("check").total_created });
-        }
-        let created: u64 = tasks.join_all().await.into_iter().sum();
+        let created = checks_at_once(&checkers).await;
         assert_eq!(created, 400, "round {round}: one alert per complaint and recipient, whoever won");
         let total = count(&app.app.db, "SELECT COUNT(*) FROM alerts").await;
         assert_eq!(total, 400 * round, "round {round}");
@@ -149,17 +159,10 @@ async fn thousands_of_windows_end_together(backend: Backend) {
     app.staff("sup@example.com", "supervisor").await;
     let (agent, _) = app.staff_with("agent@example.com", "agent", Some("sup@example.com")).await;
     insert_breached(&app, 2600, "high", &[agent]).await;
-    for rule in [2, 3, 4] {
-        app.put(&format!("/api/v1/alerts/rules/{rule}/disable"), &app.admin_token().await).await;
-    }
+    breach_rule_only(&app).await;
     let checkers = [instance(&app).await, instance(&app).await];
     for day in 1..=2i64 {
-        let mut tasks = tokio::task::JoinSet::new();
-        for checker in &checkers {
-            let checker = checker.clone();
-            tasks.spawn(async move { engine::check_all(&checker).await.expect("check").total_created });
-        }
-        let created: u64 = tasks.join_all().await.into_iter().sum();
+        let created = checks_at_once(&checkers).await;
         assert_eq!(created, 5200, "day {day}: one alert per complaint and recipient");
         let open = count(&app.app.db, "SELECT COUNT(*) FROM alerts WHERE dedup_open = 1").await;
         assert_eq!(open, 5200, "day {day}: one open window per key");
