@@ -57,7 +57,8 @@ pub enum StaffCommand {
     Create {
         #[arg(long)]
         email: String,
-        /// At least 8 characters; stored as an Argon2id hash
+        /// At least 8 characters besides surrounding spaces, not a common
+        /// password nor the email; stored as an Argon2id hash
         #[arg(long, env = "ALERTS_STAFF_PASSWORD", hide_env_values = true)]
         password: String,
         #[arg(long, value_parser = staff::ROLES)]
@@ -71,6 +72,18 @@ pub enum StaffCommand {
         /// Email of this staff member's supervisor
         #[arg(long)]
         supervisor: Option<String>,
+    },
+    /// Deactivate an account: it can no longer sign in, its tokens stop
+    /// working and its live connections close (within a minute on a running
+    /// server)
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Reactivate a deactivated account
+    Activate {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -146,7 +159,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 scheduler = %serve.scheduler,
                 "listening on http://{address}"
             );
-            let options = http::HttpOptions { cors_origins: serve.cors_origins.clone() };
+            let options = serve.http_options();
             let served = http::serve_with(app, &options, listener, shutdown_signal()).await;
             // HTTP has drained: stop the jobs (they give their leases back) and let
             // the dispatcher finish the sends in flight, within a bound.
@@ -170,6 +183,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                 staff::CreateStaff { email, password, role, full_name: name, phone, supervisor_email: supervisor };
             let created = staff::create(&app, input).await.map_err(|e| e.to_string())?;
             println!("created staff member {} (id {})", created.email, created.id);
+            Ok(())
+        }
+        Command::Staff { command: StaffCommand::Deactivate { email } } => {
+            let staff = staff::set_active(&app, &email, false).await.map_err(|e| e.to_string())?;
+            println!("deactivated staff member {} (id {})", staff.email, staff.id);
+            Ok(())
+        }
+        Command::Staff { command: StaffCommand::Activate { email } } => {
+            let staff = staff::set_active(&app, &email, true).await.map_err(|e| e.to_string())?;
+            println!("activated staff member {} (id {})", staff.email, staff.id);
             Ok(())
         }
         Command::Token { email } => {

@@ -11,6 +11,8 @@ use crate::delivery::dispatcher::DispatcherConfig;
 pub use crate::domain::auth::Secret;
 use crate::domain::complaints::SlaPolicy;
 use crate::domain::scheduler::SchedulerConfig;
+use crate::http::HttpOptions;
+use crate::http::client::TrustedProxies;
 use crate::storage::DbOptions;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://convergeai-alerts.db";
@@ -89,6 +91,23 @@ pub struct ServeConfig {
     /// Browser origins allowed to call the API (CORS), comma-separated; unset: CORS off
     #[arg(long, env = "ALERTS_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// Load balancers and proxies (comma-separated CIDRs or addresses) whose
+    /// `X-Forwarded-For` names the client; from any other peer the header is
+    /// ignored. Unset: the TCP peer is the client
+    #[arg(long, env = "ALERTS_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Seconds a connection may take to send a request's head (a new
+    /// connection, or an idle keep-alive one) before it is closed
+    #[arg(long, env = "ALERTS_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_seconds: u64,
+
+    /// Open connections at most, WebSockets included; more wait in the listen backlog
+    #[arg(long, env = "ALERTS_MAX_CONNECTIONS", default_value_t = 25_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
@@ -177,6 +196,15 @@ fn parse_any_secret(raw: &str) -> Result<Secret, String> {
 }
 
 impl ServeConfig {
+    pub fn http_options(&self) -> HttpOptions {
+        HttpOptions {
+            cors_origins: self.cors_origins.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
+
     /// The pool of `serve`.
     pub fn db_options(&self) -> DbOptions {
         DbOptions { acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms), ..Default::default() }

@@ -10,6 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::TryRngCore;
 use serde::{Deserialize, Serialize};
 
+use super::throttle::Verdict;
 use super::{App, DomainError, DomainResult};
 use crate::storage;
 
@@ -170,7 +171,7 @@ impl Auth {
         }
     }
 
-    fn forget(&self, staff_id: i64) {
+    pub fn forget(&self, staff_id: i64) {
         if let Ok(mut cache) = self.principals.lock() {
             cache.remove(&staff_id);
         }
@@ -201,18 +202,21 @@ pub async fn load_principal(app: &App, staff_id: i64) -> DomainResult<Arc<Princi
     Ok(principal)
 }
 
-/// Email and password to an access token. Unknown email and wrong password
-/// get the same answer after the same work.
+/// Email and password to an access token. An unknown email, a wrong
+/// password and an inactive account get the same answer after the same
+/// work, so the answer never confirms a password or an account.
 pub async fn login(app: &App, email: &str, password: &str, address: &str) -> DomainResult<AccessToken> {
     if email.chars().any(char::is_control) || email.len() > 255 {
         return Err(DomainError::invalid("email", "is not a valid email address"));
     }
-    if let Some(wait) = app.login_throttle.check(email, address) {
-        return Err(DomainError::Throttled(wait));
+    match app.login_throttle.check(email, address) {
+        Verdict::Refuse(wait) => return Err(DomainError::Throttled(wait)),
+        Verdict::Slow(delay) => tokio::time::sleep(delay).await,
+        Verdict::Go => {}
     }
     let result = check_credentials(app, email, password).await;
     match &result {
-        Ok(_) => app.login_throttle.succeeded(email),
+        Ok(_) => app.login_throttle.succeeded(email, address),
         Err(DomainError::Unauthenticated(_)) => app.login_throttle.failed(email, address),
         Err(_) => {}
     }
@@ -223,23 +227,26 @@ async fn check_credentials(app: &App, email: &str, password: &str) -> DomainResu
     let staff = storage::staff::by_email(&app.db, &email.trim().to_lowercase()).await?;
     let hash = staff.as_ref().map_or_else(|| DUMMY_HASH.to_owned(), |s| s.password_hash.clone());
     let password_ok = verify_password(password.to_owned(), hash).await?;
-    let staff = match staff {
-        Some(staff) if password_ok => staff,
-        _ => {
-            return Err(DomainError::Unauthenticated("incorrect email or password".into()));
-        }
-    };
-    if !staff.is_active {
-        return Err(DomainError::Unauthenticated("staff account is inactive".into()));
+    match staff {
+        Some(staff) if password_ok && staff.is_active => app.auth.issue(staff.id, app.clock.now()),
+        _ => Err(DomainError::Unauthenticated("incorrect email or password".into())),
     }
-    app.auth.issue(staff.id, app.clock.now())
+}
+
+/// Argon2 runs at once at most this many times (19 MiB and tens of
+/// milliseconds each, on purpose): a burst of logins queues here instead of
+/// filling the blocking pool's 512 threads and memory.
+static PASSWORD_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// Runs `work` on the blocking pool within [`PASSWORD_WORK`].
+async fn password_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> DomainResult<T> {
+    let _permit = PASSWORD_WORK.acquire().await.map_err(|e| DomainError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(work).await.map_err(|e| DomainError::Internal(e.to_string()))
 }
 
 /// Argon2id with a random salt, on the blocking pool (it takes tens of milliseconds on purpose).
 pub async fn hash_password(password: String) -> DomainResult<String> {
-    tokio::task::spawn_blocking(move || hash_password_blocking(&password))
-        .await
-        .map_err(|e| DomainError::Internal(e.to_string()))?
+    password_work(move || hash_password_blocking(&password)).await?
 }
 
 fn hash_password_blocking(password: &str) -> DomainResult<String> {
@@ -251,12 +258,11 @@ fn hash_password_blocking(password: &str) -> DomainResult<String> {
 }
 
 pub async fn verify_password(password: String, hash: String) -> DomainResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    password_work(move || {
         PasswordHash::new(&hash)
             .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
-    .map_err(|e| DomainError::Internal(e.to_string()))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -111,6 +111,7 @@ fn text(field: &str, value: &str, max_chars: usize, required: bool) -> DomainRes
 }
 
 fn future_deadline(deadline: DateTime<Utc>, now: DateTime<Utc>) -> DomainResult<DateTime<Utc>> {
+    let deadline = super::time::check("sla_deadline", deadline)?;
     if deadline <= now {
         return Err(DomainError::invalid("sla_deadline", "must be in the future"));
     }

@@ -41,6 +41,8 @@ pub enum Change {
     /// link was down): clients should re-read their unread count. `staff_id`
     /// 0 means everyone.
     Resync,
+    /// The staff member was deactivated: their live connections close.
+    AccessRevoked,
 }
 
 /// Where events are published. The default is in-process only; `realtime`

@@ -17,6 +17,7 @@ pub mod staff;
 pub mod stats;
 pub mod subscriptions;
 pub mod throttle;
+pub mod time;
 pub mod vocab;
 
 use std::sync::Arc;

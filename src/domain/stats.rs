@@ -140,8 +140,12 @@ pub async fn compute(
     to: Option<DateTime<Utc>>,
 ) -> DomainResult<Stats> {
     let now = app.clock.now();
-    let to = to.unwrap_or(now);
-    let from = from.unwrap_or(to - TimeDelta::days(30));
+    // Checked before any arithmetic: near chrono's ends it panics or stops moving.
+    let to = super::time::check("to", to.unwrap_or(now))?;
+    let from = match from {
+        Some(from) => super::time::check("from", from)?,
+        None => to.checked_sub_signed(TimeDelta::days(30)).unwrap_or(super::time::EARLIEST),
+    };
     if from >= to {
         return Err(DomainError::invalid("from", "must be before to"));
     }
@@ -169,16 +173,7 @@ pub async fn compute(
     let zeros = |names: &[&str]| names.iter().map(|n| ((*n).to_owned(), 0)).collect::<BTreeMap<String, i64>>();
     let mut by_type = zeros(&vocab::ALERT_TYPES);
     let mut by_severity = zeros(&vocab::SEVERITIES);
-    let mut days: BTreeMap<String, DayCount> = BTreeMap::new();
-    let mut day = from.date_naive();
-    while day <= (to - TimeDelta::microseconds(1)).date_naive() {
-        let date = day.format("%Y-%m-%d").to_string();
-        days.insert(date.clone(), DayCount { date, total: 0, info: 0, warning: 0, critical: 0 });
-        day = day.succ_opt().unwrap_or(day);
-        if days.len() > MAX_RANGE_DAYS as usize + 1 {
-            break;
-        }
-    }
+    let mut days = empty_days(from, to);
     let (mut total, mut read, mut dismissed) = (0, 0, 0);
     for g in groups {
         total += g.alerts;
@@ -231,9 +226,34 @@ pub async fn compute(
     })
 }
 
+/// One zeroed entry per UTC day of [from, to). The loop counts its steps,
+/// so it ends whatever the dates (the range was checked, but a loop on a
+/// request path must not depend on that).
+fn empty_days(from: DateTime<Utc>, to: DateTime<Utc>) -> BTreeMap<String, DayCount> {
+    let last = to.checked_sub_signed(TimeDelta::microseconds(1)).unwrap_or(to).date_naive();
+    let mut days = BTreeMap::new();
+    let mut day = Some(from.date_naive());
+    for _ in 0..=MAX_RANGE_DAYS {
+        let Some(d) = day.filter(|d| *d <= last) else { break };
+        let date = d.format("%Y-%m-%d").to_string();
+        days.insert(date.clone(), DayCount { date, total: 0, info: 0, warning: 0, critical: 0 });
+        day = d.succ_opt();
+    }
+    days
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_day_series_ends_at_chronos_last_date() {
+        let to = DateTime::<Utc>::MAX_UTC;
+        let days = empty_days(to - TimeDelta::days(3), to);
+        assert_eq!(days.len(), 4);
+        let days = empty_days(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        assert_eq!(days.len(), MAX_RANGE_DAYS as usize + 1, "bounded however wide the range");
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

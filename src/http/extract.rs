@@ -7,6 +7,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -58,6 +59,20 @@ fn located<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'stati
         current = e.source();
     }
     error_chain(err)
+}
+
+/// For an optional field of a change (`PATCH`): absent means "keep", and
+/// `null` is refused (422 naming the field) rather than read as absent, since
+/// the field cannot be cleared. Use with `#[serde(default, deserialize_with = "not_null")]`.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    match Option::<T>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom("must not be null (leave the field out to keep it)")),
+    }
 }
 
 /// `axum::extract::Query` with a 422 `{"detail"}` rejection naming the parameter.
@@ -155,15 +170,4 @@ pub fn bearer_token(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// The client's IP address (the TCP peer), or `unknown` when the server was
-/// not started with connection info (tests that build the router directly).
-pub struct ClientAddress(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(Self(peer.map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())))
-    }
-}
+pub use super::client::ClientAddress;

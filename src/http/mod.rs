@@ -1,10 +1,12 @@
 //! HTTP: routes, extractors and error mapping. Handlers extract, call a
 //! service, and map the result; nothing here knows SQL.
+pub mod client;
 pub mod error;
 pub mod extract;
 pub mod observe;
 pub mod openapi;
 mod routes;
+mod serve;
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::http::{HeaderValue, Method, header};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -47,11 +50,30 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
 }
 
 /// HTTP settings that are not the domain's business.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpOptions {
     /// Origins allowed to call the API from a browser (CORS). Empty: CORS off,
     /// only same-origin pages (the console) can.
     pub cors_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-For` names the client (load balancers).
+    pub trusted_proxies: client::TrustedProxies,
+    /// A connection that has not sent a whole request head within this time
+    /// (a new one, or an idle keep-alive one) is closed: slowloris holds nothing.
+    pub header_read_timeout: Duration,
+    /// Open connections at most (WebSockets included); more wait in the
+    /// listen backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            trusted_proxies: client::TrustedProxies::default(),
+            header_read_timeout: Duration::from_secs(15),
+            max_connections: 25_000,
+        }
+    }
 }
 
 pub fn router(app: App) -> Router {
@@ -68,10 +90,19 @@ pub fn router_with(app: App, options: &HttpOptions) -> Router {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(refuse_oversized_body))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            use axum::response::IntoResponse;
+            tracing::error!("a request handler panicked");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+        }))
         .layer(axum::middleware::from_fn(time_limit))
+        .layer(axum::middleware::from_fn(protective_headers))
+        .layer(axum::Extension(std::sync::Arc::new(options.trusted_proxies.clone())))
         .layer(axum::middleware::from_fn_with_state(app.clone(), observe::track))
         .layer(
             tower::ServiceBuilder::new()
+                .layer(axum::middleware::map_request(observe::screen_request_id))
                 .layer(SetRequestIdLayer::new(request_id.clone(), observe::RandomRequestId))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -95,6 +126,48 @@ async fn time_limit(request: axum::extract::Request, next: axum::middleware::Nex
         Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the request took too long, try again shortly")
             .into_response(),
     }
+}
+
+/// A declared body over the limit is refused at once, before a byte of it
+/// is read (the extractors' limit only trips once that many bytes arrived,
+/// so a client declaring 100 GB and sending two bytes held the request for
+/// the whole time limit).
+async fn refuse_oversized_body(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > BODY_LIMIT_BYTES as u64) {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large (at most 64 KiB)").into_response();
+    }
+    next.run(request).await
+}
+
+/// Content-Security-Policy of the interactive API docs (Swagger UI, served
+/// from the binary): its own scripts only; it sets inline styles and data: images.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                        img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+                        frame-ancestors 'none'; form-action 'none'";
+
+/// Every response: `nosniff`. API responses carry personal data: `no-store`
+/// (unless the route set its own caching). `/docs`: a CSP and no framing.
+/// The console sets its own (routes/console.rs).
+async fn protective_headers(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let path = request.uri().path();
+    let docs = path == "/docs" || path.starts_with("/docs/");
+    let console = path == "/" || path.starts_with("/console/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
+    if docs {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOCS_CSP));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    } else if !console {
+        headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {
@@ -126,7 +199,5 @@ pub async fn serve_with(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router_with(app, options).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve::run(router_with(app, options), options, listener, shutdown).await
 }

@@ -39,7 +39,7 @@ async fn login_issues_a_token_that_authenticates(backend: Backend) {
             Method::POST,
             "/api/v1/auth/login",
             None,
-            Some(json!({"email": "agent@example.com", "password": "password123"})),
+            Some(json!({"email": "agent@example.com", "password": "tulip-ledger-42"})),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -73,22 +73,20 @@ async fn login_refuses_wrong_password_unknown_email_and_inactive_staff(backend: 
     let (id, token) = app.staff("a@example.com", "agent").await;
     for body in [
         json!({"email": "a@example.com", "password": "wrong-password"}),
-        json!({"email": "nobody@example.com", "password": "password123"}),
+        json!({"email": "nobody@example.com", "password": "tulip-ledger-42"}),
     ] {
         let (status, resp) = app.send(Method::POST, "/api/v1/auth/login", None, Some(body)).await;
         assert_eq!((status, resp), (401, json!({"detail": "incorrect email or password"})));
     }
 
     deactivate(&app, id).await;
-    let (status, resp) = app
-        .send(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": "a@example.com", "password": "password123"})),
-        )
-        .await;
-    assert_eq!((status, resp), (401, json!({"detail": "staff account is inactive"})));
+    // A deactivated account gets the answer of a wrong password, whatever the
+    // password: the answer must not confirm that the password was right.
+    for password in ["tulip-ledger-42", "wrong-password"] {
+        let body = json!({"email": "a@example.com", "password": password});
+        let (status, resp) = app.send(Method::POST, "/api/v1/auth/login", None, Some(body)).await;
+        assert_eq!((status, resp), (401, json!({"detail": "incorrect email or password"})), "{password}");
+    }
     // A token issued before deactivation no longer works either.
     let (status, resp) = app.get("/api/v1/auth/me", &token).await;
     assert_eq!((status, resp), (401, json!({"detail": "staff account is inactive"})));
@@ -182,7 +180,7 @@ async fn database_outage_gives_503_and_recovers(backend: Backend) {
         &app,
         convergeai_alerts::domain::staff::CreateStaff {
             email: "a@example.com".into(),
-            password: "password123".into(),
+            password: "tulip-ledger-42".into(),
             role: "agent".into(),
             full_name: None,
             phone: None,
@@ -199,7 +197,7 @@ async fn database_outage_gives_503_and_recovers(backend: Backend) {
     let (status, body) = status_json(client.get(format!("{base}/ready")).send().await.unwrap()).await;
     assert_eq!(status, 503, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("database unavailable"));
-    let login = json!({"email": "a@example.com", "password": "password123"});
+    let login = json!({"email": "a@example.com", "password": "tulip-ledger-42"});
     let (status, _) =
         status_json(client.post(format!("{base}/api/v1/auth/login")).json(&login).send().await.unwrap()).await;
     assert_eq!(status, 503);

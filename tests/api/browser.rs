@@ -223,7 +223,7 @@ async fn console_end_to_end_in_headless_chromium() {
 async fn sign_in(browser: &Browser, email: &str) {
     let field = browser.find("#view-signin:not([hidden]) #signin-email").await;
     field.send_keys(email).await;
-    browser.find("#signin-password").await.send_keys("password123").await;
+    browser.find("#signin-password").await.send_keys("tulip-ledger-42").await;
     browser.click("#signin-form button[type=submit]").await;
     browser.find("#topbar:not([hidden])").await;
     let who = browser.text("#whoami").await;

@@ -45,7 +45,7 @@ async fn cli_commands_and_their_errors(backend: Backend) {
                 "--email",
                 "boss@example.com",
                 "--password",
-                "password123",
+                "tulip-ledger-42",
                 "--role",
                 "supervisor",
                 "--name",
@@ -62,7 +62,7 @@ async fn cli_commands_and_their_errors(backend: Backend) {
                 "--email",
                 "a@example.com",
                 "--password",
-                "password123",
+                "tulip-ledger-42",
                 "--role",
                 "agent",
                 "--supervisor",
@@ -71,8 +71,10 @@ async fn cli_commands_and_their_errors(backend: Backend) {
         );
         assert!(out.status.success(), "{}", stderr(&out));
 
-        let dup =
-            run(&url, &["staff", "create", "--email", "A@example.com", "--password", "password123", "--role", "agent"]);
+        let dup = run(
+            &url,
+            &["staff", "create", "--email", "A@example.com", "--password", "tulip-ledger-42", "--role", "agent"],
+        );
         assert_one_line_error(&dup, "already exists");
         let no_sup = run(
             &url,
@@ -82,7 +84,7 @@ async fn cli_commands_and_their_errors(backend: Backend) {
                 "--email",
                 "c@example.com",
                 "--password",
-                "password123",
+                "tulip-ledger-42",
                 "--role",
                 "agent",
                 "--supervisor",
@@ -93,11 +95,22 @@ async fn cli_commands_and_their_errors(backend: Backend) {
         let short =
             run(&url, &["staff", "create", "--email", "d@example.com", "--password", "short", "--role", "agent"]);
         assert_one_line_error(&short, "at least 8 characters");
-        let bad_email =
-            run(&url, &["staff", "create", "--email", "not-an-email", "--password", "password123", "--role", "agent"]);
+        for weak in ["        ", "12345678", "Password123"] {
+            let out =
+                run(&url, &["staff", "create", "--email", "d@example.com", "--password", weak, "--role", "agent"]);
+            assert!(!out.status.success(), "{weak:?} is refused");
+            assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+            assert!(stderr(&out).starts_with("error: password: "), "{}", stderr(&out));
+        }
+        let bad_email = run(
+            &url,
+            &["staff", "create", "--email", "not-an-email", "--password", "tulip-ledger-42", "--role", "agent"],
+        );
         assert_one_line_error(&bad_email, "not a valid email");
-        let bad_role =
-            run(&url, &["staff", "create", "--email", "e@example.com", "--password", "password123", "--role", "boss"]);
+        let bad_role = run(
+            &url,
+            &["staff", "create", "--email", "e@example.com", "--password", "tulip-ledger-42", "--role", "boss"],
+        );
         assert!(!bad_role.status.success());
         assert!(stderr(&bad_role).contains("invalid value 'boss' for '--role <ROLE>'"), "{}", stderr(&bad_role));
 
@@ -106,6 +119,15 @@ async fn cli_commands_and_their_errors(backend: Backend) {
         let token = String::from_utf8(token.stdout).unwrap();
         assert_eq!(token.trim().split('.').count(), 3, "a JWT on stdout: {token}");
         assert_one_line_error(&run(&url, &["token", "--email", "ghost@example.com"]), "no staff member");
+
+        let out = run(&url, &["staff", "deactivate", "--email", "boss@example.com"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("deactivated staff member boss@example.com"));
+        assert_one_line_error(&run(&url, &["token", "--email", "boss@example.com"]), "inactive");
+        let out = run(&url, &["staff", "activate", "--email", "boss@example.com"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(run(&url, &["token", "--email", "boss@example.com"]).status.success());
+        assert_one_line_error(&run(&url, &["staff", "deactivate", "--email", "ghost@example.com"]), "no staff member");
         token.trim().to_owned()
     })
     .await

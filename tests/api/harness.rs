@@ -146,7 +146,7 @@ impl TestApp {
             &self.app,
             staff::CreateStaff {
                 email: email.into(),
-                password: "password123".into(),
+                password: "tulip-ledger-42".into(),
                 role: role.into(),
                 full_name: None,
                 phone: None,

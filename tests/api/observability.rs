@@ -57,7 +57,7 @@ async fn repeated_failed_logins_are_throttled() {
         let (status, _) = app.send(Method::POST, "/api/v1/auth/login", None, Some(login("wrong-password"))).await;
         assert_eq!(status, 401);
     }
-    let resp = app.client.post(app.url("/api/v1/auth/login")).json(&login("password123")).send().await.unwrap();
+    let resp = app.client.post(app.url("/api/v1/auth/login")).json(&login("tulip-ledger-42")).send().await.unwrap();
     assert_eq!(resp.status(), 429, "even the right password waits once the account is throttled");
     let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=300).contains(&retry), "{retry}");
@@ -70,7 +70,7 @@ async fn repeated_failed_logins_are_throttled() {
             Method::POST,
             "/api/v1/auth/login",
             None,
-            Some(json!({"email": "b@example.com", "password": "password123"})),
+            Some(json!({"email": "b@example.com", "password": "tulip-ledger-42"})),
         )
         .await;
     assert_eq!(status, 200);
@@ -117,7 +117,10 @@ async fn cors_is_off_unless_configured() {
     let resp = preflight(app.base.clone(), "https://ops.example.com").await;
     assert!(resp.headers().get("access-control-allow-origin").is_none(), "off by default");
 
-    let options = convergeai_alerts::http::HttpOptions { cors_origins: vec!["https://ops.example.com".into()] };
+    let options = convergeai_alerts::http::HttpOptions {
+        cors_origins: vec!["https://ops.example.com".into()],
+        ..Default::default()
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let served = app.app.clone();

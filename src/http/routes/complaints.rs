@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::domain::paging::Paging;
 use crate::domain::{App, complaints};
 use crate::http::error::ApiResult;
-use crate::http::extract::{Authorized, ComplaintsRead, ComplaintsWrite, Json, Path, Query};
+use crate::http::extract::{Authorized, ComplaintsRead, ComplaintsWrite, Json, Path, Query, not_null};
 use crate::http::openapi::{ComplaintStatus, ErrorBody, Priority};
 use crate::storage::{complaints::ComplaintFilter, entities::complaint};
 
@@ -108,18 +108,24 @@ async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateComplaint {
-    #[schema(min_length = 1, max_length = 255)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
     title: Option<String>,
-    #[schema(max_length = 10_000)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(max_length = 10_000, nullable = false)]
     description: Option<String>,
     /// `resolved` sets `resolved_at`
-    #[schema(value_type = Option<ComplaintStatus>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Option<ComplaintStatus>, nullable = false)]
     status: Option<String>,
-    #[schema(value_type = Option<Priority>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Option<Priority>, nullable = false)]
     priority: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     assigned_to_staff_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     sla_deadline: Option<DateTime<Utc>>,
 }
 

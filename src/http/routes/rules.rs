@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::{App, rules};
 use crate::http::error::ApiResult;
-use crate::http::extract::{AlertsManage, Authorized, Json, Path, Query};
+use crate::http::extract::{AlertsManage, Authorized, Json, Path, Query, not_null};
 use crate::http::openapi::{ErrorBody, RuleType};
 use crate::storage::entities::alert_rule;
 
@@ -104,12 +104,17 @@ async fn get_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRule {
-    #[schema(min_length = 1, max_length = 100)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     rule_name: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     is_enabled: Option<bool>,
-    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Option<Object>, nullable = false)]
     conditions: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Option<Object>, nullable = false)]
     alert_config: Option<Value>,
 }
 

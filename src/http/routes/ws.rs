@@ -19,7 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::auth::Principal;
 use crate::domain::events::{Change, StaffEvent};
-use crate::domain::{App, alerts, auth};
+use crate::domain::{App, DomainError, alerts, auth};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, bearer_token};
 use crate::http::openapi::ErrorBody;
@@ -37,6 +37,17 @@ const CLOSE_TOKEN_EXPIRED: u16 = 4001;
 /// zero-filled before the first read, so each idle connection held 130 KiB
 /// of RSS (1.3 GB for 10 000; docs/PERFORMANCE.md).
 const READ_BUFFER_BYTES: usize = 1024;
+/// The largest message or frame a client may send: a pong echoes a ping's
+/// payload (ours are empty; a control frame carries at most 125 bytes), and
+/// a close frame its code and reason. tungstenite's defaults (64 MiB
+/// messages, 16 MiB frames) let one connection make the server buffer that much.
+const MAX_CLIENT_MESSAGE_BYTES: usize = 4096;
+/// Close code for a deactivated account.
+const CLOSE_ACCESS_REVOKED: u16 = 4003;
+/// How often a connection re-checks that its account is still active (a
+/// deactivation made on an instance that does not share this one's event
+/// bus, or by the CLI on another process, reaches it this way).
+const ACCOUNT_RECHECK: Duration = Duration::from_secs(30);
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(connect))
@@ -68,13 +79,16 @@ async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &app)
         .await
         .map_err(|e| ApiError::new(e.status(), e.body_text()))?
-        .read_buffer_size(READ_BUFFER_BYTES);
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES);
     Ok(upgrade.on_upgrade(move |socket| feed(app, principal, expires, socket)))
 }
 
 enum Exit {
     ClientLeft,
     Expired,
+    Revoked,
     Idle,
     Slow,
 }
@@ -98,9 +112,14 @@ async fn run_feed(app: &App, me: i64, expires: i64, socket: &mut WebSocket) {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.tick().await;
         let mut last_heard = tokio::time::Instant::now();
+        let mut recheck = tokio::time::interval(ACCOUNT_RECHECK);
+        recheck.tick().await;
         loop {
             tokio::select! {
                 event = events.recv() => match event {
+                    Ok(event) if event.staff_id == me && matches!(event.change, Change::AccessRevoked) => {
+                        break 'conn Exit::Revoked;
+                    }
                     Ok(event) if event.concerns(me) => {
                         if push(app, me, &event, socket).await.is_err() {
                             break 'conn Exit::Slow;
@@ -127,12 +146,19 @@ async fn run_feed(app: &App, me: i64, expires: i64, socket: &mut WebSocket) {
                         break 'conn Exit::Slow;
                     }
                 }
+                _ = recheck.tick() => {
+                    // Only a definite "no longer active" closes: a database hiccup does not.
+                    if let Err(DomainError::Unauthenticated(_)) = auth::load_principal(app, me).await {
+                        break 'conn Exit::Revoked;
+                    }
+                }
                 _ = &mut expiry => break 'conn Exit::Expired,
             }
         }
     };
     let close = match exit {
         Exit::Expired => Some((CLOSE_TOKEN_EXPIRED, "token expired")),
+        Exit::Revoked => Some((CLOSE_ACCESS_REVOKED, "account deactivated")),
         Exit::Idle => Some((1001, "idle timeout")),
         Exit::ClientLeft | Exit::Slow => None,
     };
@@ -147,7 +173,7 @@ async fn push(app: &App, me: i64, event: &StaffEvent, socket: &mut WebSocket) ->
         Change::Created { alert } => Some(json!({"type": "alert.created", "alert": alert})),
         Change::Updated { alert } => Some(json!({"type": "alert.updated", "alert": alert})),
         Change::ReadAll { updated } => Some(json!({"type": "alert.updated", "read_all": true, "updated": updated})),
-        Change::Resync => None,
+        Change::Resync | Change::AccessRevoked => None,
     };
     if let Some(message) = message {
         send(socket, Message::Text(message.to_string().into())).await?;
