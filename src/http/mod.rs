@@ -128,20 +128,39 @@ async fn time_limit(request: axum::extract::Request, next: axum::middleware::Nex
     }
 }
 
-/// A declared body over the limit is refused at once, before a byte of it
-/// is read (the extractors' limit only trips once that many bytes arrived,
-/// so a client declaring 100 GB and sending two bytes held the request for
-/// the whole time limit).
+/// A declared body over the limit is refused at once, before the handler
+/// waits for it (the extractors' limit only trips once that many bytes
+/// arrived, so a client declaring 100 GB and sending two bytes held the
+/// request for the whole time limit). What the client already sent is read
+/// and dropped first, briefly and boundedly: closing a socket with unread
+/// data resets it, and the client would lose the 413.
 async fn refuse_oversized_body(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    const DRAIN_BYTES: usize = 1024 * 1024;
+    const DRAIN_PAUSE: Duration = Duration::from_millis(50);
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > BODY_LIMIT_BYTES as u64) {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large (at most 64 KiB)").into_response();
+    if declared.is_none_or(|len| len <= BODY_LIMIT_BYTES as u64) {
+        return next.run(request).await;
     }
-    next.run(request).await
+    let mut body = request.into_body().into_data_stream();
+    let mut drained = 0;
+    let drain = async {
+        while drained < DRAIN_BYTES {
+            match tokio::time::timeout(DRAIN_PAUSE, body.next()).await {
+                Ok(Some(Ok(chunk))) => drained += chunk.len(),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
+    let mut response =
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large (at most 64 KiB)").into_response();
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Content-Security-Policy of the interactive API docs (Swagger UI, served

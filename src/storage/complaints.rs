@@ -1,9 +1,10 @@
 //! `complaints`: the host data the alerts are about.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
+use super::dialect::portable;
 use super::entities::complaint::{ActiveModel, Column, Entity, Model};
 
 #[derive(Debug, Default, Clone)]
@@ -13,12 +14,28 @@ pub struct ComplaintFilter {
     pub assigned_to_staff_id: Option<i64>,
 }
 
+/// A complaint's `sla_deadline` may lie years ahead: on MySQL the row is
+/// written through [`portable`] so a date past 2038 is not lost.
 pub async fn insert(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
-    row.insert(db).await
+    let backend = db.get_database_backend();
+    if backend != DbBackend::MySql {
+        return row.insert(db).await;
+    }
+    let done = db.execute_raw(portable(Entity::insert(row).build(backend))).await?;
+    let id = i64::try_from(done.last_insert_id()).map_err(|e| DbErr::Custom(e.to_string()))?;
+    by_id(db, id).await?.ok_or_else(|| DbErr::RecordNotFound(format!("complaint {id} after insert")))
 }
 
 pub async fn update(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
-    row.update(db).await
+    let backend = db.get_database_backend();
+    if backend != DbBackend::MySql {
+        return row.update(db).await;
+    }
+    let (ActiveValue::Unchanged(id) | ActiveValue::Set(id)) = row.id.clone() else {
+        return Err(DbErr::Custom("updating a complaint without its id".into()));
+    };
+    db.execute_raw(portable(Entity::update_many().set(row).filter(Column::Id.eq(id)).build(backend))).await?;
+    by_id(db, id).await?.ok_or_else(|| DbErr::RecordNotFound(format!("complaint {id}")))
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Model>, DbErr> {

@@ -1,6 +1,25 @@
 //! The SQL that differs per dialect, each difference in one function. The
 //! rest of storage builds portable statements with sea-query.
-use sea_orm::DbBackend;
+use sea_orm::{DbBackend, Statement, Value};
+
+/// The statement with its UTC timestamps bound so every backend stores and
+/// compares them over the whole accepted range. sqlx binds a UTC chrono
+/// value to MySQL as TIMESTAMP, and MariaDB converts such a parameter
+/// through TIMESTAMP's range, which ends 2038-01-19 03:14:07 UTC: a later
+/// deadline was stored as NULL in its DATETIME column and compared as NULL.
+/// On MySQL they are bound as plain DATETIME instead (sessions are UTC).
+pub fn portable(mut statement: Statement) -> Statement {
+    if statement.db_backend == DbBackend::MySql
+        && let Some(values) = statement.values.as_mut()
+    {
+        for value in &mut values.0 {
+            if let Value::ChronoDateTimeUtc(Some(t)) = value {
+                *value = Value::ChronoDateTime(Some(t.naive_utc()));
+            }
+        }
+    }
+    statement
+}
 
 /// `b - a` in seconds (fractional), over two timestamp expressions.
 pub fn seconds_between(backend: DbBackend, a: &str, b: &str) -> String {

@@ -141,7 +141,7 @@ impl Sql {
             rest = &rest[close + 1..];
         }
         out.push_str(rest);
-        Ok(Statement::from_sql_and_values(self.backend, out, values))
+        Ok(super::dialect::portable(Statement::from_sql_and_values(self.backend, out, values)))
     }
 }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
-use super::dialect::{as_int, placeholder, unindexed, utc_day, with_index};
+use super::dialect::{as_int, placeholder, portable, unindexed, utc_day, with_index};
 
 /// Which alerts: created in [from, to), of one staff member or of everyone.
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +35,7 @@ fn filter_from(db: &impl ConnectionTrait, w: &Window, first: usize) -> (String, 
 }
 
 async fn rows(db: &impl ConnectionTrait, sql: String, values: Vec<Value>) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-    db.query_all_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await
+    db.query_all_raw(portable(Statement::from_sql_and_values(db.get_database_backend(), sql, values))).await
 }
 
 /// One group of a window's alerts: created on one UTC day, of one type and

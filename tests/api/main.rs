@@ -14,6 +14,7 @@ mod engine;
 mod faults;
 mod fuzz;
 mod harness;
+mod hostile;
 mod observability;
 mod properties;
 mod realtime;
