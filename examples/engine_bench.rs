@@ -43,6 +43,7 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, EntityTrait, Statement, Tran
 use convergeai_alerts::config::CommonConfig;
 use convergeai_alerts::domain::{App, engine};
 use convergeai_alerts::storage::Db;
+use convergeai_alerts::storage::dialect::Dialect;
 use convergeai_alerts::storage::engine::{RulePlan, bare_insert};
 use convergeai_alerts::storage::entities::{complaint, staff};
 
@@ -326,7 +327,7 @@ async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
         )
         .await?;
     }
-    for sql in convergeai_alerts::storage::rollups::triggers(backend, "alerts_copy_idx") {
+    for sql in convergeai_alerts::storage::rollups::triggers(Dialect::try_from(backend)?, "alerts_copy_idx") {
         db.execute_unprepared(&sql).await?;
     }
     Ok(())
@@ -495,7 +496,7 @@ async fn bare(db: &Db, plans: &[RulePlan], table: &str, now: DateTime<Utc>, tag:
     let mut total = Duration::ZERO;
     let mut rows = 0;
     for plan in plans {
-        let Some(stmt) = bare_insert(db.get_database_backend(), plan, now, table)? else { continue };
+        let Some(stmt) = bare_insert(Dialect::of(db)?, plan, now, table)? else { continue };
         let rule = &plan.rule_name;
         let t = Instant::now();
         let result = db.execute_raw(stmt).await.with_context(|| format!("bare SQL of {rule}"))?;

@@ -205,9 +205,9 @@ pub async fn cleanup(app: &App, retention: TimeDelta) -> DomainResult<u64> {
     let before = now - retention;
     let mut deleted = 0;
     loop {
-        let n = store::delete_old_alerts_batch(&app.db, before).await?;
+        let n = crate::storage::alerts::delete_old_alerts_batch(&app.db, before).await?;
         deleted += n;
-        if n < store::BATCH_ROWS as u64 {
+        if n < crate::storage::BATCH_ROWS as u64 {
             break;
         }
     }

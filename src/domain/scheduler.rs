@@ -87,7 +87,7 @@ pub fn spawn(app: App, config: SchedulerConfig, shutdown: watch::Receiver<bool>)
                 // The lease lasts a little less than the interval, so this
                 // instance's own next tick finds it free despite timer jitter.
                 let ttl = TimeDelta::from_std(every.mul_f64(0.9)).unwrap_or(TimeDelta::seconds(1));
-                match storage::engine::take_lease(&app.db, job, &holder, app.clock.now(), ttl).await {
+                match storage::leases::take_lease(&app.db, job, &holder, app.clock.now(), ttl).await {
                     Ok(true) => {
                         runs.counter(job).fetch_add(1, Ordering::Relaxed);
                         if let Err(e) = run_job(&app, job, &config).await {
@@ -98,7 +98,7 @@ pub fn spawn(app: App, config: SchedulerConfig, shutdown: watch::Receiver<bool>)
                     Err(e) => tracing::warn!(job, error = %e, "cannot take the job lease"),
                 }
             }
-            let _ = storage::engine::release_lease(&app.db, job, &holder, app.clock.now()).await;
+            let _ = storage::leases::release_lease(&app.db, job, &holder, app.clock.now()).await;
         });
     }
     (set, runs)

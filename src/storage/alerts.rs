@@ -1,6 +1,6 @@
 //! `alerts`: the inbox queries. "Live" means undismissed and unexpired at `now`.
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -197,4 +197,27 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewAlert) -> Result<Model, D
     }
     .insert(db)
     .await
+}
+
+/// Deletes up to one batch of alerts dismissed or expired before `before`;
+/// returns how many. (MySQL cannot delete from a table it selects from in a
+/// subquery, so the ids go through a derived table.)
+pub async fn delete_old_alerts_batch(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    use super::entities::alert::Column as A;
+    let old = Expr::col(A::IsDismissed)
+        .eq(true)
+        .and(Expr::col(A::DismissedAt).lt(before))
+        .or(Expr::col(A::ExpiresAt).lt(before));
+    let ids = Query::select()
+        .column(A::Id)
+        .from(super::entities::alert::Entity)
+        .and_where(old)
+        .limit(super::BATCH_ROWS as u64)
+        .take();
+    let derived = Query::select().column("id").from_subquery(ids, Alias::new("old_ids")).take();
+    let q = Query::delete()
+        .from_table(super::entities::alert::Entity)
+        .and_where(Expr::col(A::Id).in_subquery(derived))
+        .take();
+    Ok(db.execute(&q).await?.rows_affected())
 }

@@ -1,10 +1,10 @@
 //! `complaints`: the host data the alerts are about.
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 
-use super::dialect::portable;
+use super::dialect::{Dialect, portable};
 use super::entities::complaint::{ActiveModel, Column, Entity, Model};
 
 #[derive(Debug, Default, Clone)]
@@ -17,24 +17,24 @@ pub struct ComplaintFilter {
 /// A complaint's `sla_deadline` may lie years ahead: on MySQL the row is
 /// written through [`portable`] so a date past 2038 is not lost.
 pub async fn insert(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
-    let backend = db.get_database_backend();
-    if backend != DbBackend::MySql {
+    let dialect = Dialect::of(db)?;
+    if dialect != Dialect::MySql {
         return row.insert(db).await;
     }
-    let done = db.execute_raw(portable(Entity::insert(row).build(backend))).await?;
+    let done = db.execute_raw(portable(Entity::insert(row).build(dialect.backend()))).await?;
     let id = i64::try_from(done.last_insert_id()).map_err(|e| DbErr::Custom(e.to_string()))?;
     by_id(db, id).await?.ok_or_else(|| DbErr::RecordNotFound(format!("complaint {id} after insert")))
 }
 
 pub async fn update(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
-    let backend = db.get_database_backend();
-    if backend != DbBackend::MySql {
+    let dialect = Dialect::of(db)?;
+    if dialect != Dialect::MySql {
         return row.update(db).await;
     }
     let (ActiveValue::Unchanged(id) | ActiveValue::Set(id)) = row.id.clone() else {
         return Err(DbErr::Custom("updating a complaint without its id".into()));
     };
-    db.execute_raw(portable(Entity::update_many().set(row).filter(Column::Id.eq(id)).build(backend))).await?;
+    db.execute_raw(portable(Entity::update_many().set(row).filter(Column::Id.eq(id)).build(dialect.backend()))).await?;
     by_id(db, id).await?.ok_or_else(|| DbErr::RecordNotFound(format!("complaint {id}")))
 }
 

@@ -1,10 +1,11 @@
 //! The delivery outbox: claiming due rows and recording outcomes.
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Statement};
 
 use super::Db;
-use super::engine::begin_write;
+use super::begin_write;
+use super::dialect::{Dialect, portable};
 use super::entities::notification_delivery::{self as delivery, Column as D};
 
 /// Rows due at `now`: new or failed ones whose time has come, and ones whose
@@ -25,7 +26,23 @@ pub async fn claim_due(
     claim: TimeDelta,
     limit: u64,
 ) -> Result<Vec<delivery::Model>, DbErr> {
+    let dialect = Dialect::of(db)?;
     let txn = begin_write(db).await?;
+    let rows = txn.query_all_raw(claim_select(dialect, now, limit)).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        txn.commit().await?;
+        return Ok(Vec::new());
+    }
+    txn.execute_raw(claim_update(dialect, &ids, now, claim)).await?;
+    let claimed = delivery::Entity::find().filter(D::Id.is_in(ids)).order_by_asc(D::Id).all(&txn).await?;
+    txn.commit().await?;
+    Ok(claimed)
+}
+
+/// The due rows to claim, oldest first, locked where the dialect can skip
+/// what another dispatcher holds.
+pub fn claim_select(dialect: Dialect, now: DateTime<Utc>, limit: u64) -> Statement {
     let mut select = Query::select();
     select
         .column(D::Id)
@@ -33,26 +50,24 @@ pub async fn claim_due(
         .cond_where(due(now))
         .order_by(D::NextAttemptAt, sea_orm::Order::Asc)
         .limit(limit);
-    if db.get_database_backend() != DbBackend::Sqlite {
-        select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    match dialect {
+        Dialect::MySql | Dialect::Postgres => {
+            select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        Dialect::Sqlite => {}
     }
-    let ids: Vec<i64> =
-        txn.query_all(&select).await?.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<_, _>>()?;
-    if ids.is_empty() {
-        txn.commit().await?;
-        return Ok(Vec::new());
-    }
-    delivery::Entity::update_many()
+    portable(dialect.backend().build(&select))
+}
+
+/// Claims the rows `ids` until `now + claim`.
+pub fn claim_update(dialect: Dialect, ids: &[i64], now: DateTime<Utc>, claim: TimeDelta) -> Statement {
+    let update = delivery::Entity::update_many()
         .col_expr(D::Status, Expr::value("sending"))
         .col_expr(D::ClaimedUntil, Expr::value(now + claim))
         .col_expr(D::Attempts, Expr::col(D::Attempts).add(1))
         .col_expr(D::UpdatedAt, Expr::value(now))
-        .filter(D::Id.is_in(ids.clone()))
-        .exec(&txn)
-        .await?;
-    let claimed = delivery::Entity::find().filter(D::Id.is_in(ids)).order_by_asc(D::Id).all(&txn).await?;
-    txn.commit().await?;
-    Ok(claimed)
+        .filter(D::Id.is_in(ids.iter().copied()));
+    portable(update.build(dialect.backend()))
 }
 
 /// Marks rows sent, in one statement.
@@ -60,17 +75,19 @@ pub async fn mark_sent(db: &impl ConnectionTrait, ids: &[i64], now: DateTime<Utc
     if ids.is_empty() {
         return Ok(());
     }
-    delivery::Entity::update_many()
+    db.execute_raw(mark_sent_statement(Dialect::of(db)?, ids, now)).await.map(|_| ())
+}
+
+pub fn mark_sent_statement(dialect: Dialect, ids: &[i64], now: DateTime<Utc>) -> Statement {
+    let update = delivery::Entity::update_many()
         .col_expr(D::Status, Expr::value("sent"))
         .col_expr(D::SentAt, Expr::value(now))
         .col_expr(D::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(D::LastError, Expr::value(Option::<String>::None))
         .col_expr(D::UpdatedAt, Expr::value(now))
         .filter(D::Id.is_in(ids.iter().copied()))
-        .filter(D::Status.eq("sending"))
-        .exec(db)
-        .await
-        .map(|_| ())
+        .filter(D::Status.eq("sending"));
+    portable(update.build(dialect.backend()))
 }
 
 /// Records a failed, dead or skipped attempt (`next_attempt_at` only matters for `failed`).
@@ -82,17 +99,27 @@ pub async fn mark_outcome(
     next_attempt_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    delivery::Entity::update_many()
+    let statement = mark_outcome_statement(Dialect::of(db)?, id, status, error, next_attempt_at, now);
+    db.execute_raw(statement).await.map(|_| ())
+}
+
+pub fn mark_outcome_statement(
+    dialect: Dialect,
+    id: i64,
+    status: &str,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Statement {
+    let update = delivery::Entity::update_many()
         .col_expr(D::Status, Expr::value(status))
         .col_expr(D::LastError, Expr::value(error))
         .col_expr(D::NextAttemptAt, Expr::value(next_attempt_at))
         .col_expr(D::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(D::UpdatedAt, Expr::value(now))
         .filter(D::Id.eq(id))
-        .filter(D::Status.eq("sending"))
-        .exec(db)
-        .await
-        .map(|_| ())
+        .filter(D::Status.eq("sending"));
+    portable(update.build(dialect.backend()))
 }
 
 pub async fn of_alert(db: &impl ConnectionTrait, alert_id: i64) -> Result<Vec<delivery::Model>, DbErr> {

@@ -4,7 +4,7 @@
 //!
 //! The column types that differ per dialect are chosen in [`pk`] and [`ts`]
 //! and nowhere else.
-use sea_orm::DbBackend;
+use super::dialect::Dialect;
 use sea_orm_migration::prelude::*;
 use serde_json::json;
 
@@ -28,11 +28,11 @@ impl MigratorTrait for Migrator {
 
 /// Auto-increment 64-bit id. SQLite only auto-increments a column declared
 /// exactly `INTEGER PRIMARY KEY` (which is 64-bit there).
-fn pk(backend: DbBackend, name: &'static str) -> ColumnDef {
+fn pk(dialect: Dialect, name: &'static str) -> ColumnDef {
     let mut col = ColumnDef::new(name);
-    match backend {
-        DbBackend::Sqlite => col.integer(),
-        _ => col.big_integer(),
+    match dialect {
+        Dialect::Sqlite => col.integer(),
+        Dialect::MySql | Dialect::Postgres => col.big_integer(),
     };
     col.not_null().auto_increment().primary_key().take()
 }
@@ -41,11 +41,11 @@ fn pk(backend: DbBackend, name: &'static str) -> ColumnDef {
 /// default and converts through the session time zone, so it gets
 /// `DATETIME(6)` holding UTC; PostgreSQL gets `timestamptz`; SQLite stores
 /// RFC 3339 text, which sorts correctly because every value is UTC.
-pub(super) fn ts(backend: DbBackend, name: &'static str) -> ColumnDef {
+pub(super) fn ts(dialect: Dialect, name: &'static str) -> ColumnDef {
     let mut col = ColumnDef::new(name);
-    match backend {
-        DbBackend::MySql => col.custom("DATETIME(6)"),
-        _ => col.timestamp_with_time_zone(),
+    match dialect {
+        Dialect::MySql => col.custom("DATETIME(6)"),
+        Dialect::Sqlite | Dialect::Postgres => col.timestamp_with_time_zone(),
     };
     col
 }
@@ -53,9 +53,9 @@ pub(super) fn ts(backend: DbBackend, name: &'static str) -> ColumnDef {
 /// A table. On MySQL: utf8mb4 whatever the server default, and a binary
 /// collation so that equality and uniqueness are case- and accent-sensitive
 /// as on SQLite and PostgreSQL.
-pub(super) fn table(backend: DbBackend) -> TableCreateStatement {
+pub(super) fn table(dialect: Dialect) -> TableCreateStatement {
     let mut table = Table::create();
-    if backend == DbBackend::MySql {
+    if dialect == Dialect::MySql {
         table.character_set("utf8mb4").collate("utf8mb4_bin");
     }
     table
@@ -89,7 +89,7 @@ impl MigrationName for InitialSchema {
 #[async_trait::async_trait]
 impl MigrationTrait for InitialSchema {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let b = m.get_database_backend();
+        let b = Dialect::try_from(m.get_database_backend())?;
         let string = |name: &'static str, len: u32| ColumnDef::new(name).string_len(len).not_null().take();
         let string_null = |name: &'static str, len: u32| ColumnDef::new(name).string_len(len).null().take();
         let boolean =
@@ -290,7 +290,7 @@ pub const JOBS: [&str; 4] = ["sla_check", "critical_check", "workload_check", "c
 #[async_trait::async_trait]
 impl MigrationTrait for EngineTables {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let b = m.get_database_backend();
+        let b = Dialect::try_from(m.get_database_backend())?;
         // One row per (alert type, resource, recipient): the unique key that
         // serialises racing checkers. `window_start` and `version` (what the
         // alert is about: deadline and priority) decide whether a new alert is due.
@@ -354,7 +354,7 @@ impl MigrationName for DeliveryOutbox {
 #[async_trait::async_trait]
 impl MigrationTrait for DeliveryOutbox {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let b = m.get_database_backend();
+        let b = Dialect::try_from(m.get_database_backend())?;
         m.create_table(
             table(b)
                 .table("notification_deliveries")
@@ -492,7 +492,7 @@ impl MigrationName for CloseIndexes {
 #[async_trait::async_trait]
 impl MigrationTrait for CloseIndexes {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DbBackend::MySql {
+        if Dialect::try_from(m.get_database_backend())? != Dialect::MySql {
             return Ok(());
         }
         let indexes = [
@@ -577,7 +577,7 @@ async fn seed_defaults(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     db.execute(&insert).await?;
 
     // PostgreSQL sequences do not move when ids are given explicitly.
-    if m.get_database_backend() == DbBackend::Postgres {
+    if Dialect::try_from(m.get_database_backend())? == Dialect::Postgres {
         for table in ["roles", "permissions"] {
             db.execute_unprepared(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"

@@ -8,10 +8,12 @@ pub mod deliveries;
 pub mod dialect;
 pub mod engine;
 pub mod entities;
+pub mod leases;
 pub mod migrations;
 pub mod rollups;
 pub mod rules;
 pub mod settings;
+pub mod sql;
 pub mod staff;
 pub mod stats;
 pub mod subscriptions;
@@ -19,7 +21,10 @@ pub mod subscriptions;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, DbErr};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseTransaction, DbErr, IsolationLevel,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 pub use sea_orm::DatabaseConnection as Db;
@@ -131,6 +136,21 @@ pub async fn ping(db: &Db) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
-pub fn backend(db: &Db) -> DbBackend {
-    db.get_database_backend()
+/// Rows per statement where rows go through Rust (cleanup, name lookups).
+pub const BATCH_ROWS: usize = 1000;
+
+/// A write transaction. SQLite takes the write lock up front so racing
+/// writers queue on the busy timeout instead of failing on lock upgrade.
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
+    let options = match dialect::Dialect::of(db)? {
+        dialect::Dialect::Sqlite => {
+            TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() }
+        }
+        dialect::Dialect::MySql | dialect::Dialect::Postgres => TransactionOptions {
+            isolation_level: Some(IsolationLevel::ReadCommitted),
+            access_mode: Some(AccessMode::ReadWrite),
+            ..Default::default()
+        },
+    };
+    db.begin_with_options(options).await
 }

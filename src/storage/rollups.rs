@@ -16,10 +16,9 @@
 //! aggregate over `alerts` (the tests compare them). Hours are whole hours
 //! since the Unix epoch. The statements are per dialect, built here and
 //! nowhere else.
-use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
-use super::dialect::{as_int, epoch_hour, floor, seconds_between};
+use super::dialect::{Dialect, as_int, epoch_hour, floor, seconds_between};
 use super::migrations::{index, table, ts};
 
 pub struct StatsRollups;
@@ -36,7 +35,7 @@ const TRACKED: [&str; 6] = ["created_at", "alert_type", "severity", "assigned_to
 #[async_trait::async_trait]
 impl MigrationTrait for StatsRollups {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let b = m.get_database_backend();
+        let b = Dialect::try_from(m.get_database_backend())?;
         // IF NOT EXISTS: a migration retried after a partial run goes on.
         let table = |name: &'static str| table(b).table(name).if_not_exists().to_owned();
         let int = |name: &'static str| ColumnDef::new(name).big_integer().not_null().default(0).take();
@@ -117,14 +116,14 @@ impl MigrationName for StatementTriggers {
 #[async_trait::async_trait]
 impl MigrationTrait for StatementTriggers {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DbBackend::Postgres {
+        if Dialect::try_from(m.get_database_backend())? != Dialect::Postgres {
             return Ok(());
         }
         let db = m.get_connection();
         // m0005's row-level trigger, on a database created before this migration.
         db.execute_unprepared("DROP TRIGGER IF EXISTS trg_alerts_stats ON alerts").await?;
         db.execute_unprepared("DROP FUNCTION IF EXISTS alerts_stats_rollup()").await?;
-        for sql in triggers(DbBackend::Postgres, "alerts") {
+        for sql in triggers(Dialect::Postgres, "alerts") {
             db.execute_unprepared(&sql).await?;
         }
         Ok(())
@@ -141,7 +140,7 @@ async fn drop_alerts_index(m: &SchemaManager<'_>, name: &'static str) -> Result<
 
 /// The histogram bucket of the seconds from `from` to `until`: exact below
 /// 10 min, to 10 s below 10 h, to 5 min below 10 days, to the hour beyond.
-fn bucket(b: DbBackend, from: &str, until: &str) -> String {
+fn bucket(b: Dialect, from: &str, until: &str) -> String {
     let s = seconds_between(b, from, until);
     as_int(
         b,
@@ -157,15 +156,15 @@ fn bucket(b: DbBackend, from: &str, until: &str) -> String {
 }
 
 /// 1 when a nullable expression is set, else 0.
-fn is_set(b: DbBackend, x: &str) -> String {
+fn is_set(b: Dialect, x: &str) -> String {
     match b {
-        DbBackend::Postgres => format!("CAST({x} IS NOT NULL AS INTEGER)"),
-        _ => format!("({x} IS NOT NULL)"),
+        Dialect::Postgres => format!("CAST({x} IS NOT NULL AS INTEGER)"),
+        Dialect::Sqlite | Dialect::MySql => format!("({x} IS NOT NULL)"),
     }
 }
 
 /// The upsert of one row's contribution (`r` is `NEW`) to the two count rollups.
-fn add_counts(b: DbBackend, r: &str) -> [String; 2] {
+fn add_counts(b: Dialect, r: &str) -> [String; 2] {
     let hour = epoch_hour(b, &format!("{r}.created_at"));
     let (read, dismissed) = (is_set(b, &format!("{r}.read_at")), is_set(b, &format!("{r}.dismissed_at")));
     let hourly = format!(
@@ -176,14 +175,14 @@ fn add_counts(b: DbBackend, r: &str) -> [String; 2] {
         "INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) VALUES ({r}.assigned_to_staff_id, {hour}, 1)"
     );
     match b {
-        DbBackend::MySql => [
+        Dialect::MySql => [
             format!(
                 "{hourly} ON DUPLICATE KEY UPDATE alerts_total = alerts_total + 1, \
                  alerts_read = alerts_read + VALUES(alerts_read), alerts_dismissed = alerts_dismissed + VALUES(alerts_dismissed)"
             ),
             format!("{staff} ON DUPLICATE KEY UPDATE alerts_total = alerts_total + 1"),
         ],
-        _ => [
+        Dialect::Sqlite | Dialect::Postgres => [
             format!(
                 "{hourly} ON CONFLICT (hour, alert_type, severity) DO UPDATE SET \
                  alerts_total = alert_stats_hourly.alerts_total + 1, \
@@ -199,7 +198,7 @@ fn add_counts(b: DbBackend, r: &str) -> [String; 2] {
 }
 
 /// Takes one row's contribution (`r` is `OLD`) out of the rollups.
-fn remove(b: DbBackend, r: &str) -> [String; 3] {
+fn remove(b: Dialect, r: &str) -> [String; 3] {
     let hour = epoch_hour(b, &format!("{r}.created_at"));
     let (read, dismissed) = (is_set(b, &format!("{r}.read_at")), is_set(b, &format!("{r}.dismissed_at")));
     [
@@ -218,7 +217,7 @@ fn remove(b: DbBackend, r: &str) -> [String; 3] {
 
 /// The latency rows of `NEW`, for read and dismiss, each inserted only when
 /// that time is set (an IF where the dialect has one, else a filtered SELECT).
-fn add_latencies(b: DbBackend) -> Vec<String> {
+fn add_latencies(b: Dialect) -> Vec<String> {
     [("read", "read_at"), ("dismiss", "dismissed_at")]
         .into_iter()
         .map(|(kind, col)| {
@@ -229,46 +228,49 @@ fn add_latencies(b: DbBackend) -> Vec<String> {
                 bucket(b, "NEW.created_at", &format!("NEW.{col}"))
             );
             match b {
-                DbBackend::Sqlite => format!("{insert} SELECT {values} WHERE {cond}"),
-                _ => format!("IF {cond} THEN {insert} VALUES ({values}); END IF"),
+                Dialect::Sqlite => format!("{insert} SELECT {values} WHERE {cond}"),
+                Dialect::MySql | Dialect::Postgres => format!("IF {cond} THEN {insert} VALUES ({values}); END IF"),
             }
         })
         .collect()
 }
 
 /// The statements of the "new row in" half.
-fn add_body(b: DbBackend) -> String {
+fn add_body(b: Dialect) -> String {
     let mut body: Vec<String> = add_counts(b, "NEW").into_iter().collect();
     body.extend(add_latencies(b));
     body.join(";\n")
 }
 
-fn remove_body(b: DbBackend) -> String {
+fn remove_body(b: Dialect) -> String {
     remove(b, "OLD").join(";\n")
 }
 
 /// The triggers that keep the rollups, on `table` (`alerts`; the engine
 /// benchmark puts the same ones on its copy of the table, so that its
 /// ceiling pays the same upkeep).
-pub fn triggers(b: DbBackend, table: &str) -> Vec<String> {
-    if b == DbBackend::Postgres {
-        return postgres_triggers(table);
-    }
+pub fn triggers(b: Dialect, table: &str) -> Vec<String> {
     // Row-level on SQLite and MySQL.
     let tracked = TRACKED.join(", ");
-    let (add, remove) = (add_body(b), remove_body(b));
     match b {
-        DbBackend::Sqlite => vec![
-            format!("CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_insert AFTER INSERT ON {table} BEGIN\n{add};\nEND"),
-            format!(
-                "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_update AFTER UPDATE OF {tracked} ON {table} BEGIN\n\
+        Dialect::Postgres => postgres_triggers(table),
+        Dialect::Sqlite => {
+            let (add, remove) = (add_body(b), remove_body(b));
+            vec![
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_insert AFTER INSERT ON {table} BEGIN\n{add};\nEND"
+                ),
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_update AFTER UPDATE OF {tracked} ON {table} BEGIN\n\
                  {remove};\n{add};\nEND"
-            ),
-            format!(
-                "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_delete AFTER DELETE ON {table} BEGIN\n{remove};\nEND"
-            ),
-        ],
-        _ => {
+                ),
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_delete AFTER DELETE ON {table} BEGIN\n{remove};\nEND"
+                ),
+            ]
+        }
+        Dialect::MySql => {
+            let (add, remove) = (add_body(b), remove_body(b));
             // MySQL fires on every UPDATE: only a change of a tracked column counts.
             let same = TRACKED.iter().map(|c| format!("OLD.{c} <=> NEW.{c}")).collect::<Vec<_>>().join(" AND ");
             vec![
@@ -338,7 +340,7 @@ fn postgres_triggers(table: &str) -> Vec<String> {
 /// concurrent writers lock rollup rows in one order); the latencies of
 /// `removed` rows go, those of `added` rows come.
 fn postgres_apply(rows: &str, removed: Option<&str>, added: Option<&str>) -> Vec<String> {
-    let b = DbBackend::Postgres;
+    let b = Dialect::Postgres;
     let hour = epoch_hour(b, "t.created_at");
     let signed = |x: &str| format!("SUM(t.s * {})", is_set(b, &format!("t.{x}")));
     let mut out = vec![
@@ -377,7 +379,7 @@ fn postgres_apply(rows: &str, removed: Option<&str>, added: Option<&str>) -> Vec
 }
 
 /// The rollups of the alerts that exist already (an upgraded database).
-fn backfill(b: DbBackend) -> Vec<String> {
+pub fn backfill(b: Dialect) -> Vec<String> {
     let hour = epoch_hour(b, "created_at");
     let sum = |x: &str| as_int(b, &format!("SUM({})", is_set(b, x)));
     // Emptied first: a migration retried after a partial run starts afresh.

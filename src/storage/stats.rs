@@ -4,9 +4,10 @@
 //! one staff member's own figures. Latencies come back as histograms (a
 //! bounded number of rows whatever the number of alerts).
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, Statement};
 
-use super::dialect::{as_int, placeholder, portable, unindexed, utc_day, with_index};
+use super::dialect::{Dialect, as_int, unindexed, utc_day, with_index};
+use super::sql::Sql;
 
 /// Which alerts: created in [from, to), of one staff member or of everyone.
 #[derive(Debug, Clone, Copy)]
@@ -16,26 +17,19 @@ pub struct Window {
     pub staff_id: Option<i64>,
 }
 
-/// The WHERE clause of a window and its values, its placeholders numbered
-/// from 1. (With `?` placeholders the values bind in the order they appear in
-/// the SQL: the WHERE clause must hold the first ones.)
-fn filter(db: &impl ConnectionTrait, w: &Window) -> (String, Vec<Value>) {
-    filter_from(db, w, 1)
-}
-
-fn filter_from(db: &impl ConnectionTrait, w: &Window, first: usize) -> (String, Vec<Value>) {
-    let b = db.get_database_backend();
-    let mut sql = format!("a.created_at >= {} AND a.created_at < {}", placeholder(b, first), placeholder(b, first + 1));
-    let mut values: Vec<Value> = vec![w.from.into(), w.to.into()];
+/// The WHERE clause of a window (over `alerts a`), its values bound in `sql`.
+fn filter(sql: &mut Sql, w: &Window) -> String {
+    let (from, to) = (sql.bind("from", w.from), sql.bind("to", w.to));
+    let mut cond = format!("a.created_at >= {from} AND a.created_at < {to}");
     if let Some(staff) = w.staff_id {
-        sql.push_str(&format!(" AND a.assigned_to_staff_id = {}", placeholder(b, first + 2)));
-        values.push(staff.into());
+        cond.push_str(&format!(" AND a.assigned_to_staff_id = {}", sql.bind("staff", staff)));
     }
-    (sql, values)
+    cond
 }
 
-async fn rows(db: &impl ConnectionTrait, sql: String, values: Vec<Value>) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
-    db.query_all_raw(portable(Statement::from_sql_and_values(db.get_database_backend(), sql, values))).await
+/// Rows of (`st`, `n`) as (staff id, count).
+async fn pairs(db: &impl ConnectionTrait, statement: Statement) -> Result<Vec<(i64, i64)>, DbErr> {
+    db.query_all_raw(statement).await?.iter().map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?))).collect()
 }
 
 /// One group of a window's alerts: created on one UTC day, of one type and
@@ -54,17 +48,23 @@ pub struct Group {
 /// days x types x severities rows, which the service adds up into the totals,
 /// the breakdowns and the daily series.
 pub async fn groups(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<Group>, DbErr> {
-    let (cond, values) = filter(db, w);
-    let b = db.get_database_backend();
+    let rows = db.query_all_raw(groups_statement(Dialect::of(db)?, w)?).await?;
+    rows.iter().map(|r| group(r, r.try_get("", "d")?)).collect()
+}
+
+pub fn groups_statement(dialect: Dialect, w: &Window) -> Result<Statement, DbErr> {
+    let mut sql = Sql::new(dialect);
+    let cond = filter(&mut sql, w);
+    let b = sql.dialect();
     let day = utc_day(b, "a.created_at");
     // SUM of a CASE is portable; COUNT(*) > 0 in every group, so never NULL.
     let read = as_int(b, "SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END)");
     let dismissed = as_int(b, "SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END)");
-    let sql = format!(
+    let text = format!(
         "SELECT {day} AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, {read} AS r, {dismissed} AS x \
          FROM alerts a WHERE {cond} GROUP BY {day}, a.alert_type, a.severity"
     );
-    rows(db, sql, values).await?.iter().map(|r| group(r, r.try_get("", "d")?)).collect()
+    sql.statement(&text)
 }
 
 /// A group from a row with columns t, s, n, r, x (type, severity, alerts,
@@ -83,15 +83,7 @@ fn group(r: &sea_orm::QueryResult, day: String) -> Result<Group, DbErr> {
 /// The same groups from the hourly rollup, for the whole hours [from_hour,
 /// to_hour) (hours since the Unix epoch), one group per stored hour.
 pub async fn hourly_groups(db: &impl ConnectionTrait, from_hour: i64, to_hour: i64) -> Result<Vec<Group>, DbErr> {
-    let b = db.get_database_backend();
-    let sql = format!(
-        "SELECT hour, alert_type AS t, severity AS s, alerts_total AS n, alerts_read AS r, alerts_dismissed AS x \
-         FROM alert_stats_hourly \
-         WHERE hour >= {} AND hour < {} AND alerts_total > 0",
-        placeholder(b, 1),
-        placeholder(b, 2)
-    );
-    rows(db, sql, vec![from_hour.into(), to_hour.into()])
+    db.query_all_raw(hourly_groups_statement(Dialect::of(db)?, from_hour, to_hour)?)
         .await?
         .iter()
         .map(|r| {
@@ -100,6 +92,15 @@ pub async fn hourly_groups(db: &impl ConnectionTrait, from_hour: i64, to_hour: i
             group(r, day.format("%Y-%m-%d").to_string())
         })
         .collect()
+}
+
+pub fn hourly_groups_statement(dialect: Dialect, from_hour: i64, to_hour: i64) -> Result<Statement, DbErr> {
+    let mut sql = Sql::new(dialect);
+    let (first, last) = (sql.bind("first_hour", from_hour), sql.bind("last_hour", to_hour));
+    sql.statement(&format!(
+        "SELECT hour, alert_type AS t, severity AS s, alerts_total AS n, alerts_read AS r, alerts_dismissed AS x \
+         FROM alert_stats_hourly WHERE hour >= {first} AND hour < {last} AND alerts_total > 0"
+    ))
 }
 
 /// Which latency: creation to `read_at`, or to `dismissed_at`.
@@ -122,24 +123,21 @@ impl Latency {
 const BY_STAFF: &str = "idx_alert_latencies_staff";
 
 /// The `alert_latencies` rows of a window, read through `index`: FROM and
-/// WHERE, and their values.
-fn latencies(db: &impl ConnectionTrait, w: &Window, latency: Latency, index: &str) -> (String, Vec<Value>) {
-    let b = db.get_database_backend();
+/// WHERE, their values bound in `sql`.
+fn latencies(sql: &mut Sql, w: &Window, latency: Latency, index: &str) -> String {
+    let b = sql.dialect();
     let created = unindexed(b, "l.created_at");
+    let (from, to) = (sql.bind("from", w.from), sql.bind("to", w.to));
     // `kind` is one of two constants: inlined, so the planner sees its value.
-    let mut sql = format!(
-        "{} WHERE l.kind = '{}' AND {created} >= {} AND {created} < {}",
+    let mut text = format!(
+        "{} WHERE l.kind = '{}' AND {created} >= {from} AND {created} < {to}",
         with_index(b, "alert_latencies", "l", index),
         latency.kind(),
-        placeholder(b, 1),
-        placeholder(b, 2)
     );
-    let mut values: Vec<Value> = vec![w.from.into(), w.to.into()];
     if let Some(staff) = w.staff_id {
-        sql.push_str(&format!(" AND l.staff_id = {}", placeholder(b, 3)));
-        values.push(staff.into());
+        text.push_str(&format!(" AND l.staff_id = {}", sql.bind("staff", staff)));
     }
-    (sql, values)
+    text
 }
 
 /// The latency histogram of a window's alerts: (bucket seconds, count),
@@ -150,13 +148,18 @@ pub async fn latency_histogram(
     w: &Window,
     latency: Latency,
 ) -> Result<Vec<(i64, i64)>, DbErr> {
+    let rows = db.query_all_raw(latency_histogram_statement(Dialect::of(db)?, w, latency)?).await?;
+    rows.iter().map(|r| Ok((r.try_get("", "bucket")?, r.try_get("", "n")?))).collect()
+}
+
+pub fn latency_histogram_statement(dialect: Dialect, w: &Window, latency: Latency) -> Result<Statement, DbErr> {
     // With one staff member through the (kind, staff, bucket) index, else the
     // (kind, bucket) one: either way in bucket order, so grouping by bucket
     // streams without a sort.
     let index = if w.staff_id.is_some() { BY_STAFF } else { "idx_alert_latencies_bucket" };
-    let (from, values) = latencies(db, w, latency, index);
-    let sql = format!("SELECT l.bucket AS bucket, COUNT(*) AS n FROM {from} GROUP BY l.bucket ORDER BY l.bucket");
-    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "bucket")?, r.try_get("", "n")?))).collect()
+    let mut sql = Sql::new(dialect);
+    let from = latencies(&mut sql, w, latency, index);
+    sql.statement(&format!("SELECT l.bucket AS bucket, COUNT(*) AS n FROM {from} GROUP BY l.bucket ORDER BY l.bucket"))
 }
 
 /// Each staff member's median time to read in the window (nearest rank, by
@@ -165,37 +168,16 @@ pub async fn latency_histogram(
 /// staff member has, then per staff member the bucket at rank ceil(n / 2),
 /// found by skipping that many index entries (batches of staff members).
 pub async fn median_read_by_staff(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
-    let b = db.get_database_backend();
-    let created = unindexed(b, "l.created_at");
-    let table = with_index(b, "alert_latencies", "l", BY_STAFF);
-    let (from, values) = latencies(db, w, Latency::Read, BY_STAFF);
-    let sql = format!("SELECT l.staff_id AS st, COUNT(*) AS n FROM {from} GROUP BY l.staff_id");
-    let counts: Vec<(i64, i64)> = rows(db, sql, values)
+    let dialect = Dialect::of(db)?;
+    let counts: Vec<(i64, i64)> = db
+        .query_all_raw(read_counts_statement(dialect, w)?)
         .await?
         .iter()
         .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?)))
         .collect::<Result<_, DbErr>>()?;
-
     let mut medians = Vec::with_capacity(counts.len());
     for chunk in counts.chunks(MEDIANS_PER_STATEMENT) {
-        let mut parts = Vec::with_capacity(chunk.len());
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 5);
-        for (staff, n) in chunk {
-            let p = |k: usize| placeholder(b, values.len() + k);
-            parts.push(format!(
-                "SELECT {} AS st, (SELECT l.bucket FROM {table} WHERE l.kind = 'read' AND l.staff_id = {} \
-                 AND {created} >= {} AND {created} < {} ORDER BY l.bucket LIMIT 1 OFFSET {}) AS median",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5)
-            ));
-            values.extend([(*staff).into(), (*staff).into(), w.from.into(), w.to.into()]);
-            values.push(((n + 1) / 2 - 1).into());
-        }
-        let sql = parts.join(" UNION ALL ");
-        for r in rows(db, sql, values).await? {
+        for r in db.query_all_raw(medians_statement(dialect, w, chunk)?).await? {
             let median: Option<i64> = r.try_get("", "median")?;
             medians.extend(median.map(|m| Ok::<_, DbErr>((r.try_get("", "st")?, m))).transpose()?);
         }
@@ -203,16 +185,45 @@ pub async fn median_read_by_staff(db: &impl ConnectionTrait, w: &Window) -> Resu
     Ok(medians)
 }
 
+/// How many reads each staff member has in the window: (staff id, reads).
+pub fn read_counts_statement(dialect: Dialect, w: &Window) -> Result<Statement, DbErr> {
+    let mut sql = Sql::new(dialect);
+    let from = latencies(&mut sql, w, Latency::Read, BY_STAFF);
+    sql.statement(&format!("SELECT l.staff_id AS st, COUNT(*) AS n FROM {from} GROUP BY l.staff_id"))
+}
+
+/// The median read bucket of each (staff id, reads) of `counts`.
+pub fn medians_statement(dialect: Dialect, w: &Window, counts: &[(i64, i64)]) -> Result<Statement, DbErr> {
+    let created = unindexed(dialect, "l.created_at");
+    let table = with_index(dialect, "alert_latencies", "l", BY_STAFF);
+    let mut sql = Sql::new(dialect);
+    let (from, to) = (sql.bind("from", w.from), sql.bind("to", w.to));
+    let mut parts = Vec::with_capacity(counts.len());
+    for (i, (staff, n)) in counts.iter().enumerate() {
+        let staff = sql.bind(&format!("staff{i}"), *staff);
+        let rank = sql.bind(&format!("rank{i}"), (n + 1) / 2 - 1);
+        parts.push(format!(
+            "SELECT {staff} AS st, (SELECT l.bucket FROM {table} WHERE l.kind = 'read' AND l.staff_id = {staff} \
+             AND {created} >= {from} AND {created} < {to} ORDER BY l.bucket LIMIT 1 OFFSET {rank}) AS median"
+        ));
+    }
+    sql.statement(&parts.join(" UNION ALL "))
+}
+
 /// Staff members per median statement (5 bound values each).
 const MEDIANS_PER_STATEMENT: usize = 100;
 
 /// Alerts per staff member in the window, from `alerts`: (staff id, alerts).
 pub async fn staff_counts(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
-    let (cond, values) = filter(db, w);
-    let sql = format!(
+    pairs(db, staff_counts_statement(Dialect::of(db)?, w)?).await
+}
+
+pub fn staff_counts_statement(dialect: Dialect, w: &Window) -> Result<Statement, DbErr> {
+    let mut sql = Sql::new(dialect);
+    let cond = filter(&mut sql, w);
+    sql.statement(&format!(
         "SELECT a.assigned_to_staff_id AS st, COUNT(*) AS n FROM alerts a WHERE {cond} GROUP BY a.assigned_to_staff_id"
-    );
-    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?))).collect()
+    ))
 }
 
 /// Alerts per staff member in the whole hours [from_hour, to_hour), from the rollup.
@@ -221,19 +232,17 @@ pub async fn hourly_staff_counts(
     from_hour: i64,
     to_hour: i64,
 ) -> Result<Vec<(i64, i64)>, DbErr> {
-    let b = db.get_database_backend();
-    let total = as_int(b, "SUM(alerts_total)");
-    let sql = format!(
-        "SELECT staff_id, {total} AS n FROM alert_stats_staff_hourly WHERE hour >= {} AND hour < {} \
-         GROUP BY staff_id",
-        placeholder(b, 1),
-        placeholder(b, 2)
-    );
-    rows(db, sql, vec![from_hour.into(), to_hour.into()])
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "staff_id")?, r.try_get("", "n")?)))
-        .collect()
+    pairs(db, hourly_staff_counts_statement(Dialect::of(db)?, from_hour, to_hour)?).await
+}
+
+pub fn hourly_staff_counts_statement(dialect: Dialect, from_hour: i64, to_hour: i64) -> Result<Statement, DbErr> {
+    let mut sql = Sql::new(dialect);
+    let total = as_int(dialect, "SUM(alerts_total)");
+    let (first, last) = (sql.bind("first_hour", from_hour), sql.bind("last_hour", to_hour));
+    sql.statement(&format!(
+        "SELECT staff_id AS st, {total} AS n FROM alert_stats_staff_hourly WHERE hour >= {first} AND hour < {last} \
+         GROUP BY staff_id"
+    ))
 }
 
 /// Live unread alerts (at `now`) per staff member among the window's alerts,
@@ -243,17 +252,19 @@ pub async fn unread_by_staff(
     w: &Window,
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, i64)>, DbErr> {
-    let b = db.get_database_backend();
-    let (cond, mut values) = filter(db, w);
-    let now_ph = placeholder(b, values.len() + 1);
-    values.push(now.into());
-    let sql = format!(
+    pairs(db, unread_by_staff_statement(Dialect::of(db)?, w, now)?).await
+}
+
+pub fn unread_by_staff_statement(dialect: Dialect, w: &Window, now: DateTime<Utc>) -> Result<Statement, DbErr> {
+    let mut sql = Sql::new(dialect);
+    let cond = filter(&mut sql, w);
+    let now_ph = sql.bind("now", now);
+    sql.statement(&format!(
         "SELECT a.assigned_to_staff_id AS st, COUNT(*) AS n FROM {} WHERE {cond} \
          AND a.is_read = false AND a.is_dismissed = false AND (a.expires_at IS NULL OR a.expires_at > {now_ph}) \
          GROUP BY a.assigned_to_staff_id",
-        with_index(b, "alerts", "a", "idx_alerts_unread_window")
-    );
-    rows(db, sql, values).await?.iter().map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?))).collect()
+        with_index(dialect, "alerts", "a", "idx_alerts_unread_window")
+    ))
 }
 
 /// (id, full name) of the given staff members.
@@ -261,7 +272,7 @@ pub async fn staff_names(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(
     use super::entities::staff;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
     let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(super::engine::BATCH_ROWS) {
+    for chunk in ids.chunks(super::BATCH_ROWS) {
         let rows: Vec<(i64, String)> = staff::Entity::find()
             .select_only()
             .column(staff::Column::Id)

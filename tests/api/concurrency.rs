@@ -102,25 +102,25 @@ async fn job_lease_is_exclusive_and_expires(backend: Backend) {
     let db = &app.app.db;
     let now = app.app.clock.now();
     let ttl = TimeDelta::seconds(60);
-    assert!(storage::engine::take_lease(db, "sla_check", "A", now, ttl).await.unwrap());
-    assert!(!storage::engine::take_lease(db, "sla_check", "B", now, ttl).await.unwrap(), "held by A");
+    assert!(storage::leases::take_lease(db, "sla_check", "A", now, ttl).await.unwrap());
+    assert!(!storage::leases::take_lease(db, "sla_check", "B", now, ttl).await.unwrap(), "held by A");
     assert!(
-        !storage::engine::take_lease(db, "sla_check", "A", now + TimeDelta::seconds(59), ttl).await.unwrap(),
+        !storage::leases::take_lease(db, "sla_check", "A", now + TimeDelta::seconds(59), ttl).await.unwrap(),
         "once per interval, even for A"
     );
-    assert!(storage::engine::take_lease(db, "critical_check", "B", now, ttl).await.unwrap(), "leases are per job");
+    assert!(storage::leases::take_lease(db, "critical_check", "B", now, ttl).await.unwrap(), "leases are per job");
     // A died: after expiry, B takes over.
-    assert!(storage::engine::take_lease(db, "sla_check", "B", now + TimeDelta::seconds(60), ttl).await.unwrap());
+    assert!(storage::leases::take_lease(db, "sla_check", "B", now + TimeDelta::seconds(60), ttl).await.unwrap());
     // Released early on shutdown: free at once.
-    storage::engine::release_lease(db, "sla_check", "B", now + TimeDelta::seconds(61)).await.unwrap();
-    assert!(storage::engine::take_lease(db, "sla_check", "A", now + TimeDelta::seconds(61), ttl).await.unwrap());
+    storage::leases::release_lease(db, "sla_check", "B", now + TimeDelta::seconds(61)).await.unwrap();
+    assert!(storage::leases::take_lease(db, "sla_check", "A", now + TimeDelta::seconds(61), ttl).await.unwrap());
     // Many racing takers: exactly one wins.
     let later = now + TimeDelta::hours(1);
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..8 {
         let checker = instance(&app).await;
         tasks.spawn(async move {
-            storage::engine::take_lease(&checker.db, "cleanup", &format!("h{i}"), later, ttl).await.unwrap()
+            storage::leases::take_lease(&checker.db, "cleanup", &format!("h{i}"), later, ttl).await.unwrap()
         });
     }
     let winners = tasks.join_all().await.into_iter().filter(|won| *won).count();

@@ -13,6 +13,7 @@ mod delivery;
 mod engine;
 mod faults;
 mod fuzz;
+mod golden_sql;
 mod harness;
 mod hostile;
 mod observability;

@@ -1,0 +1,88 @@
+//! The `INSERT … SELECT` that creates a rule's alerts, with its lock order
+//! and conflict clause.
+use super::RulePlan;
+use super::select::{Candidates, resource_type};
+use super::wording::{Texts, texts};
+use crate::storage::dialect::{Dialect, correlated, materialized};
+use crate::storage::sql::{Sql, id_list};
+
+/// The order the insert takes its keys in: one order for every checker, so
+/// that two racing inserts wait on each other instead of deadlocking.
+/// SQLite has one writer at a time: no sort.
+pub(super) fn lock_order(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "",
+        Dialect::MySql | Dialect::Postgres => " ORDER BY x.rid, x.rcp",
+    }
+}
+
+/// The insert's conflict clause: a key with an open window already (a racing
+/// checker's alert, committed or not) gets nothing. MySQL has no DO NOTHING:
+/// an update that changes nothing.
+pub(super) fn on_open_window(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::MySql => "ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open",
+        Dialect::Sqlite | Dialect::Postgres => {
+            "ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING"
+        }
+    }
+}
+
+/// The `INSERT INTO alerts … SELECT` of a rule: one alert per candidate
+/// whose key has no open window, its title, message and metadata built in
+/// SQL, holding the key's window from now on. The inner table `x` computes
+/// each number once (behind a [`materialized`] fence: the texts use them
+/// many times). The `NOT EXISTS` spares the texts of keys alerted already;
+/// the unique index, through [`on_open_window`], is what guarantees one
+/// alert per window when checkers race.
+pub(super) fn insert_alerts(
+    sql: &mut Sql,
+    plan: &RulePlan,
+    candidates: &Candidates,
+    bare_into: Option<&str>,
+) -> String {
+    let b = sql.dialect();
+    let resource_type = resource_type(sql, plan);
+    let Candidates { from, rid, version } = candidates;
+    let not_open = format!(
+        "NOT EXISTS (SELECT 1 FROM alerts o WHERE o.dedup_open = 1 AND o.alert_type = {{alert_type}} \
+         AND o.resource_type = {resource_type} AND o.resource_id = {rid} AND o.assigned_to_staff_id = m.rcp{})",
+        correlated(b)
+    );
+    let (dismissed, dismissed_at) = match id_list(&plan.dismissed_for) {
+        Some(ids) => (
+            format!("CASE WHEN x.rcp IN ({ids}) THEN TRUE ELSE FALSE END"),
+            format!("CASE WHEN x.rcp IN ({ids}) THEN {{now}} END"),
+        ),
+        None => ("FALSE".to_owned(), "NULL".to_owned()),
+    };
+    let fence = materialized(b);
+    let Texts { columns, title, message, metadata } = texts(sql, plan, version);
+    let insert = |table: &str, dedup_columns: &str, dedup_values: &str| {
+        format!(
+            "INSERT INTO {table} (alert_type, severity, title, message, resource_type, resource_id, \
+             assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at\
+             {dedup_columns}) \
+             SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
+             FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}{dedup_values}"
+        )
+    };
+    if let Some(table) = bare_into {
+        return format!("{} FROM (SELECT {columns} {from} {fence}) x", insert(table, "", ""));
+    }
+    let insert = insert("alerts", ", dedup_open, dedup_version, check_run", ", 1, x.ver, {stamp}");
+    let (order, conflict) = (lock_order(b), on_open_window(b));
+    match b {
+        // One statement that also counts the matches: the candidates are
+        // computed once, each with whether its key is free, and the texts
+        // built only for those that are.
+        Dialect::Postgres => format!(
+            "WITH x AS MATERIALIZED (SELECT {columns}, {not_open} AS fresh {from}), \
+             ins AS ({insert} FROM x WHERE x.fresh{order} {conflict} RETURNING 1) \
+             SELECT (SELECT COUNT(*) FROM x), (SELECT COUNT(*) FROM ins)"
+        ),
+        Dialect::Sqlite | Dialect::MySql => {
+            format!("{insert} FROM (SELECT {columns} {from} AND {not_open} {fence}) x WHERE TRUE{order} {conflict}")
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The engine's hand-tuned, set-based statements: per rule a fixed handful
+//! of statements, whatever the number of complaints. The rooms:
+//! - here: the plan of a rule's run, [`run_rule`] (one transaction: close
+//!   the windows that are over, insert the new alerts, their outbox rows,
+//!   read them back) and the outbox insert;
+//! - `select`: which complaints or staff a rule matches, who receives what
+//!   (the recipient map), and which dedup windows are over (and closing them,
+//!   MySQL's way included);
+//! - `insert`: the `INSERT … SELECT` with its lock order and conflict clause;
+//! - `wording`: titles, messages, metadata and durations, in SQL.
+//!
+//! The dialect differences are in `dialect` and named in these files:
+//! [`insert::on_open_window`], [`insert::lock_order`], PostgreSQL's insert
+//! that counts its matches and MySQL's [`select::close_windows`].
+mod insert;
+mod select;
+mod wording;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement};
+
+use super::dialect::Dialect;
+use super::entities::alert;
+use super::sql::{Sql, id_list, scalar};
+use super::{Db, begin_write};
+use insert::insert_alerts;
+use select::{candidates, close_windows, complaint_condition, windows_over};
+
+/// Which complaints a check looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Complaint(i64),
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Complaints in `statuses` whose deadline has passed.
+    SlaBreached { statuses: Vec<String> },
+    /// Complaints in `statuses`, not yet breached, that used `share` (0..1) of their SLA window.
+    SlaAtRisk { statuses: Vec<String>, share: f64 },
+    /// Complaints in `statuses` of `priority`.
+    Priority { priority: String, statuses: Vec<String> },
+    /// Staff with more than `threshold` complaints in `statuses` assigned.
+    Workload { statuses: Vec<String>, threshold: i64 },
+}
+
+/// Who receives an alert: the owner (a complaint's active assignee, or the
+/// overloaded staff member), the owner's supervisor, members of roles.
+#[derive(Debug, Clone, Default)]
+pub struct Recipients {
+    pub owner: bool,
+    pub owner_supervisor: bool,
+    pub roles: Vec<String>,
+}
+
+/// One rule's run, as the storage layer needs it.
+#[derive(Debug, Clone)]
+pub struct RulePlan {
+    pub rule_id: i64,
+    pub rule_name: String,
+    pub source: Source,
+    pub alert_type: String,
+    pub severity: String,
+    /// With an active owner.
+    pub recipients: Recipients,
+    /// Without one (an unassigned complaint, or one whose assignee is inactive).
+    pub unassigned_recipients: Recipients,
+    pub window: TimeDelta,
+    pub expires_after: TimeDelta,
+    /// Recipients whose alert is created already dismissed (in-app switched off).
+    pub dismissed_for: Vec<i64>,
+    /// Outbox channels per recipient (`email`, `sms`, `webhook`).
+    pub outbox: HashMap<i64, Vec<&'static str>>,
+}
+
+/// What a rule's run did.
+pub struct RuleRun {
+    /// (resource, recipient) pairs the rule matched, deduplicated or not.
+    pub considered: u64,
+    /// Alerts created.
+    pub created: u64,
+    /// Who to tell about them.
+    pub announce: Announce,
+}
+
+/// The live pushes of a run's new (not dismissed) alerts: each alert when
+/// there are few; past [`ANNOUNCE_ROWS`], a resync per recipient (a bulk run
+/// would overflow the event channel anyway, and one message per inbox
+/// beats thousands).
+pub enum Announce {
+    Alerts(Vec<alert::Model>),
+    Resync(Vec<i64>),
+}
+
+/// Up to this many new alerts a run announces one by one.
+pub const ANNOUNCE_ROWS: u64 = 1000;
+
+/// The ids of the complaints a complaint source matches at `now` (the rule
+/// conditions on their own, for tests).
+pub async fn matching_complaints(
+    db: &impl ConnectionTrait,
+    source: &Source,
+    now: DateTime<Utc>,
+    scope: Scope,
+) -> Result<Vec<i64>, DbErr> {
+    let mut sql = Sql::new(Dialect::of(db)?);
+    sql.bind("now", now);
+    let cond = complaint_condition(&mut sql, source, scope);
+    let rows = db.query_all_raw(sql.statement(&format!("SELECT c.id FROM complaints c WHERE {cond}"))?).await?;
+    rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect()
+}
+
+/// The values every statement of a rule's run may use.
+fn run_values(dialect: Dialect, plan: &RulePlan, run_id: &str, now: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new(dialect);
+    sql.bind("now", now);
+    sql.bind("cutoff", now - plan.window);
+    sql.bind("expires", now + plan.expires_after);
+    sql.bind("stamp", run_id.to_owned());
+    sql.bind("alert_type", plan.alert_type.clone());
+    sql.bind("severity", plan.severity.clone());
+    sql
+}
+
+/// The engine's benchmark ceiling: the rule's alerts, the very rows a first
+/// check writes (texts and metadata included), as one bare
+/// `INSERT … SELECT` into `table`, with no dedup and no engine around it.
+/// `None` when the rule has no recipient.
+pub fn bare_insert(
+    dialect: Dialect,
+    plan: &RulePlan,
+    now: DateTime<Utc>,
+    table: &str,
+) -> Result<Option<Statement>, DbErr> {
+    let mut sql = run_values(dialect, plan, "bare", now);
+    let Some(candidates) = candidates(&mut sql, plan, Scope::All) else { return Ok(None) };
+    let insert = insert_alerts(&mut sql, plan, &candidates, Some(table));
+    sql.statement(&insert).map(Some)
+}
+
+/// Every statement of one rule's run, built before any of them runs (the
+/// golden SQL test renders them per dialect: `tests/sql/`). `{last_id}` is
+/// bound at run time: this run's alerts are above it and carry its stamp.
+#[derive(Debug, Clone)]
+pub struct RuleStatements {
+    sql: Sql,
+    /// Closes the windows that are over (SQLite, PostgreSQL), or picks them
+    /// for closing by id (MySQL: see [`select::close_windows`]).
+    pub close: String,
+    /// Creates the alerts; on PostgreSQL it also answers (matches, created).
+    pub insert: String,
+    /// Counts the matches, alongside the write, where the insert does not.
+    pub count: Option<String>,
+    /// Counts this run's alerts, where the insert does not.
+    pub created: Option<String>,
+    /// The outbox rows of this run's alerts, one statement per channel.
+    pub outbox: Vec<String>,
+    /// This run's alerts that are not born dismissed, to announce.
+    pub new_alerts: String,
+    /// Their recipients, when there are too many alerts to announce each.
+    pub new_recipients: String,
+}
+
+/// This run's alerts (over `alerts al`).
+const NEW: &str = "al.id > {last_id} AND al.check_run = {stamp}";
+
+impl RuleStatements {
+    /// `None` when the rule has no recipient to resolve.
+    pub fn build(dialect: Dialect, plan: &RulePlan, run_id: &str, now: DateTime<Utc>, scope: Scope) -> Option<Self> {
+        let mut sql = run_values(dialect, plan, run_id, now);
+        let candidates = candidates(&mut sql, plan, scope)?;
+        let over = windows_over(&mut sql, plan, scope);
+        let close = select::close_statement(dialect, &over);
+        let insert = insert_alerts(&mut sql, plan, &candidates, None);
+        // The matches are counted for the dedup metric (how many an open
+        // window absorbed): by the insert itself on PostgreSQL, elsewhere by
+        // a read on another connection. The alerts created are counted, not
+        // taken from the insert: MySQL's row count of an upsert depends on a
+        // client flag.
+        let counts_itself = dialect == Dialect::Postgres;
+        let count = (!counts_itself).then(|| format!("SELECT COUNT(*) {}", candidates.from));
+        let created = (!counts_itself).then(|| format!("SELECT COUNT(*) FROM alerts al WHERE {NEW}"));
+        let outbox = outbox_inserts(&mut sql, plan);
+        Some(Self {
+            sql,
+            close,
+            insert,
+            count,
+            created,
+            outbox,
+            new_alerts: format!("SELECT al.* FROM alerts al WHERE {NEW} AND al.is_dismissed = FALSE ORDER BY al.id"),
+            new_recipients: format!("SELECT DISTINCT al.assigned_to_staff_id FROM alerts al WHERE {NEW}"),
+        })
+    }
+
+    /// Each statement by name, its markers replaced, with `last_id` bound.
+    pub fn render(&self, last_id: i64) -> Result<Vec<(String, Statement)>, DbErr> {
+        let mut sql = self.sql.clone();
+        sql.bind("last_id", last_id);
+        let mut out = vec![
+            ("close".to_owned(), sql.statement(&self.close)?),
+            ("insert".to_owned(), sql.statement(&self.insert)?),
+        ];
+        if let Some(count) = &self.count {
+            out.push(("count".to_owned(), sql.statement(count)?));
+        }
+        if let Some(created) = &self.created {
+            out.push(("created".to_owned(), sql.statement(created)?));
+        }
+        for (i, outbox) in self.outbox.iter().enumerate() {
+            out.push((format!("outbox{i}"), sql.statement(outbox)?));
+        }
+        out.push(("new_alerts".to_owned(), sql.statement(&self.new_alerts)?));
+        out.push(("new_recipients".to_owned(), sql.statement(&self.new_recipients)?));
+        Ok(out)
+    }
+}
+
+/// Runs one rule, in one transaction: ends the windows that are over, then
+/// one `INSERT … SELECT` creates an alert for each (resource, recipient) it
+/// matches whose key has no open window, then the alerts' outbox rows.
+/// Racing checkers (other tasks, other instances) are serialised by the
+/// unique dedup index: exactly one of them creates each alert.
+pub async fn run_rule(
+    db: &Db,
+    plan: &RulePlan,
+    run_id: &str,
+    now: DateTime<Utc>,
+    scope: Scope,
+) -> Result<RuleRun, DbErr> {
+    let dialect = Dialect::of(db)?;
+    let timer = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(rule = %plan.rule_name, step, elapsed_ms = timer.elapsed().as_millis() as u64, "engine");
+    let Some(statements) = RuleStatements::build(dialect, plan, run_id, now, scope) else {
+        return Ok(RuleRun { considered: 0, created: 0, announce: Announce::Resync(Vec::new()) });
+    };
+    let RuleStatements { sql, close, insert, count, created, outbox, new_alerts, new_recipients } = &statements;
+    let count = count.as_ref().map(|count| sql.statement(count)).transpose()?;
+    let count = async {
+        match count {
+            Some(count) => scalar(db, count).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
+    let write = async {
+        let txn = begin_write(db).await?;
+        close_windows(&txn, sql, close).await?;
+        lap("closed");
+        let last_id =
+            scalar(&txn, Statement::from_string(dialect.backend(), "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
+        let mut sql = sql.clone();
+        sql.bind("last_id", last_id);
+        let (considered, created) = match created {
+            None => {
+                let row = txn.query_one_raw(sql.statement(insert)?).await?;
+                let row = row.ok_or_else(|| DbErr::RecordNotFound("no counts".into()))?;
+                (Some(row.try_get_by_index::<i64>(0)?), row.try_get_by_index::<i64>(1)?)
+            }
+            Some(created) => {
+                txn.execute_raw(sql.statement(insert)?).await?;
+                (None, scalar(&txn, sql.statement(created)?).await?)
+            }
+        };
+        lap("inserted");
+        let created = u64::try_from(created).unwrap_or_default();
+        let mut announce = Announce::Resync(Vec::new());
+        if created > 0 {
+            for statement in outbox {
+                txn.execute_raw(sql.statement(statement)?).await?;
+            }
+            lap("outbox");
+            announce = if created <= ANNOUNCE_ROWS {
+                Announce::Alerts(alert::Model::find_by_statement(sql.statement(new_alerts)?).all(&txn).await?)
+            } else {
+                // The recipients, but those whose alerts are born dismissed.
+                let rows = txn.query_all_raw(sql.statement(new_recipients)?).await?;
+                let staff: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
+                Announce::Resync(staff.into_iter().filter(|id| !plan.dismissed_for.contains(id)).collect())
+            };
+            lap("read back");
+        }
+        txn.commit().await?;
+        lap("committed");
+        Ok::<_, DbErr>((considered, created, announce))
+    };
+    let (counted, (counted_by_insert, created, announce)) = tokio::try_join!(count, write)?;
+    let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
+    Ok(RuleRun { considered, created, announce })
+}
+
+/// The outbox rows of this run's alerts, one `INSERT … SELECT` per channel
+/// someone subscribed to.
+fn outbox_inserts(sql: &mut Sql, plan: &RulePlan) -> Vec<String> {
+    let mut by_channel: HashMap<&str, Vec<i64>> = HashMap::new();
+    for (staff_id, channels) in &plan.outbox {
+        for channel in channels {
+            by_channel.entry(channel).or_default().push(*staff_id);
+        }
+    }
+    let mut channels: Vec<_> = by_channel.into_iter().collect();
+    channels.sort();
+    let mut statements = Vec::with_capacity(channels.len());
+    for (channel, mut staff) in channels {
+        staff.sort_unstable();
+        let Some(staff) = id_list(&staff) else { continue };
+        let channel = sql.bind(&format!("channel_{channel}"), channel.to_owned());
+        statements.push(format!(
+            "INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, \
+             created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, {channel}, 'pending', 0, {{now}}, {{now}}, \
+             {{now}} FROM alerts al WHERE al.assigned_to_staff_id IN ({staff}) AND {NEW}"
+        ));
+    }
+    statements
+}
+
+/// Ends the live SLA and critical alerts of a complaint that was resolved or
+/// closed; returns whose inboxes had one (read first: MariaDB has no
+/// `UPDATE … RETURNING`, and an alert raised in between is not one to end).
+pub async fn expire_complaint_alerts(
+    db: &impl ConnectionTrait,
+    complaint_id: i64,
+    alert_types: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbErr> {
+    use alert::Column as A;
+    let live_of_complaint = Condition::all()
+        .add(Expr::col(A::ResourceType).eq("complaint"))
+        .add(Expr::col(A::ResourceId).eq(complaint_id))
+        .add(Expr::col(A::AlertType).is_in(alert_types.iter().copied()))
+        .add(Expr::col(A::ExpiresAt).is_null().or(Expr::col(A::ExpiresAt).gt(now)));
+    let recipients: Vec<i64> = alert::Entity::find()
+        .select_only()
+        .column(A::AssignedToStaffId)
+        .distinct()
+        .filter(live_of_complaint.clone())
+        .into_tuple()
+        .all(db)
+        .await?;
+    if recipients.is_empty() {
+        return Ok(recipients);
+    }
+    alert::Entity::update_many().col_expr(A::ExpiresAt, Expr::value(now)).filter(live_of_complaint).exec(db).await?;
+    Ok(recipients)
+}
