@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::config::{CommonConfig, ServeConfig};
 use crate::delivery::channels::Channels;
 use crate::delivery::dispatcher;
+use crate::domain::vocab::Role;
 use crate::domain::{App, Clock, auth::Auth, demo, realtime, scheduler, staff};
 use crate::{http, storage};
 
@@ -61,7 +62,7 @@ pub enum StaffCommand {
         /// password nor the email; stored as an Argon2id hash
         #[arg(long, env = "ALERTS_STAFF_PASSWORD", hide_env_values = true)]
         password: String,
-        #[arg(long, value_parser = staff::ROLES)]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Role::NAMES.iter().copied()))]
         role: String,
         /// Full name (default: the part of the email before @)
         #[arg(long)]
@@ -149,7 +150,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let (mut scheduled, _) = scheduler::spawn(app.clone(), config, stopped.clone());
                 jobs.spawn(async move { while scheduled.join_next().await.is_some() {} });
             }
-            if serve.delivery.dispatcher == "on" {
+            if serve.delivery.dispatcher {
                 let channels = Channels::new(&serve.delivery.delivery_config())?;
                 let config = serve.delivery.dispatcher_config()?;
                 jobs.spawn(dispatcher::run(app.clone(), Arc::new(channels), config, stopped));

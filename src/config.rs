@@ -50,8 +50,8 @@ pub struct ServeConfig {
     pub demo: bool,
 
     /// Run the periodic checks and cleanup in this instance
-    #[arg(long, env = "ALERTS_SCHEDULER", default_value = "on", value_parser = ["on", "off"])]
-    pub scheduler: String,
+    #[arg(long, env = "ALERTS_SCHEDULER", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set)]
+    pub scheduler: bool,
 
     /// Seconds between SLA checks
     #[arg(long, env = "ALERTS_SLA_CHECK_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
@@ -117,8 +117,8 @@ pub struct ServeConfig {
 #[derive(Args, Debug, Clone)]
 pub struct DeliveryArgs {
     /// Send queued email/SMS/webhook deliveries from this instance
-    #[arg(long, env = "ALERTS_DISPATCHER", default_value = "on", value_parser = ["on", "off"])]
-    pub dispatcher: String,
+    #[arg(long, env = "ALERTS_DISPATCHER", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set)]
+    pub dispatcher: bool,
 
     /// SMTP server: smtp://user:pass@host:587 (STARTTLS), smtps://…:465 (TLS), smtp://127.0.0.1:2525 (plain)
     #[arg(long, env = "ALERTS_SMTP_URL", hide_env_values = true, value_parser = parse_any_secret)]
@@ -191,6 +191,15 @@ impl DeliveryArgs {
     }
 }
 
+/// `on` or `off`, read once into a boolean.
+fn parse_switch(raw: &str) -> Result<bool, String> {
+    match raw {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("{other:?} is not one of on, off")),
+    }
+}
+
 fn parse_any_secret(raw: &str) -> Result<Secret, String> {
     Ok(Secret::new(raw))
 }
@@ -211,7 +220,7 @@ impl ServeConfig {
     }
 
     pub fn scheduler(&self) -> Option<SchedulerConfig> {
-        (self.scheduler == "on").then(|| SchedulerConfig {
+        self.scheduler.then(|| SchedulerConfig {
             sla_check: Duration::from_secs(self.sla_check_seconds),
             critical_check: Duration::from_secs(self.critical_check_seconds),
             workload_check: Duration::from_secs(self.workload_check_seconds),

@@ -171,7 +171,7 @@ async fn start_sends(
         let (channels, limit) = (channels.clone(), limit.clone());
         sends.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let outcome = match Channel::parse(&row.channel) {
+            let outcome = match Channel::from_name(&row.channel) {
                 Some(channel) => channels.send(channel, &notification).await,
                 None => Err(SendError::Permanent(format!("unknown channel {:?}", row.channel))),
             };

@@ -13,36 +13,7 @@ use serde::Serialize;
 use crate::domain::auth::Secret;
 use crate::storage::entities::alert;
 
-/// A delivery channel of a subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    InApp,
-    Email,
-    Sms,
-    Webhook,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::InApp => "in_app",
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-            Channel::Webhook => "webhook",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Channel> {
-        match s {
-            "in_app" => Some(Channel::InApp),
-            "email" => Some(Channel::Email),
-            "sms" => Some(Channel::Sms),
-            "webhook" => Some(Channel::Webhook),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::vocab::Channel;
 
 /// Who a notification is for.
 #[derive(Debug, Clone, Serialize)]

@@ -37,7 +37,7 @@ use minijinja::{AutoEscape, Environment};
 use serde_json::{Value, json};
 
 use super::Notification;
-use crate::domain::vocab::ALERT_TYPES;
+use crate::domain::vocab::AlertType;
 
 /// The longest SMS text sent, in characters (two concatenated 160-character segments).
 pub const SMS_MAX_CHARS: usize = 320;
@@ -239,9 +239,9 @@ fn check_file_name(name: &str) -> Result<(), String> {
         return Err(format!("unknown template kind {kind:?}; expected one of {}", kinds.join(", ")));
     }
     if let Some(alert_type) = alert_type
-        && !ALERT_TYPES.contains(&alert_type)
+        && AlertType::from_name(alert_type).is_none()
     {
-        return Err(format!("unknown alert type {alert_type:?}; expected one of {}", ALERT_TYPES.join(", ")));
+        return Err(format!("unknown alert type {alert_type:?}; expected one of {}", AlertType::NAMES.join(", ")));
     }
     Ok(())
 }
@@ -262,12 +262,14 @@ fn context(notification: &Notification) -> Value {
 
 /// A human name for an alert type.
 pub fn type_label(alert_type: &str) -> String {
-    match alert_type {
-        "sla_at_risk" => "SLA at risk".into(),
-        "sla_breach" => "SLA breach".into(),
-        "critical_complaint" => "Critical complaint".into(),
-        "high_workload" => "High workload".into(),
-        other => {
+    match AlertType::from_name(alert_type) {
+        Some(AlertType::SlaAtRisk) => "SLA at risk".into(),
+        Some(AlertType::SlaBreach) => "SLA breach".into(),
+        Some(AlertType::CriticalComplaint) => "Critical complaint".into(),
+        Some(AlertType::HighWorkload) => "High workload".into(),
+        // A type this version does not know (a newer instance's): its name, readable.
+        None => {
+            let other = alert_type;
             let spaced = other.replace('_', " ");
             let mut chars = spaced.chars();
             chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()

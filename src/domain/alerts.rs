@@ -9,7 +9,7 @@ use super::auth::Principal;
 use super::events::{Change, StaffEvent};
 use super::inbox_cache::{HEAD_ROWS, InboxCounts, InboxHead};
 use super::paging::Paging;
-use super::vocab::{self, one_of};
+use super::vocab::{AlertType, Severity};
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, alerts::InboxFilter, entities::alert, entities::notification_delivery};
 
@@ -44,10 +44,10 @@ impl Serialize for PageAlerts {
 /// Checks filter values against the vocabularies, so a typo is a 422, not an empty list.
 pub fn validate_filter(filter: &InboxFilter) -> DomainResult<()> {
     for s in &filter.severities {
-        one_of("severity", s, &vocab::SEVERITIES)?;
+        Severity::parse("severity", s)?;
     }
     for t in &filter.alert_types {
-        one_of("alert_type", t, &vocab::ALERT_TYPES)?;
+        AlertType::parse("alert_type", t)?;
     }
     if let Some(t) = &filter.resource_type
         && (t.chars().count() > 50 || t.contains('\0'))

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::paging::Paging;
 use super::staff::parse_email;
-use super::vocab::{self, one_of};
+use super::vocab::{ComplaintStatus, Priority};
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, complaints::ComplaintFilter, entities::complaint};
 
@@ -28,12 +28,12 @@ impl Default for SlaPolicy {
 }
 
 impl SlaPolicy {
-    pub fn hours(&self, priority: &str) -> i64 {
+    pub fn hours(&self, priority: Priority) -> i64 {
         match priority {
-            "critical" => self.critical_hours,
-            "high" => self.high_hours,
-            "low" => self.low_hours,
-            _ => self.medium_hours,
+            Priority::Critical => self.critical_hours,
+            Priority::High => self.high_hours,
+            Priority::Medium => self.medium_hours,
+            Priority::Low => self.low_hours,
         }
     }
 }
@@ -52,12 +52,18 @@ impl FromStr for SlaPolicy {
             if !(1..=8760).contains(&hours) {
                 return Err(format!("hours for {priority} must be between 1 and 8760"));
             }
-            let slot = match priority.trim() {
-                "critical" => &mut policy.critical_hours,
-                "high" => &mut policy.high_hours,
-                "medium" => &mut policy.medium_hours,
-                "low" => &mut policy.low_hours,
-                other => return Err(format!("unknown priority {other:?}")),
+            let slot = match Priority::from_name(priority.trim()) {
+                Some(Priority::Critical) => &mut policy.critical_hours,
+                Some(Priority::High) => &mut policy.high_hours,
+                Some(Priority::Medium) => &mut policy.medium_hours,
+                Some(Priority::Low) => &mut policy.low_hours,
+                None => {
+                    return Err(format!(
+                        "unknown priority {:?}; expected one of {}",
+                        priority.trim(),
+                        Priority::NAMES.join(", ")
+                    ));
+                }
             };
             *slot = hours;
         }
@@ -129,8 +135,8 @@ async fn check_assignee(app: &App, staff_id: i64) -> DomainResult<i64> {
 pub async fn create(app: &App, new: NewComplaint) -> DomainResult<complaint::Model> {
     let now = app.clock.now();
     let priority = match new.priority {
-        Some(p) => one_of("priority", &p, &vocab::PRIORITIES)?,
-        None => "medium".to_owned(),
+        Some(p) => Priority::parse("priority", &p)?,
+        None => Priority::Medium,
     };
     let customer_email = new.customer_email.map(|e| parse_email("customer_email", &e)).transpose()?;
     let assignee = match new.assigned_to_staff_id {
@@ -139,7 +145,7 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<complaint::Mod
     };
     let sla_deadline = match new.sla_deadline {
         Some(d) => future_deadline(d, now)?,
-        None => now + TimeDelta::hours(app.sla.hours(&priority)),
+        None => now + TimeDelta::hours(app.sla.hours(priority)),
     };
     let row = complaint::ActiveModel {
         id: NotSet,
@@ -147,8 +153,8 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<complaint::Mod
         description: Set(text("description", &new.description, 10_000, false)?),
         customer_name: Set(text("customer_name", &new.customer_name, 255, true)?),
         customer_email: Set(customer_email),
-        priority: Set(priority),
-        status: Set("open".into()),
+        priority: Set(priority.as_str().to_owned()),
+        status: Set(ComplaintStatus::Open.as_str().to_owned()),
         assigned_to_staff_id: Set(assignee),
         sla_deadline: Set(Some(sla_deadline)),
         created_at: Set(now),
@@ -178,10 +184,10 @@ pub async fn get(app: &App, id: i64) -> DomainResult<complaint::Model> {
 
 pub async fn list(app: &App, filter: ComplaintFilter, paging: Paging) -> DomainResult<ComplaintPage> {
     if let Some(s) = &filter.status {
-        one_of("status", s, &vocab::STATUSES)?;
+        ComplaintStatus::parse("status", s)?;
     }
     if let Some(p) = &filter.priority {
-        one_of("priority", p, &vocab::PRIORITIES)?;
+        Priority::parse("priority", p)?;
     }
     let (complaints, total) = storage::complaints::page(&app.db, &filter, paging.offset(), paging.page_size).await?;
     Ok(ComplaintPage {
@@ -204,17 +210,17 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
         row.description = Set(text("description", &description, 10_000, false)?);
     }
     if let Some(priority) = changes.priority {
-        row.priority = Set(one_of("priority", &priority, &vocab::PRIORITIES)?);
+        row.priority = Set(Priority::parse("priority", &priority)?.as_str().to_owned());
     }
     if let Some(status) = changes.status {
-        let status = one_of("status", &status, &vocab::STATUSES)?;
-        let closing = status == "resolved" || status == "closed";
+        let status = ComplaintStatus::parse("status", &status)?;
+        let closing = !status.is_open();
         row.resolved_at = Set(match (closing, current.resolved_at) {
             (true, Some(at)) => Some(at),
             (true, None) => Some(now),
             (false, _) => None,
         });
-        row.status = Set(status);
+        row.status = Set(status.as_str().to_owned());
     }
     if let Some(assignee) = changes.assigned_to_staff_id {
         row.assigned_to_staff_id = Set(match assignee {
@@ -227,7 +233,8 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     }
     row.updated_at = Set(now);
     let updated = storage::complaints::update(&app.db, row).await?;
-    let closed = matches!(updated.status.as_str(), "resolved" | "closed") && current.resolved_at.is_none();
+    let closed =
+        ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && current.resolved_at.is_none();
     raise_alerts_now(app, &updated, closed).await;
     Ok(updated)
 }

@@ -10,12 +10,13 @@ use serde::Serialize;
 
 use super::events::{Change, StaffEvent};
 use super::rules::{self, AlertConfig, Conditions, RuleSpec};
-use super::vocab::OPEN_STATUSES;
+use super::vocab::{AlertType, Channel, ComplaintStatus, SlaState};
 use super::{App, DomainResult};
 use crate::storage::engine::{self as store, Scope, Source};
 
 /// Alert types that stop being live problems once their complaint is resolved or closed.
-pub const COMPLAINT_BOUND_TYPES: [&str; 3] = ["sla_at_risk", "sla_breach", "critical_complaint"];
+pub const COMPLAINT_BOUND_TYPES: [&str; 3] =
+    [AlertType::SlaAtRisk.as_str(), AlertType::SlaBreach.as_str(), AlertType::CriticalComplaint.as_str()];
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RuleOutcome {
@@ -107,11 +108,19 @@ impl Routes {
         for s in subs.into_iter().filter(|s| s.is_enabled) {
             let listed: Vec<&str> =
                 s.delivery_channels.as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
-            if !listed.contains(&"in_app") && !config.mandatory {
+            let listed: Vec<Channel> = listed.into_iter().filter_map(Channel::from_name).collect();
+            if !listed.contains(&Channel::InApp) && !config.mandatory {
                 routes.dismissed_for.push(s.staff_id);
             }
-            let outbox: Vec<&'static str> =
-                ["email", "sms", "webhook"].into_iter().filter(|c| listed.contains(c)).collect();
+            // In-app delivery is the inbox row itself; the others go through the outbox.
+            let outbox: Vec<&'static str> = listed
+                .iter()
+                .filter(|c| match c {
+                    Channel::InApp => false,
+                    Channel::Email | Channel::Sms | Channel::Webhook => true,
+                })
+                .map(|c| c.as_str())
+                .collect();
             if !outbox.is_empty() {
                 routes.outbox.insert(s.staff_id, outbox);
             }
@@ -174,9 +183,11 @@ fn recipients(specs: &[String]) -> store::Recipients {
 /// `unassigned_recipients` are told, and inactive staff never are.
 fn plan(spec: &RuleSpec, routes: Routes) -> store::RulePlan {
     let config = &spec.config;
-    let open = || OPEN_STATUSES.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let open = || ComplaintStatus::OPEN.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>();
     let source = match &spec.conditions {
-        Conditions::Sla(c) if c.sla_state == "breached" => Source::SlaBreached { statuses: c.statuses.clone() },
+        Conditions::Sla(c) if SlaState::from_name(&c.sla_state) == Some(SlaState::Breached) => {
+            Source::SlaBreached { statuses: c.statuses.clone() }
+        }
         Conditions::Sla(c) => {
             Source::SlaAtRisk { statuses: c.statuses.clone(), share: c.threshold_percent.unwrap_or(80.0) / 100.0 }
         }

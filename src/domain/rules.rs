@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
-use super::vocab::{self, one_of};
+use super::vocab::{AlertType, ComplaintStatus, Priority, Role, RuleType, Severity, SlaState};
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, entities::alert_rule};
 
@@ -56,8 +56,11 @@ pub struct AlertConfig {
     pub mandatory: bool,
 }
 
+/// The one metric a threshold rule counts.
+const WORKLOAD_METRIC: &str = "open_assigned_complaints";
+
 fn default_statuses() -> Vec<String> {
-    vocab::OPEN_STATUSES.iter().map(|s| (*s).to_owned()).collect()
+    ComplaintStatus::OPEN.iter().map(|s| s.as_str().to_owned()).collect()
 }
 fn default_recipients() -> Vec<String> {
     vec!["assignee".into()]
@@ -115,7 +118,7 @@ fn check_range(field: &str, value: i64, min: i64, max: i64) -> DomainResult<()> 
 fn check_recipients(field: &str, recipients: &[String]) -> DomainResult<()> {
     for r in recipients {
         let ok = match r.strip_prefix("role:") {
-            Some(role) => vocab::ROLES.contains(&role),
+            Some(role) => Role::from_name(role).is_some(),
             None => r == "assignee" || r == "assignee_supervisor",
         };
         if !ok {
@@ -131,54 +134,67 @@ fn check_recipients(field: &str, recipients: &[String]) -> DomainResult<()> {
 /// Validates `conditions` and `alert_config` for `rule_type`, naming the
 /// offending field (`conditions.threshold`, `alert_config.severity`, …).
 pub fn validate(rule_type: &str, conditions: &Value, alert_config: &Value) -> DomainResult<(Conditions, AlertConfig)> {
-    one_of("rule_type", rule_type, &vocab::RULE_TYPES)?;
+    let rule_type = RuleType::parse("rule_type", rule_type)?;
     let parsed = match rule_type {
-        "sla" => {
+        RuleType::Sla => {
             let c: SlaConditions = parse("conditions", conditions)?;
-            one_of("conditions.sla_state", &c.sla_state, &["at_risk", "breached"])?;
-            match (c.sla_state.as_str(), c.threshold_percent) {
-                ("at_risk", None) => {
+            let state = SlaState::parse("conditions.sla_state", &c.sla_state)?;
+            match (state, c.threshold_percent) {
+                (SlaState::AtRisk, None) => {
                     return Err(DomainError::invalid("conditions.threshold_percent", "is required for at_risk"));
                 }
-                ("at_risk", Some(p)) if !(p > 0.0 && p < 100.0) => {
+                (SlaState::AtRisk, Some(p)) if !(p > 0.0 && p < 100.0) => {
                     return Err(DomainError::invalid(
                         "conditions.threshold_percent",
                         format!("must be above 0 and below 100, got {p}"),
                     ));
                 }
-                ("breached", Some(_)) => {
+                (SlaState::Breached, Some(_)) => {
                     return Err(DomainError::invalid("conditions.threshold_percent", "only applies to at_risk"));
                 }
-                _ => {}
+                (SlaState::AtRisk, Some(_)) | (SlaState::Breached, None) => {}
             }
             if c.statuses.is_empty() {
                 return Err(DomainError::invalid("conditions.statuses", "must name at least one status"));
             }
             for s in &c.statuses {
-                one_of("conditions.statuses", s, &vocab::OPEN_STATUSES)?;
+                if !ComplaintStatus::from_name(s).is_some_and(ComplaintStatus::is_open) {
+                    let open: Vec<&str> = ComplaintStatus::OPEN.iter().map(|s| s.as_str()).collect();
+                    return Err(DomainError::invalid(
+                        "conditions.statuses",
+                        format!("{s:?} is not one of {}", open.join(", ")),
+                    ));
+                }
             }
             Conditions::Sla(c)
         }
-        "event" => {
+        RuleType::Event => {
             let c: EventConditions = parse("conditions", conditions)?;
-            one_of("conditions.priority", &c.priority, &vocab::PRIORITIES)?;
+            Priority::parse("conditions.priority", &c.priority)?;
             Conditions::Event(c)
         }
-        _ => {
+        RuleType::Threshold => {
             let c: ThresholdConditions = parse("conditions", conditions)?;
-            one_of("conditions.metric", &c.metric, &["open_assigned_complaints"])?;
+            if c.metric != WORKLOAD_METRIC {
+                return Err(DomainError::invalid(
+                    "conditions.metric",
+                    format!("{:?} is not one of {WORKLOAD_METRIC}", c.metric),
+                ));
+            }
             check_range("conditions.threshold", c.threshold, 0, 1_000_000)?;
             Conditions::Threshold(c)
         }
     };
     let config: AlertConfig = parse("alert_config", alert_config)?;
-    let expected_types: &[&str] = match rule_type {
-        "sla" => &["sla_at_risk", "sla_breach"],
-        "event" => &["critical_complaint"],
-        _ => &["high_workload"],
-    };
-    one_of("alert_config.alert_type", &config.alert_type, expected_types)?;
-    one_of("alert_config.severity", &config.severity, &vocab::SEVERITIES)?;
+    let expected = rule_type.alert_types();
+    if !AlertType::from_name(&config.alert_type).is_some_and(|t| expected.contains(&t)) {
+        let names: Vec<&str> = expected.iter().map(|t| t.as_str()).collect();
+        return Err(DomainError::invalid(
+            "alert_config.alert_type",
+            format!("{:?} is not one of {}", config.alert_type, names.join(", ")),
+        ));
+    }
+    Severity::parse("alert_config.severity", &config.severity)?;
     check_recipients("alert_config.recipients", &config.recipients)?;
     check_recipients("alert_config.unassigned_recipients", &config.unassigned_recipients)?;
     if config.recipients.is_empty() {
@@ -230,7 +246,7 @@ fn name_taken(name: &str) -> impl FnOnce(DomainError) -> DomainError + '_ {
 
 pub async fn list(app: &App, rule_type: Option<&str>, enabled_only: bool) -> DomainResult<Vec<alert_rule::Model>> {
     if let Some(t) = rule_type {
-        one_of("rule_type", t, &vocab::RULE_TYPES)?;
+        RuleType::parse("rule_type", t)?;
     }
     Ok(storage::rules::list(&app.db, rule_type, enabled_only).await?)
 }

@@ -3,7 +3,7 @@ use super::events::{Change, StaffEvent};
 use super::{App, DomainError, DomainResult, auth};
 use crate::storage::{self, entities::staff};
 
-pub use super::vocab::ROLES;
+use super::vocab::Role;
 
 pub struct CreateStaff {
     pub email: String,
@@ -66,7 +66,10 @@ pub async fn create(app: &App, input: CreateStaff) -> DomainResult<staff::Model>
     let email = parse_email("email", &input.email)?;
     check_password(&input.password, &email)?;
     let role = storage::staff::role_by_name(&app.db, &input.role).await?.ok_or_else(|| {
-        DomainError::invalid("role", format!("unknown role {:?}; expected one of {}", input.role, ROLES.join(", ")))
+        DomainError::invalid(
+            "role",
+            format!("unknown role {:?}; expected one of {}", input.role, Role::NAMES.join(", ")),
+        )
     })?;
     let supervisor_id = match input.supervisor_email {
         Some(sup) => {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::Principal;
-use super::vocab;
+use super::vocab::{AlertType, Severity};
 use super::{App, DomainError, DomainResult};
 use crate::storage::stats::{self as store, Latency, Window};
 use sea_orm::DbErr;
@@ -171,8 +171,8 @@ pub async fn compute(
     let names: HashMap<i64, String> = store::staff_names(db, &staff_ids).await?.into_iter().collect();
 
     let zeros = |names: &[&str]| names.iter().map(|n| ((*n).to_owned(), 0)).collect::<BTreeMap<String, i64>>();
-    let mut by_type = zeros(&vocab::ALERT_TYPES);
-    let mut by_severity = zeros(&vocab::SEVERITIES);
+    let mut by_type = zeros(AlertType::NAMES);
+    let mut by_severity = zeros(Severity::NAMES);
     let mut days = empty_days(from, to);
     let (mut total, mut read, mut dismissed) = (0, 0, 0);
     for g in groups {
@@ -182,10 +182,12 @@ pub async fn compute(
         *by_type.entry(g.alert_type).or_default() += g.alerts;
         if let Some(d) = days.get_mut(&g.day) {
             d.total += g.alerts;
-            match g.severity.as_str() {
-                "info" => d.info += g.alerts,
-                "warning" => d.warning += g.alerts,
-                _ => d.critical += g.alerts,
+            match Severity::from_name(&g.severity) {
+                Some(Severity::Info) => d.info += g.alerts,
+                Some(Severity::Warning) => d.warning += g.alerts,
+                Some(Severity::Critical) => d.critical += g.alerts,
+                // Counted in `total` and `by_severity` under its own name, but no column of the series.
+                None => {}
             }
         }
         *by_severity.entry(g.severity).or_default() += g.alerts;

@@ -1,7 +1,7 @@
 //! The caller's subscriptions: which channels deliver which alert type.
 use serde_json::Value;
 
-use super::vocab::{self, one_of};
+use super::vocab::{AlertType, Channel};
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, entities::alert_subscription};
 
@@ -17,26 +17,26 @@ pub async fn put(
     is_enabled: bool,
     channels: Vec<String>,
 ) -> DomainResult<alert_subscription::Model> {
-    one_of("alert_type", alert_type, &vocab::ALERT_TYPES)?;
-    let mut unique: Vec<String> = Vec::with_capacity(channels.len());
+    AlertType::parse("alert_type", alert_type)?;
+    let mut unique: Vec<Channel> = Vec::with_capacity(channels.len());
     for channel in channels {
-        one_of("delivery_channels", &channel, &vocab::CHANNELS)?;
+        let channel = Channel::parse("delivery_channels", &channel)?;
         if !unique.contains(&channel) {
             unique.push(channel);
         }
     }
-    if !unique.iter().any(|c| c == "in_app") && mandatory(app, alert_type).await? {
+    if !unique.contains(&Channel::InApp) && mandatory(app, alert_type).await? {
         return Err(DomainError::invalid(
             "delivery_channels",
             format!("in_app cannot be switched off for {alert_type}: a rule marks it mandatory"),
         ));
     }
-    let channels = Value::from(unique);
+    let channels = Value::from(unique.iter().map(|c| c.as_str()).collect::<Vec<_>>());
     Ok(storage::subscriptions::upsert(&app.db, staff_id, alert_type, is_enabled, channels, app.clock.now()).await?)
 }
 
 pub async fn delete(app: &App, staff_id: i64, alert_type: &str) -> DomainResult<()> {
-    one_of("alert_type", alert_type, &vocab::ALERT_TYPES)?;
+    AlertType::parse("alert_type", alert_type)?;
     if storage::subscriptions::delete(&app.db, staff_id, alert_type).await? {
         Ok(())
     } else {

@@ -76,10 +76,6 @@ impl Default for HttpOptions {
     }
 }
 
-pub fn router(app: App) -> Router {
-    router_with(app, &HttpOptions::default())
-}
-
 pub fn router_with(app: App, options: &HttpOptions) -> Router {
     let (routes, api) = routes();
     let request_id = axum::http::HeaderName::from_static("x-request-id");

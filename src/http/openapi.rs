@@ -10,31 +10,9 @@ pub struct ErrorBody {
     pub detail: String,
 }
 
-/// The closed vocabularies (`domain::vocab`) as schemas, so the document
-/// says which values a parameter or field takes (any other is a 422).
-macro_rules! vocabulary {
-    ($($(#[$doc:meta])* $name:ident [$($variant:ident),+ $(,)?]),* $(,)?) => {
-        $($(#[$doc])*
-        #[derive(ToSchema)]
-        #[schema(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ })*
-    };
-}
-
-vocabulary! {
-    /// `vocab::ALERT_TYPES`
-    AlertType [SlaAtRisk, SlaBreach, CriticalComplaint, HighWorkload],
-    /// `vocab::SEVERITIES`
-    Severity [Info, Warning, Critical],
-    /// `vocab::RULE_TYPES`
-    RuleType [Sla, Event, Threshold],
-    /// `vocab::CHANNELS`
-    Channel [InApp, Email, Sms, Webhook],
-    /// `vocab::PRIORITIES`
-    Priority [Low, Medium, High, Critical],
-    /// `vocab::STATUSES`
-    ComplaintStatus [Open, InProgress, Resolved, Closed],
-}
+/// The closed vocabularies as schemas, so the document says which values a
+/// parameter or field takes (any other is a 422).
+pub use crate::domain::vocab::{AlertType, Channel, ComplaintStatus, Priority, RuleType, Severity};
 
 #[derive(OpenApi)]
 #[openapi(

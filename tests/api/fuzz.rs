@@ -185,12 +185,12 @@ async fn openapi_documents_every_error_status() {
     // The vocabularies the document names are the ones the service checks.
     use convergeai_alerts::domain::vocab;
     for (name, values) in [
-        ("AlertType", &vocab::ALERT_TYPES[..]),
-        ("Severity", &vocab::SEVERITIES[..]),
-        ("RuleType", &vocab::RULE_TYPES[..]),
-        ("Channel", &vocab::CHANNELS[..]),
-        ("Priority", &vocab::PRIORITIES[..]),
-        ("ComplaintStatus", &vocab::STATUSES[..]),
+        ("AlertType", vocab::AlertType::NAMES),
+        ("Severity", vocab::Severity::NAMES),
+        ("RuleType", vocab::RuleType::NAMES),
+        ("Channel", vocab::Channel::NAMES),
+        ("Priority", vocab::Priority::NAMES),
+        ("ComplaintStatus", vocab::ComplaintStatus::NAMES),
     ] {
         assert_eq!(doc["components"]["schemas"][name]["enum"], json!(values), "{name}");
     }
