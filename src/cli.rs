@@ -7,11 +7,9 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::config::{CommonConfig, ServeConfig};
-use crate::delivery::channels::Channels;
-use crate::delivery::dispatcher;
 use crate::domain::vocab::Role;
-use crate::domain::{App, Clock, auth::Auth, demo, realtime, scheduler, staff};
-use crate::{http, storage};
+use crate::domain::{App, Clock, auth::Auth, demo, staff};
+use crate::storage;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -140,36 +138,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             let listener =
                 TcpListener::bind(serve.bind).await.map_err(|e| format!("cannot listen on {}: {e}", serve.bind))?;
-            let address = listener.local_addr().map_err(|e| e.to_string())?;
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            if let Some(url) = &serve.redis_url {
-                realtime::connect(&app.events, url.expose(), &serve.redis_channel, stopped.clone())?;
-            }
-            let mut jobs = tokio::task::JoinSet::new();
-            if let Some(config) = serve.scheduler() {
-                let (mut scheduled, _) = scheduler::spawn(app.clone(), config, stopped.clone());
-                jobs.spawn(async move { while scheduled.join_next().await.is_some() {} });
-            }
-            if serve.delivery.dispatcher {
-                let channels = Channels::new(&serve.delivery.delivery_config())?;
-                let config = serve.delivery.dispatcher_config()?;
-                jobs.spawn(dispatcher::run(app.clone(), Arc::new(channels), config, stopped));
-            }
-            tracing::info!(
-                database = %storage::redact_url(&cli.common.database_url),
-                scheduler = %serve.scheduler,
-                "listening on http://{address}"
-            );
-            let options = serve.http_options();
-            let served = http::serve_with(app, &options, listener, shutdown_signal()).await;
-            // HTTP has drained: stop the jobs (they give their leases back) and let
-            // the dispatcher finish the sends in flight, within a bound.
-            let _ = stop.send(true);
-            let drain = async { while jobs.join_next().await.is_some() {} };
-            if tokio::time::timeout(std::time::Duration::from_secs(20), drain).await.is_err() {
-                tracing::warn!("background jobs did not stop within 20 s; exiting anyway");
-            }
-            served.map_err(|e| format!("server error: {e}"))
+            tracing::info!(database = %storage::redact_url(&cli.common.database_url), "serving");
+            crate::launch::launch(app, &serve, listener, shutdown_signal()).await
         }
         Command::Check => {
             let report = crate::domain::engine::check_all(&app).await.map_err(|e| e.to_string())?;

@@ -204,7 +204,21 @@ fn parse_any_secret(raw: &str) -> Result<Secret, String> {
     Ok(Secret::new(raw))
 }
 
+/// `serve`'s settings on their own, for [`ServeConfig::from_env`].
+#[derive(clap::Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    serve: ServeConfig,
+}
+
 impl ServeConfig {
+    /// The settings `serve` would run with given no flags: the environment's,
+    /// else the defaults (the test harness starts the service this way).
+    pub fn from_env() -> Result<Self, String> {
+        use clap::Parser;
+        ServeOnly::try_parse_from(["serve"]).map(|s| s.serve).map_err(|e| e.to_string())
+    }
+
     pub fn http_options(&self) -> HttpOptions {
         HttpOptions {
             cors_origins: self.cors_origins.clone(),

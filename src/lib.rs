@@ -2,10 +2,11 @@
 //!
 //! Layers, outermost first: [`cli`] and [`http`] (transport) → [`domain`]
 //! (services; no HTTP types) → [`storage`] (sea-orm entities, migrations and
-//! queries).
+//! queries). [`launch`] wires `serve` together.
 pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod launch;
 pub mod storage;

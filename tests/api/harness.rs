@@ -6,7 +6,7 @@
 //! instead, so CI cannot pass with a backend silently skipped.
 use std::sync::Arc;
 
-use convergeai_alerts::config::{CommonConfig, Secret};
+use convergeai_alerts::config::{CommonConfig, Secret, ServeConfig};
 use convergeai_alerts::domain::{App, staff};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -123,7 +123,9 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server_app = app.clone();
         tokio::spawn(async move {
-            convergeai_alerts::http::serve(server_app, listener, std::future::pending()).await.expect("serve");
+            convergeai_alerts::launch::launch(server_app, &serve_config(), listener, std::future::pending())
+                .await
+                .expect("serve");
         });
         Some(TestApp { base, app, client: reqwest::Client::new(), _db: Arc::new(db) })
     }
@@ -366,11 +368,23 @@ pub fn redis_url() -> Option<String> {
     }
 }
 
-/// Serves `app` on a random port; returns its base URL.
+/// What `serve` runs with here: the defaults, without the scheduler, the
+/// dispatcher or Redis (tests drive those themselves).
+pub fn serve_config() -> ServeConfig {
+    let mut config = ServeConfig::from_env().expect("serve settings");
+    config.scheduler = false;
+    config.delivery.dispatcher = false;
+    config.redis_url = None;
+    config
+}
+
+/// Serves `app` on a random port, as `serve` does; returns its base URL.
 pub async fn serve(app: App) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { convergeai_alerts::http::serve(app, listener, std::future::pending()).await });
+    tokio::spawn(async move {
+        convergeai_alerts::launch::launch(app, &serve_config(), listener, std::future::pending()).await
+    });
     base
 }
 
