@@ -854,7 +854,7 @@ fn sample_notification(id: i64) -> Notification {
     let now = Utc::now();
     Notification {
         delivery_id: id,
-        alert: alert::Model {
+        alert: convergeai_alerts::domain::views::Alert {
             id,
             alert_type: "critical_complaint".into(),
             severity: "critical".into(),

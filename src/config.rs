@@ -78,7 +78,7 @@ pub struct ServeConfig {
     pub redis_url: Option<Secret>,
 
     /// Redis pub/sub channel; instances sharing it share their events
-    #[arg(long, env = "ALERTS_REDIS_CHANNEL", default_value = crate::domain::realtime::DEFAULT_CHANNEL)]
+    #[arg(long, env = "ALERTS_REDIS_CHANNEL", default_value = crate::realtime::DEFAULT_CHANNEL)]
     pub redis_channel: String,
 
     /// Milliseconds a request waits for a database connection (or for a new

@@ -10,8 +10,9 @@ use tokio::net::TcpListener;
 use crate::config::ServeConfig;
 use crate::delivery::channels::Channels;
 use crate::delivery::dispatcher;
-use crate::domain::{App, realtime, scheduler};
+use crate::domain::{App, scheduler};
 use crate::http;
+use crate::realtime;
 
 /// How long the background jobs get to stop once HTTP has drained.
 const JOBS_DRAIN: Duration = Duration::from_secs(20);

@@ -9,4 +9,5 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod launch;
+pub mod realtime;
 pub mod storage;

@@ -160,7 +160,7 @@ async fn start_sends(
         };
         let notification = Notification {
             delivery_id: row.id,
-            alert: alert.clone(),
+            alert: alert.clone().into(),
             recipient: Recipient {
                 staff_id: person.id,
                 full_name: person.full_name.clone(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::domain::auth::Secret;
-use crate::storage::entities::alert;
+use crate::domain::views::Alert;
 
 pub use crate::domain::vocab::Channel;
 
@@ -30,7 +30,7 @@ pub struct Notification {
     /// The outbox row's id: stable across retries, so the webhook id and the
     /// email Message-ID are too, and receivers can deduplicate.
     pub delivery_id: i64,
-    pub alert: alert::Model,
+    pub alert: Alert,
     pub recipient: Recipient,
 }
 

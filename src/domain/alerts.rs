@@ -9,13 +9,36 @@ use super::auth::Principal;
 use super::events::{Change, StaffEvent};
 use super::inbox_cache::{HEAD_ROWS, InboxCounts, InboxHead};
 use super::paging::Paging;
+use super::views::{self, Alert, Delivery};
 use super::vocab::{AlertType, Severity};
 use super::{App, DomainError, DomainResult};
-use crate::storage::{self, alerts::InboxFilter, entities::alert, entities::notification_delivery};
+use crate::storage;
+
+/// Which of one staff member's live alerts to show (storage translates it
+/// into SQL).
+#[derive(Debug, Default, Clone)]
+pub struct InboxFilter {
+    pub is_read: Option<bool>,
+    pub severities: Vec<String>,
+    pub alert_types: Vec<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<i64>,
+}
+
+impl InboxFilter {
+    /// No filter: every live alert.
+    pub fn is_empty(&self) -> bool {
+        self.is_read.is_none()
+            && self.severities.is_empty()
+            && self.alert_types.is_empty()
+            && self.resource_type.is_none()
+            && self.resource_id.is_none()
+    }
+}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertPage {
-    #[schema(value_type = Vec<crate::storage::entities::alert::Model>)]
+    #[schema(value_type = Vec<Alert>)]
     pub alerts: PageAlerts,
     pub total: u64,
     pub page: u64,
@@ -28,7 +51,7 @@ pub struct AlertPage {
 /// for every request that shows exactly them (the default first page).
 #[derive(Debug, Clone)]
 pub enum PageAlerts {
-    Rows(Vec<alert::Model>),
+    Rows(Vec<Alert>),
     Serialized(Arc<RawValue>),
 }
 
@@ -74,11 +97,11 @@ pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging)
         }
         _ if filter.is_empty() => {
             let rows = storage::alerts::inbox_rows(&app.db, staff_id, now, &filter, offset, size).await?;
-            (PageAlerts::Rows(rows), head.counts.live)
+            (PageAlerts::Rows(views::all(rows)), head.counts.live)
         }
         _ => {
             let (rows, total) = storage::alerts::inbox_page(&app.db, staff_id, now, &filter, offset, size).await?;
-            (PageAlerts::Rows(rows), total)
+            (PageAlerts::Rows(views::all(rows)), total)
         }
     };
     Ok(AlertPage {
@@ -112,7 +135,8 @@ async fn head(app: &App, staff_id: i64, with_rows: bool) -> DomainResult<InboxHe
     };
     let (newest, newest_json) = if with_rows {
         let all = InboxFilter::default();
-        let rows = storage::alerts::inbox_rows(&app.db, staff_id, now, &all, 0, HEAD_ROWS).await?;
+        let rows: Vec<Alert> =
+            views::all(storage::alerts::inbox_rows(&app.db, staff_id, now, &all, 0, HEAD_ROWS).await?);
         let json = serde_json::value::to_raw_value(&rows).ok().map(Arc::from);
         (Some(rows.into()), json)
     } else {
@@ -123,8 +147,8 @@ async fn head(app: &App, staff_id: i64, with_rows: bool) -> DomainResult<InboxHe
     Ok(head)
 }
 
-pub async fn get(app: &App, staff_id: i64, id: i64) -> DomainResult<alert::Model> {
-    storage::alerts::owned(&app.db, staff_id, id).await?.ok_or_else(|| not_found(id))
+pub async fn get(app: &App, staff_id: i64, id: i64) -> DomainResult<Alert> {
+    storage::alerts::owned(&app.db, staff_id, id).await?.map(Alert::from).ok_or_else(|| not_found(id))
 }
 
 fn not_found(id: i64) -> DomainError {
@@ -163,7 +187,7 @@ pub async fn mark_all_read(app: &App, staff_id: i64) -> DomainResult<u64> {
 }
 
 /// The delivery log of one alert: its owner's, or anyone's for `alerts.manage`.
-pub async fn deliveries(app: &App, caller: &Principal, id: i64) -> DomainResult<Vec<notification_delivery::Model>> {
+pub async fn deliveries(app: &App, caller: &Principal, id: i64) -> DomainResult<Vec<Delivery>> {
     let visible = if caller.can("alerts.manage") {
         storage::alerts::by_id(&app.db, id).await?.is_some()
     } else {
@@ -172,5 +196,5 @@ pub async fn deliveries(app: &App, caller: &Principal, id: i64) -> DomainResult<
     if !visible {
         return Err(not_found(id));
     }
-    Ok(storage::deliveries::of_alert(&app.db, id).await?)
+    Ok(views::all(storage::deliveries::of_alert(&app.db, id).await?))
 }

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::paging::Paging;
 use super::staff::parse_email;
+use super::views::{self, Complaint};
 use super::vocab::{ComplaintStatus, Priority};
 use super::{App, DomainError, DomainResult};
-use crate::storage::{self, complaints::ComplaintFilter, entities::complaint};
+use crate::storage::{self, entities::complaint};
 
 /// Default SLA length per priority, used when a complaint comes without a deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +72,14 @@ impl FromStr for SlaPolicy {
     }
 }
 
+/// Which complaints to list (storage translates it into SQL).
+#[derive(Debug, Default, Clone)]
+pub struct ComplaintFilter {
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub assigned_to_staff_id: Option<i64>,
+}
+
 pub struct NewComplaint {
     pub title: String,
     pub description: String,
@@ -94,8 +103,7 @@ pub struct ComplaintChanges {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintPage {
-    #[schema(value_type = Vec<crate::storage::entities::complaint::Model>)]
-    pub complaints: Vec<complaint::Model>,
+    pub complaints: Vec<Complaint>,
     pub total: u64,
     pub page: u64,
     pub page_size: u64,
@@ -132,7 +140,7 @@ async fn check_assignee(app: &App, staff_id: i64) -> DomainResult<i64> {
     }
 }
 
-pub async fn create(app: &App, new: NewComplaint) -> DomainResult<complaint::Model> {
+pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
     let now = app.clock.now();
     let priority = match new.priority {
         Some(p) => Priority::parse("priority", &p)?,
@@ -163,7 +171,7 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<complaint::Mod
     };
     let complaint = storage::complaints::insert(&app.db, row).await?;
     raise_alerts_now(app, &complaint, false).await;
-    Ok(complaint)
+    Ok(complaint.into())
 }
 
 /// Evaluates the rules for this one complaint right after it was written, so
@@ -176,7 +184,11 @@ async fn raise_alerts_now(app: &App, complaint: &complaint::Model, closed: bool)
     }
 }
 
-pub async fn get(app: &App, id: i64) -> DomainResult<complaint::Model> {
+pub async fn get(app: &App, id: i64) -> DomainResult<Complaint> {
+    row(app, id).await.map(Complaint::from)
+}
+
+async fn row(app: &App, id: i64) -> DomainResult<complaint::Model> {
     storage::complaints::by_id(&app.db, id)
         .await?
         .ok_or_else(|| DomainError::NotFound(format!("complaint {id} not found")))
@@ -191,7 +203,7 @@ pub async fn list(app: &App, filter: ComplaintFilter, paging: Paging) -> DomainR
     }
     let (complaints, total) = storage::complaints::page(&app.db, &filter, paging.offset(), paging.page_size).await?;
     Ok(ComplaintPage {
-        complaints,
+        complaints: views::all(complaints),
         total,
         page: paging.page,
         page_size: paging.page_size,
@@ -199,9 +211,9 @@ pub async fn list(app: &App, filter: ComplaintFilter, paging: Paging) -> DomainR
     })
 }
 
-pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResult<complaint::Model> {
+pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResult<Complaint> {
     let now = app.clock.now();
-    let current = get(app, id).await?;
+    let current = row(app, id).await?;
     let mut row: complaint::ActiveModel = current.clone().into();
     if let Some(title) = changes.title {
         row.title = Set(text("title", &title, 255, true)?);
@@ -236,5 +248,5 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     let closed =
         ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && current.resolved_at.is_none();
     raise_alerts_now(app, &updated, closed).await;
-    Ok(updated)
+    Ok(updated.into())
 }

@@ -79,7 +79,7 @@ fn announce(app: &App, created: u64, news: store::Announce) {
             for alert in alerts.into_iter().filter(|a| !a.is_dismissed) {
                 app.events.publish(StaffEvent {
                     staff_id: alert.assigned_to_staff_id,
-                    change: Change::Created { alert: Box::new(alert) },
+                    change: Change::Created { alert: Box::new(alert.into()) },
                 });
             }
         }

@@ -1,4 +1,6 @@
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use sea_orm::DbErr;
+
+use crate::storage::{self, Failure};
 
 /// The one error type of the service layer. The HTTP layer maps each variant
 /// to a status; the CLI prints it as one line.
@@ -33,32 +35,10 @@ impl DomainError {
 
 impl From<DbErr> for DomainError {
     fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
-            return Self::Conflict(msg);
+        match storage::classify(&err) {
+            Failure::Conflict(message) => Self::Conflict(message),
+            Failure::Unavailable => Self::Unavailable(err.to_string()),
+            Failure::Other => Self::Internal(err.to_string()),
         }
-        if is_unavailable(&err) {
-            return Self::Unavailable(err.to_string());
-        }
-        Self::Internal(err.to_string())
-    }
-}
-
-/// Errors that are the database's fault (down, unreachable, saturated), as
-/// opposed to a bad statement.
-fn is_unavailable(err: &DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            match e.as_ref() {
-                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed => true,
-                Sqlx::Database(db) => {
-                    // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout; server shutting down (MySQL 1053, PG 57P01..03).
-                    matches!(db.code().as_deref(), Some("5" | "6" | "517" | "1053" | "57P01" | "57P02" | "57P03"))
-                }
-                _ => false,
-            }
-        }
-        _ => false,
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::inbox_cache::InboxCache;
-use crate::storage::entities::alert;
+use super::views::Alert;
 
 /// Something happened to one staff member's alerts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,10 +28,10 @@ impl StaffEvent {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     Created {
-        alert: Box<alert::Model>,
+        alert: Box<Alert>,
     },
     Updated {
-        alert: Box<alert::Model>,
+        alert: Box<Alert>,
     },
     ReadAll {
         updated: u64,

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::events::StaffEvent;
-use crate::storage::entities::alert;
+use super::views::Alert;
 
 pub const MAX_AGE: TimeDelta = TimeDelta::seconds(5);
 /// How many of the newest live alerts an entry keeps: the default page.
@@ -33,7 +33,7 @@ pub struct InboxCounts {
 pub struct InboxHead {
     pub counts: InboxCounts,
     /// The newest `HEAD_ROWS` live alerts, newest first, once someone asked.
-    pub newest: Option<Arc<[alert::Model]>>,
+    pub newest: Option<Arc<[Alert]>>,
     /// `newest` as a JSON array, serialized once.
     pub newest_json: Option<Arc<serde_json::value::RawValue>>,
     /// Not to be used from this time on.

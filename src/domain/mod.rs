@@ -10,7 +10,6 @@ pub mod events;
 pub mod inbox_cache;
 pub mod metrics;
 pub mod paging;
-pub mod realtime;
 pub mod rules;
 pub mod scheduler;
 pub mod staff;
@@ -18,6 +17,7 @@ pub mod stats;
 pub mod subscriptions;
 pub mod throttle;
 pub mod time;
+pub mod views;
 pub mod vocab;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
+use super::views::{self, Rule};
 use super::vocab::{AlertType, ComplaintStatus, Priority, Role, RuleType, Severity, SlaState};
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, entities::alert_rule};
@@ -244,18 +245,22 @@ fn name_taken(name: &str) -> impl FnOnce(DomainError) -> DomainError + '_ {
     }
 }
 
-pub async fn list(app: &App, rule_type: Option<&str>, enabled_only: bool) -> DomainResult<Vec<alert_rule::Model>> {
+pub async fn list(app: &App, rule_type: Option<&str>, enabled_only: bool) -> DomainResult<Vec<Rule>> {
     if let Some(t) = rule_type {
         RuleType::parse("rule_type", t)?;
     }
-    Ok(storage::rules::list(&app.db, rule_type, enabled_only).await?)
+    Ok(views::all(storage::rules::list(&app.db, rule_type, enabled_only).await?))
 }
 
-pub async fn get(app: &App, id: i64) -> DomainResult<alert_rule::Model> {
+pub async fn get(app: &App, id: i64) -> DomainResult<Rule> {
+    row(app, id).await.map(Rule::from)
+}
+
+async fn row(app: &App, id: i64) -> DomainResult<alert_rule::Model> {
     storage::rules::by_id(&app.db, id).await?.ok_or_else(|| DomainError::NotFound(format!("rule {id} not found")))
 }
 
-pub async fn create(app: &App, by_staff: i64, new: NewRule) -> DomainResult<alert_rule::Model> {
+pub async fn create(app: &App, by_staff: i64, new: NewRule) -> DomainResult<Rule> {
     let name = check_name(&new.rule_name)?;
     validate(&new.rule_type, &new.conditions, &new.alert_config)?;
     let row = storage::rules::NewRuleRow {
@@ -267,11 +272,11 @@ pub async fn create(app: &App, by_staff: i64, new: NewRule) -> DomainResult<aler
         created_by_staff_id: Some(by_staff),
         now: app.clock.now(),
     };
-    storage::rules::insert(&app.db, row).await.map_err(DomainError::from).map_err(name_taken(&name))
+    storage::rules::insert(&app.db, row).await.map(Rule::from).map_err(DomainError::from).map_err(name_taken(&name))
 }
 
-pub async fn update(app: &App, id: i64, changes: RuleChanges) -> DomainResult<alert_rule::Model> {
-    let current = get(app, id).await?;
+pub async fn update(app: &App, id: i64, changes: RuleChanges) -> DomainResult<Rule> {
+    let current = row(app, id).await?;
     let name = changes.rule_name.as_deref().map(check_name).transpose()?;
     let conditions = changes.conditions.unwrap_or(current.conditions.clone());
     let alert_config = changes.alert_config.unwrap_or(current.alert_config.clone());
@@ -286,6 +291,7 @@ pub async fn update(app: &App, id: i64, changes: RuleChanges) -> DomainResult<al
         app.clock.now(),
     )
     .await
+    .map(Rule::from)
     .map_err(DomainError::from);
     updated.map_err(name_taken(name.as_deref().unwrap_or_default()))
 }

@@ -1,12 +1,13 @@
 //! The caller's subscriptions: which channels deliver which alert type.
 use serde_json::Value;
 
+use super::views::{self, Subscription};
 use super::vocab::{AlertType, Channel};
 use super::{App, DomainError, DomainResult};
-use crate::storage::{self, entities::alert_subscription};
+use crate::storage;
 
-pub async fn list(app: &App, staff_id: i64) -> DomainResult<Vec<alert_subscription::Model>> {
-    Ok(storage::subscriptions::of_staff(&app.db, staff_id).await?)
+pub async fn list(app: &App, staff_id: i64) -> DomainResult<Vec<Subscription>> {
+    Ok(views::all(storage::subscriptions::of_staff(&app.db, staff_id).await?))
 }
 
 /// Creates or replaces the caller's subscription; channels are validated and de-duplicated.
@@ -16,7 +17,7 @@ pub async fn put(
     alert_type: &str,
     is_enabled: bool,
     channels: Vec<String>,
-) -> DomainResult<alert_subscription::Model> {
+) -> DomainResult<Subscription> {
     AlertType::parse("alert_type", alert_type)?;
     let mut unique: Vec<Channel> = Vec::with_capacity(channels.len());
     for channel in channels {
@@ -32,7 +33,9 @@ pub async fn put(
         ));
     }
     let channels = Value::from(unique.iter().map(|c| c.as_str()).collect::<Vec<_>>());
-    Ok(storage::subscriptions::upsert(&app.db, staff_id, alert_type, is_enabled, channels, app.clock.now()).await?)
+    let saved =
+        storage::subscriptions::upsert(&app.db, staff_id, alert_type, is_enabled, channels, app.clock.now()).await?;
+    Ok(saved.into())
 }
 
 pub async fn delete(app: &App, staff_id: i64, alert_type: &str) -> DomainResult<()> {

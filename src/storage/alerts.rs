@@ -8,16 +8,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::entities::alert::{ActiveModel, Column, Entity, Model};
-
-/// Which of one staff member's live alerts to show.
-#[derive(Debug, Default, Clone)]
-pub struct InboxFilter {
-    pub is_read: Option<bool>,
-    pub severities: Vec<String>,
-    pub alert_types: Vec<String>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<i64>,
-}
+use crate::domain::alerts::InboxFilter;
 
 fn live(staff_id: i64, now: DateTime<Utc>) -> Condition {
     Condition::all()
@@ -44,17 +35,6 @@ fn filtered(staff_id: i64, now: DateTime<Utc>, f: &InboxFilter) -> Condition {
         cond = cond.add(Column::ResourceId.eq(id));
     }
     cond
-}
-
-impl InboxFilter {
-    /// No filter: every live alert.
-    pub fn is_empty(&self) -> bool {
-        self.is_read.is_none()
-            && self.severities.is_empty()
-            && self.alert_types.is_empty()
-            && self.resource_type.is_none()
-            && self.resource_id.is_none()
-    }
 }
 
 /// One page of the inbox, newest first.

@@ -6,13 +6,7 @@ use sea_orm::{
 
 use super::dialect::{Dialect, portable};
 use super::entities::complaint::{ActiveModel, Column, Entity, Model};
-
-#[derive(Debug, Default, Clone)]
-pub struct ComplaintFilter {
-    pub status: Option<String>,
-    pub priority: Option<String>,
-    pub assigned_to_staff_id: Option<i64>,
-}
+use crate::domain::complaints::ComplaintFilter;
 
 /// A complaint's `sla_deadline` may lie years ahead: on MySQL the row is
 /// written through [`portable`] so a date past 2038 is not lost.

@@ -154,3 +154,41 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
     };
     db.begin_with_options(options).await
 }
+
+/// What a database error means for the caller, decided here so that no
+/// layer above reads a driver's codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A unique constraint refused the write.
+    Conflict(String),
+    /// The database is down, unreachable or saturated: the database's fault.
+    Unavailable,
+    /// Anything else (a bad statement, a decoding error): ours.
+    Other,
+}
+
+pub fn classify(err: &DbErr) -> Failure {
+    if let Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+        return Failure::Conflict(message);
+    }
+    if is_unavailable(err) { Failure::Unavailable } else { Failure::Other }
+}
+
+/// Errors that are the database's fault (down, unreachable, saturated), as
+/// opposed to a bad statement.
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed => true,
+            Sqlx::Database(db) => {
+                // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout; server shutting down (MySQL 1053, PG 57P01..03).
+                matches!(db.code().as_deref(), Some("5" | "6" | "517" | "1053" | "57P01" | "57P02" | "57P03"))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}

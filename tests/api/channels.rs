@@ -57,7 +57,7 @@ fn ada(phone: Option<&str>) -> Recipient {
 }
 
 fn notification(delivery_id: i64, alert: alert::Model, recipient: Recipient) -> Notification {
-    Notification { delivery_id, alert, recipient }
+    Notification { delivery_id, alert: alert.into(), recipient }
 }
 
 fn breach(delivery_id: i64) -> Notification {

@@ -110,7 +110,7 @@ async fn alert_for(app: &TestApp, staff: i64, complaint: &Value) -> Value {
         .await
         .unwrap()
         .expect("an alert");
-    serde_json::to_value(found).unwrap()
+    serde_json::to_value(convergeai_alerts::domain::views::Alert::from(found)).unwrap()
 }
 
 /// No subscription: in-app only. Disabled: in-app only. Enabled: its channels.

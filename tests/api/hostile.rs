@@ -339,8 +339,8 @@ async fn deactivation_closes_live_connections(backend: Backend) {
     let channel = format!("test-revoke-{a}-{}", app.base.len() * 31 + app.db_url().len());
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let (one, two) = (app.instance().await, app.instance().await);
-    convergeai_alerts::domain::realtime::connect(&one.events, &redis, &channel, stopped.clone()).unwrap();
-    convergeai_alerts::domain::realtime::connect(&two.events, &redis, &channel, stopped.clone()).unwrap();
+    convergeai_alerts::realtime::connect(&one.events, &redis, &channel, stopped.clone()).unwrap();
+    convergeai_alerts::realtime::connect(&two.events, &redis, &channel, stopped.clone()).unwrap();
     let base_two = crate::harness::serve(two).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // subscriptions in place
     let mut ws = ws_connect(&base_two, &app.token(a)).await;

@@ -164,13 +164,15 @@ async fn a_slow_client_does_not_delay_others(backend: Backend) {
     for _ in 0..200 {
         app.app
             .events
-            .publish(StaffEvent { staff_id: slow, change: Change::Updated { alert: Box::new(alert.clone()) } });
+            .publish(StaffEvent { staff_id: slow, change: Change::Updated { alert: Box::new(alert.clone().into()) } });
     }
     let mut fast_alert = alert.clone();
     fast_alert.assigned_to_staff_id = fast;
     fast_alert.message = "hello".into();
     let started = std::time::Instant::now();
-    app.app.events.publish(StaffEvent { staff_id: fast, change: Change::Updated { alert: Box::new(fast_alert) } });
+    app.app
+        .events
+        .publish(StaffEvent { staff_id: fast, change: Change::Updated { alert: Box::new(fast_alert.into()) } });
     let got = ws_next(&mut fast_ws, 2).await;
     assert_eq!(got["alert"]["message"], "hello");
     assert!(started.elapsed() < Duration::from_millis(1000), "took {:?}", started.elapsed());
@@ -193,8 +195,8 @@ async fn alerts_cross_instances_through_redis(backend: Backend) {
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let instance_a = app.instance().await;
     let instance_b = app.instance().await;
-    convergeai_alerts::domain::realtime::connect(&instance_a.events, &via_proxy, &channel, stopped.clone()).unwrap();
-    convergeai_alerts::domain::realtime::connect(&instance_b.events, &via_proxy, &channel, stopped.clone()).unwrap();
+    convergeai_alerts::realtime::connect(&instance_a.events, &via_proxy, &channel, stopped.clone()).unwrap();
+    convergeai_alerts::realtime::connect(&instance_b.events, &via_proxy, &channel, stopped.clone()).unwrap();
     let base_a = serve(instance_a).await;
     let base_b = serve(instance_b).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // subscriptions in place

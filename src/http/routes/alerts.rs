@@ -5,12 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::domain::alerts::InboxFilter;
 use crate::domain::paging::Paging;
+use crate::domain::views::{Alert, Delivery};
 use crate::domain::{App, DomainError, alerts, engine};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsManage, AlertsRead, Authorized, Path, Query};
 use crate::http::openapi::{AlertType, ErrorBody, Severity};
-use crate::storage::{alerts::InboxFilter, entities::alert};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -129,7 +130,7 @@ async fn read_all(
 
 /// One of the caller's alerts (dismissed and expired ones too).
 #[utoipa::path(get, path = "/alerts/{id}", operation_id = "get_alert", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
-    (status = 200, body = alert::Model),
+    (status = 200, body = Alert),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 404, description = "No such alert, or not the caller's", body = ErrorBody),
     (status = 422, body = ErrorBody),
@@ -138,7 +139,7 @@ async fn get_one(
     Authorized { principal, .. }: Authorized<AlertsRead>,
     State(app): State<App>,
     Path(id): Path<i64>,
-) -> ApiResult<axum::Json<alert::Model>> {
+) -> ApiResult<axum::Json<Alert>> {
     Ok(axum::Json(alerts::get(&app, principal.staff_id, id).await?))
 }
 
@@ -182,8 +183,8 @@ async fn check(_: Authorized<AlertsManage>, State(app): State<App>) -> ApiResult
 pub struct DeliveryLog {
     alert_id: i64,
     /// One row per outbox channel (`email`, `sms`, `webhook`); in-app delivery is the inbox row itself.
-    #[schema(value_type = Vec<crate::storage::entities::notification_delivery::Model>)]
-    deliveries: Vec<crate::storage::entities::notification_delivery::Model>,
+    #[schema(value_type = Vec<Delivery>)]
+    deliveries: Vec<Delivery>,
 }
 
 /// Each channel's delivery of an alert: status, attempts, last error. For the

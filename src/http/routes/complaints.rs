@@ -7,11 +7,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::paging::Paging;
+use crate::domain::views::Complaint;
 use crate::domain::{App, complaints};
 use crate::http::error::ApiResult;
 use crate::http::extract::{Authorized, ComplaintsRead, ComplaintsWrite, Json, Path, Query, not_null};
 use crate::http::openapi::{ComplaintStatus, ErrorBody, Priority};
-use crate::storage::{complaints::ComplaintFilter, entities::complaint};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update))
@@ -39,7 +39,7 @@ pub struct CreateComplaint {
 
 /// Creates a complaint (status `open`).
 #[utoipa::path(post, path = "/complaints", operation_id = "create_complaint", tag = "complaints", request_body = CreateComplaint, security(("bearer" = [])), responses(
-    (status = 201, body = complaint::Model),
+    (status = 201, body = Complaint),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 422, description = "Invalid field, or unknown/inactive assignee", body = ErrorBody),
 ))]
@@ -47,7 +47,7 @@ async fn create(
     _: Authorized<ComplaintsWrite>,
     State(app): State<App>,
     Json(body): Json<CreateComplaint>,
-) -> ApiResult<(StatusCode, axum::Json<complaint::Model>)> {
+) -> ApiResult<(StatusCode, axum::Json<Complaint>)> {
     let new = complaints::NewComplaint {
         title: body.title,
         description: body.description,
@@ -87,20 +87,23 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<complaints::ComplaintPage>> {
     let paging = Paging::new(q.page, q.page_size)?;
-    let filter =
-        ComplaintFilter { status: q.status, priority: q.priority, assigned_to_staff_id: q.assigned_to_staff_id };
+    let filter = complaints::ComplaintFilter {
+        status: q.status,
+        priority: q.priority,
+        assigned_to_staff_id: q.assigned_to_staff_id,
+    };
     Ok(axum::Json(complaints::list(&app, filter, paging).await?))
 }
 
 #[utoipa::path(get, path = "/complaints/{id}", operation_id = "get_complaint", tag = "complaints", params(("id" = i64, Path)), security(("bearer" = [])), responses(
-    (status = 200, body = complaint::Model),
+    (status = 200, body = Complaint),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
 async fn get_one(
     _: Authorized<ComplaintsRead>,
     State(app): State<App>,
     Path(id): Path<i64>,
-) -> ApiResult<axum::Json<complaint::Model>> {
+) -> ApiResult<axum::Json<Complaint>> {
     Ok(axum::Json(complaints::get(&app, id).await?))
 }
 
@@ -136,7 +139,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 
 #[utoipa::path(patch, path = "/complaints/{id}", operation_id = "update_complaint", tag = "complaints", params(("id" = i64, Path)), request_body = UpdateComplaint,
     security(("bearer" = [])), responses(
-    (status = 200, body = complaint::Model),
+    (status = 200, body = Complaint),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
 async fn update(
@@ -144,7 +147,7 @@ async fn update(
     State(app): State<App>,
     Path(id): Path<i64>,
     Json(body): Json<UpdateComplaint>,
-) -> ApiResult<axum::Json<complaint::Model>> {
+) -> ApiResult<axum::Json<Complaint>> {
     let changes = complaints::ComplaintChanges {
         title: body.title,
         description: body.description,

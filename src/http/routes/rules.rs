@@ -6,11 +6,11 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::domain::views::Rule;
 use crate::domain::{App, rules};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsManage, Authorized, Json, Path, Query, not_null};
 use crate::http::openapi::{ErrorBody, RuleType};
-use crate::storage::entities::alert_rule;
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -32,14 +32,14 @@ pub struct ListQuery {
 
 /// Every rule, in id order.
 #[utoipa::path(get, path = "/alerts/rules", operation_id = "list_rules", tag = "rules", params(ListQuery), security(("bearer" = [])), responses(
-    (status = 200, body = Vec<alert_rule::Model>),
+    (status = 200, body = Vec<Rule>),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
 async fn list(
     _: Authorized<AlertsManage>,
     State(app): State<App>,
     Query(q): Query<ListQuery>,
-) -> ApiResult<axum::Json<Vec<alert_rule::Model>>> {
+) -> ApiResult<axum::Json<Vec<Rule>>> {
     Ok(axum::Json(rules::list(&app, q.rule_type.as_deref(), q.enabled_only).await?))
 }
 
@@ -68,7 +68,7 @@ fn enabled() -> bool {
 }
 
 #[utoipa::path(post, path = "/alerts/rules", operation_id = "create_rule", tag = "rules", request_body = CreateRule, security(("bearer" = [])), responses(
-    (status = 201, body = alert_rule::Model),
+    (status = 201, body = Rule),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 409, description = "rule_name taken", body = ErrorBody),
     (status = 422, description = "Invalid conditions or alert_config, naming the field", body = ErrorBody),
@@ -77,7 +77,7 @@ async fn create(
     Authorized { principal, .. }: Authorized<AlertsManage>,
     State(app): State<App>,
     Json(body): Json<CreateRule>,
-) -> ApiResult<(StatusCode, axum::Json<alert_rule::Model>)> {
+) -> ApiResult<(StatusCode, axum::Json<Rule>)> {
     let new = rules::NewRule {
         rule_name: body.rule_name,
         rule_type: body.rule_type,
@@ -89,14 +89,14 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/alerts/rules/{id}", operation_id = "get_rule", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
-    (status = 200, body = alert_rule::Model),
+    (status = 200, body = Rule),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]
 async fn get_one(
     _: Authorized<AlertsManage>,
     State(app): State<App>,
     Path(id): Path<i64>,
-) -> ApiResult<axum::Json<alert_rule::Model>> {
+) -> ApiResult<axum::Json<Rule>> {
     Ok(axum::Json(rules::get(&app, id).await?))
 }
 
@@ -120,7 +120,7 @@ pub struct UpdateRule {
 
 #[utoipa::path(patch, path = "/alerts/rules/{id}", operation_id = "update_rule", tag = "rules", params(("id" = i64, Path)), request_body = UpdateRule,
     security(("bearer" = [])), responses(
-    (status = 200, body = alert_rule::Model),
+    (status = 200, body = Rule),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
@@ -129,7 +129,7 @@ async fn update(
     State(app): State<App>,
     Path(id): Path<i64>,
     Json(body): Json<UpdateRule>,
-) -> ApiResult<axum::Json<alert_rule::Model>> {
+) -> ApiResult<axum::Json<Rule>> {
     let changes = rules::RuleChanges {
         rule_name: body.rule_name,
         is_enabled: body.is_enabled,
@@ -139,32 +139,32 @@ async fn update(
     Ok(axum::Json(rules::update(&app, id, changes).await?))
 }
 
-async fn set_enabled(app: &App, id: i64, is_enabled: bool) -> ApiResult<axum::Json<alert_rule::Model>> {
+async fn set_enabled(app: &App, id: i64, is_enabled: bool) -> ApiResult<axum::Json<Rule>> {
     let changes = rules::RuleChanges { is_enabled: Some(is_enabled), ..Default::default() };
     Ok(axum::Json(rules::update(app, id, changes).await?))
 }
 
 #[utoipa::path(put, path = "/alerts/rules/{id}/enable", operation_id = "enable_rule", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
-    (status = 200, body = alert_rule::Model),
+    (status = 200, body = Rule),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]
 async fn enable(
     _: Authorized<AlertsManage>,
     State(app): State<App>,
     Path(id): Path<i64>,
-) -> ApiResult<axum::Json<alert_rule::Model>> {
+) -> ApiResult<axum::Json<Rule>> {
     set_enabled(&app, id, true).await
 }
 
 #[utoipa::path(put, path = "/alerts/rules/{id}/disable", operation_id = "disable_rule", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(
-    (status = 200, body = alert_rule::Model),
+    (status = 200, body = Rule),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]
 async fn disable(
     _: Authorized<AlertsManage>,
     State(app): State<App>,
     Path(id): Path<i64>,
-) -> ApiResult<axum::Json<alert_rule::Model>> {
+) -> ApiResult<axum::Json<Rule>> {
     set_enabled(&app, id, false).await
 }
 

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::domain::views::Subscription;
 use crate::domain::{App, subscriptions};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsRead, Authorized, Json, Path};
 use crate::http::openapi::{AlertType, Channel, ErrorBody};
-use crate::storage::entities::alert_subscription;
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(put, delete))
@@ -17,8 +17,8 @@ pub fn routes() -> OpenApiRouter<App> {
 
 #[derive(Serialize, ToSchema)]
 pub struct SubscriptionList {
-    #[schema(value_type = Vec<alert_subscription::Model>)]
-    subscriptions: Vec<alert_subscription::Model>,
+    #[schema(value_type = Vec<Subscription>)]
+    subscriptions: Vec<Subscription>,
 }
 
 #[utoipa::path(get, path = "/alerts/subscriptions", operation_id = "list_subscriptions", tag = "subscriptions", security(("bearer" = [])), responses(
@@ -42,7 +42,7 @@ pub struct PutSubscription {
 /// Creates or replaces the caller's subscription to one alert type.
 #[utoipa::path(put, path = "/alerts/subscriptions/{alert_type}", operation_id = "put_subscription", tag = "subscriptions", params(("alert_type" = AlertType, Path)),
     request_body = PutSubscription, security(("bearer" = [])), responses(
-    (status = 200, body = alert_subscription::Model),
+    (status = 200, body = Subscription),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
     (status = 422, description = "Unknown alert type or channel", body = ErrorBody),
 ))]
@@ -51,7 +51,7 @@ async fn put(
     State(app): State<App>,
     Path(alert_type): Path<String>,
     Json(body): Json<PutSubscription>,
-) -> ApiResult<axum::Json<alert_subscription::Model>> {
+) -> ApiResult<axum::Json<Subscription>> {
     let sub =
         subscriptions::put(&app, principal.staff_id, &alert_type, body.is_enabled, body.delivery_channels).await?;
     Ok(axum::Json(sub))

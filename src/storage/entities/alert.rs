@@ -1,9 +1,7 @@
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "alerts")]
-#[schema(as = Alert)]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
@@ -16,7 +14,6 @@ pub struct Model {
     pub assigned_to_staff_id: i64,
     pub is_read: bool,
     pub is_dismissed: bool,
-    #[schema(value_type = Option<Object>)]
     pub alert_metadata: Option<Json>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub read_at: Option<chrono::DateTime<chrono::Utc>>,

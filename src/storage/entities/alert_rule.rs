@@ -1,9 +1,7 @@
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "alert_rules")]
-#[schema(as = AlertRule)]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
@@ -11,9 +9,7 @@ pub struct Model {
     pub rule_name: String,
     pub rule_type: String,
     pub is_enabled: bool,
-    #[schema(value_type = Object)]
     pub conditions: Json,
-    #[schema(value_type = Object)]
     pub alert_config: Json,
     pub created_by_staff_id: Option<i64>,
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -1,9 +1,7 @@
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "complaints")]
-#[schema(as = Complaint)]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,

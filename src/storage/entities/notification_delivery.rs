@@ -1,10 +1,8 @@
 //! The delivery outbox.
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "notification_deliveries")]
-#[schema(as = NotificationDelivery)]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
@@ -16,7 +14,6 @@ pub struct Model {
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: chrono::DateTime<chrono::Utc>,
-    #[serde(skip)]
     pub claimed_until: Option<chrono::DateTime<chrono::Utc>>,
     pub last_error: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
-use super::events::{Change, EventBus, Publisher, StaffEvent};
+use crate::domain::events::{Change, EventBus, Publisher, StaffEvent};
 
 /// The default pub/sub channel; instances that share it share their events.
 pub const DEFAULT_CHANNEL: &str = "convergeai-alerts:events";

@@ -1,0 +1,196 @@
+//! What a client sees of each row: the API's (and the live feed's) output
+//! types, apart from the tables, each with `From<Model>`. A column can
+//! change without changing the API; a field of the API is chosen here.
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::vocab::{AlertType, Channel, ComplaintStatus, Priority, RuleType, Severity};
+use crate::storage::entities::{alert, alert_rule, alert_subscription, complaint, notification_delivery};
+
+/// One alert in a staff member's inbox (REST and WebSocket alike).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Alert {
+    pub id: i64,
+    #[schema(value_type = AlertType)]
+    pub alert_type: String,
+    #[schema(value_type = Severity)]
+    pub severity: String,
+    pub title: String,
+    pub message: String,
+    /// `complaint` or `staff`
+    pub resource_type: Option<String>,
+    pub resource_id: Option<i64>,
+    pub assigned_to_staff_id: i64,
+    pub is_read: bool,
+    pub is_dismissed: bool,
+    #[schema(value_type = Option<Object>)]
+    pub alert_metadata: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+    pub dismissed_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<alert::Model> for Alert {
+    fn from(m: alert::Model) -> Self {
+        Self {
+            id: m.id,
+            alert_type: m.alert_type,
+            severity: m.severity,
+            title: m.title,
+            message: m.message,
+            resource_type: m.resource_type,
+            resource_id: m.resource_id,
+            assigned_to_staff_id: m.assigned_to_staff_id,
+            is_read: m.is_read,
+            is_dismissed: m.is_dismissed,
+            alert_metadata: m.alert_metadata,
+            created_at: m.created_at,
+            read_at: m.read_at,
+            dismissed_at: m.dismissed_at,
+            expires_at: m.expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Complaint {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    #[schema(value_type = Priority)]
+    pub priority: String,
+    #[schema(value_type = ComplaintStatus)]
+    pub status: String,
+    pub assigned_to_staff_id: Option<i64>,
+    pub sla_deadline: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl From<complaint::Model> for Complaint {
+    fn from(m: complaint::Model) -> Self {
+        Self {
+            id: m.id,
+            title: m.title,
+            description: m.description,
+            customer_name: m.customer_name,
+            customer_email: m.customer_email,
+            priority: m.priority,
+            status: m.status,
+            assigned_to_staff_id: m.assigned_to_staff_id,
+            sla_deadline: m.sla_deadline,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            resolved_at: m.resolved_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = AlertRule)]
+pub struct Rule {
+    pub id: i64,
+    pub rule_name: String,
+    #[schema(value_type = RuleType)]
+    pub rule_type: String,
+    pub is_enabled: bool,
+    #[schema(value_type = Object)]
+    pub conditions: Value,
+    #[schema(value_type = Object)]
+    pub alert_config: Value,
+    pub created_by_staff_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<alert_rule::Model> for Rule {
+    fn from(m: alert_rule::Model) -> Self {
+        Self {
+            id: m.id,
+            rule_name: m.rule_name,
+            rule_type: m.rule_type,
+            is_enabled: m.is_enabled,
+            conditions: m.conditions,
+            alert_config: m.alert_config,
+            created_by_staff_id: m.created_by_staff_id,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = AlertSubscription)]
+pub struct Subscription {
+    pub id: i64,
+    pub staff_id: i64,
+    #[schema(value_type = AlertType)]
+    pub alert_type: String,
+    pub is_enabled: bool,
+    #[schema(value_type = Vec<Channel>)]
+    pub delivery_channels: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<alert_subscription::Model> for Subscription {
+    fn from(m: alert_subscription::Model) -> Self {
+        Self {
+            id: m.id,
+            staff_id: m.staff_id,
+            alert_type: m.alert_type,
+            is_enabled: m.is_enabled,
+            delivery_channels: m.delivery_channels,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// One channel's delivery of an alert (the outbox row, without its claim).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = NotificationDelivery)]
+pub struct Delivery {
+    pub id: i64,
+    pub alert_id: i64,
+    pub staff_id: i64,
+    /// `email`, `sms` or `webhook`
+    pub channel: String,
+    /// `pending`, `sending`, `sent`, `failed` (will retry), `dead` (gave up) or `skipped`
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<notification_delivery::Model> for Delivery {
+    fn from(m: notification_delivery::Model) -> Self {
+        Self {
+            id: m.id,
+            alert_id: m.alert_id,
+            staff_id: m.staff_id,
+            channel: m.channel,
+            status: m.status,
+            attempts: m.attempts,
+            next_attempt_at: m.next_attempt_at,
+            last_error: m.last_error,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            sent_at: m.sent_at,
+        }
+    }
+}
+
+/// `Vec<Model>` to `Vec<View>`.
+pub fn all<M, V: From<M>>(rows: Vec<M>) -> Vec<V> {
+    rows.into_iter().map(V::from).collect()
+}
