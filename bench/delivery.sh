@@ -30,8 +30,7 @@
 # BENCH_OUT (file collecting the raw lines; default a fresh mktemp file).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BACKENDS=${BENCH_BACKENDS:-sqlite}
 MYSQL_URL=${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
 POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -45,12 +44,7 @@ TIMEOUT=${BENCH_TIMEOUT:-600}
 OUT=${BENCH_OUT:-$(mktemp "${TMPDIR:-/tmp}/delivery-bench.XXXXXX")}
 read -r -a EXTRA <<<"${BENCH_ARGS:-}"
 
-say() { printf '\n== %s\n' "$*" >&2; }
-
-if [[ ${BENCH_BUILD:-1} != 0 ]]; then
-    say "building examples/delivery_bench (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$ROOT" && cargo build --release --example delivery_bench)
-fi
+build_release examples/delivery_bench --example delivery_bench
 BIN=$CARGO_TARGET_DIR/release/examples/delivery_bench
 say "source: HEAD $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git rev-parse --short HEAD 2>/dev/null || echo '?'), \
 $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git status --porcelain -- src 2>/dev/null | wc -l) changed file(s) under src/; \

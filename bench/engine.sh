@@ -22,8 +22,7 @@
 # BENCH_OUT (file collecting the raw lines; default a fresh mktemp file).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SIZES=${BENCH_SIZES:-100000 1000000}
 BACKENDS=${BENCH_BACKENDS:-sqlite mariadb postgres}
 MYSQL_URL=${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
@@ -31,10 +30,7 @@ POSTGRES_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 TIMEOUT=${BENCH_TIMEOUT:-1800}
 OUT=${BENCH_OUT:-$(mktemp "${TMPDIR:-/tmp}/engine-bench.XXXXXX")}
 
-say() { printf '\n== %s\n' "$*" >&2; }
-
-say "building examples/engine_bench (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-(cd "$ROOT" && cargo build --release --example engine_bench)
+build_release examples/engine_bench --example engine_bench
 BIN=$CARGO_TARGET_DIR/release/examples/engine_bench
 # What was measured (read-only git; no optional index refresh).
 say "source: HEAD $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git rev-parse --short HEAD 2>/dev/null || echo '?'), \

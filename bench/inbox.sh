@@ -26,8 +26,7 @@
 # only when the benchmark leaves it idle; BENCH_NICE=0 turns that off).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 STAFF=${BENCH_STAFF:-100}
 PER_STAFF=${BENCH_ALERTS:-10000}
 DURATION=${BENCH_DURATION:-10s}
@@ -37,38 +36,12 @@ WARMUP=${BENCH_WARMUP:-2s}
 PORT=${BENCH_PORT:-18900}
 BARE_PORT=${BENCH_BARE_PORT:-18901}
 SEED=${BENCH_SEED:-42}
-if [ "$(id -u)" = 0 ]; then NICE=${BENCH_NICE:--20}; else NICE=${BENCH_NICE:-0}; fi
-# With autogroup scheduling (kernel.sched_autogroup_enabled=1) niceness only
-# counts inside one session, so the measurement runs in a session of its own
-# whose autogroup gets the niceness (see give_priority below).
-if [ "$NICE" != 0 ] && [ -z "${BENCH_SESSION:-}" ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] \
-    && command -v setsid >/dev/null; then
-    BENCH_SESSION=1 exec setsid --wait bash "${BASH_SOURCE[0]}" "$@"
-fi
-give_priority() {   # this session's processes only: the servers, wrk and this script
-    if [ "$NICE" != 0 ] && [ -n "${BENCH_SESSION:-}" ] && echo "$NICE" >"/proc/$$/autogroup" 2>/dev/null; then
-        echo "scheduling: $(cat "/proc/$$/autogroup") for this session (servers, wrk), niceness $NICE inside it" >&2
-    fi
-}
-
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'bench/inbox.sh: %s\n' "$*" >&2; exit 1; }
+own_session "$@"
 
 # --- tools -------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-    say "installing wrk (Debian package)"
-    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
-for tool in wrk curl python3 cc cargo; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-
-if [ "${BENCH_BUILD:-1}" = 1 ]; then
-    say "building release binaries (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$ROOT" && cargo build --release --quiet --bin convergeai-alerts --example bare_axum)
-else
-    say "BENCH_BUILD=0: using the binaries already in $CARGO_TARGET_DIR/release"
-fi
+need_wrk
+need wrk curl python3 cc cargo
+build_release "release binaries" --quiet --bin convergeai-alerts --example bare_axum
 BIN=$CARGO_TARGET_DIR/release/convergeai-alerts
 BARE=$CARGO_TARGET_DIR/release/examples/bare_axum
 [ -x "$BIN" ] && [ -x "$BARE" ] || die "release binaries missing in $CARGO_TARGET_DIR/release"

@@ -44,8 +44,7 @@
 # run in a scheduling session of their own with that niceness).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BACKENDS=${BENCH_BACKENDS:-sqlite mariadb}
 STAFF=${BENCH_STAFF:-50}
 PER_STAFF=${BENCH_ALERTS:-2000}
@@ -58,34 +57,15 @@ PORT=${BENCH_PORT:-18920}
 MYSQL_URL=${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306}
 REDIS_URL=${BENCH_REDIS_URL-redis://127.0.0.1:6379}
 SEED=${BENCH_SEED:-42}
-if [ "$(id -u)" = 0 ]; then NICE=${BENCH_NICE:--20}; else NICE=${BENCH_NICE:-0}; fi
-# With autogroup scheduling niceness only counts inside one session: the
-# measurement runs in a session of its own whose autogroup gets the niceness.
-if [ "$NICE" != 0 ] && [ -z "${BENCH_SESSION:-}" ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] \
-    && command -v setsid >/dev/null; then
-    BENCH_SESSION=1 exec setsid --wait bash "${BASH_SOURCE[0]}" "$@"
-fi
-if [ "$NICE" != 0 ] && [ -n "${BENCH_SESSION:-}" ] && echo "$NICE" >"/proc/$$/autogroup" 2>/dev/null; then
-    echo "scheduling: $(cat "/proc/$$/autogroup") for this session (servers, wrk), niceness $NICE inside it" >&2
-fi
-
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'bench/mixed.sh: %s\n' "$*" >&2; exit 1; }
+own_session "$@"
+give_priority
 
 # --- tools -------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-    say "installing wrk (Debian package)"
-    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-fi
-for tool in wrk curl python3 cargo; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
+need_wrk
+need wrk curl python3 cargo
 case " $BACKENDS " in *" mariadb "*) command -v mysql >/dev/null || die "the mysql client is required for mariadb" ;; esac
 
-if [ "${BENCH_BUILD:-1}" = 1 ]; then
-    say "building the release binary (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$ROOT" && cargo build --release --quiet --bin convergeai-alerts)
-fi
+build_release "the release binary" --quiet --bin convergeai-alerts
 BIN=$CARGO_TARGET_DIR/release/convergeai-alerts
 [ -x "$BIN" ] || die "$BIN missing"
 

@@ -19,24 +19,15 @@
 # BENCH_KEEP=1 keeps the temp dir.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 STAFF=${BENCH_STAFF:-100}
 PER_STAFF=${BENCH_ALERTS:-10000}
 RUNS=${BENCH_RUNS:-10}
 PORT=${BENCH_PORT:-18910}
 SEED=${BENCH_SEED:-42}
 
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'bench/stats.sh: %s\n' "$*" >&2; exit 1; }
-for tool in curl python3 cargo; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-
-if [ "${BENCH_BUILD:-1}" = 1 ]; then
-    say "building the release binary (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$ROOT" && cargo build --release --quiet --bin convergeai-alerts)
-fi
+need curl python3 cargo
+build_release "the release binary" --quiet --bin convergeai-alerts
 BIN=$CARGO_TARGET_DIR/release/convergeai-alerts
 [ -x "$BIN" ] || die "$BIN missing"
 

@@ -33,18 +33,12 @@
 # BENCH_KEEP=1 (keep the temp dir with the server logs).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-bench}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MODES=${BENCH_MODES:-latency-sqlite,latency-postgres,latency-redis,idle}
 CONNECTIONS=${BENCH_CONNECTIONS:-10000}
 NOFILE=${BENCH_NOFILE:-$((CONNECTIONS + 1024))}
 
-say() { printf '\n== %s\n' "$*" >&2; }
-
-if [[ ${BENCH_BUILD:-1} != 0 ]]; then
-    say "building the server and examples/ws_bench (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$ROOT" && cargo build --release --bin convergeai-alerts --example ws_bench)
-fi
+build_release "the server and examples/ws_bench" --bin convergeai-alerts --example ws_bench
 # Private copies: another build into the same CARGO_TARGET_DIR must not swap
 # the binaries in the middle of the run.
 BIN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ws-bench-bin.XXXXXX")
@@ -66,7 +60,7 @@ fi
 # What was measured (read-only git; no optional index refresh).
 say "source: HEAD $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git rev-parse --short HEAD 2>/dev/null || echo '?'), \
 $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git status --porcelain -- src 2>/dev/null | wc -l) changed file(s) under src/; \
-WebSocket path sha256: $(cd "$ROOT" && sha256sum src/http/routes/ws.rs src/domain/events.rs src/domain/realtime.rs | cut -c1-12 | tr '\n' ' ')\
+WebSocket path sha256: $(cd "$ROOT" && sha256sum src/http/routes/ws.rs src/domain/events.rs src/realtime.rs | cut -c1-12 | tr '\n' ' ')\
 server binary sha256: $(sha256sum "$SERVER" | cut -c1-12)"
 say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr); \
 open files: soft $(ulimit -Sn), hard $(ulimit -Hn); uptime:$(uptime | sed 's/.*up/ up/')"

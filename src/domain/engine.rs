@@ -131,6 +131,7 @@ impl Routes {
 
 /// What the storage layer would run for each enabled rule now (for the
 /// engine benchmark's ceiling, which writes the same alerts bare).
+#[cfg(feature = "bench")]
 pub async fn rule_plans(app: &App) -> DomainResult<Vec<store::RulePlan>> {
     let mut plans = Vec::new();
     for spec in rules::enabled_specs(app).await? {

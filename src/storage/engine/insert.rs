@@ -35,42 +35,17 @@ pub(super) fn on_open_window(dialect: Dialect) -> &'static str {
 /// many times). The `NOT EXISTS` spares the texts of keys alerted already;
 /// the unique index, through [`on_open_window`], is what guarantees one
 /// alert per window when checkers race.
-pub(super) fn insert_alerts(
-    sql: &mut Sql,
-    plan: &RulePlan,
-    candidates: &Candidates,
-    bare_into: Option<&str>,
-) -> String {
+pub(super) fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> String {
     let b = sql.dialect();
     let resource_type = resource_type(sql, plan);
-    let Candidates { from, rid, version } = candidates;
+    let Candidates { from, rid, .. } = candidates;
     let not_open = format!(
         "NOT EXISTS (SELECT 1 FROM alerts o WHERE o.dedup_open = 1 AND o.alert_type = {{alert_type}} \
          AND o.resource_type = {resource_type} AND o.resource_id = {rid} AND o.assigned_to_staff_id = m.rcp{})",
         correlated(b)
     );
-    let (dismissed, dismissed_at) = match id_list(&plan.dismissed_for) {
-        Some(ids) => (
-            format!("CASE WHEN x.rcp IN ({ids}) THEN TRUE ELSE FALSE END"),
-            format!("CASE WHEN x.rcp IN ({ids}) THEN {{now}} END"),
-        ),
-        None => ("FALSE".to_owned(), "NULL".to_owned()),
-    };
+    let (insert, columns) = alert_rows(sql, plan, candidates, "alerts", true);
     let fence = materialized(b);
-    let Texts { columns, title, message, metadata } = texts(sql, plan, version);
-    let insert = |table: &str, dedup_columns: &str, dedup_values: &str| {
-        format!(
-            "INSERT INTO {table} (alert_type, severity, title, message, resource_type, resource_id, \
-             assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at\
-             {dedup_columns}) \
-             SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
-             FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}{dedup_values}"
-        )
-    };
-    if let Some(table) = bare_into {
-        return format!("{} FROM (SELECT {columns} {from} {fence}) x", insert(table, "", ""));
-    }
-    let insert = insert("alerts", ", dedup_open, dedup_version, check_run", ", 1, x.ver, {stamp}");
     let (order, conflict) = (lock_order(b), on_open_window(b));
     match b {
         // One statement that also counts the matches: the candidates are
@@ -85,4 +60,36 @@ pub(super) fn insert_alerts(
             format!("{insert} FROM (SELECT {columns} {from} AND {not_open} {fence}) x WHERE TRUE{order} {conflict}")
         }
     }
+}
+
+/// `INSERT INTO table (…) SELECT …` of a rule's alerts, up to its `FROM`,
+/// over candidate rows `x`, and the select list `x` needs. `dedup`: the
+/// alerts hold their key's window (the engine's insert); without, the very
+/// same rows bare (the benchmark's ceiling).
+pub(super) fn alert_rows(
+    sql: &mut Sql,
+    plan: &RulePlan,
+    candidates: &Candidates,
+    table: &str,
+    dedup: bool,
+) -> (String, String) {
+    let resource_type = resource_type(sql, plan);
+    let (dismissed, dismissed_at) = match id_list(&plan.dismissed_for) {
+        Some(ids) => (
+            format!("CASE WHEN x.rcp IN ({ids}) THEN TRUE ELSE FALSE END"),
+            format!("CASE WHEN x.rcp IN ({ids}) THEN {{now}} END"),
+        ),
+        None => ("FALSE".to_owned(), "NULL".to_owned()),
+    };
+    let Texts { columns, title, message, metadata } = texts(sql, plan, &candidates.version);
+    let (dedup_columns, dedup_values) =
+        if dedup { (", dedup_open, dedup_version, check_run", ", 1, x.ver, {stamp}") } else { ("", "") };
+    let insert = format!(
+        "INSERT INTO {table} (alert_type, severity, title, message, resource_type, resource_id, \
+         assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at\
+         {dedup_columns}) \
+         SELECT {{alert_type}}, {{severity}}, substr({title}, 1, 255), {message}, {resource_type}, x.rid, x.rcp, \
+         FALSE, {dismissed}, {metadata}, {{now}}, {dismissed_at}, {{expires}}{dedup_values}"
+    );
+    (insert, columns)
 }

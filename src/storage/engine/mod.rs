@@ -127,10 +127,11 @@ fn run_values(dialect: Dialect, plan: &RulePlan, run_id: &str, now: DateTime<Utc
     sql
 }
 
-/// The engine's benchmark ceiling: the rule's alerts, the very rows a first
-/// check writes (texts and metadata included), as one bare
-/// `INSERT … SELECT` into `table`, with no dedup and no engine around it.
-/// `None` when the rule has no recipient.
+/// The engine's benchmark ceiling (`examples/engine_bench`, feature
+/// `bench`): the rule's alerts, the very rows a first check writes (texts
+/// and metadata included), as one bare `INSERT … SELECT` into `table`, with
+/// no dedup and no engine around it. `None` when the rule has no recipient.
+#[cfg(feature = "bench")]
 pub fn bare_insert(
     dialect: Dialect,
     plan: &RulePlan,
@@ -139,8 +140,9 @@ pub fn bare_insert(
 ) -> Result<Option<Statement>, DbErr> {
     let mut sql = run_values(dialect, plan, "bare", now);
     let Some(candidates) = candidates(&mut sql, plan, Scope::All) else { return Ok(None) };
-    let insert = insert_alerts(&mut sql, plan, &candidates, Some(table));
-    sql.statement(&insert).map(Some)
+    let (insert, columns) = insert::alert_rows(&mut sql, plan, &candidates, table, false);
+    let fence = super::dialect::materialized(dialect);
+    sql.statement(&format!("{insert} FROM (SELECT {columns} {} {fence}) x", candidates.from)).map(Some)
 }
 
 /// Every statement of one rule's run, built before any of them runs (the
@@ -176,7 +178,7 @@ impl RuleStatements {
         let candidates = candidates(&mut sql, plan, scope)?;
         let over = windows_over(&mut sql, plan, scope);
         let close = select::close_statement(dialect, &over);
-        let insert = insert_alerts(&mut sql, plan, &candidates, None);
+        let insert = insert_alerts(&mut sql, plan, &candidates);
         // The matches are counted for the dedup metric (how many an open
         // window absorbed): by the insert itself on PostgreSQL, elsewhere by
         // a read on another connection. The alerts created are counted, not
