@@ -45,17 +45,15 @@
 //! ```
 use std::collections::HashMap;
 use std::net::TcpListener as StdTcpListener;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use rand::Rng;
-use sea_orm::{ConnectionTrait, Database, EntityTrait};
+use sea_orm::EntityTrait;
 
 use convergeai_alerts::config::{CommonConfig, Secret, ServeConfig};
 use convergeai_alerts::delivery::channels::Channels;
@@ -136,9 +134,9 @@ fn main() -> Result<()> {
         };
         let mut failed = false;
         for &mode in modes {
-            let target = Target::create(&args.database_url).await?;
+            let target = Target::create(&args.database_url, "delivery_bench").await.map_err(|e| anyhow!(e))?;
             let outcome = run(&args, &target, mode).await;
-            if let Err(e) = target.drop().await {
+            if let Err(e) = target.remove().await {
                 eprintln!("warning: could not drop the bench database: {e:#}");
             }
             match outcome {
@@ -170,59 +168,11 @@ impl Mode {
 
 // ---------------------------------------------------------------- database
 
-/// The fresh database of one mode.
-struct Target {
-    url: String,
-    backend_name: &'static str,
-    cleanup: Cleanup,
-}
+#[path = "../tests/support/scratch_db.rs"]
+mod scratch_db;
 
-enum Cleanup {
-    Dir(PathBuf),
-    Server { server_url: String, name: String, postgres: bool },
-}
-
-fn suffix() -> String {
-    let mut rng = rand::rng();
-    (0..10).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect()
-}
-
-impl Target {
-    async fn create(url: &str) -> Result<Self> {
-        let url = url.replacen("mariadb://", "mysql://", 1);
-        if url.starts_with("sqlite:") {
-            let dir = std::env::temp_dir().join(format!("delivery_bench_{}", suffix()));
-            std::fs::create_dir_all(&dir)?;
-            let url = format!("sqlite://{}", dir.join("bench.db").display());
-            return Ok(Self { url, backend_name: "sqlite", cleanup: Cleanup::Dir(dir) });
-        }
-        let postgres = url.starts_with("postgres");
-        let name = format!("delivery_bench_{}", suffix());
-        let server = Database::connect(url.as_str()).await.context("connecting to the database server")?;
-        server.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-        server.close().await?;
-        let mut parsed = url::Url::parse(&url)?;
-        parsed.set_path(&format!("/{name}"));
-        Ok(Self {
-            url: parsed.to_string(),
-            backend_name: if postgres { "postgres" } else { "mariadb" },
-            cleanup: Cleanup::Server { server_url: url, name, postgres },
-        })
-    }
-
-    async fn drop(&self) -> Result<()> {
-        match &self.cleanup {
-            Cleanup::Dir(dir) => std::fs::remove_dir_all(dir)?,
-            Cleanup::Server { server_url, name, postgres } => {
-                let server = Database::connect(server_url.as_str()).await?;
-                let force = if *postgres { " WITH (FORCE)" } else { "" };
-                server.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}{force}")).await?;
-                server.close().await?;
-            }
-        }
-        Ok(())
-    }
-}
+/// The fresh database of one run.
+type Target = scratch_db::ScratchDb;
 
 // ---------------------------------------------------------------- receivers
 

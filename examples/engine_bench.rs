@@ -30,7 +30,6 @@
 //! For MySQL/MariaDB and PostgreSQL the URL names the server: a database
 //! with a random name is created on it and dropped at the end. For SQLite a
 //! fresh file in a temporary directory is used (any `sqlite:` URL).
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -38,7 +37,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use clap::Parser;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ConnectionTrait, Database, DbBackend, EntityTrait, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement, TransactionTrait};
 
 use convergeai_alerts::config::CommonConfig;
 use convergeai_alerts::domain::{App, engine};
@@ -94,70 +93,22 @@ fn main() -> Result<()> {
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let target = Target::create(&args.database_url).await?;
+        let target = Target::create(&args.database_url, "engine_bench").await.map_err(|e| anyhow!(e))?;
         let outcome = run(&args, &target).await;
         if args.keep {
             eprintln!("kept database: {}", target.url);
-        } else if let Err(e) = target.drop().await {
+        } else if let Err(e) = target.remove().await {
             eprintln!("warning: could not drop the bench database: {e:#}");
         }
         outcome
     })
 }
 
+#[path = "../tests/support/scratch_db.rs"]
+mod scratch_db;
+
 /// The fresh database of one run.
-struct Target {
-    url: String,
-    backend_name: &'static str,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    Dir(PathBuf),
-    Server { server_url: String, name: String, postgres: bool },
-}
-
-fn suffix() -> String {
-    let mut rng = rand::rng();
-    (0..10).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect()
-}
-
-impl Target {
-    async fn create(url: &str) -> Result<Self> {
-        let url = url.replacen("mariadb://", "mysql://", 1);
-        if url.starts_with("sqlite:") {
-            let dir = std::env::temp_dir().join(format!("engine_bench_{}", suffix()));
-            std::fs::create_dir_all(&dir)?;
-            let url = format!("sqlite://{}", dir.join("bench.db").display());
-            return Ok(Self { url, backend_name: "sqlite", cleanup: Cleanup::Dir(dir) });
-        }
-        let postgres = url.starts_with("postgres");
-        let name = format!("engine_bench_{}", suffix());
-        let server = Database::connect(url.as_str()).await.context("connecting to the database server")?;
-        server.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-        server.close().await?;
-        let mut parsed = url::Url::parse(&url)?;
-        parsed.set_path(&format!("/{name}"));
-        Ok(Self {
-            url: parsed.to_string(),
-            backend_name: if postgres { "postgres" } else { "mariadb" },
-            cleanup: Cleanup::Server { server_url: url, name, postgres },
-        })
-    }
-
-    async fn drop(&self) -> Result<()> {
-        match &self.cleanup {
-            Cleanup::Dir(dir) => std::fs::remove_dir_all(dir)?,
-            Cleanup::Server { server_url, name, postgres } => {
-                let server = Database::connect(server_url.as_str()).await?;
-                let force = if *postgres { " WITH (FORCE)" } else { "" };
-                server.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}{force}")).await?;
-                server.close().await?;
-            }
-        }
-        Ok(())
-    }
-}
+type Target = scratch_db::ScratchDb;
 
 async fn run(args: &Args, target: &Target) -> Result<()> {
     let app = convergeai_alerts::cli::open(&CommonConfig {

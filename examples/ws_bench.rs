@@ -41,7 +41,6 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use futures_util::StreamExt;
 use rand::Rng;
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
@@ -133,36 +132,20 @@ fn suffix() -> String {
     (0..10).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect()
 }
 
-/// A fresh database: a SQLite file in the work dir, or a PostgreSQL database dropped on `drop_db`.
-struct Db {
-    url: String,
-    postgres: Option<(String, String)>,
-}
+#[path = "../tests/support/scratch_db.rs"]
+mod scratch_db;
 
-async fn fresh_db(args: &Args, work: &Path, postgres: bool) -> Result<Db> {
-    if !postgres {
-        let path = work.join(format!("bench_{}.db", suffix()));
-        return Ok(Db { url: format!("sqlite://{}", path.display()), postgres: None });
-    }
-    let name = format!("ws_bench_{}", suffix());
-    let server = Database::connect(args.postgres_url.as_str()).await.context("connecting to PostgreSQL")?;
-    server.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-    server.close().await?;
-    let mut url = url::Url::parse(&args.postgres_url)?;
-    url.set_path(&format!("/{name}"));
-    Ok(Db { url: url.to_string(), postgres: Some((args.postgres_url.clone(), name)) })
+/// A fresh database of its own: a SQLite file, or a PostgreSQL database.
+type Db = scratch_db::ScratchDb;
+
+async fn fresh_db(args: &Args, postgres: bool) -> Result<Db> {
+    let server = if postgres { args.postgres_url.as_str() } else { "sqlite:" };
+    Db::create(server, "ws_bench").await.map_err(|e| anyhow!(e))
 }
 
 async fn drop_db(db: &Db) {
-    if let Some((server_url, name)) = &db.postgres {
-        let dropped = async {
-            let server = Database::connect(server_url.as_str()).await?;
-            server.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-            server.close().await
-        };
-        if let Err(e) = dropped.await {
-            eprintln!("warning: could not drop database {name}: {e}");
-        }
+    if let Err(e) = db.remove().await {
+        eprintln!("warning: could not drop database {}: {e}", db.url);
     }
 }
 
@@ -381,7 +364,7 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
 
 async fn latency_mode(args: &Args, work: &Path, mode: &str) -> Result<String> {
     let postgres = mode != "latency-sqlite";
-    let db = fresh_db(args, work, postgres).await?;
+    let db = fresh_db(args, postgres).await?;
     let outcome = latency_on(args, work, mode, &db).await;
     drop_db(&db).await;
     outcome
@@ -419,7 +402,7 @@ async fn latency_on(args: &Args, work: &Path, mode: &str, db: &Db) -> Result<Str
 }
 
 fn postgres_url(db: &Db) -> bool {
-    db.postgres.is_some()
+    db.backend_name == "postgres"
 }
 
 async fn wait_subscribers(redis_url: &str, channel: &str, want: i64) -> Result<()> {
@@ -633,12 +616,17 @@ async fn idle_mode(args: &Args, work: &Path) -> Result<String> {
     if limit < n + 64 {
         bail!("the open-files limit is {limit}, {n} connections need more: raise it (ulimit -n) before starting");
     }
-    let db = fresh_db(args, work, false).await?;
-    cli(&args.server_bin, &db, &["migrate"])?;
-    let agent = staff(&args.server_bin, &db, "agent@bench.local", "agent")?;
-    let server = Server::start(args, &db, "idle", work, None).await?;
-    let result = idle_on(args, &server, &agent).await;
-    server.stop();
+    let db = fresh_db(args, false).await?;
+    let result = async {
+        cli(&args.server_bin, &db, &["migrate"])?;
+        let agent = staff(&args.server_bin, &db, "agent@bench.local", "agent")?;
+        let server = Server::start(args, &db, "idle", work, None).await?;
+        let result = idle_on(args, &server, &agent).await;
+        server.stop();
+        result
+    }
+    .await;
+    drop_db(&db).await;
     result
 }
 

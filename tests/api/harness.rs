@@ -11,6 +11,10 @@ use convergeai_alerts::domain::{App, staff};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+#[path = "../support/scratch_db.rs"]
+mod scratch_db;
+use scratch_db::ScratchDb;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -41,56 +45,27 @@ impl Backend {
 /// A database that exists for one test and is dropped after it.
 pub struct TestDb {
     pub url: String,
-    backend: Backend,
-    admin_url: Option<String>,
-    name: String,
-    _dir: Option<tempfile::TempDir>,
+    scratch: ScratchDb,
 }
 
 impl TestDb {
     /// `None` when the backend is not configured here (and CI is not set).
     pub async fn create(backend: Backend) -> Option<TestDb> {
-        let name = format!("t_{}", random_suffix());
-        if backend == Backend::Sqlite {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let url = format!("sqlite://{}", dir.path().join("alerts.db").display());
-            return Some(TestDb { url, backend, admin_url: None, name, _dir: Some(dir) });
-        }
-        let admin_url = backend.admin_url()?;
-        admin_exec(&admin_url, &format!("CREATE DATABASE {name}")).await;
-        let mut url = url::Url::parse(&admin_url).expect("database URL");
-        url.set_path(&format!("/{name}"));
-        Some(TestDb { url: url.to_string(), backend, admin_url: Some(admin_url), name, _dir: None })
+        let server_url = match backend {
+            Backend::Sqlite => "sqlite:".to_owned(),
+            Backend::MySql | Backend::Postgres => backend.admin_url()?,
+        };
+        let scratch = ScratchDb::create(&server_url, "t").await.unwrap_or_else(|e| panic!("test database: {e}"));
+        Some(TestDb { url: scratch.url.clone(), scratch })
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(admin_url) = self.admin_url.clone() else { return };
-        let sql = match self.backend {
-            Backend::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
-        };
-        // Drop runs inside the test's runtime: do the async work on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(admin_exec(&admin_url, &sql));
-        })
-        .join();
+        if let Err(e) = self.scratch.remove_blocking() {
+            eprintln!("warning: test database {} not removed: {e}", self.url);
+        }
     }
-}
-
-async fn admin_exec(admin_url: &str, sql: &str) {
-    use sea_orm::ConnectionTrait;
-    let db = sea_orm::Database::connect(admin_url).await.expect("connect to test server");
-    db.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let _ = db.close().await;
-}
-
-fn random_suffix() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..12).map(|_| char::from(b'a' + rng.random_range(0..26u8))).collect()
 }
 
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
