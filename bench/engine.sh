@@ -35,7 +35,7 @@ BIN=$CARGO_TARGET_DIR/release/examples/engine_bench
 # What was measured (read-only git; no optional index refresh).
 say "source: HEAD $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git rev-parse --short HEAD 2>/dev/null || echo '?'), \
 $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git status --porcelain -- src 2>/dev/null | wc -l) changed file(s) under src/; \
-engine sha256: $(cd "$ROOT" && sha256sum src/storage/engine.rs src/domain/engine.rs | cut -c1-12 | tr '\n' ' ')"
+engine sha256: $(cd "$ROOT" && sha256sum src/storage/engine/*.rs src/domain/engine.rs | cut -c1-12 | tr '\n' ' ')"
 
 say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 : >"$OUT"
