@@ -278,7 +278,7 @@ async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
         )
         .await?;
     }
-    for sql in convergeai_alerts::storage::rollups::triggers(Dialect::try_from(backend)?, "alerts_copy_idx") {
+    for sql in convergeai_alerts::storage::rollups::bench_triggers(Dialect::try_from(backend)?, "alerts_copy_idx") {
         db.execute_unprepared(&sql).await?;
     }
     Ok(())

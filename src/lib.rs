@@ -9,5 +9,6 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod launch;
+pub mod metrics;
 pub mod realtime;
 pub mod storage;

@@ -3,7 +3,6 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::ActiveValue::{NotSet, Set};
 use serde::Serialize;
 
 use super::paging::Paging;
@@ -155,19 +154,18 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
         Some(d) => future_deadline(d, now)?,
         None => now + TimeDelta::hours(app.sla.hours(priority)),
     };
-    let row = complaint::ActiveModel {
-        id: NotSet,
-        title: Set(text("title", &new.title, 255, true)?),
-        description: Set(text("description", &new.description, 10_000, false)?),
-        customer_name: Set(text("customer_name", &new.customer_name, 255, true)?),
-        customer_email: Set(customer_email),
-        priority: Set(priority.as_str().to_owned()),
-        status: Set(ComplaintStatus::Open.as_str().to_owned()),
-        assigned_to_staff_id: Set(assignee),
-        sla_deadline: Set(Some(sla_deadline)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        resolved_at: Set(None),
+    let row = storage::complaints::NewComplaintRow {
+        title: text("title", &new.title, 255, true)?,
+        description: text("description", &new.description, 10_000, false)?,
+        customer_name: text("customer_name", &new.customer_name, 255, true)?,
+        customer_email,
+        priority: priority.as_str().to_owned(),
+        status: ComplaintStatus::Open.as_str().to_owned(),
+        assigned_to_staff_id: assignee,
+        sla_deadline: Some(sla_deadline),
+        created_at: now,
+        updated_at: now,
+        resolved_at: None,
     };
     let complaint = storage::complaints::insert(&app.db, row).await?;
     raise_alerts_now(app, &complaint, false).await;
@@ -214,39 +212,38 @@ pub async fn list(app: &App, filter: ComplaintFilter, paging: Paging) -> DomainR
 pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResult<Complaint> {
     let now = app.clock.now();
     let current = row(app, id).await?;
-    let mut row: complaint::ActiveModel = current.clone().into();
+    let mut row = storage::complaints::ComplaintUpdate { updated_at: Some(now), ..Default::default() };
     if let Some(title) = changes.title {
-        row.title = Set(text("title", &title, 255, true)?);
+        row.title = Some(text("title", &title, 255, true)?);
     }
     if let Some(description) = changes.description {
-        row.description = Set(text("description", &description, 10_000, false)?);
+        row.description = Some(text("description", &description, 10_000, false)?);
     }
     if let Some(priority) = changes.priority {
-        row.priority = Set(Priority::parse("priority", &priority)?.as_str().to_owned());
+        row.priority = Some(Priority::parse("priority", &priority)?.as_str().to_owned());
     }
     if let Some(status) = changes.status {
         let status = ComplaintStatus::parse("status", &status)?;
         let closing = !status.is_open();
-        row.resolved_at = Set(match (closing, current.resolved_at) {
+        row.resolved_at = Some(match (closing, current.resolved_at) {
             (true, Some(at)) => Some(at),
             (true, None) => Some(now),
             (false, _) => None,
         });
-        row.status = Set(status.as_str().to_owned());
+        row.status = Some(status.as_str().to_owned());
     }
     if let Some(assignee) = changes.assigned_to_staff_id {
-        row.assigned_to_staff_id = Set(match assignee {
+        row.assigned_to_staff_id = Some(match assignee {
             Some(staff_id) => Some(check_assignee(app, staff_id).await?),
             None => None,
         });
     }
     if let Some(deadline) = changes.sla_deadline {
-        row.sla_deadline = Set(Some(future_deadline(deadline, now)?));
+        row.sla_deadline = Some(future_deadline(deadline, now)?);
     }
-    row.updated_at = Set(now);
-    let updated = storage::complaints::update(&app.db, row).await?;
-    let closed =
-        ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && current.resolved_at.is_none();
+    let resolved_before = current.resolved_at.is_some();
+    let updated = storage::complaints::update(&app.db, current, row).await?;
+    let closed = ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && !resolved_before;
     raise_alerts_now(app, &updated, closed).await;
     Ok(updated.into())
 }

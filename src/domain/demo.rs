@@ -2,11 +2,10 @@
 //! newcomer sees alerts in the first minute. Idempotent: a second run finds
 //! the demo admin and adds nothing.
 use chrono::TimeDelta;
-use sea_orm::ActiveValue::{NotSet, Set};
 
 use super::staff::{self, CreateStaff};
 use super::{App, DomainResult, engine};
-use crate::storage::{self, entities::complaint};
+use crate::storage;
 
 /// (title, customer, priority, status, assignee, created hours ago, deadline hours from now)
 type DemoComplaint = (String, &'static str, &'static str, &'static str, Option<i64>, i64, i64);
@@ -66,19 +65,18 @@ pub async fn load(app: &App) -> DomainResult<Vec<(String, &'static str)>> {
         let resolved = status == "resolved";
         storage::complaints::insert(
             &app.db,
-            complaint::ActiveModel {
-                id: NotSet,
-                title: Set(title),
-                description: Set("Demo complaint".into()),
-                customer_name: Set(customer.into()),
-                customer_email: Set(None),
-                priority: Set(priority.into()),
-                status: Set(status.into()),
-                assigned_to_staff_id: Set(assignee),
-                sla_deadline: Set(Some(now + h(deadline))),
-                created_at: Set(now - h(age)),
-                updated_at: Set(now),
-                resolved_at: Set(resolved.then(|| now - h(10))),
+            storage::complaints::NewComplaintRow {
+                title,
+                description: "Demo complaint".into(),
+                customer_name: customer.into(),
+                customer_email: None,
+                priority: priority.into(),
+                status: status.into(),
+                assigned_to_staff_id: assignee,
+                sla_deadline: Some(now + h(deadline)),
+                created_at: now - h(age),
+                updated_at: now,
+                resolved_at: resolved.then(|| now - h(10)),
             },
         )
         .await?;

@@ -8,7 +8,6 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod inbox_cache;
-pub mod metrics;
 pub mod paging;
 pub mod rules;
 pub mod scheduler;
@@ -62,6 +61,6 @@ pub struct App {
     pub events: Arc<events::EventBus>,
     /// Woken when outbox rows were written, so the dispatcher need not wait for its next poll.
     pub outbox_wakeup: Arc<tokio::sync::Notify>,
-    pub metrics: Arc<metrics::Metrics>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub login_throttle: Arc<throttle::LoginThrottle>,
 }

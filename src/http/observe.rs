@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::domain::App;
-use crate::domain::metrics::{RequestLabels, RouteLabels};
+use crate::metrics::{RequestLabels, RouteLabels};
 use crate::storage;
 
 /// Counts and times every request by its route template (not its raw path,

@@ -1,4 +1,6 @@
 //! `complaints`: the host data the alerts are about.
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait,
@@ -8,9 +10,82 @@ use super::dialect::{Dialect, portable};
 use super::entities::complaint::{ActiveModel, Column, Entity, Model};
 use crate::domain::complaints::ComplaintFilter;
 
+/// A complaint to write, its values checked by the domain.
+pub struct NewComplaintRow {
+    pub title: String,
+    pub description: String,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub assigned_to_staff_id: Option<i64>,
+    pub sla_deadline: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// The columns a change writes; `None` keeps the column.
+#[derive(Default)]
+pub struct ComplaintUpdate {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub resolved_at: Option<Option<DateTime<Utc>>>,
+    pub assigned_to_staff_id: Option<Option<i64>>,
+    pub sla_deadline: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewComplaintRow) -> Result<Model, DbErr> {
+    let row = ActiveModel {
+        id: NotSet,
+        title: Set(new.title),
+        description: Set(new.description),
+        customer_name: Set(new.customer_name),
+        customer_email: Set(new.customer_email),
+        priority: Set(new.priority),
+        status: Set(new.status),
+        assigned_to_staff_id: Set(new.assigned_to_staff_id),
+        sla_deadline: Set(new.sla_deadline),
+        created_at: Set(new.created_at),
+        updated_at: Set(new.updated_at),
+        resolved_at: Set(new.resolved_at),
+    };
+    insert_row(db, row).await
+}
+
+/// Writes `changes` to the complaint `current`; returns it as stored.
+pub async fn update(db: &impl ConnectionTrait, current: Model, changes: ComplaintUpdate) -> Result<Model, DbErr> {
+    let mut row: ActiveModel = current.into();
+    let set = |value: Option<String>, column: &mut sea_orm::ActiveValue<String>| {
+        if let Some(v) = value {
+            *column = Set(v);
+        }
+    };
+    set(changes.title, &mut row.title);
+    set(changes.description, &mut row.description);
+    set(changes.priority, &mut row.priority);
+    set(changes.status, &mut row.status);
+    if let Some(resolved_at) = changes.resolved_at {
+        row.resolved_at = Set(resolved_at);
+    }
+    if let Some(assignee) = changes.assigned_to_staff_id {
+        row.assigned_to_staff_id = Set(assignee);
+    }
+    if let Some(deadline) = changes.sla_deadline {
+        row.sla_deadline = Set(Some(deadline));
+    }
+    if let Some(at) = changes.updated_at {
+        row.updated_at = Set(at);
+    }
+    update_row(db, row).await
+}
+
 /// A complaint's `sla_deadline` may lie years ahead: on MySQL the row is
 /// written through [`portable`] so a date past 2038 is not lost.
-pub async fn insert(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
+async fn insert_row(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
     let dialect = Dialect::of(db)?;
     if dialect != Dialect::MySql {
         return row.insert(db).await;
@@ -20,7 +95,7 @@ pub async fn insert(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model
     by_id(db, id).await?.ok_or_else(|| DbErr::RecordNotFound(format!("complaint {id} after insert")))
 }
 
-pub async fn update(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
+async fn update_row(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model, DbErr> {
     let dialect = Dialect::of(db)?;
     if dialect != Dialect::MySql {
         return row.update(db).await;

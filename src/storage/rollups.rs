@@ -93,7 +93,7 @@ impl MigrationTrait for StatsRollups {
         m.create_index(index("idx_alerts_unread_window", "alerts", &unread)).await?;
 
         let db = m.get_connection();
-        for sql in triggers(b, "alerts") {
+        for sql in triggers(b) {
             db.execute_unprepared(&sql).await?;
         }
         for sql in backfill(b) {
@@ -123,7 +123,7 @@ impl MigrationTrait for StatementTriggers {
         // m0005's row-level trigger, on a database created before this migration.
         db.execute_unprepared("DROP TRIGGER IF EXISTS trg_alerts_stats ON alerts").await?;
         db.execute_unprepared("DROP FUNCTION IF EXISTS alerts_stats_rollup()").await?;
-        for sql in triggers(Dialect::Postgres, "alerts") {
+        for sql in triggers(Dialect::Postgres) {
             db.execute_unprepared(&sql).await?;
         }
         Ok(())
@@ -246,10 +246,19 @@ fn remove_body(b: Dialect) -> String {
     remove(b, "OLD").join(";\n")
 }
 
-/// The triggers that keep the rollups, on `table` (`alerts`; the engine
-/// benchmark puts the same ones on its copy of the table, so that its
-/// ceiling pays the same upkeep).
-pub fn triggers(b: Dialect, table: &str) -> Vec<String> {
+/// The triggers that keep the rollups, on `alerts`.
+pub fn triggers(b: Dialect) -> Vec<String> {
+    triggers_on(b, "alerts")
+}
+
+/// The same triggers on the engine benchmark's copy of `alerts`, so that
+/// its ceiling pays the same upkeep.
+#[cfg(feature = "bench")]
+pub fn bench_triggers(b: Dialect, table: &str) -> Vec<String> {
+    triggers_on(b, table)
+}
+
+fn triggers_on(b: Dialect, table: &str) -> Vec<String> {
     // Row-level on SQLite and MySQL.
     let tracked = TRACKED.join(", ");
     match b {

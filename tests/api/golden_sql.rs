@@ -138,7 +138,7 @@ fn render(dialect: Dialect) -> Vec<(String, String)> {
 
     let mut out =
         String::from("-- The statistics rollups: triggers on alerts, and the backfill of an upgraded database.\n\n");
-    for (i, trigger) in rollups::triggers(dialect, "alerts").iter().enumerate() {
+    for (i, trigger) in rollups::triggers(dialect).iter().enumerate() {
         section(&mut out, &format!("trigger {}", i + 1), &raw(dialect, trigger));
     }
     for (i, statement) in rollups::backfill(dialect).iter().enumerate() {
