@@ -42,11 +42,32 @@ pub enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Manage API keys for services
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
     /// Print a valid access token for a staff member on stdout (for curl)
     Token {
         /// Email of an existing, active staff member
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it on stdout (it cannot be shown again)
+    Create {
+        /// What the key is for (e.g. "helpdesk backend")
+        #[arg(long)]
+        name: String,
+        /// A permission the key grants (repeat for several), e.g. complaints.write
+        #[arg(long = "permission", required = true)]
+        permissions: Vec<String>,
+        /// When the key stops working (RFC 3339); default: never
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
 
@@ -164,6 +185,13 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Staff { command: StaffCommand::Activate { email } } => {
             let staff = staff::set_active(&app, &email, true).await.map_err(|e| e.to_string())?;
             println!("activated staff member {} (id {})", staff.email, staff.id);
+            Ok(())
+        }
+        Command::ApiKey { command: ApiKeyCommand::Create { name, permissions, expires_at } } => {
+            let new = crate::domain::api_keys::NewApiKey { name, permissions, expires_at };
+            let created = crate::domain::api_keys::create(&app, None, new).await.map_err(|e| e.to_string())?;
+            eprintln!("created API key {:?} (id {}); it is shown once:", created.name, created.id);
+            println!("{}", created.key);
             Ok(())
         }
         Command::Token { email } => {

@@ -191,7 +191,7 @@ pub async fn deliveries(app: &App, caller: &Principal, id: i64) -> DomainResult<
     let visible = if caller.can("alerts.manage") {
         storage::alerts::by_id(&app.db, id).await?.is_some()
     } else {
-        storage::alerts::owned(&app.db, caller.staff_id, id).await?.is_some()
+        storage::alerts::owned(&app.db, caller.staff_id()?, id).await?.is_some()
     };
     if !visible {
         return Err(not_found(id));

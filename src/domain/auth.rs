@@ -65,16 +65,44 @@ pub struct AccessToken {
     pub expires_in: i64,
 }
 
-/// The authenticated caller: who they are and what their role may do.
+/// Who is calling: a staff member (by access token) or a service (by API key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Staff(i64),
+    ApiKey(i64),
+}
+
+/// The authenticated caller: who they are and what they may do.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub staff_id: i64,
+    pub actor: Actor,
+    /// A staff member's email; empty for an API key.
     pub email: String,
+    /// A staff member's role; `api_key` for a key.
     pub role: String,
     pub permissions: Vec<String>,
 }
 
 impl Principal {
+    /// The staff member calling; an API key acts as no staff member: it owns
+    /// no inbox, subscriptions or identity, so what needs one is forbidden.
+    pub fn staff_id(&self) -> DomainResult<i64> {
+        match self.actor {
+            Actor::Staff(id) => Ok(id),
+            Actor::ApiKey(_) => Err(DomainError::Forbidden(
+                "an API key acts as no staff member: it has no inbox, subscriptions or identity of its own".into(),
+            )),
+        }
+    }
+
+    /// The staff member calling, if it is one.
+    pub fn staff(&self) -> Option<i64> {
+        match self.actor {
+            Actor::Staff(id) => Some(id),
+            Actor::ApiKey(_) => None,
+        }
+    }
+
     pub fn can(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == permission)
     }
@@ -167,7 +195,9 @@ impl Auth {
             if cache.len() > 10_000 {
                 cache.retain(|_, (at, _)| at.elapsed() < PRINCIPAL_CACHE_TTL);
             }
-            cache.insert(principal.staff_id, (Instant::now(), principal));
+            if let Actor::Staff(staff_id) = principal.actor {
+                cache.insert(staff_id, (Instant::now(), principal));
+            }
         }
     }
 
@@ -178,8 +208,13 @@ impl Auth {
     }
 }
 
-/// Resolves a bearer token to an active staff member with their permissions.
-pub async fn authenticate(app: &App, token: &str) -> DomainResult<Arc<Principal>> {
+/// Resolves a bearer token to an active staff member with their
+/// permissions, or an API key (`cai_…`) to its permissions. `address` is the
+/// client's, recorded as a key's last use.
+pub async fn authenticate(app: &App, token: &str, address: &str) -> DomainResult<Arc<Principal>> {
+    if super::api_keys::is_api_key(token) {
+        return super::api_keys::authenticate(app, token, address).await;
+    }
     let (staff_id, _exp) = app.auth.verify(token, app.clock.now())?;
     load_principal(app, staff_id).await
 }
@@ -197,7 +232,7 @@ pub async fn load_principal(app: &App, staff_id: i64) -> DomainResult<Arc<Princi
     }
     let role = storage::staff::role_name(&app.db, staff.role_id).await?.unwrap_or_default();
     let permissions = storage::staff::permissions_of_role(&app.db, staff.role_id).await?;
-    let principal = Arc::new(Principal { staff_id, email: staff.email, role, permissions });
+    let principal = Arc::new(Principal { actor: Actor::Staff(staff_id), email: staff.email, role, permissions });
     app.auth.remember(principal.clone());
     Ok(principal)
 }

@@ -1,6 +1,7 @@
 //! Services: what the product does, with no HTTP types. Handlers and the CLI
 //! call these; they call storage.
 pub mod alerts;
+pub mod api_keys;
 pub mod auth;
 pub mod complaints;
 pub mod demo;

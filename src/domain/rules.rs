@@ -260,7 +260,7 @@ async fn row(app: &App, id: i64) -> DomainResult<alert_rule::Model> {
     storage::rules::by_id(&app.db, id).await?.ok_or_else(|| DomainError::NotFound(format!("rule {id} not found")))
 }
 
-pub async fn create(app: &App, by_staff: i64, new: NewRule) -> DomainResult<Rule> {
+pub async fn create(app: &App, by_staff: Option<i64>, new: NewRule) -> DomainResult<Rule> {
     let name = check_name(&new.rule_name)?;
     validate(&new.rule_type, &new.conditions, &new.alert_config)?;
     let row = storage::rules::NewRuleRow {
@@ -269,7 +269,7 @@ pub async fn create(app: &App, by_staff: i64, new: NewRule) -> DomainResult<Rule
         is_enabled: new.is_enabled,
         conditions: new.conditions,
         alert_config: new.alert_config,
-        created_by_staff_id: Some(by_staff),
+        created_by_staff_id: by_staff,
         now: app.clock.now(),
     };
     storage::rules::insert(&app.db, row).await.map(Rule::from).map_err(DomainError::from).map_err(name_taken(&name))

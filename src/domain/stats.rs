@@ -153,7 +153,8 @@ pub async fn compute(
         return Err(DomainError::invalid("to", format!("the range may span at most {MAX_RANGE_DAYS} days")));
     }
     let everyone = caller.can("alerts.manage");
-    let w = Window { from, to, staff_id: (!everyone).then_some(caller.staff_id) };
+    let staff_id = if everyone { None } else { Some(caller.staff_id()?) };
+    let w = Window { from, to, staff_id };
     let db = &app.db;
 
     // Independent statements, each on its own pooled connection: they run at

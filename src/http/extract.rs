@@ -159,8 +159,9 @@ impl FromRequestParts<App> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        let Ok(ClientAddress(address)) = ClientAddress::from_request_parts(parts, app).await;
         let token = bearer_token(parts).ok_or_else(|| ApiError::unauthorized("not authenticated"))?;
-        Ok(Self(auth::authenticate(app, token).await?))
+        Ok(Self(auth::authenticate(app, token, &address).await?))
     }
 }
 

@@ -29,6 +29,7 @@ pub use crate::domain::vocab::{AlertType, Channel, ComplaintStatus, Priority, Ru
         (name = "rules", description = "Alert rules (alerts.manage)"),
         (name = "subscriptions", description = "The caller's delivery preferences"),
         (name = "complaints", description = "Complaints the alerts are about"),
+        (name = "api-keys", description = "Keys for services calling the API (staff.manage)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

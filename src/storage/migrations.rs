@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(super::rollups::StatementTriggers),
             Box::new(DedupInAlerts),
             Box::new(CloseIndexes),
+            Box::new(ApiKeys),
         ]
     }
 }
@@ -470,6 +471,46 @@ impl MigrationTrait for DedupInAlerts {
             m.create_index(index("idx_alerts_dedup", "alerts", &key).unique().take()).await?;
         }
         m.drop_table(Table::drop().table("alert_dedup").if_exists().take()).await
+    }
+}
+
+/// API keys for services (SPEC 12): only a hash of each secret is kept,
+/// looked up by it (unique); revoking sets `revoked_at`, so the list keeps
+/// who had access.
+struct ApiKeys;
+
+impl MigrationName for ApiKeys {
+    fn name(&self) -> &str {
+        "m0009_api_keys"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ApiKeys {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = Dialect::try_from(m.get_database_backend())?;
+        m.create_table(
+            table(b)
+                .table("api_keys")
+                .if_not_exists()
+                .col(pk(b, "id"))
+                .col(ColumnDef::new("name").string_len(100).not_null())
+                .col(ColumnDef::new("key_prefix").string_len(16).not_null())
+                .col(ColumnDef::new("key_hash").string_len(64).not_null())
+                .col(ColumnDef::new("permissions").json().not_null())
+                .col(id_ref("created_by_staff_id").null())
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "expires_at").null())
+                .col(ts(b, "revoked_at").null())
+                .col(ts(b, "last_used_at").null())
+                .col(ColumnDef::new("last_used_address").string_len(64).null())
+                .foreign_key(
+                    fk(("api_keys", "created_by_staff_id"), ("staff", "id")).on_delete(ForeignKeyAction::SetNull),
+                )
+                .take(),
+        )
+        .await?;
+        m.create_index(index("idx_api_keys_hash", "api_keys", &["key_hash"]).unique().if_not_exists().take()).await
     }
 }
 

@@ -3,6 +3,7 @@
 //! the dialect differences that cannot be avoided are named where they occur
 //! (column types in `migrations`, connection pragmas here).
 pub mod alerts;
+pub mod api_keys;
 pub mod complaints;
 pub mod deliveries;
 pub mod dialect;

@@ -71,6 +71,11 @@ pub async fn role_name(db: &impl ConnectionTrait, role_id: i64) -> Result<Option
 }
 
 /// The names of the permissions granted to a role, in one query.
+/// Every permission's name.
+pub async fn permission_names(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    permission::Entity::find().select_only().column(permission::Column::Name).into_tuple().all(db).await
+}
+
 pub async fn permissions_of_role(db: &impl ConnectionTrait, role_id: i64) -> Result<Vec<String>, DbErr> {
     let granted = Query::select()
         .column(role_permission::Column::PermissionId)

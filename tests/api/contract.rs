@@ -64,6 +64,9 @@ async fn role_endpoint_matrix(backend: Backend) {
         (Method::GET, "/api/v1/complaints".into(), None, [200, 200, 200, 401, 401]),
         (Method::GET, complaint.clone(), None, [200, 200, 200, 401, 401]),
         (Method::PATCH, complaint, Some(json!({"status": "in_progress"})), [200, 200, 403, 401, 401]),
+        (Method::GET, "/api/v1/api-keys".into(), None, [200, 403, 403, 401, 401]),
+        (Method::POST, "/api/v1/api-keys".into(), Some(json!({"name": "k", "permissions": ["complaints.read"]})), [201, 403, 403, 401, 401]),
+        (Method::DELETE, "/api/v1/api-keys/999999".into(), None, [404, 403, 403, 401, 401]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, expected) in matrix {
@@ -226,6 +229,9 @@ async fn openapi_lists_every_route() {
         "POST /api/v1/complaints",
         "GET /api/v1/complaints/{id}",
         "PATCH /api/v1/complaints/{id}",
+        "GET /api/v1/api-keys",
+        "POST /api/v1/api-keys",
+        "DELETE /api/v1/api-keys/{id}",
     ];
     served.sort();
     assert_eq!(documented, served);

@@ -2,6 +2,7 @@
 //! and CLI test; each runs once per backend.
 mod admin;
 mod alerts;
+mod api_keys;
 mod auth;
 mod browser;
 mod channels;

@@ -92,7 +92,7 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<axum::Json<alerts::AlertPage>> {
     let (filter, paging) = query.into_parts()?;
-    Ok(axum::Json(alerts::list(&app, principal.staff_id, filter, paging).await?))
+    Ok(axum::Json(alerts::list(&app, principal.staff_id()?, filter, paging).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -108,7 +108,7 @@ async fn unread_count(
     Authorized { principal, .. }: Authorized<AlertsRead>,
     State(app): State<App>,
 ) -> ApiResult<axum::Json<UnreadCount>> {
-    Ok(axum::Json(UnreadCount { unread_count: alerts::unread_count(&app, principal.staff_id).await? }))
+    Ok(axum::Json(UnreadCount { unread_count: alerts::unread_count(&app, principal.staff_id()?).await? }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -125,7 +125,7 @@ async fn read_all(
     Authorized { principal, .. }: Authorized<AlertsRead>,
     State(app): State<App>,
 ) -> ApiResult<axum::Json<ReadAll>> {
-    Ok(axum::Json(ReadAll { updated: alerts::mark_all_read(&app, principal.staff_id).await? }))
+    Ok(axum::Json(ReadAll { updated: alerts::mark_all_read(&app, principal.staff_id()?).await? }))
 }
 
 /// One of the caller's alerts (dismissed and expired ones too).
@@ -140,7 +140,7 @@ async fn get_one(
     State(app): State<App>,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<Alert>> {
-    Ok(axum::Json(alerts::get(&app, principal.staff_id, id).await?))
+    Ok(axum::Json(alerts::get(&app, principal.staff_id()?, id).await?))
 }
 
 /// Marks an alert read; the first `read_at` is kept.
@@ -153,7 +153,7 @@ async fn mark_read(
     State(app): State<App>,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    alerts::mark_read(&app, principal.staff_id, id).await?;
+    alerts::mark_read(&app, principal.staff_id()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,7 +167,7 @@ async fn dismiss(
     State(app): State<App>,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    alerts::dismiss(&app, principal.staff_id, id).await?;
+    alerts::dismiss(&app, principal.staff_id()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -46,12 +46,13 @@ pub struct Me {
 #[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = Me),
     (status = 401, body = ErrorBody),
+    (status = 403, description = "An API key: it acts as no staff member", body = ErrorBody),
 ))]
-async fn me(Authenticated(principal): Authenticated) -> axum::Json<Me> {
-    axum::Json(Me {
-        id: principal.staff_id,
+async fn me(Authenticated(principal): Authenticated) -> ApiResult<axum::Json<Me>> {
+    Ok(axum::Json(Me {
+        id: principal.staff_id()?,
         email: principal.email.clone(),
         role: principal.role.clone(),
         permissions: principal.permissions.clone(),
-    })
+    }))
 }

@@ -85,7 +85,7 @@ async fn create(
         conditions: body.conditions,
         alert_config: body.alert_config,
     };
-    Ok((StatusCode::CREATED, axum::Json(rules::create(&app, principal.staff_id, new).await?)))
+    Ok((StatusCode::CREATED, axum::Json(rules::create(&app, principal.staff(), new).await?)))
 }
 
 #[utoipa::path(get, path = "/alerts/rules/{id}", operation_id = "get_rule", tag = "rules", params(("id" = i64, Path)), security(("bearer" = [])), responses(

@@ -28,7 +28,7 @@ async fn list(
     Authorized { principal, .. }: Authorized<AlertsRead>,
     State(app): State<App>,
 ) -> ApiResult<axum::Json<SubscriptionList>> {
-    Ok(axum::Json(SubscriptionList { subscriptions: subscriptions::list(&app, principal.staff_id).await? }))
+    Ok(axum::Json(SubscriptionList { subscriptions: subscriptions::list(&app, principal.staff_id()?).await? }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -53,7 +53,7 @@ async fn put(
     Json(body): Json<PutSubscription>,
 ) -> ApiResult<axum::Json<Subscription>> {
     let sub =
-        subscriptions::put(&app, principal.staff_id, &alert_type, body.is_enabled, body.delivery_channels).await?;
+        subscriptions::put(&app, principal.staff_id()?, &alert_type, body.is_enabled, body.delivery_channels).await?;
     Ok(axum::Json(sub))
 }
 
@@ -68,6 +68,6 @@ async fn delete(
     State(app): State<App>,
     Path(alert_type): Path<String>,
 ) -> ApiResult<StatusCode> {
-    subscriptions::delete(&app, principal.staff_id, &alert_type).await?;
+    subscriptions::delete(&app, principal.staff_id()?, &alert_type).await?;
     Ok(StatusCode::NO_CONTENT)
 }

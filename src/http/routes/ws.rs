@@ -5,7 +5,6 @@
 //! {...}}`; `{"type": "alert.updated", "alert": {...}}` after a read or
 //! dismiss; `{"type": "alert.updated", "read_all": true, "updated": N}`
 //! after read-all. The same alert object as the REST API.
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -17,9 +16,8 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::domain::auth::Principal;
 use crate::domain::events::{Change, StaffEvent};
-use crate::domain::{App, DomainError, alerts, auth};
+use crate::domain::{App, DomainError, alerts, api_keys, auth};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, bearer_token};
 use crate::http::openapi::ErrorBody;
@@ -73,6 +71,12 @@ async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts
         .map(str::to_owned)
         .or(query.token)
         .ok_or_else(|| ApiError::unauthorized("not authenticated"))?;
+    if api_keys::is_api_key(&token) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "an API key has no inbox to follow; use a staff member's token",
+        ));
+    }
     let (staff_id, expires) = app.auth.verify(&token, app.clock.now())?;
     let principal = auth::load_principal(&app, staff_id).await?;
     principal.require("alerts.read")?;
@@ -82,7 +86,7 @@ async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES);
-    Ok(upgrade.on_upgrade(move |socket| feed(app, principal, expires, socket)))
+    Ok(upgrade.on_upgrade(move |socket| feed(app, staff_id, expires, socket)))
 }
 
 enum Exit {
@@ -93,9 +97,9 @@ enum Exit {
     Slow,
 }
 
-async fn feed(app: App, principal: Arc<Principal>, expires: i64, mut socket: WebSocket) {
+async fn feed(app: App, staff_id: i64, expires: i64, mut socket: WebSocket) {
     app.metrics.ws_connections.inc();
-    run_feed(&app, principal.staff_id, expires, &mut socket).await;
+    run_feed(&app, staff_id, expires, &mut socket).await;
     app.metrics.ws_connections.dec();
 }
 

@@ -2,6 +2,7 @@
 pub mod alert;
 pub mod alert_rule;
 pub mod alert_subscription;
+pub mod api_key;
 pub mod complaint;
 pub mod notification_delivery;
 pub mod permission;
