@@ -425,6 +425,8 @@ async fn fill(app: &App, n: usize, seed: u64) -> Result<Mix> {
                 created_at: Set(created),
                 updated_at: Set(created),
                 resolved_at: Set(None),
+                external_id: Set(None),
+                external_updated_at: Set(None),
             });
         }
         let txn = db.begin().await?;

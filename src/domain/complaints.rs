@@ -166,6 +166,8 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
         created_at: now,
         updated_at: now,
         resolved_at: None,
+        external_id: None,
+        external_updated_at: None,
     };
     let complaint = storage::complaints::insert(&app.db, row).await?;
     raise_alerts_now(app, &complaint, false).await;
@@ -246,4 +248,190 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     let closed = ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && !resolved_before;
     raise_alerts_now(app, &updated, closed).await;
     Ok(updated.into())
+}
+
+/// A complaint as the host backend sends it
+/// (`PUT /complaints/by-external-id/{external_id}`): the complaint's own
+/// fields are replaced (an absent description, email or assignee is
+/// cleared); an absent `status` or `sla_deadline` keeps the stored one (a new
+/// complaint is `open`, its deadline from its priority).
+pub struct ComplaintSync {
+    pub title: String,
+    pub description: String,
+    pub customer_name: String,
+    pub customer_email: Option<String>,
+    pub priority: Option<String>,
+    pub status: Option<String>,
+    pub assigned_to_staff_id: Option<i64>,
+    pub assigned_to_email: Option<String>,
+    pub sla_deadline: Option<DateTime<Utc>>,
+    /// The host's own `updated_at`: a write older than the stored one is ignored.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncOutcome {
+    Created,
+    Updated,
+    /// The complaint already was as sent: nothing written, no alert raised.
+    Unchanged,
+    /// The host's `updated_at` is older than the one stored: ignored.
+    Stale,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Synced {
+    pub outcome: SyncOutcome,
+    pub complaint: Complaint,
+}
+
+/// The sync's values, checked.
+struct Wanted {
+    title: String,
+    description: String,
+    customer_name: String,
+    customer_email: Option<String>,
+    priority: Priority,
+    status: Option<ComplaintStatus>,
+    assignee: Option<i64>,
+    sla_deadline: Option<DateTime<Utc>>,
+    host_updated_at: Option<DateTime<Utc>>,
+}
+
+async fn wanted(app: &App, input: ComplaintSync) -> DomainResult<Wanted> {
+    let assignee = match (input.assigned_to_staff_id, input.assigned_to_email) {
+        (Some(_), Some(_)) => {
+            return Err(DomainError::invalid(
+                "assigned_to_email",
+                "give the assignee by staff id or by email, not both",
+            ));
+        }
+        (Some(id), None) => Some(check_assignee(app, id).await?),
+        (None, Some(email)) => {
+            let email = parse_email("assigned_to_email", &email)?;
+            match storage::staff::by_email(&app.db, &email).await? {
+                Some(s) if s.is_active => Some(s.id),
+                _ => return Err(DomainError::invalid("assigned_to_email", format!("no active staff member {email}"))),
+            }
+        }
+        (None, None) => None,
+    };
+    Ok(Wanted {
+        title: text("title", &input.title, 255, true)?,
+        description: text("description", &input.description, 10_000, false)?,
+        customer_name: text("customer_name", &input.customer_name, 255, true)?,
+        customer_email: input.customer_email.map(|e| parse_email("customer_email", &e)).transpose()?,
+        priority: input.priority.map_or(Ok(Priority::Medium), |p| Priority::parse("priority", &p))?,
+        status: input.status.map(|s| ComplaintStatus::parse("status", &s)).transpose()?,
+        assignee,
+        // The host's complaint may be overdue already: a past deadline is its truth.
+        sla_deadline: input.sla_deadline.map(|d| super::time::check("sla_deadline", d)).transpose()?,
+        host_updated_at: input.updated_at.map(|t| super::time::check("updated_at", t)).transpose()?,
+    })
+}
+
+fn check_external_id(external_id: &str) -> DomainResult<()> {
+    if external_id.is_empty() || external_id.chars().count() > 255 || external_id.chars().any(char::is_control) {
+        return Err(DomainError::invalid("external_id", "must be 1 to 255 characters, without control characters"));
+    }
+    Ok(())
+}
+
+/// Creates or updates the complaint the host knows as `external_id`.
+/// Idempotent: the same request again changes nothing and raises no alert;
+/// racing identical requests create one complaint (the unique index decides,
+/// the losers find it and compare).
+pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintSync) -> DomainResult<Synced> {
+    check_external_id(external_id)?;
+    let wanted = wanted(app, input).await?;
+    let now = app.clock.now();
+    let existing = match storage::complaints::by_external_id(&app.db, external_id).await? {
+        Some(existing) => existing,
+        None => {
+            let status = wanted.status.unwrap_or(ComplaintStatus::Open);
+            let row = storage::complaints::NewComplaintRow {
+                title: wanted.title.clone(),
+                description: wanted.description.clone(),
+                customer_name: wanted.customer_name.clone(),
+                customer_email: wanted.customer_email.clone(),
+                priority: wanted.priority.as_str().to_owned(),
+                status: status.as_str().to_owned(),
+                assigned_to_staff_id: wanted.assignee,
+                sla_deadline: Some(
+                    wanted.sla_deadline.unwrap_or_else(|| now + TimeDelta::hours(app.sla.hours(wanted.priority))),
+                ),
+                created_at: now,
+                updated_at: now,
+                resolved_at: (!status.is_open()).then_some(now),
+                external_id: Some(external_id.to_owned()),
+                external_updated_at: wanted.host_updated_at,
+            };
+            match storage::complaints::insert(&app.db, row).await.map_err(DomainError::from) {
+                Ok(created) => {
+                    raise_alerts_now(app, &created, false).await;
+                    return Ok(Synced { outcome: SyncOutcome::Created, complaint: created.into() });
+                }
+                // A racing request created it first: compare with what it wrote.
+                Err(DomainError::Conflict(_)) => storage::complaints::by_external_id(&app.db, external_id)
+                    .await?
+                    .ok_or_else(|| DomainError::Conflict(format!("complaint {external_id} is being written")))?,
+                Err(other) => return Err(other),
+            }
+        }
+    };
+    if let (Some(sent), Some(stored)) = (wanted.host_updated_at, existing.external_updated_at)
+        && sent < stored
+    {
+        return Ok(Synced { outcome: SyncOutcome::Stale, complaint: existing.into() });
+    }
+    let mut change = storage::complaints::ComplaintUpdate::default();
+    let differs = |new: &str, old: &str| (new != old).then(|| new.to_owned());
+    change.title = differs(&wanted.title, &existing.title);
+    change.description = differs(&wanted.description, &existing.description);
+    change.customer_name = differs(&wanted.customer_name, &existing.customer_name);
+    change.priority = differs(wanted.priority.as_str(), &existing.priority);
+    if wanted.customer_email != existing.customer_email {
+        change.customer_email = Some(wanted.customer_email.clone());
+    }
+    if wanted.assignee != existing.assigned_to_staff_id {
+        change.assigned_to_staff_id = Some(wanted.assignee);
+    }
+    if let Some(deadline) = wanted.sla_deadline.filter(|d| existing.sla_deadline != Some(*d)) {
+        change.sla_deadline = Some(deadline);
+    }
+    if let Some(status) = wanted.status.filter(|s| s.as_str() != existing.status) {
+        change.status = Some(status.as_str().to_owned());
+        change.resolved_at = Some(match (status.is_open(), existing.resolved_at) {
+            (false, Some(at)) => Some(at),
+            (false, None) => Some(now),
+            (true, _) => None,
+        });
+    }
+    let content_changed = change.title.is_some()
+        || change.description.is_some()
+        || change.customer_name.is_some()
+        || change.priority.is_some()
+        || change.customer_email.is_some()
+        || change.assigned_to_staff_id.is_some()
+        || change.sla_deadline.is_some()
+        || change.status.is_some();
+    let newer_host_time = wanted.host_updated_at.filter(|t| existing.external_updated_at != Some(*t));
+    if !content_changed {
+        if let Some(at) = newer_host_time {
+            // Nothing to see, but later retries must compare with this time.
+            let stamp = storage::complaints::ComplaintUpdate { external_updated_at: Some(at), ..Default::default() };
+            let stamped = storage::complaints::update(&app.db, existing, stamp).await?;
+            return Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: stamped.into() });
+        }
+        return Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: existing.into() });
+    }
+    change.updated_at = Some(now);
+    change.external_updated_at = newer_host_time;
+    let resolved_before = existing.resolved_at.is_some();
+    let updated = storage::complaints::update(&app.db, existing, change).await?;
+    let closed = ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && !resolved_before;
+    raise_alerts_now(app, &updated, closed).await;
+    Ok(Synced { outcome: SyncOutcome::Updated, complaint: updated.into() })
 }

@@ -77,6 +77,8 @@ pub async fn load(app: &App) -> DomainResult<Vec<(String, &'static str)>> {
                 created_at: now - h(age),
                 updated_at: now,
                 resolved_at: resolved.then(|| now - h(10)),
+                external_id: None,
+                external_updated_at: None,
             },
         )
         .await?;

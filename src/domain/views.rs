@@ -71,6 +71,8 @@ pub struct Complaint {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The host backend's id, for a complaint synced by it
+    pub external_id: Option<String>,
 }
 
 impl From<complaint::Model> for Complaint {
@@ -88,6 +90,7 @@ impl From<complaint::Model> for Complaint {
             created_at: m.created_at,
             updated_at: m.updated_at,
             resolved_at: m.resolved_at,
+            external_id: m.external_id,
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct NewComplaintRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    pub external_id: Option<String>,
+    pub external_updated_at: Option<DateTime<Utc>>,
 }
 
 /// The columns a change writes; `None` keeps the column.
@@ -36,6 +38,9 @@ pub struct ComplaintUpdate {
     pub assigned_to_staff_id: Option<Option<i64>>,
     pub sla_deadline: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<Option<String>>,
+    pub external_updated_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert(db: &impl ConnectionTrait, new: NewComplaintRow) -> Result<Model, DbErr> {
@@ -52,6 +57,8 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewComplaintRow) -> Result<M
         created_at: Set(new.created_at),
         updated_at: Set(new.updated_at),
         resolved_at: Set(new.resolved_at),
+        external_id: Set(new.external_id),
+        external_updated_at: Set(new.external_updated_at),
     };
     insert_row(db, row).await
 }
@@ -80,6 +87,13 @@ pub async fn update(db: &impl ConnectionTrait, current: Model, changes: Complain
     if let Some(at) = changes.updated_at {
         row.updated_at = Set(at);
     }
+    set(changes.customer_name, &mut row.customer_name);
+    if let Some(email) = changes.customer_email {
+        row.customer_email = Set(email);
+    }
+    if let Some(at) = changes.external_updated_at {
+        row.external_updated_at = Set(Some(at));
+    }
     update_row(db, row).await
 }
 
@@ -105,6 +119,10 @@ async fn update_row(db: &impl ConnectionTrait, row: ActiveModel) -> Result<Model
     };
     db.execute_raw(portable(Entity::update_many().set(row).filter(Column::Id.eq(id)).build(dialect.backend()))).await?;
     by_id(db, id).await?.ok_or_else(|| DbErr::RecordNotFound(format!("complaint {id}")))
+}
+
+pub async fn by_external_id(db: &impl ConnectionTrait, external_id: &str) -> Result<Option<Model>, DbErr> {
+    Entity::find().filter(Column::ExternalId.eq(external_id)).one(db).await
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Model>, DbErr> {

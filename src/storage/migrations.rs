@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(DedupInAlerts),
             Box::new(CloseIndexes),
             Box::new(ApiKeys),
+            Box::new(ComplaintExternalId),
         ]
     }
 }
@@ -511,6 +512,36 @@ impl MigrationTrait for ApiKeys {
         )
         .await?;
         m.create_index(index("idx_api_keys_hash", "api_keys", &["key_hash"]).unique().if_not_exists().take()).await
+    }
+}
+
+/// Complaints by the host's own id (SPEC 12): `external_id`, unique when
+/// set (NULLs are distinct on every backend), and the host's `updated_at` of
+/// the last write it sent, so an out-of-order retry cannot roll a complaint back.
+struct ComplaintExternalId;
+
+impl MigrationName for ComplaintExternalId {
+    fn name(&self) -> &str {
+        "m0010_complaint_external_id"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ComplaintExternalId {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = Dialect::try_from(m.get_database_backend())?;
+        // One column per statement: SQLite adds one at a time.
+        if !m.has_column("complaints", "external_id").await? {
+            let column = ColumnDef::new("external_id").string_len(255).null().take();
+            m.alter_table(Table::alter().table("complaints").add_column(column).take()).await?;
+        }
+        if !m.has_column("complaints", "external_updated_at").await? {
+            let column = ts(b, "external_updated_at").null().take();
+            m.alter_table(Table::alter().table("complaints").add_column(column).take()).await?;
+        }
+        let unique =
+            index("idx_complaints_external_id", "complaints", &["external_id"]).unique().if_not_exists().take();
+        m.create_index(unique).await
     }
 }
 

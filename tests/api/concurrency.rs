@@ -41,6 +41,8 @@ async fn insert_breached(app: &TestApp, n: usize, priority: &str, assignees: &[i
             created_at: Set(now - TimeDelta::hours(30)),
             updated_at: Set(now),
             resolved_at: Set(None),
+            external_id: Set(None),
+            external_updated_at: Set(None),
         })
         .collect();
     complaint::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();

@@ -127,6 +127,8 @@ async fn missed_critical_complaints_are_caught_by_the_check(backend: Backend) {
         created_at: Set(now),
         updated_at: Set(now),
         resolved_at: Set(None),
+        external_id: Set(None),
+        external_updated_at: Set(None),
     }
     .insert(&app.app.db)
     .await

@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod channels;
 mod cli;
+mod complaint_sync;
 mod complaints;
 mod concurrency;
 mod contract;

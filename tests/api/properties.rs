@@ -114,6 +114,8 @@ async fn sla_case(app: &TestApp, window_s: i64, elapsed_s: i64, percent: u32) ->
         created_at: Set(created),
         updated_at: Set(now),
         resolved_at: Set(None),
+        external_id: Set(None),
+        external_updated_at: Set(None),
     }
     .insert(&app.app.db)
     .await

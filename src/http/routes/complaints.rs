@@ -14,7 +14,7 @@ use crate::http::extract::{Authorized, ComplaintsRead, ComplaintsWrite, Json, Pa
 use crate::http::openapi::{ComplaintStatus, ErrorBody, Priority};
 
 pub fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update)).routes(routes!(sync))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -157,4 +157,75 @@ async fn update(
         sla_deadline: body.sla_deadline,
     };
     Ok(axum::Json(complaints::update(&app, id, changes).await?))
+}
+
+/// A complaint as the host backend sends it: the complaint's own fields are
+/// replaced (an absent description, email or assignee is cleared); an absent
+/// `status` or `sla_deadline` keeps the stored one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncComplaint {
+    #[schema(min_length = 1, max_length = 255)]
+    title: String,
+    #[serde(default)]
+    #[schema(max_length = 10_000)]
+    description: String,
+    #[schema(min_length = 1, max_length = 255)]
+    customer_name: String,
+    #[schema(format = Email)]
+    customer_email: Option<String>,
+    /// `medium` when absent
+    #[schema(value_type = Option<Priority>)]
+    priority: Option<String>,
+    /// Kept when absent (`open` for a new complaint)
+    #[schema(value_type = Option<ComplaintStatus>)]
+    status: Option<String>,
+    /// The assignee by our staff id ...
+    assigned_to_staff_id: Option<i64>,
+    /// ... or by email (not both)
+    #[schema(format = Email)]
+    assigned_to_email: Option<String>,
+    /// RFC 3339, past or future; kept when absent (from the priority for a new complaint)
+    sla_deadline: Option<DateTime<Utc>>,
+    /// RFC 3339: the host's own last change; a write older than the stored one is ignored (`stale`)
+    updated_at: Option<DateTime<Utc>>,
+}
+
+/// Creates (201) or updates (200) the complaint the host backend knows as
+/// `external_id`. The same request again is `unchanged` and raises no alert;
+/// an older `updated_at` than the stored one is `stale` and ignored.
+#[utoipa::path(put, path = "/complaints/by-external-id/{external_id}", operation_id = "sync_complaint", tag = "complaints",
+    params(("external_id" = String, Path, description = "The host backend's id of the complaint (1 to 255 characters)")),
+    request_body = SyncComplaint, security(("bearer" = [])), responses(
+    (status = 200, description = "Updated, unchanged or stale (see `outcome`)", body = complaints::Synced),
+    (status = 201, description = "Created", body = complaints::Synced),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 422, description = "Invalid field, or unknown/inactive assignee", body = ErrorBody),
+))]
+async fn sync(
+    _: Authorized<ComplaintsWrite>,
+    State(app): State<App>,
+    Path(external_id): Path<String>,
+    Json(body): Json<SyncComplaint>,
+) -> ApiResult<(StatusCode, axum::Json<complaints::Synced>)> {
+    let input = complaints::ComplaintSync {
+        title: body.title,
+        description: body.description,
+        customer_name: body.customer_name,
+        customer_email: body.customer_email,
+        priority: body.priority,
+        status: body.status,
+        assigned_to_staff_id: body.assigned_to_staff_id,
+        assigned_to_email: body.assigned_to_email,
+        sla_deadline: body.sla_deadline,
+        updated_at: body.updated_at,
+    };
+    let synced = complaints::sync_by_external_id(&app, &external_id, input).await?;
+    let status = match synced.outcome {
+        complaints::SyncOutcome::Created => StatusCode::CREATED,
+        complaints::SyncOutcome::Updated | complaints::SyncOutcome::Unchanged | complaints::SyncOutcome::Stale => {
+            StatusCode::OK
+        }
+    };
+    Ok((status, axum::Json(synced)))
 }

@@ -16,6 +16,11 @@ pub struct Model {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The host backend's id for it, when it was synced by that id.
+    #[sea_orm(unique)]
+    pub external_id: Option<String>,
+    /// The host's `updated_at` of the last write it sent.
+    pub external_updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
