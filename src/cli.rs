@@ -42,6 +42,11 @@ pub enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Load the host backend's complaints (first import)
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Manage API keys for services
     ApiKey {
         #[command(subcommand)]
@@ -52,6 +57,20 @@ pub enum Command {
         /// Email of an existing, active staff member
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Upsert complaints by their `external_id` from a JSON-lines file, or a
+    /// CSV file (name ending in .csv) with a header row: the fields of
+    /// `PUT /complaints/by-external-id`. Bad lines are reported and skipped;
+    /// alerts come from the next check
+    Complaints {
+        file: std::path::PathBuf,
+        /// Validate and count only; write nothing
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -186,6 +205,36 @@ async fn run(cli: Cli) -> Result<(), String> {
             let staff = staff::set_active(&app, &email, true).await.map_err(|e| e.to_string())?;
             println!("activated staff member {} (id {})", staff.email, staff.id);
             Ok(())
+        }
+        Command::Import { what: ImportCommand::Complaints { file, dry_run } } => {
+            let lines = crate::import_file::read(&file)?;
+            let total = lines.len();
+            let started = std::time::Instant::now();
+            let report = crate::domain::complaints::import(&app, lines, dry_run, |r| {
+                eprint!("\rimporting: {}/{total} lines", r.lines);
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!();
+            for (line, why) in &report.rejected {
+                eprintln!("line {line}: {}", why.replace('\n', " "));
+            }
+            let verb = if dry_run { "would be" } else { "were" };
+            println!(
+                "{} lines in {:.1} s: {} {verb} created, {} updated, {} unchanged, {} stale (older than stored), {} rejected",
+                report.lines,
+                started.elapsed().as_secs_f64(),
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.stale,
+                report.rejected.len()
+            );
+            if report.rejected.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{} of {} lines rejected (the others were taken)", report.rejected.len(), report.lines))
+            }
         }
         Command::ApiKey { command: ApiKeyCommand::Create { name, permissions, expires_at } } => {
             let new = crate::domain::api_keys::NewApiKey { name, permissions, expires_at };

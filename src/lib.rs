@@ -8,6 +8,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod import_file;
 pub mod launch;
 pub mod metrics;
 pub mod realtime;

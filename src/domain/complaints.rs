@@ -300,24 +300,50 @@ struct Wanted {
     host_updated_at: Option<DateTime<Utc>>,
 }
 
-async fn wanted(app: &App, input: ComplaintSync) -> DomainResult<Wanted> {
-    let assignee = match (input.assigned_to_staff_id, input.assigned_to_email) {
+/// The assignee a sync names: by staff id or by email, not both.
+enum AssigneeRef {
+    None,
+    Id(i64),
+    Email(String),
+}
+
+fn assignee_ref(id: Option<i64>, email: Option<&str>) -> DomainResult<AssigneeRef> {
+    match (id, email) {
         (Some(_), Some(_)) => {
-            return Err(DomainError::invalid(
-                "assigned_to_email",
-                "give the assignee by staff id or by email, not both",
-            ));
+            Err(DomainError::invalid("assigned_to_email", "give the assignee by staff id or by email, not both"))
         }
-        (Some(id), None) => Some(check_assignee(app, id).await?),
-        (None, Some(email)) => {
-            let email = parse_email("assigned_to_email", &email)?;
-            match storage::staff::by_email(&app.db, &email).await? {
-                Some(s) if s.is_active => Some(s.id),
-                _ => return Err(DomainError::invalid("assigned_to_email", format!("no active staff member {email}"))),
-            }
+        (Some(id), None) => Ok(AssigneeRef::Id(id)),
+        (None, Some(email)) => Ok(AssigneeRef::Email(parse_email("assigned_to_email", email)?)),
+        (None, None) => Ok(AssigneeRef::None),
+    }
+}
+
+fn no_assignee(reference: &AssigneeRef) -> DomainError {
+    match reference {
+        AssigneeRef::Email(email) => {
+            DomainError::invalid("assigned_to_email", format!("no active staff member {email}"))
         }
-        (None, None) => None,
+        AssigneeRef::Id(id) => {
+            DomainError::invalid("assigned_to_staff_id", format!("no active staff member with id {id}"))
+        }
+        AssigneeRef::None => DomainError::invalid("assigned_to_staff_id", "no assignee"),
+    }
+}
+
+async fn wanted(app: &App, input: ComplaintSync) -> DomainResult<Wanted> {
+    let reference = assignee_ref(input.assigned_to_staff_id, input.assigned_to_email.as_deref())?;
+    let assignee = match &reference {
+        AssigneeRef::None => None,
+        AssigneeRef::Id(id) => Some(check_assignee(app, *id).await?),
+        AssigneeRef::Email(email) => match storage::staff::by_email(&app.db, email).await? {
+            Some(s) if s.is_active => Some(s.id),
+            _ => return Err(no_assignee(&reference)),
+        },
     };
+    wanted_with(input, assignee)
+}
+
+fn wanted_with(input: ComplaintSync, assignee: Option<i64>) -> DomainResult<Wanted> {
     Ok(Wanted {
         title: text("title", &input.title, 255, true)?,
         description: text("description", &input.description, 10_000, false)?,
@@ -350,24 +376,7 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
     let existing = match storage::complaints::by_external_id(&app.db, external_id).await? {
         Some(existing) => existing,
         None => {
-            let status = wanted.status.unwrap_or(ComplaintStatus::Open);
-            let row = storage::complaints::NewComplaintRow {
-                title: wanted.title.clone(),
-                description: wanted.description.clone(),
-                customer_name: wanted.customer_name.clone(),
-                customer_email: wanted.customer_email.clone(),
-                priority: wanted.priority.as_str().to_owned(),
-                status: status.as_str().to_owned(),
-                assigned_to_staff_id: wanted.assignee,
-                sla_deadline: Some(
-                    wanted.sla_deadline.unwrap_or_else(|| now + TimeDelta::hours(app.sla.hours(wanted.priority))),
-                ),
-                created_at: now,
-                updated_at: now,
-                resolved_at: (!status.is_open()).then_some(now),
-                external_id: Some(external_id.to_owned()),
-                external_updated_at: wanted.host_updated_at,
-            };
+            let row = new_row(app, external_id, &wanted, now);
             match storage::complaints::insert(&app.db, row).await.map_err(DomainError::from) {
                 Ok(created) => {
                     raise_alerts_now(app, &created, false).await;
@@ -381,10 +390,41 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
             }
         }
     };
+    match change_for(&existing, &wanted, now) {
+        Change::Stale => Ok(Synced { outcome: SyncOutcome::Stale, complaint: existing.into() }),
+        Change::None => Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: existing.into() }),
+        Change::Stamp(stamp) => {
+            // Nothing to see, but later retries must compare with this time.
+            let stamped = storage::complaints::update(&app.db, existing, stamp).await?;
+            Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: stamped.into() })
+        }
+        Change::Content(change) => {
+            let resolved_before = existing.resolved_at.is_some();
+            let updated = storage::complaints::update(&app.db, existing, change).await?;
+            let closed = ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && !resolved_before;
+            raise_alerts_now(app, &updated, closed).await;
+            Ok(Synced { outcome: SyncOutcome::Updated, complaint: updated.into() })
+        }
+    }
+}
+
+/// What syncing `wanted` onto `existing` writes.
+enum Change {
+    /// The host sent an older write than the stored one.
+    Stale,
+    /// Nothing.
+    None,
+    /// Only the host's newer `updated_at` (so later retries compare with it).
+    Stamp(storage::complaints::ComplaintUpdate),
+    /// The complaint changed.
+    Content(storage::complaints::ComplaintUpdate),
+}
+
+fn change_for(existing: &complaint::Model, wanted: &Wanted, now: DateTime<Utc>) -> Change {
     if let (Some(sent), Some(stored)) = (wanted.host_updated_at, existing.external_updated_at)
         && sent < stored
     {
-        return Ok(Synced { outcome: SyncOutcome::Stale, complaint: existing.into() });
+        return Change::Stale;
     }
     let mut change = storage::complaints::ComplaintUpdate::default();
     let differs = |new: &str, old: &str| (new != old).then(|| new.to_owned());
@@ -419,19 +459,178 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
         || change.status.is_some();
     let newer_host_time = wanted.host_updated_at.filter(|t| existing.external_updated_at != Some(*t));
     if !content_changed {
-        if let Some(at) = newer_host_time {
-            // Nothing to see, but later retries must compare with this time.
-            let stamp = storage::complaints::ComplaintUpdate { external_updated_at: Some(at), ..Default::default() };
-            let stamped = storage::complaints::update(&app.db, existing, stamp).await?;
-            return Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: stamped.into() });
-        }
-        return Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: existing.into() });
+        return match newer_host_time {
+            Some(at) => Change::Stamp(storage::complaints::ComplaintUpdate {
+                external_updated_at: Some(at),
+                ..Default::default()
+            }),
+            None => Change::None,
+        };
     }
     change.updated_at = Some(now);
     change.external_updated_at = newer_host_time;
-    let resolved_before = existing.resolved_at.is_some();
-    let updated = storage::complaints::update(&app.db, existing, change).await?;
-    let closed = ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && !resolved_before;
-    raise_alerts_now(app, &updated, closed).await;
-    Ok(Synced { outcome: SyncOutcome::Updated, complaint: updated.into() })
+    Change::Content(change)
+}
+
+/// A new complaint from a sync.
+fn new_row(app: &App, external_id: &str, wanted: &Wanted, now: DateTime<Utc>) -> storage::complaints::NewComplaintRow {
+    let status = wanted.status.unwrap_or(ComplaintStatus::Open);
+    storage::complaints::NewComplaintRow {
+        title: wanted.title.clone(),
+        description: wanted.description.clone(),
+        customer_name: wanted.customer_name.clone(),
+        customer_email: wanted.customer_email.clone(),
+        priority: wanted.priority.as_str().to_owned(),
+        status: status.as_str().to_owned(),
+        assigned_to_staff_id: wanted.assignee,
+        sla_deadline: Some(
+            wanted.sla_deadline.unwrap_or_else(|| now + TimeDelta::hours(app.sla.hours(wanted.priority))),
+        ),
+        created_at: now,
+        updated_at: now,
+        resolved_at: (!status.is_open()).then_some(now),
+        external_id: Some(external_id.to_owned()),
+        external_updated_at: wanted.host_updated_at,
+    }
+}
+
+/// One line of an import, parsed: its number, the host's id, the complaint.
+pub struct ImportLine {
+    pub line: usize,
+    pub external_id: String,
+    pub complaint: ComplaintSync,
+}
+
+/// What an import did (or, dry, would do).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub lines: usize,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub stale: u64,
+    /// (line number, why), in line order.
+    pub rejected: Vec<(usize, String)>,
+}
+
+/// Lines per batch: one read of the batch's existing complaints, one insert
+/// of its new ones, one transaction.
+pub const IMPORT_BATCH: usize = 1000;
+
+/// Upserts a host's complaints by their ids, in batches, as the sync does
+/// one by one, but raising no alert: the next check raises them all at once.
+/// A line that cannot be taken is reported with its number and reason, and
+/// never stops the rest. `dry_run` validates and classifies, writing nothing.
+pub async fn import(
+    app: &App,
+    lines: impl IntoIterator<Item = Result<ImportLine, (usize, String)>>,
+    dry_run: bool,
+    mut progress: impl FnMut(&ImportReport),
+) -> DomainResult<ImportReport> {
+    let staff = storage::staff::active_emails(&app.db).await?;
+    let active: std::collections::HashSet<i64> = staff.iter().map(|(id, _)| *id).collect();
+    let by_email: std::collections::HashMap<String, i64> = staff.into_iter().map(|(id, e)| (e, id)).collect();
+    let mut report = ImportReport::default();
+    let mut batch: Vec<(usize, String, Wanted)> = Vec::with_capacity(IMPORT_BATCH);
+    for item in lines {
+        report.lines += 1;
+        let parsed = item.and_then(|line| {
+            let number = line.line;
+            let checked = check_external_id(&line.external_id).and_then(|()| {
+                let reference =
+                    assignee_ref(line.complaint.assigned_to_staff_id, line.complaint.assigned_to_email.as_deref())?;
+                let assignee = match &reference {
+                    AssigneeRef::None => None,
+                    AssigneeRef::Id(id) => Some(active.get(id).copied().ok_or_else(|| no_assignee(&reference))?),
+                    AssigneeRef::Email(email) => Some(*by_email.get(email).ok_or_else(|| no_assignee(&reference))?),
+                };
+                wanted_with(line.complaint, assignee)
+            });
+            checked.map(|wanted| (number, line.external_id, wanted)).map_err(|e| (number, e.to_string()))
+        });
+        match parsed {
+            Ok(entry) => {
+                // The same id twice in a batch: the first is written before the second is compared.
+                if batch.iter().any(|(_, id, _)| *id == entry.1) {
+                    import_batch(app, &mut batch, dry_run, &mut report).await;
+                    progress(&report);
+                }
+                batch.push(entry);
+            }
+            Err(rejected) => report.rejected.push(rejected),
+        }
+        if batch.len() >= IMPORT_BATCH {
+            import_batch(app, &mut batch, dry_run, &mut report).await;
+            progress(&report);
+        }
+    }
+    import_batch(app, &mut batch, dry_run, &mut report).await;
+    progress(&report);
+    report.rejected.sort_by_key(|(line, _)| *line);
+    Ok(report)
+}
+
+/// Writes one batch (emptying it) and counts what it did; a batch the
+/// database refuses is reported line by line, and the import goes on.
+async fn import_batch(app: &App, batch: &mut Vec<(usize, String, Wanted)>, dry_run: bool, report: &mut ImportReport) {
+    if batch.is_empty() {
+        return;
+    }
+    let entries = std::mem::take(batch);
+    let mut counts = ImportReport::default();
+    let written: DomainResult<()> = async {
+        let now = app.clock.now();
+        let ids: Vec<String> = entries.iter().map(|(_, id, _)| id.clone()).collect();
+        let mut existing: std::collections::HashMap<String, complaint::Model> =
+            storage::complaints::by_external_ids(&app.db, &ids)
+                .await?
+                .into_iter()
+                .filter_map(|c| Some((c.external_id.clone()?, c)))
+                .collect();
+        let mut new_rows = Vec::new();
+        let mut changes = Vec::new();
+        for (_, external_id, wanted) in &entries {
+            match existing.remove(external_id) {
+                None => {
+                    counts.created += 1;
+                    new_rows.push(new_row(app, external_id, wanted, now));
+                }
+                Some(current) => match change_for(&current, wanted, now) {
+                    Change::Stale => counts.stale += 1,
+                    Change::None => counts.unchanged += 1,
+                    Change::Stamp(stamp) => {
+                        counts.unchanged += 1;
+                        changes.push((current, stamp));
+                    }
+                    Change::Content(change) => {
+                        counts.updated += 1;
+                        changes.push((current, change));
+                    }
+                },
+            }
+        }
+        if dry_run {
+            return Ok(());
+        }
+        let txn = storage::begin_write(&app.db).await?;
+        storage::complaints::insert_many(&txn, new_rows).await?;
+        for (current, change) in changes {
+            storage::complaints::update(&txn, current, change).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+    .await;
+    match written {
+        Ok(()) => {
+            report.created += counts.created;
+            report.updated += counts.updated;
+            report.unchanged += counts.unchanged;
+            report.stale += counts.stale;
+        }
+        Err(e) => {
+            let why = format!("not written: {e}");
+            report.rejected.extend(entries.iter().map(|(line, _, _)| (*line, why.clone())));
+        }
+    }
 }

@@ -43,8 +43,8 @@ pub struct ComplaintUpdate {
     pub external_updated_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, new: NewComplaintRow) -> Result<Model, DbErr> {
-    let row = ActiveModel {
+fn active_model(new: NewComplaintRow) -> ActiveModel {
+    ActiveModel {
         id: NotSet,
         title: Set(new.title),
         description: Set(new.description),
@@ -59,8 +59,29 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewComplaintRow) -> Result<M
         resolved_at: Set(new.resolved_at),
         external_id: Set(new.external_id),
         external_updated_at: Set(new.external_updated_at),
-    };
-    insert_row(db, row).await
+    }
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewComplaintRow) -> Result<Model, DbErr> {
+    insert_row(db, active_model(new)).await
+}
+
+/// Many complaints in one statement (an import's batch).
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<NewComplaintRow>) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let dialect = Dialect::of(db)?;
+    let insert = Entity::insert_many(rows.into_iter().map(active_model));
+    db.execute_raw(portable(insert.build(dialect.backend()))).await.map(|_| ())
+}
+
+/// The complaints with these host ids.
+pub async fn by_external_ids(db: &impl ConnectionTrait, external_ids: &[String]) -> Result<Vec<Model>, DbErr> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Entity::find().filter(Column::ExternalId.is_in(external_ids.iter().cloned())).all(db).await
 }
 
 /// Writes `changes` to the complaint `current`; returns it as stored.

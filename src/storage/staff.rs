@@ -71,6 +71,18 @@ pub async fn role_name(db: &impl ConnectionTrait, role_id: i64) -> Result<Option
 }
 
 /// The names of the permissions granted to a role, in one query.
+/// (id, email) of every active staff member.
+pub async fn active_emails(db: &impl ConnectionTrait) -> Result<Vec<(i64, String)>, DbErr> {
+    staff::Entity::find()
+        .select_only()
+        .column(staff::Column::Id)
+        .column(staff::Column::Email)
+        .filter(staff::Column::IsActive.eq(true))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Every permission's name.
 pub async fn permission_names(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
     permission::Entity::find().select_only().column(permission::Column::Name).into_tuple().all(db).await

@@ -18,6 +18,7 @@ mod fuzz;
 mod golden_sql;
 mod harness;
 mod hostile;
+mod import;
 mod observability;
 mod properties;
 mod realtime;
