@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 use crate::harness::{Backend, TestApp};
 use crate::{on_all_backends, spawn_app};
 
-const ROLES: [&str; 5] = ["admin", "supervisor", "agent", "no token", "inactive"];
+/// Staff of each role, no token, an inactive account, and two API keys: one
+/// for a host backend (complaints) and one for an operator's tooling
+/// (alerts.manage, alerts.read, staff.manage).
+const ROLES: [&str; 7] = ["admin", "supervisor", "agent", "no token", "inactive", "complaints key", "manage key"];
 
 async fn tokens(app: &TestApp) -> Vec<Option<String>> {
     let (_, admin) = app.staff("admin@example.com", "admin").await;
@@ -19,7 +22,18 @@ async fn tokens(app: &TestApp) -> Vec<Option<String>> {
         .update(&app.app.db)
         .await
         .unwrap();
-    vec![Some(admin), Some(sup), Some(agent), None, Some(inactive)]
+    let key = |permissions: Value| {
+        let (app, admin) = (app, admin.clone());
+        async move {
+            let body = json!({"name": "contract", "permissions": permissions});
+            let (status, created) = app.send(Method::POST, "/api/v1/api-keys", Some(&admin), Some(body)).await;
+            assert_eq!(status, 201, "{created}");
+            created["key"].as_str().map(str::to_owned)
+        }
+    };
+    let complaints_key = key(json!(["complaints.read", "complaints.write"])).await;
+    let manage_key = key(json!(["alerts.manage", "alerts.read", "staff.manage"])).await;
+    vec![Some(admin), Some(sup), Some(agent), None, Some(inactive), complaints_key, manage_key]
 }
 
 /// The status of every (endpoint, caller) cell.
@@ -42,31 +56,31 @@ async fn role_endpoint_matrix(backend: Backend) {
     let sub = json!({"is_enabled": true, "delivery_channels": ["in_app"]});
     let complaint_body = json!({"title": "t", "customer_name": "c"});
     #[rustfmt::skip]
-    let matrix: Vec<(Method, String, Option<Value>, [u16; 5])> = vec![
-        (Method::GET, "/api/v1/auth/me".into(), None, [200, 200, 200, 401, 401]),
-        (Method::GET, "/api/v1/alerts".into(), None, [200, 200, 200, 401, 401]),
-        (Method::GET, "/api/v1/alerts/unread/count".into(), None, [200, 200, 200, 401, 401]),
-        (Method::GET, "/api/v1/alerts/999999".into(), None, [404, 404, 404, 401, 401]),
-        (Method::PUT, "/api/v1/alerts/999999/read".into(), None, [404, 404, 404, 401, 401]),
-        (Method::PUT, "/api/v1/alerts/999999/dismiss".into(), None, [404, 404, 404, 401, 401]),
-        (Method::PUT, "/api/v1/alerts/read-all".into(), None, [200, 200, 200, 401, 401]),
-        (Method::GET, "/api/v1/alerts/subscriptions".into(), None, [200, 200, 200, 401, 401]),
-        (Method::PUT, "/api/v1/alerts/subscriptions/sla_breach".into(), Some(sub), [200, 200, 200, 401, 401]),
-        (Method::DELETE, "/api/v1/alerts/subscriptions/sla_breach".into(), None, [204, 204, 204, 401, 401]),
-        (Method::GET, "/api/v1/alerts/rules".into(), None, [200, 403, 403, 401, 401]),
-        (Method::POST, "/api/v1/alerts/rules".into(), Some(json!(null)), [201, 403, 403, 401, 401]),
-        (Method::GET, "/api/v1/alerts/rules/1".into(), None, [200, 403, 403, 401, 401]),
-        (Method::PATCH, "/api/v1/alerts/rules/1".into(), Some(json!({"is_enabled": true})), [200, 403, 403, 401, 401]),
-        (Method::PUT, "/api/v1/alerts/rules/1/disable".into(), None, [200, 403, 403, 401, 401]),
-        (Method::PUT, "/api/v1/alerts/rules/1/enable".into(), None, [200, 403, 403, 401, 401]),
-        (Method::DELETE, "/api/v1/alerts/rules/4".into(), None, [204, 403, 403, 401, 401]),
-        (Method::POST, "/api/v1/complaints".into(), Some(complaint_body), [201, 201, 403, 401, 401]),
-        (Method::GET, "/api/v1/complaints".into(), None, [200, 200, 200, 401, 401]),
-        (Method::GET, complaint.clone(), None, [200, 200, 200, 401, 401]),
-        (Method::PATCH, complaint, Some(json!({"status": "in_progress"})), [200, 200, 403, 401, 401]),
-        (Method::GET, "/api/v1/api-keys".into(), None, [200, 403, 403, 401, 401]),
-        (Method::POST, "/api/v1/api-keys".into(), Some(json!({"name": "k", "permissions": ["complaints.read"]})), [201, 403, 403, 401, 401]),
-        (Method::DELETE, "/api/v1/api-keys/999999".into(), None, [404, 403, 403, 401, 401]),
+    let matrix: Vec<(Method, String, Option<Value>, [u16; 7])> = vec![
+        (Method::GET, "/api/v1/auth/me".into(), None, [200, 200, 200, 401, 401, 403, 403]),
+        (Method::GET, "/api/v1/alerts".into(), None, [200, 200, 200, 401, 401, 403, 403]),
+        (Method::GET, "/api/v1/alerts/unread/count".into(), None, [200, 200, 200, 401, 401, 403, 403]),
+        (Method::GET, "/api/v1/alerts/999999".into(), None, [404, 404, 404, 401, 401, 403, 403]),
+        (Method::PUT, "/api/v1/alerts/999999/read".into(), None, [404, 404, 404, 401, 401, 403, 403]),
+        (Method::PUT, "/api/v1/alerts/999999/dismiss".into(), None, [404, 404, 404, 401, 401, 403, 403]),
+        (Method::PUT, "/api/v1/alerts/read-all".into(), None, [200, 200, 200, 401, 401, 403, 403]),
+        (Method::GET, "/api/v1/alerts/subscriptions".into(), None, [200, 200, 200, 401, 401, 403, 403]),
+        (Method::PUT, "/api/v1/alerts/subscriptions/sla_breach".into(), Some(sub), [200, 200, 200, 401, 401, 403, 403]),
+        (Method::DELETE, "/api/v1/alerts/subscriptions/sla_breach".into(), None, [204, 204, 204, 401, 401, 403, 403]),
+        (Method::GET, "/api/v1/alerts/rules".into(), None, [200, 403, 403, 401, 401, 403, 200]),
+        (Method::POST, "/api/v1/alerts/rules".into(), Some(json!(null)), [201, 403, 403, 401, 401, 403, 201]),
+        (Method::GET, "/api/v1/alerts/rules/1".into(), None, [200, 403, 403, 401, 401, 403, 200]),
+        (Method::PATCH, "/api/v1/alerts/rules/1".into(), Some(json!({"is_enabled": true})), [200, 403, 403, 401, 401, 403, 200]),
+        (Method::PUT, "/api/v1/alerts/rules/1/disable".into(), None, [200, 403, 403, 401, 401, 403, 200]),
+        (Method::PUT, "/api/v1/alerts/rules/1/enable".into(), None, [200, 403, 403, 401, 401, 403, 200]),
+        (Method::DELETE, "/api/v1/alerts/rules/4".into(), None, [204, 403, 403, 401, 401, 403, 404]),
+        (Method::POST, "/api/v1/complaints".into(), Some(complaint_body), [201, 201, 403, 401, 401, 201, 403]),
+        (Method::GET, "/api/v1/complaints".into(), None, [200, 200, 200, 401, 401, 200, 403]),
+        (Method::GET, complaint.clone(), None, [200, 200, 200, 401, 401, 200, 403]),
+        (Method::PATCH, complaint, Some(json!({"status": "in_progress"})), [200, 200, 403, 401, 401, 200, 403]),
+        (Method::GET, "/api/v1/api-keys".into(), None, [200, 403, 403, 401, 401, 403, 200]),
+        (Method::POST, "/api/v1/api-keys".into(), Some(json!({"name": "k", "permissions": ["complaints.read"]})), [201, 403, 403, 401, 401, 403, 422]),
+        (Method::DELETE, "/api/v1/api-keys/999999".into(), None, [404, 403, 403, 401, 401, 403, 404]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, expected) in matrix {
