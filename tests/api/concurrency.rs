@@ -45,7 +45,12 @@ async fn insert_breached(app: &TestApp, n: usize, priority: &str, assignees: &[i
             external_updated_at: Set(None),
         })
         .collect();
-    complaint::Entity::insert_many(rows).exec_without_returning(&app.app.db).await.unwrap();
+    // In chunks: SQLite takes at most 32 766 bound values per statement.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(1000).collect();
+        complaint::Entity::insert_many(chunk).exec_without_returning(&app.app.db).await.unwrap();
+    }
 }
 
 /// Disables every default rule but the SLA breach one (rule 1).
