@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::auth::{Actor, Principal};
+use super::vocab::not_one_of;
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, entities::api_key};
 
@@ -26,7 +27,7 @@ pub fn is_api_key(token: &str) -> bool {
 }
 
 fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    super::auth::hex(&Sha256::digest(secret.as_bytes()))
 }
 
 /// A key as listed: never its secret.
@@ -101,7 +102,8 @@ pub async fn create(app: &App, creator: Option<&Principal>, new: NewApiKey) -> D
     let mut permissions: Vec<String> = Vec::with_capacity(new.permissions.len());
     for p in new.permissions {
         if !known.contains(&p) {
-            return Err(DomainError::invalid("permissions", format!("{p:?} is not one of {}", known.join(", "))));
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(not_one_of("permissions", &p, &known));
         }
         if let Some(creator) = creator
             && !creator.can(&p)

@@ -300,6 +300,7 @@ pub async fn verify_password(password: String, hash: String) -> DomainResult<boo
     .await
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -184,7 +184,6 @@ fn recipients(specs: &[String]) -> store::Recipients {
 /// `unassigned_recipients` are told, and inactive staff never are.
 fn plan(spec: &RuleSpec, routes: Routes) -> store::RulePlan {
     let config = &spec.config;
-    let open = || ComplaintStatus::OPEN.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>();
     let source = match &spec.conditions {
         Conditions::Sla(c) if SlaState::from_name(&c.sla_state) == Some(SlaState::Breached) => {
             Source::SlaBreached { statuses: c.statuses.clone() }
@@ -192,8 +191,12 @@ fn plan(spec: &RuleSpec, routes: Routes) -> store::RulePlan {
         Conditions::Sla(c) => {
             Source::SlaAtRisk { statuses: c.statuses.clone(), share: c.threshold_percent.unwrap_or(80.0) / 100.0 }
         }
-        Conditions::Event(c) => Source::Priority { priority: c.priority.clone(), statuses: open() },
-        Conditions::Threshold(c) => Source::Workload { statuses: open(), threshold: c.threshold },
+        Conditions::Event(c) => {
+            Source::Priority { priority: c.priority.clone(), statuses: ComplaintStatus::open_names() }
+        }
+        Conditions::Threshold(c) => {
+            Source::Workload { statuses: ComplaintStatus::open_names(), threshold: c.threshold }
+        }
     };
     store::RulePlan {
         rule_id: spec.id,

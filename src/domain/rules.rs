@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::views::{self, Rule};
-use super::vocab::{AlertType, ComplaintStatus, Priority, Role, RuleType, Severity, SlaState};
+use super::vocab::{AlertType, ComplaintStatus, Priority, Role, RuleType, Severity, SlaState, not_one_of};
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, entities::alert_rule};
 
@@ -61,7 +61,7 @@ pub struct AlertConfig {
 const WORKLOAD_METRIC: &str = "open_assigned_complaints";
 
 fn default_statuses() -> Vec<String> {
-    ComplaintStatus::OPEN.iter().map(|s| s.as_str().to_owned()).collect()
+    ComplaintStatus::open_names()
 }
 fn default_recipients() -> Vec<String> {
     vec!["assignee".into()]
@@ -161,10 +161,7 @@ pub fn validate(rule_type: &str, conditions: &Value, alert_config: &Value) -> Do
             for s in &c.statuses {
                 if !ComplaintStatus::from_name(s).is_some_and(ComplaintStatus::is_open) {
                     let open: Vec<&str> = ComplaintStatus::OPEN.iter().map(|s| s.as_str()).collect();
-                    return Err(DomainError::invalid(
-                        "conditions.statuses",
-                        format!("{s:?} is not one of {}", open.join(", ")),
-                    ));
+                    return Err(not_one_of("conditions.statuses", s, &open));
                 }
             }
             Conditions::Sla(c)
@@ -177,10 +174,7 @@ pub fn validate(rule_type: &str, conditions: &Value, alert_config: &Value) -> Do
         RuleType::Threshold => {
             let c: ThresholdConditions = parse("conditions", conditions)?;
             if c.metric != WORKLOAD_METRIC {
-                return Err(DomainError::invalid(
-                    "conditions.metric",
-                    format!("{:?} is not one of {WORKLOAD_METRIC}", c.metric),
-                ));
+                return Err(not_one_of("conditions.metric", &c.metric, &[WORKLOAD_METRIC]));
             }
             check_range("conditions.threshold", c.threshold, 0, 1_000_000)?;
             Conditions::Threshold(c)
@@ -190,10 +184,7 @@ pub fn validate(rule_type: &str, conditions: &Value, alert_config: &Value) -> Do
     let expected = rule_type.alert_types();
     if !AlertType::from_name(&config.alert_type).is_some_and(|t| expected.contains(&t)) {
         let names: Vec<&str> = expected.iter().map(|t| t.as_str()).collect();
-        return Err(DomainError::invalid(
-            "alert_config.alert_type",
-            format!("{:?} is not one of {}", config.alert_type, names.join(", ")),
-        ));
+        return Err(not_one_of("alert_config.alert_type", &config.alert_type, &names));
     }
     Severity::parse("alert_config.severity", &config.severity)?;
     check_recipients("alert_config.recipients", &config.recipients)?;

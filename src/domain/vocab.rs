@@ -38,9 +38,7 @@ macro_rules! vocabulary {
 
             /// The value named `raw`, or a 422 naming `field` and the allowed values.
             pub fn parse(field: &str, raw: &str) -> DomainResult<Self> {
-                Self::from_name(raw).ok_or_else(|| {
-                    DomainError::invalid(field, format!("{raw:?} is not one of {}", Self::NAMES.join(", ")))
-                })
+                Self::from_name(raw).ok_or_else(|| not_one_of(field, raw, Self::NAMES))
             }
         }
 
@@ -106,6 +104,11 @@ impl ComplaintStatus {
     /// The statuses of a complaint still being worked on (rules watch these).
     pub const OPEN: [ComplaintStatus; 2] = [ComplaintStatus::Open, ComplaintStatus::InProgress];
 
+    /// The names of [`ComplaintStatus::OPEN`]: what a rule watches unless told otherwise.
+    pub fn open_names() -> Vec<String> {
+        Self::OPEN.iter().map(|s| s.as_str().to_owned()).collect()
+    }
+
     pub fn is_open(self) -> bool {
         match self {
             ComplaintStatus::Open | ComplaintStatus::InProgress => true,
@@ -125,14 +128,9 @@ impl RuleType {
     }
 }
 
-/// Text values of a list field (`delivery_channels`, `conditions.statuses`)
-/// parsed into `T`, each checked.
-pub fn parse_all<T>(
-    field: &str,
-    raw: &[String],
-    parse: impl Fn(&str, &str) -> DomainResult<T>,
-) -> DomainResult<Vec<T>> {
-    raw.iter().map(|r| parse(field, r)).collect()
+/// The 422 for a value outside a closed list: it names the field and the allowed values.
+pub fn not_one_of(field: &str, raw: &str, allowed: &[&str]) -> DomainError {
+    DomainError::invalid(field, format!("{raw:?} is not one of {}", allowed.join(", ")))
 }
 
 #[cfg(test)]
