@@ -226,12 +226,7 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     }
     if let Some(status) = changes.status {
         let status = ComplaintStatus::parse("status", &status)?;
-        let closing = !status.is_open();
-        row.resolved_at = Some(match (closing, current.resolved_at) {
-            (true, Some(at)) => Some(at),
-            (true, None) => Some(now),
-            (false, _) => None,
-        });
+        row.resolved_at = Some(resolved_at(status, current.resolved_at, now));
         row.status = Some(status.as_str().to_owned());
     }
     if let Some(assignee) = changes.assigned_to_staff_id {
@@ -245,9 +240,19 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     }
     let resolved_before = current.resolved_at.is_some();
     let updated = storage::complaints::update(&app.db, current, row).await?;
-    let closed = ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && !resolved_before;
-    raise_alerts_now(app, &updated, closed).await;
+    raise_alerts_now(app, &updated, just_closed(&updated, resolved_before)).await;
     Ok(updated.into())
+}
+
+/// When a complaint moving to `status` was resolved: the first time is kept;
+/// reopening clears it.
+fn resolved_at(status: ComplaintStatus, before: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if status.is_open() { None } else { before.or(Some(now)) }
+}
+
+/// Whether this write closed the complaint (its live alerts then expire).
+fn just_closed(updated: &complaint::Model, resolved_before: bool) -> bool {
+    ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && !resolved_before
 }
 
 /// A complaint as the host backend sends it
@@ -401,8 +406,7 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
         Change::Content(change) => {
             let resolved_before = existing.resolved_at.is_some();
             let updated = storage::complaints::update(&app.db, existing, change).await?;
-            let closed = ComplaintStatus::from_name(&updated.status).is_some_and(|s| !s.is_open()) && !resolved_before;
-            raise_alerts_now(app, &updated, closed).await;
+            raise_alerts_now(app, &updated, just_closed(&updated, resolved_before)).await;
             Ok(Synced { outcome: SyncOutcome::Updated, complaint: updated.into() })
         }
     }
@@ -443,20 +447,9 @@ fn change_for(existing: &complaint::Model, wanted: &Wanted, now: DateTime<Utc>) 
     }
     if let Some(status) = wanted.status.filter(|s| s.as_str() != existing.status) {
         change.status = Some(status.as_str().to_owned());
-        change.resolved_at = Some(match (status.is_open(), existing.resolved_at) {
-            (false, Some(at)) => Some(at),
-            (false, None) => Some(now),
-            (true, _) => None,
-        });
+        change.resolved_at = Some(resolved_at(status, existing.resolved_at, now));
     }
-    let content_changed = change.title.is_some()
-        || change.description.is_some()
-        || change.customer_name.is_some()
-        || change.priority.is_some()
-        || change.customer_email.is_some()
-        || change.assigned_to_staff_id.is_some()
-        || change.sla_deadline.is_some()
-        || change.status.is_some();
+    let content_changed = change != storage::complaints::ComplaintUpdate::default();
     let newer_host_time = wanted.host_updated_at.filter(|t| existing.external_updated_at != Some(*t));
     if !content_changed {
         return match newer_host_time {
@@ -488,7 +481,7 @@ fn new_row(app: &App, external_id: &str, wanted: &Wanted, now: DateTime<Utc>) ->
         ),
         created_at: now,
         updated_at: now,
-        resolved_at: (!status.is_open()).then_some(now),
+        resolved_at: resolved_at(status, None, now),
         external_id: Some(external_id.to_owned()),
         external_updated_at: wanted.host_updated_at,
     }

@@ -28,7 +28,7 @@ pub struct NewComplaintRow {
 }
 
 /// The columns a change writes; `None` keeps the column.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct ComplaintUpdate {
     pub title: Option<String>,
     pub description: Option<String>,
