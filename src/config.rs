@@ -100,12 +100,12 @@ pub struct ServeConfig {
 
     /// Seconds a connection may take to send a request's head (a new
     /// connection, or an idle keep-alive one) before it is closed
-    #[arg(long, env = "ALERTS_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 15,
+    #[arg(long, env = "ALERTS_HEADER_READ_TIMEOUT_SECONDS", default_value_t = crate::http::DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub header_read_timeout_seconds: u64,
 
     /// Open connections at most, WebSockets included; more wait in the listen backlog
-    #[arg(long, env = "ALERTS_MAX_CONNECTIONS", default_value_t = 25_000,
+    #[arg(long, env = "ALERTS_MAX_CONNECTIONS", default_value_t = crate::http::DEFAULT_MAX_CONNECTIONS,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 

@@ -66,13 +66,18 @@ pub struct HttpOptions {
     pub max_connections: usize,
 }
 
+/// `ALERTS_HEADER_READ_TIMEOUT_SECONDS` unless set.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECONDS: u64 = 15;
+/// `ALERTS_MAX_CONNECTIONS` unless set.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 25_000;
+
 impl Default for HttpOptions {
     fn default() -> Self {
         Self {
             cors_origins: Vec::new(),
             trusted_proxies: client::TrustedProxies::default(),
-            header_read_timeout: Duration::from_secs(15),
-            max_connections: 25_000,
+            header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECONDS),
+            max_connections: DEFAULT_MAX_CONNECTIONS as usize,
         }
     }
 }
