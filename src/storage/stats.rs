@@ -169,12 +169,7 @@ pub fn latency_histogram_statement(dialect: Dialect, w: &Window, latency: Latenc
 /// found by skipping that many index entries (batches of staff members).
 pub async fn median_read_by_staff(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
     let dialect = Dialect::of(db)?;
-    let counts: Vec<(i64, i64)> = db
-        .query_all_raw(read_counts_statement(dialect, w)?)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?)))
-        .collect::<Result<_, DbErr>>()?;
+    let counts = pairs(db, read_counts_statement(dialect, w)?).await?;
     let mut medians = Vec::with_capacity(counts.len());
     for chunk in counts.chunks(MEDIANS_PER_STATEMENT) {
         for r in db.query_all_raw(medians_statement(dialect, w, chunk)?).await? {
