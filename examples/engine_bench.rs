@@ -40,7 +40,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement, TransactionTrait};
 
 use convergeai_alerts::config::CommonConfig;
-use convergeai_alerts::domain::{App, engine};
+use convergeai_alerts::domain::{App, engine, sla};
 use convergeai_alerts::storage::Db;
 use convergeai_alerts::storage::dialect::Dialect;
 use convergeai_alerts::storage::engine::{RulePlan, bare_insert};
@@ -74,6 +74,8 @@ const SUPERVISORS: std::ops::RangeInclusive<i64> = 2..=20;
 const FIRST_AGENT: i64 = 21;
 const AGENTS: i64 = 180;
 const BATCH: usize = 1000;
+/// The seeded `sla_at_risk` rule (threshold 80 %).
+const AT_RISK_RULE: i64 = 2;
 /// The columns a bare insert writes (all of `alerts` but the id and the dedup ones).
 const COPY_COLUMNS: &str = "alert_type, severity, title, message, resource_type, resource_id, \
      assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at";
@@ -380,6 +382,7 @@ async fn fill(app: &App, n: usize, seed: u64) -> Result<Mix> {
     while start < n {
         let end = (start + BATCH).min(n);
         let mut rows = Vec::with_capacity(end - start);
+        let mut points = Vec::with_capacity(end - start);
         for i in start..end {
             let (created, deadline) = match i % 10 {
                 0 => {
@@ -412,6 +415,9 @@ async fn fill(app: &App, n: usize, seed: u64) -> Result<Mix> {
                 FIRST_AGENT + next_agent % AGENTS
             });
             let customer = i % 10_007;
+            // The clock as a write projects it (a deadline of its own), with
+            // the seeded at-risk rule's point: ids follow i in the fresh table.
+            points.push(((i + 1) as i64, vec![(AT_RISK_RULE, sla::wall_share_point(created, deadline, 0.8))]));
             rows.push(complaint::ActiveModel {
                 id: NotSet,
                 title: Set(format!("Order {i} arrived damaged")),
@@ -427,10 +433,19 @@ async fn fill(app: &App, n: usize, seed: u64) -> Result<Mix> {
                 resolved_at: Set(None),
                 external_id: Set(None),
                 external_updated_at: Set(None),
+                sla_policy_id: Set(Some(1)),
+                sla_calendar_revision_id: Set(Some(1)),
+                sla_revision: Set(1),
+                sla_clock_at: Set(Some(created)),
+                sla_deadline_explicit: Set(true),
+                ..Default::default()
             });
         }
         let txn = db.begin().await?;
         complaint::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        for chunk in points.chunks(5000) {
+            convergeai_alerts::storage::sla::replace_points(&txn, chunk).await?;
+        }
         txn.commit().await?;
         start = end;
     }

@@ -275,6 +275,7 @@ pub async fn open_with(common: &CommonConfig, db_options: &storage::DbOptions) -
         outbox_wakeup: Default::default(),
         metrics: Default::default(),
         login_throttle: Default::default(),
+        sla_settings: Default::default(),
     })
 }
 

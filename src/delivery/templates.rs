@@ -267,6 +267,8 @@ pub fn type_label(alert_type: &str) -> String {
         Some(AlertType::SlaBreach) => "SLA breach".into(),
         Some(AlertType::CriticalComplaint) => "Critical complaint".into(),
         Some(AlertType::HighWorkload) => "High workload".into(),
+        Some(AlertType::FirstResponseAtRisk) => "First response at risk".into(),
+        Some(AlertType::FirstResponseBreach) => "First response overdue".into(),
         // A type this version does not know (a newer instance's): its name, readable.
         None => {
             let other = alert_type;

@@ -2,15 +2,16 @@
 //! may raise alerts at once (see the engine).
 use std::str::FromStr;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::paging::Paging;
+use super::sla::{self, ClockFacts, Snapshot};
 use super::staff::parse_email;
-use super::views::{self, Complaint};
+use super::views::Complaint;
 use super::vocab::{ComplaintStatus, Priority};
 use super::{App, DomainError, DomainResult};
-use crate::storage::{self, entities::complaint};
+use crate::storage::{self, complaints::ClockColumns, entities::complaint};
 
 /// Default SLA length per priority, used when a complaint comes without a deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,44 @@ pub struct ComplaintFilter {
     pub status: Option<String>,
     pub priority: Option<String>,
     pub assigned_to_staff_id: Option<i64>,
+    /// Open complaints whose clocks are in this state (`at_risk`, `breached`, `paused`, `running`).
+    pub sla_state: Option<SlaFilter>,
+    /// Soonest due first (instead of newest first).
+    pub sort_by_due: bool,
+    /// The time `sla_state` is judged at.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// The clock states `GET /complaints` filters on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    AtRisk,
+    Breached,
+    Paused,
+    Running,
+}
+
+impl SlaFilter {
+    pub const NAMES: [&'static str; 4] = ["at_risk", "breached", "paused", "running"];
+
+    pub fn parse(raw: &str) -> DomainResult<SlaFilter> {
+        match raw {
+            "at_risk" => Ok(SlaFilter::AtRisk),
+            "breached" => Ok(SlaFilter::Breached),
+            "paused" => Ok(SlaFilter::Paused),
+            "running" => Ok(SlaFilter::Running),
+            other => Err(super::vocab::not_one_of("sla_state", other, &Self::NAMES)),
+        }
+    }
+}
+
+/// `sort` of `GET /complaints`.
+pub fn parse_sort(raw: Option<&str>) -> DomainResult<bool> {
+    match raw {
+        None | Some("created") => Ok(false),
+        Some("sla_due") => Ok(true),
+        Some(other) => Err(super::vocab::not_one_of("sort", other, &["created", "sla_due"])),
+    }
 }
 
 pub struct NewComplaint {
@@ -98,6 +137,16 @@ pub struct ComplaintChanges {
     pub priority: Option<String>,
     pub assigned_to_staff_id: Option<Option<i64>>,
     pub sla_deadline: Option<DateTime<Utc>>,
+    pub first_responded: Option<FirstResponse>,
+}
+
+/// A first response a PATCH records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstResponse {
+    /// Now, unless one is already recorded.
+    Now,
+    /// At this time (`None`: not yet responded).
+    At(Option<DateTime<Utc>>),
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -150,10 +199,7 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
         Some(id) => Some(check_assignee(app, id).await?),
         None => None,
     };
-    let sla_deadline = match new.sla_deadline {
-        Some(d) => future_deadline(d, now)?,
-        None => now + TimeDelta::hours(app.sla.hours(priority)),
-    };
+    let explicit_deadline = new.sla_deadline.map(|d| future_deadline(d, now)).transpose()?;
     let row = storage::complaints::NewComplaintRow {
         title: text("title", &new.title, 255, true)?,
         description: text("description", &new.description, 10_000, false)?,
@@ -162,16 +208,102 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
         priority: priority.as_str().to_owned(),
         status: ComplaintStatus::Open.as_str().to_owned(),
         assigned_to_staff_id: assignee,
-        sla_deadline: Some(sla_deadline),
         created_at: now,
         updated_at: now,
         resolved_at: None,
         external_id: None,
         external_updated_at: None,
+        first_responded_at: None,
+        clock: ClockColumns::default(),
+        unchecked_since: None,
     };
-    let complaint = storage::complaints::insert(&app.db, row).await?;
+    let snapshot = sla::snapshot(app).await?;
+    let complaint = insert_with_clock(app, &snapshot, row, explicit_deadline).await?;
     raise_alerts_now(app, &complaint, false).await;
-    Ok(complaint.into())
+    Ok(present(&snapshot, complaint, app.clock.now()))
+}
+
+/// A complaint as clients see it: its row and its clocks at `now`.
+pub fn present(snapshot: &Snapshot, m: complaint::Model, now: DateTime<Utc>) -> Complaint {
+    let clocks = sla::view(snapshot, &m, now);
+    Complaint::with_sla(m, clocks)
+}
+
+/// Inserts a complaint with its clock projected and its at-risk points, in
+/// one transaction, marked for evaluation.
+async fn insert_with_clock(
+    app: &App,
+    snapshot: &Snapshot,
+    mut row: storage::complaints::NewComplaintRow,
+    explicit_deadline: Option<DateTime<Utc>>,
+) -> DomainResult<complaint::Model> {
+    let facts = new_facts(&row, explicit_deadline)?;
+    let (clock, points) = sla::project(snapshot, &facts, None, row.created_at);
+    row.clock = clock;
+    row.unchecked_since = Some(row.created_at);
+    let txn = storage::begin_write(&app.db).await?;
+    let inserted = storage::complaints::insert(&txn, row).await?;
+    storage::sla::replace_points(&txn, &[(inserted.id, points)]).await?;
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+/// What a new complaint's clock depends on.
+fn new_facts(
+    row: &storage::complaints::NewComplaintRow,
+    explicit_deadline: Option<DateTime<Utc>>,
+) -> DomainResult<ClockFacts> {
+    Ok(ClockFacts {
+        status: ComplaintStatus::parse("status", &row.status)?,
+        priority: Priority::parse("priority", &row.priority)?,
+        created_at: row.created_at,
+        first_responded_at: row.first_responded_at,
+        explicit_deadline,
+    })
+}
+
+/// What a complaint's clock depends on once `change` is written.
+fn facts_after(
+    current: &complaint::Model,
+    change: &storage::complaints::ComplaintUpdate,
+    explicit_deadline: Option<DateTime<Utc>>,
+    hours: SlaPolicy,
+) -> DomainResult<ClockFacts> {
+    let stored = ClockFacts::of(current, hours);
+    let pick = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_owned());
+    Ok(ClockFacts {
+        status: ComplaintStatus::parse("status", &pick(&change.status, &current.status))?,
+        priority: Priority::parse("priority", &pick(&change.priority, &current.priority))?,
+        created_at: current.created_at,
+        first_responded_at: change.first_responded_at.unwrap_or(current.first_responded_at),
+        explicit_deadline: explicit_deadline.or(stored.explicit_deadline),
+    })
+}
+
+/// Writes `change` to the complaint `id` with its clock re-projected and its
+/// at-risk points, in one transaction (the row locked on the server
+/// databases, so racing writes re-project in turn), marked for evaluation.
+/// `explicit_deadline`: `Some` when this write sets the deadline.
+async fn update_with_clock(
+    app: &App,
+    snapshot: &Snapshot,
+    id: i64,
+    mut change: storage::complaints::ComplaintUpdate,
+    explicit_deadline: Option<DateTime<Utc>>,
+) -> DomainResult<complaint::Model> {
+    let now = app.clock.now();
+    let txn = storage::begin_write(&app.db).await?;
+    let current = storage::complaints::by_id_for_update(&txn, id)
+        .await?
+        .ok_or_else(|| DomainError::NotFound(format!("complaint {id} not found")))?;
+    let facts = facts_after(&current, &change, explicit_deadline, app.sla)?;
+    let (clock, points) = sla::project(snapshot, &facts, Some(&storage::complaints::clock_of(&current)), now);
+    change.clock = Some(clock);
+    change.unchecked_since = Some(now);
+    let updated = storage::complaints::update(&txn, current, change).await?;
+    storage::sla::replace_points(&txn, &[(updated.id, points)]).await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 /// Evaluates the rules for this one complaint right after it was written, so
@@ -179,13 +311,16 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
 /// complaint is already saved: if this fails, the periodic check catches up,
 /// and the caller still gets their complaint (a retry would duplicate it).
 async fn raise_alerts_now(app: &App, complaint: &complaint::Model, closed: bool) {
-    if let Err(e) = super::engine::after_complaint_write(app, complaint.id, closed).await {
+    let written = complaint.sla_unchecked_since.unwrap_or(complaint.updated_at);
+    if let Err(e) = super::engine::after_complaint_write(app, complaint.id, closed, written).await {
         tracing::warn!(complaint = complaint.id, error = %e, "immediate alert evaluation failed; the periodic check will retry");
     }
 }
 
 pub async fn get(app: &App, id: i64) -> DomainResult<Complaint> {
-    row(app, id).await.map(Complaint::from)
+    let complaint = row(app, id).await?;
+    let snapshot = sla::snapshot(app).await?;
+    Ok(present(&snapshot, complaint, app.clock.now()))
 }
 
 async fn row(app: &App, id: i64) -> DomainResult<complaint::Model> {
@@ -194,7 +329,9 @@ async fn row(app: &App, id: i64) -> DomainResult<complaint::Model> {
         .ok_or_else(|| DomainError::NotFound(format!("complaint {id} not found")))
 }
 
-pub async fn list(app: &App, filter: ComplaintFilter, paging: Paging) -> DomainResult<ComplaintPage> {
+pub async fn list(app: &App, mut filter: ComplaintFilter, paging: Paging) -> DomainResult<ComplaintPage> {
+    let now = app.clock.now();
+    filter.now = Some(now);
     if let Some(s) = &filter.status {
         ComplaintStatus::parse("status", s)?;
     }
@@ -202,8 +339,9 @@ pub async fn list(app: &App, filter: ComplaintFilter, paging: Paging) -> DomainR
         Priority::parse("priority", p)?;
     }
     let (complaints, total) = storage::complaints::page(&app.db, &filter, paging.offset(), paging.page_size).await?;
+    let snapshot = sla::snapshot(app).await?;
     Ok(ComplaintPage {
-        complaints: views::all(complaints),
+        complaints: complaints.into_iter().map(|c| present(&snapshot, c, now)).collect(),
         total,
         page: paging.page,
         page_size: paging.page_size,
@@ -235,13 +373,29 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
             None => None,
         });
     }
-    if let Some(deadline) = changes.sla_deadline {
-        row.sla_deadline = Some(future_deadline(deadline, now)?);
+    let explicit_deadline = changes.sla_deadline.map(|d| future_deadline(d, now)).transpose()?;
+    let responded = match changes.first_responded {
+        Some(FirstResponse::Now) => Some(current.first_responded_at.or(Some(now))),
+        Some(FirstResponse::At(at)) => Some(at),
+        None => None,
+    };
+    if let Some(responded) = responded {
+        if let Some(at) = responded {
+            let at = super::time::check("first_responded_at", at)?;
+            if at < current.created_at || at > now {
+                return Err(DomainError::invalid(
+                    "first_responded_at",
+                    "must lie between the complaint's creation and now",
+                ));
+            }
+        }
+        row.first_responded_at = Some(responded);
     }
     let resolved_before = current.resolved_at.is_some();
-    let updated = storage::complaints::update(&app.db, current, row).await?;
+    let snapshot = sla::snapshot(app).await?;
+    let updated = update_with_clock(app, &snapshot, id, row, explicit_deadline).await?;
     raise_alerts_now(app, &updated, just_closed(&updated, resolved_before)).await;
-    Ok(updated.into())
+    Ok(present(&snapshot, updated, app.clock.now()))
 }
 
 /// When a complaint moving to `status` was resolved: the first time is kept;
@@ -378,14 +532,16 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
     check_external_id(external_id)?;
     let wanted = wanted(app, input).await?;
     let now = app.clock.now();
+    let snapshot = sla::snapshot(app).await?;
+    let show = |m: complaint::Model| present(&snapshot, m, now);
     let existing = match storage::complaints::by_external_id(&app.db, external_id).await? {
         Some(existing) => existing,
         None => {
-            let row = new_row(app, external_id, &wanted, now);
-            match storage::complaints::insert(&app.db, row).await.map_err(DomainError::from) {
+            let row = new_row(external_id, &wanted, now);
+            match insert_with_clock(app, &snapshot, row, wanted.sla_deadline).await {
                 Ok(created) => {
                     raise_alerts_now(app, &created, false).await;
-                    return Ok(Synced { outcome: SyncOutcome::Created, complaint: created.into() });
+                    return Ok(Synced { outcome: SyncOutcome::Created, complaint: show(created) });
                 }
                 // A racing request created it first: compare with what it wrote.
                 Err(DomainError::Conflict(_)) => storage::complaints::by_external_id(&app.db, external_id)
@@ -396,18 +552,19 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
         }
     };
     match change_for(&existing, &wanted, now) {
-        Change::Stale => Ok(Synced { outcome: SyncOutcome::Stale, complaint: existing.into() }),
-        Change::None => Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: existing.into() }),
+        Change::Stale => Ok(Synced { outcome: SyncOutcome::Stale, complaint: show(existing) }),
+        Change::None => Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: show(existing) }),
         Change::Stamp(stamp) => {
             // Nothing to see, but later retries must compare with this time.
             let stamped = storage::complaints::update(&app.db, existing, stamp).await?;
-            Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: stamped.into() })
+            Ok(Synced { outcome: SyncOutcome::Unchanged, complaint: show(stamped) })
         }
         Change::Content(change) => {
             let resolved_before = existing.resolved_at.is_some();
-            let updated = storage::complaints::update(&app.db, existing, change).await?;
+            let deadline = wanted.sla_deadline.filter(|d| existing.sla_deadline != Some(*d));
+            let updated = update_with_clock(app, &snapshot, existing.id, change, deadline).await?;
             raise_alerts_now(app, &updated, just_closed(&updated, resolved_before)).await;
-            Ok(Synced { outcome: SyncOutcome::Updated, complaint: updated.into() })
+            Ok(Synced { outcome: SyncOutcome::Updated, complaint: show(updated) })
         }
     }
 }
@@ -442,14 +599,12 @@ fn change_for(existing: &complaint::Model, wanted: &Wanted, now: DateTime<Utc>) 
     if wanted.assignee != existing.assigned_to_staff_id {
         change.assigned_to_staff_id = Some(wanted.assignee);
     }
-    if let Some(deadline) = wanted.sla_deadline.filter(|d| existing.sla_deadline != Some(*d)) {
-        change.sla_deadline = Some(deadline);
-    }
+    let new_deadline = wanted.sla_deadline.filter(|d| existing.sla_deadline != Some(*d));
     if let Some(status) = wanted.status.filter(|s| s.as_str() != existing.status) {
         change.status = Some(status.as_str().to_owned());
         change.resolved_at = Some(resolved_at(status, existing.resolved_at, now));
     }
-    let content_changed = change != storage::complaints::ComplaintUpdate::default();
+    let content_changed = change != storage::complaints::ComplaintUpdate::default() || new_deadline.is_some();
     let newer_host_time = wanted.host_updated_at.filter(|t| existing.external_updated_at != Some(*t));
     if !content_changed {
         return match newer_host_time {
@@ -465,8 +620,8 @@ fn change_for(existing: &complaint::Model, wanted: &Wanted, now: DateTime<Utc>) 
     Change::Content(change)
 }
 
-/// A new complaint from a sync.
-fn new_row(app: &App, external_id: &str, wanted: &Wanted, now: DateTime<Utc>) -> storage::complaints::NewComplaintRow {
+/// A new complaint from a sync (its clock is projected when it is written).
+fn new_row(external_id: &str, wanted: &Wanted, now: DateTime<Utc>) -> storage::complaints::NewComplaintRow {
     let status = wanted.status.unwrap_or(ComplaintStatus::Open);
     storage::complaints::NewComplaintRow {
         title: wanted.title.clone(),
@@ -476,14 +631,14 @@ fn new_row(app: &App, external_id: &str, wanted: &Wanted, now: DateTime<Utc>) ->
         priority: wanted.priority.as_str().to_owned(),
         status: status.as_str().to_owned(),
         assigned_to_staff_id: wanted.assignee,
-        sla_deadline: Some(
-            wanted.sla_deadline.unwrap_or_else(|| now + TimeDelta::hours(app.sla.hours(wanted.priority))),
-        ),
         created_at: now,
         updated_at: now,
         resolved_at: resolved_at(status, None, now),
         external_id: Some(external_id.to_owned()),
         external_updated_at: wanted.host_updated_at,
+        first_responded_at: None,
+        clock: ClockColumns::default(),
+        unchecked_since: None,
     }
 }
 
@@ -580,13 +735,20 @@ async fn import_batch(app: &App, batch: &mut Vec<(usize, String, Wanted)>, dry_r
                 .into_iter()
                 .filter_map(|c| Some((c.external_id.clone()?, c)))
                 .collect();
+        let snapshot = sla::snapshot(app).await?;
         let mut new_rows = Vec::new();
         let mut changes = Vec::new();
+        let mut points = Vec::new();
         for (_, external_id, wanted) in &entries {
             match existing.remove(external_id) {
                 None => {
                     counts.created += 1;
-                    new_rows.push(new_row(app, external_id, wanted, now));
+                    let mut row = new_row(external_id, wanted, now);
+                    let (clock, _) = sla::project(&snapshot, &new_facts(&row, wanted.sla_deadline)?, None, now);
+                    // Revision 0: the next check's re-projection writes its at-risk points (its id is not known here).
+                    row.clock = ClockColumns { sla_revision: 0, ..clock };
+                    row.unchecked_since = Some(now);
+                    new_rows.push(row);
                 }
                 Some(current) => match change_for(&current, wanted, now) {
                     Change::Stale => counts.stale += 1,
@@ -595,8 +757,15 @@ async fn import_batch(app: &App, batch: &mut Vec<(usize, String, Wanted)>, dry_r
                         counts.unchanged += 1;
                         changes.push((current, stamp));
                     }
-                    Change::Content(change) => {
+                    Change::Content(mut change) => {
                         counts.updated += 1;
+                        let deadline = wanted.sla_deadline.filter(|d| current.sla_deadline != Some(*d));
+                        let facts = facts_after(&current, &change, deadline, app.sla)?;
+                        let before = storage::complaints::clock_of(&current);
+                        let (clock, list) = sla::project(&snapshot, &facts, Some(&before), now);
+                        change.clock = Some(clock);
+                        change.unchecked_since = Some(now);
+                        points.push((current.id, list));
                         changes.push((current, change));
                     }
                 },
@@ -610,6 +779,7 @@ async fn import_batch(app: &App, batch: &mut Vec<(usize, String, Wanted)>, dry_r
         for (current, change) in changes {
             storage::complaints::update(&txn, current, change).await?;
         }
+        storage::sla::replace_points(&txn, &points).await?;
         txn.commit().await?;
         Ok(())
     }

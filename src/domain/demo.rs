@@ -73,12 +73,19 @@ pub async fn load(app: &App) -> DomainResult<Vec<(String, &'static str)>> {
                 priority: priority.into(),
                 status: status.into(),
                 assigned_to_staff_id: assignee,
-                sla_deadline: Some(now + h(deadline)),
                 created_at: now - h(age),
                 updated_at: now,
                 resolved_at: resolved.then(|| now - h(10)),
                 external_id: None,
                 external_updated_at: None,
+                first_responded_at: None,
+                // A deadline of its own; revision 0: the check projects the rest of the clock.
+                clock: storage::complaints::ClockColumns {
+                    sla_deadline: Some(now + h(deadline)),
+                    sla_deadline_explicit: true,
+                    ..Default::default()
+                },
+                unchecked_since: Some(now),
             },
         )
         .await?;

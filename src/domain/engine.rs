@@ -10,13 +10,21 @@ use serde::Serialize;
 
 use super::events::{Change, StaffEvent};
 use super::rules::{self, AlertConfig, Conditions, RuleSpec};
-use super::vocab::{AlertType, Channel, ComplaintStatus, SlaState};
+use super::vocab::{AlertType, Channel, ComplaintStatus, SlaMetric, SlaState};
 use super::{App, DomainResult};
 use crate::storage::engine::{self as store, Scope, Source};
 
 /// Alert types that stop being live problems once their complaint is resolved or closed.
-pub const COMPLAINT_BOUND_TYPES: [&str; 3] =
-    [AlertType::SlaAtRisk.as_str(), AlertType::SlaBreach.as_str(), AlertType::CriticalComplaint.as_str()];
+pub const COMPLAINT_BOUND_TYPES: [&str; 5] = [
+    AlertType::SlaAtRisk.as_str(),
+    AlertType::SlaBreach.as_str(),
+    AlertType::CriticalComplaint.as_str(),
+    AlertType::FirstResponseAtRisk.as_str(),
+    AlertType::FirstResponseBreach.as_str(),
+];
+
+/// Every rule type, for a check of everything.
+pub const ALL_RULE_TYPES: [&str; 4] = ["sla", "first_response", "event", "threshold"];
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RuleOutcome {
@@ -142,20 +150,30 @@ pub async fn rule_plans(app: &App) -> DomainResult<Vec<store::RulePlan>> {
 
 /// Every enabled rule, every complaint: the `check` command and endpoint.
 pub async fn check_all(app: &App) -> DomainResult<CheckReport> {
-    run(app, &["sla", "event", "threshold"], Scope::All).await
+    super::sla::reproject(app).await?;
+    run(app, &ALL_RULE_TYPES, Scope::All).await
 }
 
 /// After a complaint was created or changed: alerts about it are raised now,
 /// not at the next tick (the event rule above all), and a resolved or closed
 /// complaint's live alerts expire.
-pub async fn after_complaint_write(app: &App, complaint_id: i64, closed: bool) -> DomainResult<()> {
+/// `written` is the write's stamp: the complaint is marked evaluated unless
+/// it was written again since.
+pub async fn after_complaint_write(
+    app: &App,
+    complaint_id: i64,
+    closed: bool,
+    written: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<()> {
     if closed {
         let now = app.clock.now();
         for staff_id in store::expire_complaint_alerts(&app.db, complaint_id, &COMPLAINT_BOUND_TYPES, now).await? {
             app.events.publish(StaffEvent { staff_id, change: Change::Resync });
         }
     }
-    run(app, &["sla", "event", "threshold"], Scope::Complaint(complaint_id)).await.map(|_| ())
+    run(app, &ALL_RULE_TYPES, Scope::Complaint(complaint_id)).await?;
+    crate::storage::sla::mark_checked(&app.db, complaint_id, written).await?;
+    Ok(())
 }
 
 fn rule_type(conditions: &Conditions) -> &'static str {
@@ -163,6 +181,7 @@ fn rule_type(conditions: &Conditions) -> &'static str {
         Conditions::Sla(_) => "sla",
         Conditions::Event(_) => "event",
         Conditions::Threshold(_) => "threshold",
+        Conditions::FirstResponse(_) => "first_response",
     }
 }
 
@@ -185,11 +204,15 @@ fn recipients(specs: &[String]) -> store::Recipients {
 fn plan(spec: &RuleSpec, routes: Routes) -> store::RulePlan {
     let config = &spec.config;
     let source = match &spec.conditions {
-        Conditions::Sla(c) if SlaState::from_name(&c.sla_state) == Some(SlaState::Breached) => {
-            Source::SlaBreached { statuses: c.statuses.clone() }
-        }
-        Conditions::Sla(c) => {
-            Source::SlaAtRisk { statuses: c.statuses.clone(), share: c.threshold_percent.unwrap_or(80.0) / 100.0 }
+        Conditions::Sla(c) | Conditions::FirstResponse(c) => {
+            let metric = match &spec.conditions {
+                Conditions::FirstResponse(_) => SlaMetric::FirstResponse,
+                _ => SlaMetric::Resolution,
+            };
+            match SlaState::from_name(&c.sla_state) {
+                Some(SlaState::Breached) => Source::SlaBreached { statuses: c.statuses.clone(), metric },
+                Some(SlaState::AtRisk) | None => Source::SlaAtRisk { statuses: c.statuses.clone(), metric },
+            }
         }
         Conditions::Event(c) => {
             Source::Priority { priority: c.priority.clone(), statuses: ComplaintStatus::open_names() }

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod api_keys;
 pub mod auth;
+pub mod calendar;
 pub mod complaints;
 pub mod demo;
 pub mod engine;
@@ -12,6 +13,7 @@ pub mod inbox_cache;
 pub mod paging;
 pub mod rules;
 pub mod scheduler;
+pub mod sla;
 pub mod staff;
 pub mod stats;
 pub mod subscriptions;
@@ -64,4 +66,6 @@ pub struct App {
     pub outbox_wakeup: Arc<tokio::sync::Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub login_throttle: Arc<throttle::LoginThrottle>,
+    /// The SLA settings last read, kept while their revision holds.
+    pub sla_settings: Arc<sla::SnapshotCache>,
 }

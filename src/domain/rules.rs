@@ -8,11 +8,11 @@ use super::vocab::{AlertType, ComplaintStatus, Priority, Role, RuleType, Severit
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, entities::alert_rule};
 
-/// `conditions` of an `sla` rule.
+/// `conditions` of an `sla` (resolution) or `first_response` rule.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SlaConditions {
-    /// `at_risk`: the elapsed share of the SLA window reached `threshold_percent`; `breached`: the deadline passed.
+    /// `at_risk`: the working time used reached `threshold_percent` of the target; `breached`: the due time passed.
     pub sla_state: String,
     #[serde(default)]
     pub threshold_percent: Option<f64>,
@@ -80,6 +80,8 @@ fn default_expiry_hours() -> i64 {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Conditions {
     Sla(SlaConditions),
+    /// The same conditions, on the first-response clock.
+    FirstResponse(SlaConditions),
     Event(EventConditions),
     Threshold(ThresholdConditions),
 }
@@ -137,7 +139,7 @@ fn check_recipients(field: &str, recipients: &[String]) -> DomainResult<()> {
 pub fn validate(rule_type: &str, conditions: &Value, alert_config: &Value) -> DomainResult<(Conditions, AlertConfig)> {
     let rule_type = RuleType::parse("rule_type", rule_type)?;
     let parsed = match rule_type {
-        RuleType::Sla => {
+        RuleType::Sla | RuleType::FirstResponse => {
             let c: SlaConditions = parse("conditions", conditions)?;
             let state = SlaState::parse("conditions.sla_state", &c.sla_state)?;
             match (state, c.threshold_percent) {
@@ -164,7 +166,10 @@ pub fn validate(rule_type: &str, conditions: &Value, alert_config: &Value) -> Do
                     return Err(not_one_of("conditions.statuses", s, &open));
                 }
             }
-            Conditions::Sla(c)
+            match rule_type {
+                RuleType::FirstResponse => Conditions::FirstResponse(c),
+                _ => Conditions::Sla(c),
+            }
         }
         RuleType::Event => {
             let c: EventConditions = parse("conditions", conditions)?;
@@ -263,7 +268,17 @@ pub async fn create(app: &App, by_staff: Option<i64>, new: NewRule) -> DomainRes
         created_by_staff_id: by_staff,
         now: app.clock.now(),
     };
-    storage::rules::insert(&app.db, row).await.map(Rule::from).map_err(DomainError::from).map_err(name_taken(&name))
+    let created = storage::rules::insert(&app.db, row).await.map_err(DomainError::from).map_err(name_taken(&name))?;
+    clocks_follow(app, &created).await?;
+    Ok(Rule::from(created))
+}
+
+/// An SLA rule's at-risk points live on every running clock: a change re-projects them.
+async fn clocks_follow(app: &App, rule: &alert_rule::Model) -> DomainResult<()> {
+    match RuleType::from_name(&rule.rule_type) {
+        Some(RuleType::Sla | RuleType::FirstResponse) => super::sla::rules_changed(app).await,
+        Some(RuleType::Event | RuleType::Threshold) | None => Ok(()),
+    }
 }
 
 pub async fn update(app: &App, id: i64, changes: RuleChanges) -> DomainResult<Rule> {
@@ -282,14 +297,16 @@ pub async fn update(app: &App, id: i64, changes: RuleChanges) -> DomainResult<Ru
         app.clock.now(),
     )
     .await
-    .map(Rule::from)
-    .map_err(DomainError::from);
-    updated.map_err(name_taken(name.as_deref().unwrap_or_default()))
+    .map_err(DomainError::from)
+    .map_err(name_taken(name.as_deref().unwrap_or_default()))?;
+    clocks_follow(app, &updated).await?;
+    Ok(Rule::from(updated))
 }
 
 pub async fn delete(app: &App, id: i64) -> DomainResult<()> {
+    let rule = row(app, id).await?;
     if storage::rules::delete(&app.db, id).await? {
-        Ok(())
+        clocks_follow(app, &rule).await
     } else {
         Err(DomainError::NotFound(format!("rule {id} not found")))
     }

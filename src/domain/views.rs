@@ -55,7 +55,7 @@ impl From<alert::Model> for Alert {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Complaint {
     pub id: i64,
     pub title: String,
@@ -73,10 +73,15 @@ pub struct Complaint {
     pub resolved_at: Option<DateTime<Utc>>,
     /// The host backend's id, for a complaint synced by it
     pub external_id: Option<String>,
+    /// When it was first answered (meets the first-response target)
+    pub first_responded_at: Option<DateTime<Utc>>,
+    /// Its SLA clocks now
+    pub sla: super::sla::SlaView,
 }
 
-impl From<complaint::Model> for Complaint {
-    fn from(m: complaint::Model) -> Self {
+impl Complaint {
+    /// The row and its clocks (see `complaints::present`).
+    pub fn with_sla(m: complaint::Model, sla: super::sla::SlaView) -> Self {
         Self {
             id: m.id,
             title: m.title,
@@ -91,6 +96,8 @@ impl From<complaint::Model> for Complaint {
             updated_at: m.updated_at,
             resolved_at: m.resolved_at,
             external_id: m.external_id,
+            first_responded_at: m.first_responded_at,
+            sla,
         }
     }
 }

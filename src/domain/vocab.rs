@@ -57,6 +57,8 @@ vocabulary! {
         SlaBreach => "sla_breach",
         CriticalComplaint => "critical_complaint",
         HighWorkload => "high_workload",
+        FirstResponseAtRisk => "first_response_at_risk",
+        FirstResponseBreach => "first_response_breach",
     }
     Severity {
         Info => "info",
@@ -68,6 +70,7 @@ vocabulary! {
         Sla => "sla",
         Event => "event",
         Threshold => "threshold",
+        FirstResponse => "first_response",
     }
     /// How an alert reaches a person.
     Channel {
@@ -82,9 +85,11 @@ vocabulary! {
         High => "high",
         Critical => "critical",
     }
+    /// `pending`: waiting on the customer (the default policy pauses its clock).
     ComplaintStatus {
         Open => "open",
         InProgress => "in_progress",
+        Pending => "pending",
         Resolved => "resolved",
         Closed => "closed",
     }
@@ -96,6 +101,18 @@ vocabulary! {
     /// The state of an SLA a rule watches.
     SlaState {
         AtRisk => "at_risk",
+        Breached => "breached",
+    }
+    /// What an SLA clock measures.
+    SlaMetric {
+        FirstResponse => "first_response",
+        Resolution => "resolution",
+    }
+    /// Where an SLA clock stands.
+    ClockState {
+        Running => "running",
+        Paused => "paused",
+        Met => "met",
         Breached => "breached",
     }
 }
@@ -111,7 +128,7 @@ impl ComplaintStatus {
 
     pub fn is_open(self) -> bool {
         match self {
-            ComplaintStatus::Open | ComplaintStatus::InProgress => true,
+            ComplaintStatus::Open | ComplaintStatus::InProgress | ComplaintStatus::Pending => true,
             ComplaintStatus::Resolved | ComplaintStatus::Closed => false,
         }
     }
@@ -124,6 +141,7 @@ impl RuleType {
             RuleType::Sla => &[AlertType::SlaAtRisk, AlertType::SlaBreach],
             RuleType::Event => &[AlertType::CriticalComplaint],
             RuleType::Threshold => &[AlertType::HighWorkload],
+            RuleType::FirstResponse => &[AlertType::FirstResponseAtRisk, AlertType::FirstResponseBreach],
         }
     }
 }
@@ -161,6 +179,8 @@ mod tests {
         check(ComplaintStatus::ALL, ComplaintStatus::as_str, ComplaintStatus::from_name);
         check(Role::ALL, Role::as_str, Role::from_name);
         check(SlaState::ALL, SlaState::as_str, SlaState::from_name);
+        check(SlaMetric::ALL, SlaMetric::as_str, SlaMetric::from_name);
+        check(ClockState::ALL, ClockState::as_str, ClockState::from_name);
         let err = Priority::parse("priority", "urgent").map_err(|e| e.to_string());
         assert_eq!(err, Err("priority: \"urgent\" is not one of low, medium, high, critical".to_owned()));
         assert_eq!(ComplaintStatus::OPEN.map(ComplaintStatus::is_open), [true, true]);

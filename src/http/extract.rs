@@ -134,6 +134,7 @@ permissions! {
     ComplaintsRead => "complaints.read",
     ComplaintsWrite => "complaints.write",
     StaffManage => "staff.manage",
+    SlaManage => "sla.manage",
 }
 
 /// The caller, authenticated by bearer token and holding permission `P`.

@@ -38,6 +38,7 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(routes::alerts::routes())
         .merge(routes::ws::routes())
         .merge(routes::rules::routes())
+        .merge(routes::sla::routes())
         .merge(routes::subscriptions::routes())
         .merge(routes::complaints::routes())
         .merge(routes::api_keys::routes())

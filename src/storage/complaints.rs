@@ -1,14 +1,30 @@
 //! `complaints`: the host data the alerts are about.
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::dialect::{Dialect, portable};
 use super::entities::complaint::{ActiveModel, Column, Entity, Model};
-use crate::domain::complaints::ComplaintFilter;
+use crate::domain::complaints::{ComplaintFilter, SlaFilter};
+
+/// A complaint's SLA clock as the domain projected it (see `domain::sla`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClockColumns {
+    pub sla_policy_id: Option<i64>,
+    pub sla_calendar_revision_id: Option<i64>,
+    pub sla_revision: i64,
+    pub sla_clock_at: Option<DateTime<Utc>>,
+    pub sla_used_seconds: i64,
+    pub sla_paused_since: Option<DateTime<Utc>>,
+    pub first_response_due_at: Option<DateTime<Utc>>,
+    /// The resolution due time.
+    pub sla_deadline: Option<DateTime<Utc>>,
+    pub sla_deadline_explicit: bool,
+}
 
 /// A complaint to write, its values checked by the domain.
 pub struct NewComplaintRow {
@@ -19,12 +35,15 @@ pub struct NewComplaintRow {
     pub priority: String,
     pub status: String,
     pub assigned_to_staff_id: Option<i64>,
-    pub sla_deadline: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub external_id: Option<String>,
     pub external_updated_at: Option<DateTime<Utc>>,
+    pub first_responded_at: Option<DateTime<Utc>>,
+    pub clock: ClockColumns,
+    /// Written and not yet evaluated by the engine.
+    pub unchecked_since: Option<DateTime<Utc>>,
 }
 
 /// The columns a change writes; `None` keeps the column.
@@ -36,11 +55,14 @@ pub struct ComplaintUpdate {
     pub status: Option<String>,
     pub resolved_at: Option<Option<DateTime<Utc>>>,
     pub assigned_to_staff_id: Option<Option<i64>>,
-    pub sla_deadline: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub customer_name: Option<String>,
     pub customer_email: Option<Option<String>>,
     pub external_updated_at: Option<DateTime<Utc>>,
+    pub first_responded_at: Option<Option<DateTime<Utc>>>,
+    /// The re-projected clock (its `sla_deadline` included).
+    pub clock: Option<ClockColumns>,
+    pub unchecked_since: Option<DateTime<Utc>>,
 }
 
 fn active_model(new: NewComplaintRow) -> ActiveModel {
@@ -53,12 +75,37 @@ fn active_model(new: NewComplaintRow) -> ActiveModel {
         priority: Set(new.priority),
         status: Set(new.status),
         assigned_to_staff_id: Set(new.assigned_to_staff_id),
-        sla_deadline: Set(new.sla_deadline),
+        sla_deadline: Set(new.clock.sla_deadline),
         created_at: Set(new.created_at),
         updated_at: Set(new.updated_at),
         resolved_at: Set(new.resolved_at),
         external_id: Set(new.external_id),
         external_updated_at: Set(new.external_updated_at),
+        first_responded_at: Set(new.first_responded_at),
+        sla_policy_id: Set(new.clock.sla_policy_id),
+        sla_calendar_revision_id: Set(new.clock.sla_calendar_revision_id),
+        sla_revision: Set(new.clock.sla_revision),
+        sla_clock_at: Set(new.clock.sla_clock_at),
+        sla_used_seconds: Set(new.clock.sla_used_seconds),
+        sla_paused_since: Set(new.clock.sla_paused_since),
+        first_response_due_at: Set(new.clock.first_response_due_at),
+        sla_deadline_explicit: Set(new.clock.sla_deadline_explicit),
+        sla_unchecked_since: Set(new.unchecked_since),
+    }
+}
+
+/// The clock columns of a stored complaint.
+pub fn clock_of(m: &Model) -> ClockColumns {
+    ClockColumns {
+        sla_policy_id: m.sla_policy_id,
+        sla_calendar_revision_id: m.sla_calendar_revision_id,
+        sla_revision: m.sla_revision,
+        sla_clock_at: m.sla_clock_at,
+        sla_used_seconds: m.sla_used_seconds,
+        sla_paused_since: m.sla_paused_since,
+        first_response_due_at: m.first_response_due_at,
+        sla_deadline: m.sla_deadline,
+        sla_deadline_explicit: m.sla_deadline_explicit,
     }
 }
 
@@ -115,8 +162,22 @@ pub async fn update(db: &impl ConnectionTrait, current: Model, changes: Complain
     if let Some(assignee) = changes.assigned_to_staff_id {
         row.assigned_to_staff_id = Set(assignee);
     }
-    if let Some(deadline) = changes.sla_deadline {
-        row.sla_deadline = Set(Some(deadline));
+    if let Some(clock) = changes.clock {
+        row.sla_deadline = Set(clock.sla_deadline);
+        row.sla_policy_id = Set(clock.sla_policy_id);
+        row.sla_calendar_revision_id = Set(clock.sla_calendar_revision_id);
+        row.sla_revision = Set(clock.sla_revision);
+        row.sla_clock_at = Set(clock.sla_clock_at);
+        row.sla_used_seconds = Set(clock.sla_used_seconds);
+        row.sla_paused_since = Set(clock.sla_paused_since);
+        row.first_response_due_at = Set(clock.first_response_due_at);
+        row.sla_deadline_explicit = Set(clock.sla_deadline_explicit);
+    }
+    if let Some(at) = changes.first_responded_at {
+        row.first_responded_at = Set(at);
+    }
+    if let Some(at) = changes.unchecked_since {
+        row.sla_unchecked_since = Set(Some(at));
     }
     if let Some(at) = changes.updated_at {
         row.updated_at = Set(at);
@@ -159,6 +220,15 @@ pub async fn by_external_id(db: &impl ConnectionTrait, external_id: &str) -> Res
     Entity::find().filter(Column::ExternalId.eq(external_id)).one(db).await
 }
 
+/// The complaint, locked for this transaction on MySQL and PostgreSQL
+/// (SQLite's write transaction already holds the only write lock).
+pub async fn by_id_for_update(db: &impl ConnectionTrait, id: i64) -> Result<Option<Model>, DbErr> {
+    match Dialect::of(db)? {
+        Dialect::Sqlite => Entity::find_by_id(id).one(db).await,
+        Dialect::MySql | Dialect::Postgres => Entity::find_by_id(id).lock_exclusive().one(db).await,
+    }
+}
+
 pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id).one(db).await
 }
@@ -180,8 +250,42 @@ pub async fn page(
     if let Some(a) = f.assigned_to_staff_id {
         query = query.filter(Column::AssignedToStaffId.eq(a));
     }
+    if let Some(state) = f.sla_state {
+        let now = f.now.unwrap_or_else(Utc::now);
+        let live = Column::Status.is_in(crate::domain::sla::LIVE_STATUSES);
+        // 1 when a due time still to be met has passed (a CASE: no NULL to negate).
+        let overdue = |flag: i32| {
+            let first_overdue =
+                Condition::all().add(Column::FirstRespondedAt.is_null()).add(Column::FirstResponseDueAt.lte(now));
+            let case = CaseStatement::new().case(Column::SlaDeadline.lte(now), 1).case(first_overdue, 1).finally(0);
+            Expr::expr(case).eq(flag)
+        };
+        let points_due =
+            Query::select().column("complaint_id").from("sla_points").and_where(Expr::col("due_at").lte(now)).take();
+        let at_risk = Column::Id.in_subquery(points_due);
+        let running = Condition::all().add(live).add(Column::SlaPausedSince.is_null());
+        query = query.filter(match state {
+            SlaFilter::Paused => Condition::all()
+                .add(Column::Status.is_in(crate::domain::sla::LIVE_STATUSES))
+                .add(Column::SlaPausedSince.is_not_null()),
+            SlaFilter::Breached => running.add(overdue(1)),
+            SlaFilter::AtRisk => running.add(overdue(0)).add(at_risk),
+            SlaFilter::Running => running.add(overdue(0)),
+        });
+    }
     let total = query.clone().count(db).await?;
-    let rows =
-        query.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id).offset(offset).limit(limit).all(db).await?;
+    let query = if f.sort_by_due {
+        // The sooner of the two due times still to be met; complaints without one last.
+        let due = "CASE WHEN first_responded_at IS NULL AND first_response_due_at IS NOT NULL \
+                   AND (sla_deadline IS NULL OR first_response_due_at < sla_deadline) \
+                   THEN first_response_due_at ELSE sla_deadline END";
+        query
+            .order_by_asc(Expr::cust(format!("CASE WHEN ({due}) IS NULL THEN 1 ELSE 0 END")))
+            .order_by_asc(Expr::cust(due))
+            .order_by_asc(Column::Id)
+    } else {
+        query.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id)
+    };
+    let rows = query.offset(offset).limit(limit).all(db).await?;
     Ok((rows, total))
 }

@@ -81,23 +81,6 @@ pub fn seconds_between(dialect: Dialect, a: &str, b: &str) -> String {
     }
 }
 
-/// Whether `share` (0..1) of the window from `start` to `end` has passed at
-/// `now` (all timestamp expressions; `now` a constant).
-pub fn share_elapsed(dialect: Dialect, start: &str, end: &str, now: &str, share: &str) -> String {
-    match dialect {
-        // Two date parses per row instead of four (SQLite does not reuse
-        // julianday(start)): now >= start + share * (end - start), in days,
-        // rearranged; 1e-8 days (under a millisecond, julianday's
-        // resolution) absorbs the rounding of the doubles.
-        Dialect::Sqlite => {
-            format!("julianday({end}) * {share} + julianday({start}) * (1 - {share}) <= julianday({now}) + 1e-8")
-        }
-        Dialect::MySql | Dialect::Postgres => {
-            format!("{} >= {share} * {}", seconds_between(dialect, start, now), seconds_between(dialect, start, end))
-        }
-    }
-}
-
 /// The `n`th (from 1) bound value inside a custom SQL expression.
 pub fn placeholder(dialect: Dialect, n: usize) -> String {
     match dialect {

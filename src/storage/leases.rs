@@ -39,3 +39,19 @@ pub async fn release_lease(
         .take();
     db.execute(&q).await.map(|_| ())
 }
+
+/// Up to when `job` last checked everything (its incremental checks start there).
+pub async fn watermark(db: &impl ConnectionTrait, job: &str) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let q = Query::select().column("checked_until").from("job_leases").and_where(Expr::col("name").eq(job)).take();
+    match db.query_one(&q).await? {
+        Some(row) => row.try_get::<Option<DateTime<Utc>>>("", "checked_until"),
+        None => Ok(None),
+    }
+}
+
+/// Records that `job` checked everything up to `until`.
+pub async fn set_watermark(db: &impl ConnectionTrait, job: &str, until: DateTime<Utc>) -> Result<(), DbErr> {
+    let q =
+        Query::update().table("job_leases").value("checked_until", until).and_where(Expr::col("name").eq(job)).take();
+    db.execute(&q).await.map(|_| ())
+}

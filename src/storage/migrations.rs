@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(CloseIndexes),
             Box::new(ApiKeys),
             Box::new(ComplaintExternalId),
+            Box::new(SlaCalendars),
         ]
     }
 }
@@ -543,6 +544,301 @@ impl MigrationTrait for ComplaintExternalId {
             index("idx_complaints_external_id", "complaints", &["external_id"]).unique().if_not_exists().take();
         m.create_index(unique).await
     }
+}
+
+/// SLA policies on business calendars (SPEC 8): calendars (with every
+/// revision kept, so time a complaint used on old hours stays counted on
+/// them), policies, each complaint's clock, the wall-clock moments its
+/// at-risk rules come due (`sla_points`), the revision of the SLA settings
+/// the clocks were projected with, and the seeded `24x7` calendar, `default`
+/// policy and disabled first-response rules.
+struct SlaCalendars;
+
+impl MigrationName for SlaCalendars {
+    fn name(&self) -> &str {
+        "m0011_sla_calendars"
+    }
+}
+
+/// The id of the seeded, always-open calendar and of its first revision.
+pub const CALENDAR_24X7: i64 = 1;
+
+#[async_trait::async_trait]
+impl MigrationTrait for SlaCalendars {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = Dialect::try_from(m.get_database_backend())?;
+        let db = m.get_connection();
+        let now = crate::domain::Clock::default().now();
+        m.create_table(
+            table(b)
+                .table("sla_calendars")
+                .if_not_exists()
+                .col(pk(b, "id"))
+                .col(ColumnDef::new("name").string_len(100).not_null())
+                .col(ColumnDef::new("time_zone").string_len(64).not_null())
+                .col(ColumnDef::new("weekly_hours").json().not_null())
+                .col(ColumnDef::new("holidays").json().not_null())
+                .col(id_ref("revision_id").not_null())
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "updated_at").not_null())
+                .take(),
+        )
+        .await?;
+        m.create_index(index("idx_sla_calendars_name", "sla_calendars", &["name"]).unique().if_not_exists().take())
+            .await?;
+        m.create_table(
+            table(b)
+                .table("sla_calendar_revisions")
+                .if_not_exists()
+                .col(pk(b, "id"))
+                .col(id_ref("calendar_id").not_null())
+                .col(ColumnDef::new("time_zone").string_len(64).not_null())
+                .col(ColumnDef::new("weekly_hours").json().not_null())
+                .col(ColumnDef::new("holidays").json().not_null())
+                .col(ts(b, "created_at").not_null())
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            table(b)
+                .table("sla_policies")
+                .if_not_exists()
+                .col(pk(b, "id"))
+                .col(ColumnDef::new("name").string_len(100).not_null())
+                .col(ColumnDef::new("position").integer().not_null())
+                .col(ColumnDef::new("match_priorities").json().not_null())
+                .col(ColumnDef::new("match_statuses").json().null())
+                .col(id_ref("calendar_id").not_null())
+                .col(ColumnDef::new("first_response_minutes").big_integer().null())
+                .col(ColumnDef::new("resolution_minutes").big_integer().null())
+                .col(ColumnDef::new("pause_statuses").json().not_null())
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "updated_at").not_null())
+                .foreign_key(&mut fk(("sla_policies", "calendar_id"), ("sla_calendars", "id")))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("idx_sla_policies_name", "sla_policies", &["name"]).unique().if_not_exists().take())
+            .await?;
+        // One row: the revision of the SLA settings (policies, calendars,
+        // at-risk rules); a complaint projected with an older one is re-projected.
+        m.create_table(
+            table(b)
+                .table("sla_revision")
+                .if_not_exists()
+                .col(ColumnDef::new("id").integer().not_null().primary_key())
+                .col(ColumnDef::new("revision").big_integer().not_null())
+                .take(),
+        )
+        .await?;
+        // When each at-risk rule's point comes for a running clock.
+        m.create_table(
+            table(b)
+                .table("sla_points")
+                .if_not_exists()
+                .col(id_ref("complaint_id").not_null())
+                .col(id_ref("rule_id").not_null())
+                .col(ts(b, "due_at").not_null())
+                .primary_key(Index::create().col("complaint_id").col("rule_id"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("idx_sla_points_rule_due", "sla_points", &["rule_id", "due_at"]).if_not_exists().take())
+            .await?;
+        m.create_index(index("idx_sla_points_due", "sla_points", &["due_at"]).if_not_exists().take()).await?;
+
+        // The clock of each complaint. One column per statement: SQLite adds one at a time.
+        let columns = [
+            ts(b, "first_responded_at").null().take(),
+            id_ref("sla_policy_id").null().take(),
+            id_ref("sla_calendar_revision_id").null().take(),
+            ColumnDef::new("sla_revision").big_integer().not_null().default(0).take(),
+            ts(b, "sla_clock_at").null().take(),
+            ColumnDef::new("sla_used_seconds").big_integer().not_null().default(0).take(),
+            ts(b, "sla_paused_since").null().take(),
+            ts(b, "first_response_due_at").null().take(),
+            ColumnDef::new("sla_deadline_explicit").boolean().not_null().default(false).take(),
+            ts(b, "sla_unchecked_since").null().take(),
+        ];
+        for mut column in columns {
+            let name = column.get_column_name();
+            if !m.has_column("complaints", &name).await? {
+                m.alter_table(Table::alter().table("complaints").add_column(&mut column).take()).await?;
+            }
+        }
+        // The incremental check: open windows over by time, by type; each job's watermark.
+        if !m.has_index("alerts", "idx_alerts_open_created").await? {
+            m.create_index(index("idx_alerts_open_created", "alerts", &["dedup_open", "alert_type", "created_at"]))
+                .await?;
+        }
+        if !m.has_column("job_leases", "checked_until").await? {
+            let column = ts(b, "checked_until").null().take();
+            m.alter_table(Table::alter().table("job_leases").add_column(column).take()).await?;
+        }
+        for (name, cols) in [
+            ("idx_complaints_sla_revision", &["sla_revision", "id"][..]),
+            ("idx_complaints_first_response_due", &["first_response_due_at"][..]),
+            ("idx_complaints_sla_deadline", &["sla_deadline"][..]),
+            ("idx_complaints_unchecked", &["sla_unchecked_since"][..]),
+        ] {
+            if !m.has_index("complaints", name).await? {
+                m.create_index(index(name, "complaints", cols)).await?;
+            }
+        }
+
+        // Seeds (each once: MySQL DDL does not roll back, so a rerun must not fail).
+        let seeded = db
+            .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                b.backend(),
+                "SELECT COUNT(*) FROM sla_revision".to_owned(),
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0);
+        if seeded > 0 {
+            return Ok(());
+        }
+        let always = json!({"mon": [["00:00", "24:00"]], "tue": [["00:00", "24:00"]], "wed": [["00:00", "24:00"]],
+            "thu": [["00:00", "24:00"]], "fri": [["00:00", "24:00"]], "sat": [["00:00", "24:00"]], "sun": [["00:00", "24:00"]]});
+        let mut insert = Query::insert();
+        insert.into_table("sla_calendar_revisions").columns([
+            "id",
+            "calendar_id",
+            "time_zone",
+            "weekly_hours",
+            "holidays",
+            "created_at",
+        ]);
+        insert.values_panic([
+            CALENDAR_24X7.into(),
+            CALENDAR_24X7.into(),
+            "UTC".into(),
+            always.clone().into(),
+            json!([]).into(),
+            now.into(),
+        ]);
+        db.execute(&insert).await?;
+        let mut insert = Query::insert();
+        insert.into_table("sla_calendars").columns([
+            "id",
+            "name",
+            "time_zone",
+            "weekly_hours",
+            "holidays",
+            "revision_id",
+            "created_at",
+            "updated_at",
+        ]);
+        insert.values_panic([
+            CALENDAR_24X7.into(),
+            "24x7".into(),
+            "UTC".into(),
+            always.into(),
+            json!([]).into(),
+            CALENDAR_24X7.into(),
+            now.into(),
+            now.into(),
+        ]);
+        db.execute(&insert).await?;
+        // `resolution_minutes` NULL: the ALERTS_SLA_HOURS figure of the complaint's priority.
+        let mut insert = Query::insert();
+        insert.into_table("sla_policies").columns([
+            "id",
+            "name",
+            "position",
+            "match_priorities",
+            "calendar_id",
+            "pause_statuses",
+            "created_at",
+            "updated_at",
+        ]);
+        insert.values_panic([
+            1.into(),
+            "default".into(),
+            1000.into(),
+            json!(["low", "medium", "high", "critical"]).into(),
+            CALENDAR_24X7.into(),
+            json!(["pending"]).into(),
+            now.into(),
+            now.into(),
+        ]);
+        db.execute(&insert).await?;
+        let mut insert = Query::insert();
+        insert.into_table("sla_revision").columns(["id", "revision"]).values_panic([1.into(), 1.into()]);
+        db.execute(&insert).await?;
+        let mut insert = Query::insert();
+        insert.into_table("permissions").columns(["id", "name", "description"]).values_panic([
+            6.into(),
+            "sla.manage".into(),
+            "Manage SLA policies and business calendars".into(),
+        ]);
+        db.execute(&insert).await?;
+        let mut insert = Query::insert();
+        insert.into_table("role_permissions").columns(["role_id", "permission_id"]).values_panic([1.into(), 6.into()]);
+        db.execute(&insert).await?;
+
+        let mut insert = Query::insert();
+        insert.into_table("alert_rules").columns([
+            "rule_name",
+            "rule_type",
+            "is_enabled",
+            "conditions",
+            "alert_config",
+            "created_at",
+            "updated_at",
+        ]);
+        for (name, rule_type, conditions, config) in first_response_rules() {
+            insert.values_panic([
+                name.into(),
+                rule_type.into(),
+                false.into(),
+                conditions.into(),
+                config.into(),
+                now.into(),
+                now.into(),
+            ]);
+        }
+        db.execute(&insert).await?;
+        if b == Dialect::Postgres {
+            for table in ["sla_calendars", "sla_calendar_revisions", "sla_policies", "permissions"] {
+                db.execute_unprepared(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+                ))
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first-response rules, seeded disabled (SPEC 8).
+pub fn first_response_rules() -> Vec<(&'static str, &'static str, serde_json::Value, serde_json::Value)> {
+    let config = |alert_type: &str, severity: &str| {
+        json!({
+            "alert_type": alert_type,
+            "severity": severity,
+            "recipients": ["assignee"],
+            "unassigned_recipients": ["role:supervisor", "role:admin"],
+            "dedup_window_hours": 24,
+            "expires_after_hours": 168,
+            "mandatory": false
+        })
+    };
+    vec![
+        (
+            "first_response_at_risk",
+            "first_response",
+            json!({"sla_state": "at_risk", "threshold_percent": 80, "statuses": ["open", "in_progress"]}),
+            config("first_response_at_risk", "warning"),
+        ),
+        (
+            "first_response_breached",
+            "first_response",
+            json!({"sla_state": "breached", "statuses": ["open", "in_progress"]}),
+            config("first_response_breach", "critical"),
+        ),
+    ]
 }
 
 /// MySQL only: two narrow indexes holding what closing the dedup windows

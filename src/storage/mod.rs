@@ -14,6 +14,7 @@ pub mod migrations;
 pub mod rollups;
 pub mod rules;
 pub mod settings;
+pub mod sla;
 pub mod sql;
 pub mod staff;
 pub mod stats;

@@ -52,7 +52,11 @@ async fn rules_create_update_enable_disable_delete(backend: Backend) {
     let (_, enabled_only) = app.get("/api/v1/alerts/rules?enabled_only=true", &admin).await;
     assert_eq!(enabled_only.as_array().unwrap().len(), 4);
     let (_, all) = app.get("/api/v1/alerts/rules", &admin).await;
-    assert_eq!(all.as_array().unwrap().len(), 5, "disabled rules are listed by default");
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        7,
+        "disabled rules are listed by default (the two first-response rules are seeded disabled)"
+    );
     let (_, thresholds) = app.get("/api/v1/alerts/rules?rule_type=threshold", &admin).await;
     assert_eq!(thresholds.as_array().unwrap().len(), 2);
     assert_eq!(app.get("/api/v1/alerts/rules?rule_type=cron", &admin).await.0, 422);
@@ -143,7 +147,7 @@ async fn rule_validation_names_the_field(backend: Backend) {
         assert!(detail.contains(needle), "{detail:?} should contain {needle:?}");
     }
     let (_, rules) = app.get("/api/v1/alerts/rules", &admin).await;
-    assert_eq!(rules.as_array().unwrap().len(), 4, "nothing half-written");
+    assert_eq!(rules.as_array().unwrap().len(), 6, "nothing half-written");
     // An update is validated against the rule's own type.
     let (status, resp) = app
         .send(

@@ -28,9 +28,21 @@ async fn seed_examples_a_to_d(backend: Backend) {
     assert_eq!(status, 200);
     let rules = body.as_array().unwrap();
     let names: Vec<&str> = rules.iter().map(|r| r["rule_name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["sla_breach_critical", "sla_at_risk", "critical_complaint_created", "high_workload_warning"]);
+    assert_eq!(
+        names,
+        [
+            "sla_breach_critical",
+            "sla_at_risk",
+            "critical_complaint_created",
+            "high_workload_warning",
+            "first_response_at_risk",
+            "first_response_breached"
+        ]
+    );
     let types: Vec<&str> = rules.iter().map(|r| r["rule_type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["sla", "sla", "event", "threshold"]);
+    assert_eq!(types, ["sla", "sla", "event", "threshold", "first_response", "first_response"]);
+    let enabled: Vec<bool> = rules.iter().map(|r| r["is_enabled"].as_bool().unwrap()).collect();
+    assert_eq!(enabled, [true, true, true, true, false, false], "the first-response rules are seeded disabled");
     for rule in rules {
         let mut keys: Vec<&str> = rule.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort();
@@ -49,7 +61,6 @@ async fn seed_examples_a_to_d(backend: Backend) {
             ]
         );
         assert!(rule["conditions"].is_object() && rule["alert_config"].is_object(), "JSON, not strings");
-        assert_eq!(rule["is_enabled"], true);
         assert_eq!(rule["created_by_staff_id"], Value::Null);
         chrono::DateTime::parse_from_rfc3339(rule["created_at"].as_str().unwrap()).expect("RFC 3339");
     }

@@ -43,6 +43,7 @@ async fn insert_breached(app: &TestApp, n: usize, priority: &str, assignees: &[i
             resolved_at: Set(None),
             external_id: Set(None),
             external_updated_at: Set(None),
+            ..Default::default()
         })
         .collect();
     // In chunks: SQLite takes at most 32 766 bound values per statement.

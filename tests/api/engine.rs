@@ -129,6 +129,7 @@ async fn missed_critical_complaints_are_caught_by_the_check(backend: Backend) {
         resolved_at: Set(None),
         external_id: Set(None),
         external_updated_at: Set(None),
+        ..Default::default()
     }
     .insert(&app.app.db)
     .await

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use convergeai_alerts::storage::dialect::Dialect;
+use convergeai_alerts::storage::engine::SlaMetric::{FirstResponse, Resolution};
 use convergeai_alerts::storage::engine::{Recipients, RulePlan, RuleStatements, Scope, Source};
 use convergeai_alerts::storage::stats::{self, Latency, Window};
 use convergeai_alerts::storage::{deliveries, rollups};
@@ -42,8 +43,30 @@ fn plan(name: &str, source: Source, alert_type: &str) -> RulePlan {
 fn plans() -> Vec<(&'static str, RulePlan)> {
     let statuses = || vec!["open".to_owned(), "in_progress".to_owned()];
     vec![
-        ("sla_breached", plan("SLA breached", Source::SlaBreached { statuses: statuses() }, "sla_breach")),
-        ("sla_at_risk", plan("SLA at risk", Source::SlaAtRisk { statuses: statuses(), share: 0.8 }, "sla_at_risk")),
+        (
+            "sla_breached",
+            plan("SLA breached", Source::SlaBreached { statuses: statuses(), metric: Resolution }, "sla_breach"),
+        ),
+        (
+            "sla_at_risk",
+            plan("SLA at risk", Source::SlaAtRisk { statuses: statuses(), metric: Resolution }, "sla_at_risk"),
+        ),
+        (
+            "first_response_breached",
+            plan(
+                "First response overdue",
+                Source::SlaBreached { statuses: statuses(), metric: FirstResponse },
+                "first_response_breach",
+            ),
+        ),
+        (
+            "first_response_at_risk",
+            plan(
+                "First response at risk",
+                Source::SlaAtRisk { statuses: statuses(), metric: FirstResponse },
+                "first_response_at_risk",
+            ),
+        ),
         (
             "critical",
             plan(
@@ -92,7 +115,8 @@ fn raw(dialect: Dialect, sql: &str) -> Statement {
 fn render(dialect: Dialect) -> Vec<(String, String)> {
     let mut files = Vec::new();
     for (name, plan) in plans() {
-        for (scope_name, scope) in [("all", Scope::All), ("one", Scope::Complaint(7))] {
+        let since = Scope::Changed { since: now() - TimeDelta::minutes(5) };
+        for (scope_name, scope) in [("all", Scope::All), ("one", Scope::Complaint(7)), ("changed", since)] {
             let statements = RuleStatements::build(dialect, &plan, "run-1", now(), scope).expect("recipients");
             let mut out = format!("-- The engine's statements for one {name} rule, scope {scope_name}.\n\n");
             for (step, statement) in statements.render(0).expect("render") {

@@ -22,5 +22,6 @@ mod import;
 mod observability;
 mod properties;
 mod realtime;
+mod sla;
 mod stats;
 mod storage;

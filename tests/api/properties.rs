@@ -2,7 +2,7 @@
 //! SLA "at risk" SQL agrees with the arithmetic it stands for.
 use chrono::TimeDelta;
 use convergeai_alerts::domain::{DomainError, rules};
-use convergeai_alerts::storage::engine::{Scope, Source, matching_complaints};
+use convergeai_alerts::storage::engine::{Scope, SlaMetric, Source, matching_complaints};
 use convergeai_alerts::storage::entities::complaint;
 use proptest::prelude::*;
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -116,17 +116,24 @@ async fn sla_case(app: &TestApp, window_s: i64, elapsed_s: i64, percent: u32) ->
         resolved_at: Set(None),
         external_id: Set(None),
         external_updated_at: Set(None),
+        ..Default::default()
     }
     .insert(&app.app.db)
     .await
     .unwrap();
     let share = f64::from(percent) / 100.0;
+    // The at-risk point a clock with this deadline gets (rule 999's).
+    let point = convergeai_alerts::domain::sla::wall_share_point(created, deadline, share);
+    let points = vec![(row.id, vec![(999, point)])];
+    convergeai_alerts::storage::sla::replace_points(&app.app.db, &points).await.unwrap();
     let scope = Scope::Complaint(row.id);
     let db = &app.app.db;
     let matches =
-        |source: Source| async move { !matching_complaints(db, &source, now, scope).await.unwrap().is_empty() };
-    let at_risk = matches(Source::SlaAtRisk { statuses: statuses.clone(), share }).await;
-    let breached = matches(Source::SlaBreached { statuses }).await;
+        |source: Source| async move { !matching_complaints(db, &source, 999, now, scope).await.unwrap().is_empty() };
+    let metric = SlaMetric::Resolution;
+    let at_risk = matches(Source::SlaAtRisk { statuses: statuses.clone(), metric }).await;
+    let breached = matches(Source::SlaBreached { statuses, metric }).await;
+    convergeai_alerts::storage::sla::replace_points(&app.app.db, &[(row.id, vec![])]).await.unwrap();
     complaint::Entity::delete_by_id(row.id).exec(&app.app.db).await.unwrap();
     let expect_breached = deadline <= now;
     let expect_at_risk = !expect_breached && elapsed_s as f64 >= share * window_s as f64;

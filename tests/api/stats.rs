@@ -74,7 +74,11 @@ async fn stats_maths_on_fixed_data(backend: Backend) {
     assert_eq!(status, 200, "{s}");
     assert_eq!(s["scope"], "all");
     assert_eq!(s["total"], 14);
-    assert_eq!(s["by_type"], json!({"critical_complaint": 4, "high_workload": 3, "sla_at_risk": 3, "sla_breach": 4}));
+    assert_eq!(
+        s["by_type"],
+        json!({"critical_complaint": 4, "high_workload": 3, "sla_at_risk": 3, "sla_breach": 4,
+               "first_response_at_risk": 0, "first_response_breach": 0})
+    );
     assert_eq!(s["by_severity"], json!({"critical": 8, "info": 3, "warning": 3}));
     assert_eq!(
         s["per_day"],

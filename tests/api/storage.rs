@@ -17,7 +17,7 @@ async fn migrations_apply_to_empty_and_migrated_databases(backend: Backend) {
     storage::migrate(&conn).await.expect("second migration is a no-op");
     // Seeded once, not twice.
     assert_eq!(role::Entity::find().count(&conn).await.unwrap(), 3);
-    assert_eq!(alert_rule::Entity::find().count(&conn).await.unwrap(), 4);
+    assert_eq!(alert_rule::Entity::find().count(&conn).await.unwrap(), 6);
     for table in ["alerts", "alert_subscriptions", "complaints", "staff", "settings"] {
         let row = conn
             .query_one_raw(Statement::from_string(
@@ -42,10 +42,16 @@ async fn seeds_roles_permissions_and_default_rules(backend: Backend) {
     let mut perms: Vec<String> =
         permission::Entity::find().all(&conn).await.unwrap().into_iter().map(|p| p.name).collect();
     perms.sort();
-    assert_eq!(perms, ["alerts.manage", "alerts.read", "complaints.read", "complaints.write", "staff.manage"]);
+    assert_eq!(
+        perms,
+        ["alerts.manage", "alerts.read", "complaints.read", "complaints.write", "sla.manage", "staff.manage"]
+    );
 
     for (role, expected) in [
-        ("admin", vec!["alerts.manage", "alerts.read", "complaints.read", "complaints.write", "staff.manage"]),
+        (
+            "admin",
+            vec!["alerts.manage", "alerts.read", "complaints.read", "complaints.write", "sla.manage", "staff.manage"],
+        ),
         ("supervisor", vec!["alerts.read", "complaints.read", "complaints.write"]),
         ("agent", vec!["alerts.read", "complaints.read"]),
     ] {
@@ -72,7 +78,11 @@ async fn seeds_roles_permissions_and_default_rules(backend: Backend) {
     assert_eq!(workload.rule_type, "threshold");
     assert_eq!(workload.conditions["threshold"], 10);
     assert_eq!(workload.alert_config["alert_type"], "high_workload");
-    assert!(rules.iter().all(|r| r.is_enabled && r.created_by_staff_id.is_none()));
+    let first_response = by_name("first_response_breached");
+    assert_eq!((first_response.rule_type.as_str(), first_response.is_enabled), ("first_response", false));
+    assert_eq!(first_response.alert_config["alert_type"], "first_response_breach");
+    assert_eq!(by_name("first_response_at_risk").conditions["threshold_percent"], 80);
+    assert!(rules.iter().all(|r| r.is_enabled == (r.rule_type != "first_response") && r.created_by_staff_id.is_none()));
 }
 
 async fn foreign_keys_and_unique_keys_are_enforced(backend: Backend) {
@@ -152,7 +162,7 @@ async fn concurrent_migrations_converge(backend: Backend) {
     }
     let conn = storage::connect(&db.url, &DbOptions::default()).await.unwrap();
     assert_eq!(role::Entity::find().count(&conn).await.unwrap(), 3);
-    assert_eq!(alert_rule::Entity::find().count(&conn).await.unwrap(), 4);
+    assert_eq!(alert_rule::Entity::find().count(&conn).await.unwrap(), 6);
     let applied = conn
         .query_one_raw(Statement::from_string(
             conn.get_database_backend(),

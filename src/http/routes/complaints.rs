@@ -74,9 +74,15 @@ pub struct ListQuery {
     #[param(value_type = Option<Priority>)]
     priority: Option<String>,
     assigned_to_staff_id: Option<i64>,
+    /// Open complaints whose SLA clocks are `at_risk`, `breached`, `paused` or `running`
+    #[param(value_type = Option<String>, pattern = "^(at_risk|breached|paused|running)$")]
+    sla_state: Option<String>,
+    /// `created` (newest first, the default) or `sla_due` (soonest due first)
+    #[param(value_type = Option<String>, pattern = "^(created|sla_due)$")]
+    sort: Option<String>,
 }
 
-/// Complaints, newest first.
+/// Complaints, newest first (or soonest due first).
 #[utoipa::path(get, path = "/complaints", operation_id = "list_complaints", tag = "complaints", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = complaints::ComplaintPage),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -91,6 +97,9 @@ async fn list(
         status: q.status,
         priority: q.priority,
         assigned_to_staff_id: q.assigned_to_staff_id,
+        sla_state: q.sla_state.as_deref().map(complaints::SlaFilter::parse).transpose()?,
+        sort_by_due: complaints::parse_sort(q.sort.as_deref())?,
+        now: None,
     };
     Ok(axum::Json(complaints::list(&app, filter, paging).await?))
 }
@@ -130,6 +139,14 @@ pub struct UpdateComplaint {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
     sla_deadline: Option<DateTime<Utc>>,
+    /// RFC 3339, between the complaint's creation and now: meets the first-response target; `null` clears it
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    first_responded_at: Option<Option<DateTime<Utc>>>,
+    /// `true`: first responded now (unless it already was); `false`: not yet responded
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
+    first_responded: Option<bool>,
 }
 
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).
@@ -155,6 +172,19 @@ async fn update(
         priority: body.priority,
         assigned_to_staff_id: body.assigned_to_staff_id,
         sla_deadline: body.sla_deadline,
+        first_responded: match (body.first_responded_at, body.first_responded) {
+            (Some(_), Some(_)) => {
+                return Err(crate::domain::DomainError::invalid(
+                    "first_responded",
+                    "give first_responded_at or first_responded, not both",
+                )
+                .into());
+            }
+            (Some(at), None) => Some(complaints::FirstResponse::At(at)),
+            (None, Some(true)) => Some(complaints::FirstResponse::Now),
+            (None, Some(false)) => Some(complaints::FirstResponse::At(None)),
+            (None, None) => None,
+        },
     };
     Ok(axum::Json(complaints::update(&app, id, changes).await?))
 }

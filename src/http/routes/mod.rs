@@ -5,5 +5,6 @@ pub mod complaints;
 pub mod console;
 pub mod health;
 pub mod rules;
+pub mod sla;
 pub mod subscriptions;
 pub mod ws;

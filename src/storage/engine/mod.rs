@@ -26,6 +26,7 @@ use super::dialect::Dialect;
 use super::entities::alert;
 use super::sql::{Sql, id_list, scalar};
 use super::{Db, begin_write};
+pub use crate::domain::vocab::SlaMetric;
 use insert::insert_alerts;
 use select::{candidates, close_windows, complaint_condition, windows_over};
 
@@ -34,15 +35,22 @@ use select::{candidates, close_windows, complaint_condition, windows_over};
 pub enum Scope {
     All,
     Complaint(i64),
+    /// What changed since the last check at `since`: complaints written and
+    /// not yet evaluated, due times and at-risk points that came after
+    /// `since`, and windows that are over; nothing else is read.
+    Changed {
+        since: DateTime<Utc>,
+    },
 }
 
 /// What a rule looks at.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// Complaints in `statuses` whose deadline has passed.
-    SlaBreached { statuses: Vec<String> },
-    /// Complaints in `statuses`, not yet breached, that used `share` (0..1) of their SLA window.
-    SlaAtRisk { statuses: Vec<String>, share: f64 },
+    /// Complaints in `statuses`, their clock running, whose `metric` is overdue.
+    SlaBreached { statuses: Vec<String>, metric: SlaMetric },
+    /// Complaints in `statuses`, their clock running, `metric` not yet
+    /// overdue, whose at-risk point of this rule (`sla_points`) has come.
+    SlaAtRisk { statuses: Vec<String>, metric: SlaMetric },
     /// Complaints in `statuses` of `priority`.
     Priority { priority: String, statuses: Vec<String> },
     /// Staff with more than `threshold` complaints in `statuses` assigned.
@@ -105,12 +113,13 @@ pub const ANNOUNCE_ROWS: u64 = 1000;
 pub async fn matching_complaints(
     db: &impl ConnectionTrait,
     source: &Source,
+    rule_id: i64,
     now: DateTime<Utc>,
     scope: Scope,
 ) -> Result<Vec<i64>, DbErr> {
     let mut sql = Sql::new(Dialect::of(db)?);
     sql.bind("now", now);
-    let cond = complaint_condition(&mut sql, source, scope);
+    let cond = complaint_condition(&mut sql, source, rule_id, scope);
     let rows = db.query_all_raw(sql.statement(&format!("SELECT c.id FROM complaints c WHERE {cond}"))?).await?;
     rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect()
 }

@@ -1,23 +1,30 @@
 //! What a rule matches and which of its dedup windows are over.
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, Statement};
 
-use super::{RulePlan, Scope, Source};
-use crate::storage::dialect::{Dialect, concat, narrow_index, share_elapsed, timestamp_key};
+use super::{RulePlan, Scope, SlaMetric, Source};
+use crate::storage::dialect::{Dialect, concat, narrow_index, timestamp_key};
 use crate::storage::sql::{Sql, id_list};
 
 /// The complaints a complaint source matches (alias `c`).
-pub(super) fn complaint_condition(sql: &mut Sql, source: &Source, scope: Scope) -> String {
-    let b = sql.dialect();
+pub(super) fn complaint_condition(sql: &mut Sql, source: &Source, rule_id: i64, scope: Scope) -> String {
     let mut cond = match source {
-        Source::SlaBreached { statuses } => {
-            format!("c.status {} AND c.sla_deadline <= {{now}}", sql.in_list("st", statuses))
-        }
-        Source::SlaAtRisk { statuses, share } => {
-            let share = sql.bind("share", *share);
+        Source::SlaBreached { statuses, metric } => {
             format!(
-                "c.status {} AND c.sla_deadline > {{now}} AND {}",
+                "c.status {} AND c.sla_paused_since IS NULL AND {} <= {{now}}{}",
                 sql.in_list("st", statuses),
-                share_elapsed(b, "c.created_at", "c.sla_deadline", "{now}", &share),
+                due_column(*metric),
+                unmet(*metric)
+            )
+        }
+        Source::SlaAtRisk { statuses, metric } => {
+            let rule_id = sql.bind("rule_id", rule_id);
+            format!(
+                "c.status {} AND c.sla_paused_since IS NULL AND {} > {{now}}{} AND c.id IN \
+                 (SELECT p.complaint_id FROM sla_points p WHERE p.rule_id = {rule_id} AND p.due_at <= {{now}})",
+                sql.in_list("st", statuses),
+                due_column(*metric),
+                unmet(*metric)
             )
         }
         Source::Priority { priority, statuses } => {
@@ -26,10 +33,77 @@ pub(super) fn complaint_condition(sql: &mut Sql, source: &Source, scope: Scope) 
         }
         Source::Workload { .. } => unreachable!("not a complaint source"),
     };
-    if let Scope::Complaint(id) = scope {
-        cond.push_str(&format!(" AND c.id = {}", sql.bind("scope", id)));
+    match scope {
+        Scope::All => {}
+        Scope::Complaint(id) => cond.push_str(&format!(" AND c.id = {}", sql.bind("scope", id))),
+        Scope::Changed { since } => {
+            cond.push_str(&format!(" AND c.id IN ({})", changed_complaints(sql, source, rule_id, since)))
+        }
     }
     cond
+}
+
+/// The complaints a complaint rule must look at again since `since`: those
+/// written and not yet evaluated, those whose watched due time or at-risk
+/// point came in (`since`, now], and those whose window of this rule is over
+/// by time. Each branch is a range of an index.
+fn changed_complaints(sql: &mut Sql, source: &Source, rule_id: i64, since: DateTime<Utc>) -> String {
+    let since = sql.bind("since", since);
+    let mut branches = vec![UNCHECKED.to_owned()];
+    match source {
+        Source::SlaAtRisk { .. } => {
+            let rule_id = sql.bind("rule_id", rule_id);
+            branches.push(format!(
+                "SELECT complaint_id FROM sla_points WHERE rule_id = {rule_id} AND due_at > {since} AND due_at <= {{now}}"
+            ));
+        }
+        Source::SlaBreached { metric, .. } => {
+            let due = due_column(*metric).trim_start_matches("c.");
+            branches.push(format!("SELECT id FROM complaints WHERE {due} > {since} AND {due} <= {{now}}"));
+        }
+        Source::Priority { .. } | Source::Workload { .. } => {}
+    }
+    branches.push(format!("SELECT resource_id FROM alerts WHERE {}", windows_ended(sql, "complaint")));
+    branches.join(" UNION ")
+}
+
+/// Complaints written and not yet evaluated.
+const UNCHECKED: &str = "SELECT id FROM complaints WHERE sla_unchecked_since IS NOT NULL";
+
+/// Open windows of the rule's alert type over by time (a range of
+/// `idx_alerts_open_created`; closed at each check, so few).
+fn windows_ended(sql: &mut Sql, resource_type: &str) -> String {
+    let resource_type = sql.bind("resource_type", resource_type);
+    format!(
+        "dedup_open = 1 AND alert_type = {{alert_type}} AND created_at < {{cutoff}} AND resource_type = {resource_type}"
+    )
+}
+
+/// The due time of a metric's clock (alias `c`).
+pub(super) fn due_column(metric: SlaMetric) -> &'static str {
+    match metric {
+        SlaMetric::Resolution => "c.sla_deadline",
+        SlaMetric::FirstResponse => "c.first_response_due_at",
+    }
+}
+
+/// The metric's target is not met yet (a resolved complaint is out by its status).
+fn unmet(metric: SlaMetric) -> &'static str {
+    match metric {
+        SlaMetric::Resolution => "",
+        SlaMetric::FirstResponse => " AND c.first_responded_at IS NULL",
+    }
+}
+
+/// The due time a source's alerts are about: a first-response rule's own.
+fn source_due(source: &Source) -> &'static str {
+    match source {
+        Source::SlaBreached { metric: SlaMetric::FirstResponse, .. }
+        | Source::SlaAtRisk { metric: SlaMetric::FirstResponse, .. } => "first_response_due_at",
+        Source::SlaBreached { .. } | Source::SlaAtRisk { .. } | Source::Priority { .. } | Source::Workload { .. } => {
+            "sla_deadline"
+        }
+    }
 }
 
 /// Who receives what an owner's complaint (or workload) raises: (owner,
@@ -92,6 +166,9 @@ pub(super) fn candidates(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> Option
                     " AND o.assigned_to_staff_id IN (SELECT assigned_to_staff_id FROM complaints WHERE id = {})",
                     sql.bind("scope", id)
                 ),
+                Scope::Changed { .. } => {
+                    format!(" AND o.assigned_to_staff_id IN ({})", changed_staff(sql))
+                }
             };
             Candidates {
                 from: format!(
@@ -106,22 +183,33 @@ pub(super) fn candidates(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> Option
             }
         }
         source => {
-            let cond = complaint_condition(sql, source, scope);
+            let cond = complaint_condition(sql, source, plan.rule_id, scope);
             Candidates {
                 from: format!(
                     "FROM complaints c LEFT JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE \
                      JOIN ({map}) m ON m.owner = COALESCE(a.id, 0) WHERE {cond}"
                 ),
                 rid: "c.id",
-                version: complaint_version(sql.dialect(), "c"),
+                version: complaint_version(sql.dialect(), "c", source_due(source)),
             }
         }
     })
 }
 
-/// A complaint's dedup version: its deadline and priority.
-fn complaint_version(b: Dialect, c: &str) -> String {
-    let deadline = timestamp_key(b, &format!("{c}.sla_deadline"));
+/// The staff whose workload must be looked at again: the assignees of
+/// complaints written and not yet evaluated, and those whose workload window
+/// is over by time.
+fn changed_staff(sql: &mut Sql) -> String {
+    format!(
+        "SELECT assigned_to_staff_id FROM complaints WHERE sla_unchecked_since IS NOT NULL \
+         UNION SELECT resource_id FROM alerts WHERE {}",
+        windows_ended(sql, "staff")
+    )
+}
+
+/// A complaint's dedup version: the due time the rule watches and its priority.
+fn complaint_version(b: Dialect, c: &str, due: &str) -> String {
+    let deadline = timestamp_key(b, &format!("{c}.{due}"));
     concat(b, &[&format!("COALESCE({deadline}, '0')"), "'|'", &format!("{c}.priority")])
 }
 
@@ -144,7 +232,7 @@ pub(super) fn windows_over(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> Stri
     } else {
         format!(
             "COALESCE((SELECT {} FROM {} WHERE c.id = w.resource_id), '')",
-            complaint_version(sql.dialect(), "c"),
+            complaint_version(sql.dialect(), "c", source_due(&plan.source)),
             narrow_index(sql.dialect(), "complaints", "c", "idx_complaints_version")
         )
     };
@@ -155,6 +243,10 @@ pub(super) fn windows_over(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> Stri
             sql.bind("scope", id)
         ),
         Scope::Complaint(id) => format!(" AND w.resource_id = {}", sql.bind("scope", id)),
+        Scope::Changed { .. } if workload => format!(" AND w.resource_id IN ({})", changed_staff(sql)),
+        Scope::Changed { since } => {
+            format!(" AND w.resource_id IN ({})", changed_complaints(sql, &plan.source, plan.rule_id, since))
+        }
     };
     format!(
         "w.dedup_open = 1 AND w.alert_type = {{alert_type}} AND w.resource_type = {resource_type}{scoped} \

@@ -1,7 +1,7 @@
 //! Every word a user reads of a generated alert: titles, messages, JSON
 //! metadata and durations ("2 d 3 h"), built in SQL so a check writes its
 //! alerts in one statement.
-use super::{RulePlan, Source};
+use super::{RulePlan, SlaMetric, Source};
 use crate::storage::dialect::{
     Dialect, as_int, concat, floor, int_div, json_object, seconds_between, text, utc_minute, utc_rfc3339,
 };
@@ -48,10 +48,20 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
             (columns, title, message, metadata)
         }
         source => {
+            // The due time the alert is about.
+            let due = match source {
+                Source::SlaBreached { metric, .. } | Source::SlaAtRisk { metric, .. } => {
+                    super::select::due_column(*metric)
+                }
+                Source::Priority { .. } | Source::Workload { .. } => "c.sla_deadline",
+            };
             // The numbers of the message, in whole seconds and percent.
             let numbers = match source {
                 Source::SlaBreached { .. } => {
-                    format!(", {} AS secs", as_int(b, &floor(b, &seconds_between(b, "c.sla_deadline", "{now}"))))
+                    format!(", {} AS secs", as_int(b, &floor(b, &seconds_between(b, due, "{now}"))))
+                }
+                Source::SlaAtRisk { metric: SlaMetric::FirstResponse, .. } => {
+                    format!(", {} AS secs", as_int(b, &floor(b, &seconds_between(b, "{now}", due))))
                 }
                 Source::SlaAtRisk { .. } => {
                     let elapsed = seconds_between(b, "c.created_at", "{now}");
@@ -68,8 +78,8 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
             let columns = format!(
                 "m.rcp, c.id AS rid, {version} AS ver, c.title, c.customer_name, c.priority, c.status, \
                  {} AS deadline_text, {} AS deadline_json, a.id AS owner, a.full_name AS owner_name{numbers}",
-                utc_minute(b, "c.sla_deadline"),
-                utc_rfc3339(b, "c.sla_deadline"),
+                utc_minute(b, due),
+                utc_rfc3339(b, due),
             );
             let who = format!(
                 "CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE {} END",
@@ -90,6 +100,42 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                 ["'Complaint #'", id.as_str(), "' \"'", "x.title", "'\" ('", "x.priority", "', '", who.as_str()];
             let duration = duration_text(b, &whole_minutes(b, "x.secs"));
             let (title, message) = match source {
+                Source::SlaBreached { metric: SlaMetric::FirstResponse, .. } => {
+                    metadata.push(("first_response_due_at", "x.deadline_json".to_owned()));
+                    metadata.push(("overdue_seconds", "x.secs".to_owned()));
+                    (
+                        c(&["'First response overdue: complaint #'", &id]),
+                        c(&[
+                            &sla_lead[..],
+                            &[
+                                "') has had no first response; it was due '",
+                                "x.deadline_text",
+                                "' UTC, '",
+                                &duration,
+                                "' ago.'",
+                            ],
+                        ]
+                        .concat()),
+                    )
+                }
+                Source::SlaAtRisk { metric: SlaMetric::FirstResponse, .. } => {
+                    metadata.push(("first_response_due_at", "x.deadline_json".to_owned()));
+                    metadata.push(("seconds_left", "x.secs".to_owned()));
+                    (
+                        c(&["'First response at risk: complaint #'", &id]),
+                        c(&[
+                            &sla_lead[..],
+                            &[
+                                "') has had no first response; it is due in '",
+                                &duration,
+                                "' (at '",
+                                "x.deadline_text",
+                                "' UTC).'",
+                            ],
+                        ]
+                        .concat()),
+                    )
+                }
                 Source::SlaBreached { .. } => {
                     metadata.push(("overdue_seconds", "x.secs".to_owned()));
                     (

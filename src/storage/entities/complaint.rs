@@ -21,6 +21,23 @@ pub struct Model {
     pub external_id: Option<String>,
     /// The host's `updated_at` of the last write it sent.
     pub external_updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub first_responded_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The SLA policy the clock runs under.
+    pub sla_policy_id: Option<i64>,
+    /// The calendar revision the clock counts on.
+    pub sla_calendar_revision_id: Option<i64>,
+    /// The SLA settings' revision the due times were projected with.
+    pub sla_revision: i64,
+    /// `sla_used_seconds` of working time were used before this instant.
+    pub sla_clock_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub sla_used_seconds: i64,
+    /// The clock stopped (a pause status, or resolved) at this instant.
+    pub sla_paused_since: Option<chrono::DateTime<chrono::Utc>>,
+    pub first_response_due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The client gave `sla_deadline`: it is not projected.
+    pub sla_deadline_explicit: bool,
+    /// Written at this instant and not evaluated since.
+    pub sla_unchecked_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,4 +9,7 @@ pub mod permission;
 pub mod role;
 pub mod role_permission;
 pub mod setting;
+pub mod sla_calendar;
+pub mod sla_calendar_revision;
+pub mod sla_policy;
 pub mod staff;

@@ -10,7 +10,7 @@ SELECT w.id
   ORDER BY w.id;
 
 -- insert
--- values: String(Some("sla_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("SLA at risk")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), Double(Some(0.8)), BigInt(Some(7)), String(Some("sla_at_risk")), String(Some("complaint"))
+-- values: String(Some("sla_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("SLA at risk")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(7)), String(Some("sla_at_risk")), String(Some("complaint"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT ?, ?, substr(CONCAT('SLA at risk: complaint #', CAST(x.rid AS CHAR)), 1, 255), CONCAT('Complaint #', CAST(x.rid AS CHAR), ' "', x.title, '" (', x.priority, ', ', CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE CONCAT('assigned to ', x.owner_name) END, ') has used ', CAST((CASE WHEN x.pct > 100 THEN 100 WHEN x.pct < 0 THEN 0 ELSE x.pct END) AS CHAR), '% of its SLA window: ', CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 60 THEN CONCAT(CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) AS CHAR), ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60 = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h ', CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60) AS CHAR), ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d') ELSE CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d ', CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) AS CHAR), ' h') END, ' left until ', x.deadline_text, ' UTC.'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'elapsed_percent', (CASE WHEN x.pct > 100 THEN 100 WHEN x.pct < 0 THEN 0 ELSE x.pct END), 'seconds_left', x.secs), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?
   FROM (SELECT m.rcp, c.id AS rid, CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.sla_deadline) AS CHAR), '0'), '|', c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, DATE_FORMAT(c.sla_deadline, '%Y-%m-%d %H:%i') AS deadline_text, DATE_FORMAT(c.sla_deadline, '%Y-%m-%dT%H:%i:%s.%fZ') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(FLOOR((TIMESTAMPDIFF(MICROSECOND, ?, c.sla_deadline) / 1000000.0)) AS SIGNED) AS secs, CAST(FLOOR((CASE WHEN (TIMESTAMPDIFF(MICROSECOND, c.created_at, c.sla_deadline) / 1000000.0) >= 1 THEN (TIMESTAMPDIFF(MICROSECOND, c.created_at, ?) / 1000000.0) * 100 / (TIMESTAMPDIFF(MICROSECOND, c.created_at, c.sla_deadline) / 1000000.0) ELSE 100 END)) AS SIGNED) AS pct
   FROM complaints c LEFT
@@ -31,7 +31,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_deadline > ? AND (TIMESTAMPDIFF(MICROSECOND, c.created_at, ?) / 1000000.0) >= ? * (TIMESTAMPDIFF(MICROSECOND, c.created_at, c.sla_deadline) / 1000000.0) AND c.id = ? AND NOT EXISTS (SELECT 1
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND c.id IN (SELECT p.complaint_id
+  FROM sla_points p
+  WHERE p.rule_id = ? AND p.due_at <= ?) AND c.id = ? AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT 18446744073709551615) x
   WHERE TRUE
@@ -39,7 +41,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open;
 
 -- count
--- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), Double(Some(0.8)), BigInt(Some(7))
+-- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(7))
 SELECT COUNT(*)
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
@@ -59,7 +61,9 @@ SELECT COUNT(*)
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_deadline > ? AND (TIMESTAMPDIFF(MICROSECOND, c.created_at, ?) / 1000000.0) >= ? * (TIMESTAMPDIFF(MICROSECOND, c.created_at, c.sla_deadline) / 1000000.0) AND c.id = ?;
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND c.id IN (SELECT p.complaint_id
+  FROM sla_points p
+  WHERE p.rule_id = ? AND p.due_at <= ?) AND c.id = ?;
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

@@ -8,7 +8,7 @@ UPDATE alerts AS w SET dedup_open = NULL
   WHERE c.id = w.resource_id), ''));
 
 -- insert
--- values: String(Some("sla_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("SLA at risk")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Double(Some(0.8)), Double(Some(0.8)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sla_at_risk")), String(Some("complaint"))
+-- values: String(Some("sla_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("SLA at risk")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sla_at_risk")), String(Some("complaint"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT ?, ?, substr(('SLA at risk: complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" (' || x.priority || ', ' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || ') has used ' || CAST((CASE WHEN x.pct > 100 THEN 100 WHEN x.pct < 0 THEN 0 ELSE x.pct END) AS TEXT) || '% of its SLA window: ' || CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || ' left until ' || x.deadline_text || ' UTC.'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_object('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'elapsed_percent', (CASE WHEN x.pct > 100 THEN 100 WHEN x.pct < 0 THEN 0 ELSE x.pct END), 'seconds_left', x.secs), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?
   FROM (SELECT m.rcp, c.id AS rid, (COALESCE(c.sla_deadline, '0') || '|' || c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, (substr(c.sla_deadline, 1, 10) || ' ' || substr(c.sla_deadline, 12, 5)) AS deadline_text, replace(c.sla_deadline, '+00:00', 'Z') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(CAST(round((julianday(c.sla_deadline) - julianday(?)) * 86400.0, 3) AS INTEGER) AS INTEGER) AS secs, CAST(CAST((CASE WHEN round((julianday(c.sla_deadline) - julianday(c.created_at)) * 86400.0, 3) >= 1 THEN round((julianday(?) - julianday(c.created_at)) * 86400.0, 3) * 100 / round((julianday(c.sla_deadline) - julianday(c.created_at)) * 86400.0, 3) ELSE 100 END) AS INTEGER) AS INTEGER) AS pct
   FROM complaints c LEFT
@@ -29,14 +29,16 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_deadline > ? AND julianday(c.sla_deadline) * ? + julianday(c.created_at) * (1 - ?) <= julianday(?) + 1e-8 AND NOT EXISTS (SELECT 1
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND c.id IN (SELECT p.complaint_id
+  FROM sla_points p
+  WHERE p.rule_id = ? AND p.due_at <= ?) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT -1 OFFSET 0) x
   WHERE TRUE
   ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING;
 
 -- count
--- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Double(Some(0.8)), Double(Some(0.8)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z))
+-- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z))
 SELECT COUNT(*)
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
@@ -56,7 +58,9 @@ SELECT COUNT(*)
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_deadline > ? AND julianday(c.sla_deadline) * ? + julianday(c.created_at) * (1 - ?) <= julianday(?) + 1e-8;
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND c.id IN (SELECT p.complaint_id
+  FROM sla_points p
+  WHERE p.rule_id = ? AND p.due_at <= ?);
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

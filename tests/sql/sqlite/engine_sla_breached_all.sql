@@ -29,7 +29,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_deadline <= ? AND NOT EXISTS (SELECT 1
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline <= ? AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT -1 OFFSET 0) x
   WHERE TRUE
@@ -56,7 +56,7 @@ SELECT COUNT(*)
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_deadline <= ?;
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline <= ?;
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

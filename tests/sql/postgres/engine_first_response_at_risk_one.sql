@@ -1,0 +1,76 @@
+-- The engine's statements for one first_response_at_risk rule, scope one.
+
+-- close
+-- values: String(Some("first_response_at_risk")), String(Some("complaint")), BigInt(Some(7)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
+UPDATE alerts AS w SET dedup_open = NULL
+  WHERE w.dedup_open = 1 AND w.alert_type = $1 AND w.resource_type = $2 AND w.resource_id = $3 AND (w.created_at < $4 OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(CAST(CAST(EXTRACT(EPOCH
+  FROM c.first_response_due_at) * 1000000 AS BIGINT) AS TEXT), '0') || '|' || c.priority)
+  FROM complaints c
+  WHERE c.id = w.resource_id), ''));
+
+-- insert
+-- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("first_response_at_risk")), String(Some("complaint")), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(7)), String(Some("first_response_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response at risk")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1"))
+WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(EPOCH
+  FROM c.first_response_due_at) * 1000000 AS BIGINT) AS TEXT), '0') || '|' || c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, to_char(c.first_response_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS deadline_text, to_char(c.first_response_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(FLOOR(EXTRACT(EPOCH
+  FROM (c.first_response_due_at - $1))::float8) AS BIGINT) AS secs, NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.dedup_open = 1 AND o.alert_type = $2 AND o.resource_type = $3 AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp OFFSET 0) AS fresh
+  FROM complaints c LEFT
+  JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
+  JOIN (SELECT a.id AS owner, a.id AS rcp
+  FROM staff a
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, s.id
+  FROM staff a
+  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, r.id
+  FROM staff a
+  JOIN staff r ON r.is_active = TRUE
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($4)
+  WHERE a.is_active = TRUE
+  UNION SELECT 0, r.id
+  FROM staff r
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($5)
+  WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
+  WHERE c.status IN ($6, $7) AND c.sla_paused_since IS NULL AND c.first_response_due_at > $8 AND c.first_responded_at IS NULL AND c.id IN (SELECT p.complaint_id
+  FROM sla_points p
+  WHERE p.rule_id = $9 AND p.due_at <= $10) AND c.id = $11), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $12, $13, substr(('First response at risk: complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" (' || x.priority || ', ' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || ') has had no first response; it is due in ' || CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || ' (at ' || x.deadline_text || ' UTC).'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'seconds_left', x.secs), $17, CASE WHEN x.rcp IN (3) THEN $18 END, $19, 1, x.ver, $20
+  FROM x
+  WHERE x.fresh
+  ORDER BY x.rid, x.rcp
+  ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING RETURNING 1) SELECT (SELECT COUNT(*)
+  FROM x), (SELECT COUNT(*)
+  FROM ins);
+
+-- outbox0
+-- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
+  FROM alerts al
+  WHERE al.assigned_to_staff_id IN (1) AND al.id > $5 AND al.check_run = $6;
+
+-- outbox1
+-- values: String(Some("sms")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
+  FROM alerts al
+  WHERE al.assigned_to_staff_id IN (1) AND al.id > $5 AND al.check_run = $6;
+
+-- outbox2
+-- values: String(Some("webhook")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
+  FROM alerts al
+  WHERE al.assigned_to_staff_id IN (2) AND al.id > $5 AND al.check_run = $6;
+
+-- new_alerts
+-- values: BigInt(Some(0)), String(Some("run-1"))
+SELECT al.*
+  FROM alerts al
+  WHERE al.id > $1 AND al.check_run = $2 AND al.is_dismissed = FALSE
+  ORDER BY al.id;
+
+-- new_recipients
+-- values: BigInt(Some(0)), String(Some("run-1"))
+SELECT DISTINCT al.assigned_to_staff_id
+  FROM alerts al
+  WHERE al.id > $1 AND al.check_run = $2;
+
