@@ -213,6 +213,110 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
         second.total_created,
         bare_total
     );
+    sla_measurements(&app, &tag).await
+}
+
+/// The SLA issue's figures (issue 17): the scheduled jobs with nothing newly
+/// due and with 1 000 complaints newly due, re-projecting every open
+/// complaint onto a business calendar, and complaint creation on the 24x7
+/// and on a business calendar.
+async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
+    use convergeai_alerts::domain::complaints::{self, NewComplaint};
+    use convergeai_alerts::domain::scheduler::{SchedulerConfig, run_job};
+    let config = SchedulerConfig::default();
+    let jobs = ["sla_check", "critical_check", "workload_check"];
+    let e = |what: &'static str| move |e: convergeai_alerts::domain::DomainError| anyhow!("{what}: {e}");
+    // Each job's first run checks everything and sets its watermark.
+    for job in jobs {
+        run_job(app, job, &config).await.map_err(e("first tick"))?;
+    }
+    // Nothing newly due: each job once more, five times (median).
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        for job in jobs {
+            run_job(app, job, &config).await.map_err(e("idle tick"))?;
+        }
+        idle.push(t.elapsed());
+    }
+    // 1 000 healthy complaints come due within the next tick.
+    let due_at = app.clock.now() + TimeDelta::seconds(30);
+    let ids: Vec<String> = (0..1000).map(|k| (k * 10 + 6).to_string()).collect();
+    let dialect = Dialect::of(&app.db)?;
+    let mut sql = convergeai_alerts::storage::sql::Sql::new(dialect);
+    let at = sql.bind("at", due_at);
+    let update = format!("UPDATE complaints SET sla_deadline = {at} WHERE id IN ({})", ids.join(", "));
+    app.db.execute_raw(sql.statement(&update)?).await?;
+    app.clock.advance(TimeDelta::seconds(60));
+    let before = count(&app.db, "alerts").await?;
+    let t = Instant::now();
+    run_job(app, "sla_check", &config).await.map_err(e("due tick"))?;
+    let due_tick = t.elapsed();
+    let due_alerts = count(&app.db, "alerts").await? - before;
+
+    // Creation on 24x7, 500 in a row.
+    let create = |i: usize| NewComplaint {
+        title: format!("Bench complaint {i}"),
+        description: String::new(),
+        customer_name: "Bench".into(),
+        customer_email: None,
+        priority: Some("high".into()),
+        assigned_to_staff_id: Some(FIRST_AGENT + (i as i64 % AGENTS)),
+        sla_deadline: None,
+    };
+    let mut on_24x7 = Vec::new();
+    for i in 0..500 {
+        let t = Instant::now();
+        complaints::create(app, create(i)).await.map_err(e("create"))?;
+        on_24x7.push(t.elapsed());
+    }
+
+    // Onto a business calendar (Berlin, split day, a holiday): every open
+    // complaint's due times counted on it (untimed: the policy's switch).
+    let day = serde_json::json!([["09:00", "12:00"], ["13:00", "17:30"]]);
+    let calendar = convergeai_alerts::storage::sla::insert_calendar(
+        &app.db,
+        convergeai_alerts::storage::sla::CalendarRow {
+            name: "Berlin office".into(),
+            time_zone: "Europe/Berlin".into(),
+            weekly_hours: serde_json::json!({"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}),
+            holidays: serde_json::json!([{"date": "2026-12-25", "end_date": "2026-12-26", "name": "Christmas", "yearly": true}]),
+        },
+        app.clock.now(),
+    )
+    .await?;
+    app.db.execute_unprepared("UPDATE complaints SET sla_deadline_explicit = FALSE").await?;
+    app.db.execute_unprepared(&format!("UPDATE sla_policies SET calendar_id = {} WHERE id = 1", calendar.id)).await?;
+    convergeai_alerts::storage::sla::bump_revision(&app.db).await?;
+    let t = Instant::now();
+    let done = sla::reproject(app).await.map_err(e("reproject"))?;
+    let reproject_time = t.elapsed();
+
+    let mut on_business = Vec::new();
+    for i in 0..500 {
+        let t = Instant::now();
+        complaints::create(app, create(i)).await.map_err(e("create"))?;
+        on_business.push(t.elapsed());
+    }
+    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    let stats = |mut v: Vec<Duration>| {
+        v.sort();
+        let mean = v.iter().sum::<Duration>() / v.len() as u32;
+        format!("mean_ms={} p50_ms={} p99_ms={}", ms(mean), ms(v[v.len() / 2]), ms(v[v.len() * 99 / 100]))
+    };
+    let idle_runs = idle.iter().map(|d| ms(*d)).collect::<Vec<_>>().join("/");
+    println!(
+        "SLA_RESULT {tag} idle_tick_ms={} idle_runs={idle_runs} due_tick_ms={} due_alerts={due_alerts} \
+         reproject_s={} reprojected={} batches={} longest_batch_ms={}",
+        ms(median(&mut idle)),
+        ms(due_tick),
+        secs(reproject_time),
+        done.complaints,
+        done.batches,
+        ms(done.longest_batch),
+    );
+    println!("SLA_CREATE {tag} calendar=24x7 {}", stats(on_24x7));
+    println!("SLA_CREATE {tag} calendar=business {}", stats(on_business));
     Ok(())
 }
 

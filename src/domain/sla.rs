@@ -586,18 +586,18 @@ pub const LIVE_STATUSES: [&str; 3] =
     [ComplaintStatus::Open.as_str(), ComplaintStatus::InProgress.as_str(), ComplaintStatus::Pending.as_str()];
 
 /// Complaints re-projected per transaction: each holds the write lock briefly.
-pub const REPROJECT_BATCH: u64 = 500;
+pub const REPROJECT_BATCH: u64 = 250;
 
 /// Re-projects every open complaint whose clock was projected with older SLA
 /// settings (after a policy, calendar or at-risk rule changed, or written
 /// before clocks existed), in batches of [`REPROJECT_BATCH`], each its own
 /// transaction. Time used stays used; what remains counts on the new hours.
-/// Returns how many it re-projected.
-pub async fn reproject(app: &App) -> DomainResult<u64> {
+pub async fn reproject(app: &App) -> DomainResult<Reprojection> {
     let snapshot = snapshot(app).await?;
     let mut after = 0;
-    let mut total = 0;
+    let mut done = Reprojection::default();
     loop {
+        let started = std::time::Instant::now();
         let now = app.clock.now();
         let txn = storage::begin_write(&app.db).await?;
         let batch = storage::sla::stale_clocks(&txn, snapshot.revision, &LIVE_STATUSES, after, REPROJECT_BATCH).await?;
@@ -612,15 +612,38 @@ pub async fn reproject(app: &App) -> DomainResult<u64> {
             clocks.push((m.id, clock));
             points.push((m.id, list));
         }
+        let projected = started.elapsed();
         storage::sla::write_clocks(&txn, &clocks, now).await?;
+        let clocks_written = started.elapsed();
         storage::sla::replace_points(&txn, &points).await?;
+        let points_written = started.elapsed();
         txn.commit().await?;
-        total += batch.len() as u64;
+        tracing::debug!(
+            rows = batch.len(),
+            read_and_projected_ms = projected.as_millis() as u64,
+            clocks_ms = (clocks_written - projected).as_millis() as u64,
+            points_ms = (points_written - clocks_written).as_millis() as u64,
+            commit_ms = (started.elapsed() - points_written).as_millis() as u64,
+            "re-projected a batch"
+        );
+        done.complaints += batch.len() as u64;
+        done.batches += 1;
+        done.longest_batch = done.longest_batch.max(started.elapsed());
         if (batch.len() as u64) < REPROJECT_BATCH {
             break;
         }
     }
-    Ok(total)
+    Ok(done)
+}
+
+/// What a [`reproject`] did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Reprojection {
+    pub complaints: u64,
+    /// Transactions, one per batch.
+    pub batches: u64,
+    /// The longest a batch held the write lock (read, project, write, commit).
+    pub longest_batch: std::time::Duration,
 }
 
 /// Starts a re-projection in the background after a settings change; the
@@ -629,7 +652,7 @@ fn reproject_soon(app: &App) {
     let app = app.clone();
     tokio::spawn(async move {
         match reproject(&app).await {
-            Ok(n) if n > 0 => tracing::info!(complaints = n, "SLA clocks re-projected"),
+            Ok(done) if done.complaints > 0 => tracing::info!(complaints = done.complaints, "SLA clocks re-projected"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "re-projecting SLA clocks failed; the next check retries"),
         }

@@ -645,7 +645,6 @@ impl MigrationTrait for SlaCalendars {
         .await?;
         m.create_index(index("idx_sla_points_rule_due", "sla_points", &["rule_id", "due_at"]).if_not_exists().take())
             .await?;
-        m.create_index(index("idx_sla_points_due", "sla_points", &["due_at"]).if_not_exists().take()).await?;
 
         // The clock of each complaint. One column per statement: SQLite adds one at a time.
         let columns = [
@@ -678,7 +677,6 @@ impl MigrationTrait for SlaCalendars {
         for (name, cols) in [
             ("idx_complaints_sla_revision", &["sla_revision", "id"][..]),
             ("idx_complaints_first_response_due", &["first_response_due_at"][..]),
-            ("idx_complaints_sla_deadline", &["sla_deadline"][..]),
             ("idx_complaints_unchecked", &["sla_unchecked_since"][..]),
         ] {
             if !m.has_index("complaints", name).await? {

@@ -19,9 +19,19 @@ pub(super) fn complaint_condition(sql: &mut Sql, source: &Source, rule_id: i64, 
         }
         Source::SlaAtRisk { statuses, metric } => {
             let rule_id = sql.bind("rule_id", rule_id);
+            // Over every complaint, the points that came are read once; over
+            // a few (one complaint, or what changed), each is probed by key.
+            let point_came = match scope {
+                Scope::All => format!(
+                    "c.id IN (SELECT p.complaint_id FROM sla_points p WHERE p.rule_id = {rule_id} AND p.due_at <= {{now}})"
+                ),
+                Scope::Complaint(_) | Scope::Changed { .. } => format!(
+                    "EXISTS (SELECT 1 FROM sla_points p WHERE p.complaint_id = c.id AND p.rule_id = {rule_id} \
+                     AND p.due_at <= {{now}})"
+                ),
+            };
             format!(
-                "c.status {} AND c.sla_paused_since IS NULL AND {} > {{now}}{} AND c.id IN \
-                 (SELECT p.complaint_id FROM sla_points p WHERE p.rule_id = {rule_id} AND p.due_at <= {{now}})",
+                "c.status {} AND c.sla_paused_since IS NULL AND {} > {{now}}{} AND {point_came}",
                 sql.in_list("st", statuses),
                 due_column(*metric),
                 unmet(*metric)
@@ -57,9 +67,17 @@ fn changed_complaints(sql: &mut Sql, source: &Source, rule_id: i64, since: DateT
                 "SELECT complaint_id FROM sla_points WHERE rule_id = {rule_id} AND due_at > {since} AND due_at <= {{now}}"
             ));
         }
-        Source::SlaBreached { metric, .. } => {
-            let due = due_column(*metric).trim_start_matches("c.");
-            branches.push(format!("SELECT id FROM complaints WHERE {due} > {since} AND {due} <= {{now}}"));
+        Source::SlaBreached { metric: SlaMetric::Resolution, statuses } => {
+            // A range of `idx_complaints_status_deadline` per status.
+            branches.push(format!(
+                "SELECT id FROM complaints WHERE status {} AND sla_deadline > {since} AND sla_deadline <= {{now}}",
+                sql.in_list("st", statuses)
+            ));
+        }
+        Source::SlaBreached { metric: SlaMetric::FirstResponse, .. } => {
+            branches.push(format!(
+                "SELECT id FROM complaints WHERE first_response_due_at > {since} AND first_response_due_at <= {{now}}"
+            ));
         }
         Source::Priority { .. } | Source::Workload { .. } => {}
     }

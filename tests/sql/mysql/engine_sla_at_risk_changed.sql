@@ -39,9 +39,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND c.id IN (SELECT p.complaint_id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND EXISTS (SELECT 1
   FROM sla_points p
-  WHERE p.rule_id = ? AND p.due_at <= ?) AND c.id IN (SELECT id
+  WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id IN (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT complaint_id
@@ -77,9 +77,9 @@ SELECT COUNT(*)
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND c.id IN (SELECT p.complaint_id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND EXISTS (SELECT 1
   FROM sla_points p
-  WHERE p.rule_id = ? AND p.due_at <= ?) AND c.id IN (SELECT id
+  WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id IN (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT complaint_id

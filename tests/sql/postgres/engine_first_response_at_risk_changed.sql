@@ -41,9 +41,9 @@ WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(E
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($5)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN ($6, $7) AND c.sla_paused_since IS NULL AND c.first_response_due_at > $8 AND c.first_responded_at IS NULL AND c.id IN (SELECT p.complaint_id
+  WHERE c.status IN ($6, $7) AND c.sla_paused_since IS NULL AND c.first_response_due_at > $8 AND c.first_responded_at IS NULL AND EXISTS (SELECT 1
   FROM sla_points p
-  WHERE p.rule_id = $9 AND p.due_at <= $10) AND c.id IN (SELECT id
+  WHERE p.complaint_id = c.id AND p.rule_id = $9 AND p.due_at <= $10) AND c.id IN (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT complaint_id

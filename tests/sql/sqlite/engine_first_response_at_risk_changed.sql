@@ -37,9 +37,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at > ? AND c.first_responded_at IS NULL AND c.id IN (SELECT p.complaint_id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at > ? AND c.first_responded_at IS NULL AND EXISTS (SELECT 1
   FROM sla_points p
-  WHERE p.rule_id = ? AND p.due_at <= ?) AND c.id IN (SELECT id
+  WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id IN (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT complaint_id
@@ -74,9 +74,9 @@ SELECT COUNT(*)
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at > ? AND c.first_responded_at IS NULL AND c.id IN (SELECT p.complaint_id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at > ? AND c.first_responded_at IS NULL AND EXISTS (SELECT 1
   FROM sla_points p
-  WHERE p.rule_id = ? AND p.due_at <= ?) AND c.id IN (SELECT id
+  WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id IN (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT complaint_id

@@ -29,9 +29,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND c.id IN (SELECT p.complaint_id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND EXISTS (SELECT 1
   FROM sla_points p
-  WHERE p.rule_id = ? AND p.due_at <= ?) AND c.id = ? AND NOT EXISTS (SELECT 1
+  WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id = ? AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT -1 OFFSET 0) x
   WHERE TRUE
@@ -58,9 +58,9 @@ SELECT COUNT(*)
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND c.id IN (SELECT p.complaint_id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND EXISTS (SELECT 1
   FROM sla_points p
-  WHERE p.rule_id = ? AND p.due_at <= ?) AND c.id = ?;
+  WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id = ?;
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))
