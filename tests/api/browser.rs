@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::header;
+use chrono::{TimeDelta, Utc};
+use reqwest::{Method, header};
 use serde_json::{Value, json};
 
 use crate::harness::{Backend, TestApp};
@@ -47,6 +48,7 @@ async fn console_serves_embedded_assets_with_security_headers() {
 
     for (path, content_type) in [
         ("/console/js/main.js", "text/javascript; charset=utf-8"),
+        ("/console/js/sla.js", "text/javascript; charset=utf-8"),
         ("/console/app.css", "text/css; charset=utf-8"),
         ("/console/icon.svg", "image/svg+xml"),
     ] {
@@ -218,6 +220,277 @@ async fn console_end_to_end_in_headless_chromium() {
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 
     browser.close().await;
+}
+
+/// The SLA board and its calendar and policy editor, seeded through the API:
+/// a Berlin business calendar, a policy on it, complaints whose clocks run,
+/// are breached, and are paused; the reader in New York.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sla_board_end_to_end_in_headless_chromium() {
+    let Some((chromium, chromedriver)) = browser_tools() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let (agent_id, _) = app.staff("agent@example.com", "agent").await;
+    app.staff("supervisor@example.com", "supervisor").await;
+    app.staff("admin@example.com", "admin").await;
+    let admin = app.admin_token().await;
+
+    // Berlin office hours, and a policy putting medium complaints on them.
+    let day = json!([["09:00", "12:00"], ["13:00", "17:00"]]);
+    let office = json!({
+        "name": "Berlin office",
+        "time_zone": "Europe/Berlin",
+        "weekly_hours": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day},
+        "holidays": [{"date": "2027-01-01", "name": "New Year", "yearly": true}],
+    });
+    let (status, office) = app.send(Method::POST, "/api/v1/sla/calendars", Some(&admin), Some(office)).await;
+    assert_eq!(status, 201, "{office}");
+    let policy = json!({
+        "name": "Medium on office hours", "position": 10, "match": {"priorities": ["medium"]},
+        "calendar_id": office["id"], "targets": {"first_response_minutes": 960, "resolution_minutes": 2400},
+    });
+    let (status, policy) = app.send(Method::POST, "/api/v1/sla/policies", Some(&admin), Some(policy)).await;
+    assert_eq!(status, 201, "{policy}");
+
+    // Complaints: one whose own deadline is two minutes away, one critical (4 h), one high (24 h), one
+    // medium (office hours: at least two working days to a first response), one waiting on the
+    // customer, one resolved. Then 3½ hours pass: the first is overdue, the critical one at risk.
+    let deadline = (Utc::now() + TimeDelta::minutes(2)).to_rfc3339();
+    let assigned = json!({"assigned_to_staff_id": agent_id});
+    let overdue = seed(&app, "Refund never arrived", "Dana Smith", "critical", json!({"sla_deadline": deadline})).await;
+    let at_risk = seed(&app, "Card declined at checkout", "Lee Wong", "critical", assigned.clone()).await;
+    let high = seed(&app, "Router keeps dropping", "Ada Byron", "high", assigned.clone()).await;
+    let medium = seed(&app, "Invoice address wrong", "Sam Okafor", "medium", json!({})).await;
+    let waiting = seed(&app, "Waiting for photos of the damage", "Kim Lee", "low", assigned).await;
+    app.patch_complaint(&waiting, json!({"status": "pending"})).await;
+    let resolved = seed(&app, "Password reset", "Bo Chen", "high", json!({})).await;
+    app.patch_complaint(&resolved, json!({"status": "resolved"})).await;
+    app.app.clock.advance(TimeDelta::minutes(210));
+    let admin = app.admin_token().await;
+    let ids = |body: &Value| -> Vec<Value> {
+        body["complaints"].as_array().unwrap().iter().map(|c| c["id"].clone()).collect()
+    };
+    let (_, breached) = app.get("/api/v1/complaints?sla_state=breached&sort=sla_due", &admin).await;
+    let (_, running) = app.get("/api/v1/complaints?sla_state=running&sort=sla_due", &admin).await;
+    assert_eq!(ids(&breached), std::slice::from_ref(&overdue), "{breached}");
+    assert_eq!(ids(&running), [at_risk.clone(), high.clone(), medium.clone()], "{running}");
+
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshots_dir();
+    // The reader is in New York: times show in their zone, the preview also in the calendar's.
+    let zone = json!({"cmd": "Emulation.setTimezoneOverride", "params": {"timezoneId": "America/New_York"}});
+    browser.post("/goog/cdp/execute", zone).await;
+
+    // An admin opens the board: soonest due first, the overdue one first and highlighted.
+    browser.goto(&app.url("/")).await;
+    sign_in(&browser, "admin@example.com").await;
+    browser.find("#view-inbox:not([hidden])").await;
+    browser.click("a[data-route=sla]").await;
+    browser.find("#view-sla:not([hidden]) #sla-board").await;
+    let rows = "document.querySelectorAll('#sla-board tbody tr')";
+    browser.wait_for("four running clocks", &format!("{rows}.length === 4")).await;
+    let order = browser.execute(&format!("return [...{rows}].map((r) => Number(r.dataset.id))")).await;
+    assert_eq!(order, json!([overdue, at_risk, high, medium]), "soonest due first");
+    let late = browser.find(&format!("#sla-complaint-{overdue}.is-breached")).await.text().await;
+    assert!(late.contains("Refund never arrived") && late.contains("Dana Smith"), "{late}");
+    let countdown = browser.text(&format!("#sla-complaint-{overdue} .countdown")).await;
+    assert!(countdown.starts_with("Overdue by 3 h 2"), "{countdown}");
+    let risky = browser.text(&format!("#sla-complaint-{at_risk}")).await;
+    assert!(risky.to_lowercase().contains("at risk") && risky.contains(&format!("Staff #{agent_id}")), "{risky}");
+    // The countdown ticks every second, without asking the server.
+    let before = browser.text(&format!("#sla-complaint-{at_risk} .countdown")).await;
+    assert!(before.contains(" min ") && !before.starts_with("Overdue"), "{before}");
+    browser
+        .wait_for(
+            "the countdown to tick",
+            &format!("document.querySelector('#sla-complaint-{at_risk} .countdown').textContent !== '{before}'"),
+        )
+        .await;
+    // The medium one runs on office hours: its first response is nearest, in working time too.
+    let office_row = browser.text(&format!("#sla-complaint-{medium}")).await;
+    assert!(office_row.contains("First response") && office_row.contains("Berlin office"), "{office_row}");
+    assert!(browser.text(&format!("#sla-complaint-{medium} .working")).await.contains(" h "), "{office_row}");
+    assert_eq!(browser.count(&format!("#sla-complaint-{resolved}, #sla-complaint-{waiting}")).await, 0);
+    // The paused one waits apart, with the time it was paused.
+    let paused = browser.text(&format!("#sla-waiting-part:not([hidden]) #sla-waiting-{waiting}")).await;
+    assert!(paused.contains("Waiting for photos of the damage") && paused.contains("Resolution"), "{paused}");
+    browser.find(&format!("#sla-waiting-{waiting} time[datetime]")).await;
+    browser.screenshot_from(&shots, "sla-board.png", "body", 1100.0).await;
+
+    // An SLA alert on the live feed reads the board again: a change made meanwhile shows without a reload.
+    app.patch_complaint(&high, json!({"status": "in_progress"})).await;
+    assert_eq!(browser.text(&format!("#sla-complaint-{high} td:nth-of-type(2)")).await, "Open");
+    browser.execute("window.__sameDocument = true").await;
+    assert!(app.check().await > 0, "the overdue complaint's breach alert");
+    browser
+        .wait_for(
+            "the board read again",
+            &format!("document.querySelector('#sla-complaint-{high} td:nth-of-type(2)').textContent === 'In progress'"),
+        )
+        .await;
+    assert_eq!(browser.execute("return window.__sameDocument === true").await, json!(true), "the page reloaded");
+
+    // Filters: breached only, then at risk only (the paused section goes), then all again.
+    browser.click("#sla-filters option[value=breached]").await;
+    browser
+        .wait_for("the breached one alone", &format!("{rows}.length === 1 && {rows}[0].dataset.id === '{overdue}'"))
+        .await;
+    assert_eq!(browser.count("#sla-waiting-part[hidden]").await, 1);
+    browser.click("#sla-filters option[value=at_risk]").await;
+    browser
+        .wait_for("the at-risk one alone", &format!("{rows}.length === 1 && {rows}[0].dataset.id === '{at_risk}'"))
+        .await;
+    browser.click("#sla-filters option[value='']").await;
+    browser.wait_for("all four again", &format!("{rows}.length === 4")).await;
+
+    // Calendars and policies (sla.manage): the seeded and the new ones are listed.
+    browser.click("#sla-to-settings").await;
+    let calendars = browser.text("#sla-settings:not([hidden]) #sla-calendar-list").await;
+    assert!(calendars.contains("24x7") && calendars.contains("Berlin office"), "{calendars}");
+    let policies = browser.text("#sla-policies tbody").await;
+    assert!(policies.contains("Medium on office hours") && policies.contains("default"), "{policies}");
+
+    // A calendar with a period that ends before it starts: the server's 422, in words, next to Monday.
+    browser.find("#cal-name").await.send_keys("Support desk").await;
+    let zone_field = browser.find("#cal-zone").await;
+    zone_field.clear().await;
+    zone_field.send_keys("America/New_York").await;
+    let monday = browser.find("#cal-day-mon").await;
+    monday.clear().await;
+    monday.send_keys("17:00-09:00").await;
+    browser.click("#sla-calendar-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "Monday's error",
+            "document.querySelector('#cal-day-mon-error').textContent === \
+             'Monday, period 1: end 09:00 must be after start 17:00.'",
+        )
+        .await;
+    assert_eq!(monday.attribute("aria-invalid").await, json!("true"));
+    // Corrected, with a yearly holiday: created, and listed.
+    monday.clear().await;
+    monday.send_keys("08:00-12:00, 13:00-16:00").await;
+    browser.find("#cal-holidays").await.send_keys("2027-07-04 Independence Day yearly").await;
+    browser.click("#sla-calendar-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "the new calendar",
+            "document.querySelector('#cal-form-status').textContent === 'Created the calendar “Support desk”.'",
+        )
+        .await;
+    browser.find("#sla-calendar-list [data-name='Support desk']").await;
+    let (_, list) = app.get("/api/v1/sla/calendars", &admin).await;
+    let desk = list.as_array().unwrap().iter().find(|c| c["name"] == "Support desk").expect("Support desk");
+    assert_eq!(desk["time_zone"], "America/New_York");
+    assert_eq!(desk["weekly_hours"]["mon"], json!([["08:00", "12:00"], ["13:00", "16:00"]]), "{desk}");
+    assert_eq!(desk["weekly_hours"]["tue"], json!([["09:00", "17:00"]]), "{desk}");
+    assert_eq!(desk["holidays"], json!([{"date": "2027-07-04", "name": "Independence Day", "yearly": true}]));
+
+    // The preview: Friday 2027-01-08 10:50 in New York (16:50 in Berlin) + 60 working minutes on
+    // office hours: 10 on Friday, 50 on Monday, due 09:50 in Berlin (03:50 in New York).
+    browser.click(&format!("#preview-calendar option[value='{}']", office["id"])).await;
+    browser.execute("document.querySelector('#preview-start').value = '2027-01-08T10:50'").await;
+    let minutes = browser.find("#preview-minutes").await;
+    minutes.clear().await;
+    minutes.send_keys("600000").await;
+    browser.click("#sla-preview-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "the minutes' error",
+            "document.querySelector('#preview-error').textContent === \
+             'Working minutes: must be between 0 and 525600.'",
+        )
+        .await;
+    assert_eq!(minutes.attribute("aria-invalid").await, json!("true"));
+    minutes.clear().await;
+    minutes.send_keys("60").await;
+    browser.click("#sla-preview-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "the due time",
+            "Date.parse(document.querySelector('#preview-result time')?.dateTime) === \
+             Date.parse('2027-01-11T08:50:00Z')",
+        )
+        .await;
+    let due = browser.text("#preview-result").await;
+    assert!(due.contains("3:50") && due.contains("9:50") && due.contains("Berlin office (Europe/Berlin)"), "{due}");
+
+    // A policy without priorities is refused next to them; with one it is created; then deleted.
+    browser.find("#pol-name").await.send_keys("High on the support desk").await;
+    browser.find("#pol-resolution").await.send_keys("480").await;
+    browser.click(&format!("#pol-calendar option[value='{}']", desk["id"])).await;
+    browser.click("#sla-policy-form button[type=submit]").await;
+    browser
+        .wait_for(
+            "the priorities' error",
+            "document.querySelector('#pol-priorities-error').textContent.startsWith('Must name each priority')",
+        )
+        .await;
+    browser.click("#pol-priorities input[value=high]").await;
+    browser.click("#sla-policy-form button[type=submit]").await;
+    let row = browser.find("#sla-policies tr[data-name='High on the support desk']").await;
+    let shown = row.text().await;
+    assert!(shown.contains("Support desk") && shown.contains("480 working min"), "{shown}");
+    let (_, policies) = app.get("/api/v1/sla/policies", &admin).await;
+    assert_eq!(policies[0]["name"], "Medium on office hours", "{policies}");
+    assert_eq!(policies[1]["match"]["priorities"], json!(["high"]), "{policies}");
+    assert_eq!(policies[1]["pause_statuses"], json!(["pending"]), "{policies}");
+    browser.screenshot_from(&shots, "sla-calendars.png", "#sla-settings", 2600.0).await;
+    browser.click("#sla-policies tr[data-name='High on the support desk'] .do-delete").await;
+    browser.accept_alert().await;
+    browser
+        .wait_for(
+            "the policy gone",
+            "!document.querySelector(\"#sla-policies tr[data-name='High on the support desk']\")",
+        )
+        .await;
+    // A calendar a policy uses cannot go: the 409 says which policy.
+    browser.click(&format!("#calendar-{} .do-delete", office["id"])).await;
+    browser.accept_alert().await;
+    browser
+        .wait_for(
+            "the refusal",
+            "document.querySelector('#sla-settings-status.is-error')?.textContent\
+             .includes('is used by the policies Medium on office hours')",
+        )
+        .await;
+
+    // A supervisor sees the board but not the editor.
+    browser.click("#sign-out").await;
+    sign_in(&browser, "supervisor@example.com").await;
+    browser.click("a[data-route=sla]").await;
+    browser.wait_for("the board", &format!("{rows}.length === 4")).await;
+    assert_eq!(browser.count("#sla-settings[hidden]").await, 1);
+    assert_eq!(browser.count("#sla-to-settings[hidden]").await, 1);
+
+    // An agent has no SLA page: no entry in the navigation, and its address leads to the inbox.
+    browser.click("#sign-out").await;
+    sign_in(&browser, "agent@example.com").await;
+    assert_eq!(browser.count("li[hidden]:has(> a[data-route=sla])").await, 1);
+    assert_eq!(browser.count("li[data-needs]:not([hidden])").await, 0, "an agent sees no SLA page");
+    browser.goto(&app.url("/#/sla")).await;
+    browser.wait_for("the inbox", "location.hash === '#/inbox' && !document.querySelector('#view-inbox').hidden").await;
+
+    // No script errors on the way (the 422s and the 409 above were expected).
+    let log = browser.post("/se/log", json!({"type": "browser"})).await;
+    let errors: Vec<&Value> = log
+        .as_array()
+        .expect("log entries")
+        .iter()
+        .filter(|e| {
+            let message = e["message"].as_str().unwrap_or_default();
+            e["level"] == "SEVERE" && !message.contains("status of 422") && !message.contains("status of 409")
+        })
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+
+    browser.close().await;
+}
+
+/// A complaint created through the API (`extra` adds fields); its id.
+async fn seed(app: &TestApp, title: &str, customer: &str, priority: &str, extra: Value) -> Value {
+    let mut body = json!({"title": title, "customer_name": customer, "priority": priority});
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    app.complaint(body).await["id"].clone()
 }
 
 async fn sign_in(browser: &Browser, email: &str) {
@@ -432,13 +705,40 @@ impl Browser {
 
     /// A screenshot of the whole page, beyond the viewport (Chromium's DevTools protocol through chromedriver).
     async fn screenshot_full_page(&self, dir: &Path, name: &str) {
-        use base64::Engine;
         let size = self.execute("const e = document.documentElement; return [e.scrollWidth, e.scrollHeight]").await;
-        let clip = json!({"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1});
+        self.capture(dir, name, json!({"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1})).await;
+    }
+
+    /// A screenshot of the page from just above `css` down, at most `height` pixels, beyond the viewport.
+    async fn screenshot_from(&self, dir: &Path, name: &str, css: &str, height: f64) {
+        self.find(css).await;
+        let script = format!(
+            "const e = document.documentElement; \
+             const top = Math.max(0, document.querySelector('{css}').getBoundingClientRect().top + scrollY - 16); \
+             return [e.scrollWidth, top, e.scrollHeight]"
+        );
+        let size = self.execute(&script).await;
+        let (top, bottom) = (size[1].as_f64().unwrap(), size[2].as_f64().unwrap());
+        let clip = json!({"x": 0, "y": top, "width": size[0], "height": height.min(bottom - top), "scale": 1});
+        self.capture(dir, name, clip).await;
+    }
+
+    async fn capture(&self, dir: &Path, name: &str, clip: Value) {
+        use base64::Engine;
         let params = json!({"format": "png", "captureBeyondViewport": true, "clip": clip});
         let shot = self.post("/goog/cdp/execute", json!({"cmd": "Page.captureScreenshot", "params": params})).await;
         let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).expect("base64 PNG");
         std::fs::write(dir.join(name), png).expect("write screenshot");
+    }
+
+    /// Accepts the `confirm()` the page shows, waiting for it to open.
+    async fn accept_alert(&self) {
+        let deadline = Instant::now() + WAIT;
+        while self.command(reqwest::Method::GET, "/alert/text", None).await.is_err() {
+            assert!(Instant::now() < deadline, "no dialog opened within {WAIT:?}");
+            tokio::time::sleep(POLL).await;
+        }
+        self.post("/alert/accept", json!({})).await;
     }
 
     async fn close(self) {

@@ -8,16 +8,25 @@ import * as inbox from './inbox.js';
 import * as settings from './settings.js';
 import * as rules from './rules.js';
 import * as analytics from './analytics.js';
+import * as sla from './sla.js';
 
-/** Each view module exports `needs` (a permission), `title` and `show(context)`. */
-const VIEWS = { inbox, settings, rules, analytics };
+/**
+ * Each view module exports `needs` (a permission), `title` and `show(context)`,
+ * and may export `roles` (the roles it is for, besides the permission).
+ */
+const VIEWS = { inbox, settings, sla, rules, analytics };
 const NOTICE_KEY = 'convergeai-alerts.notice';
 
 const live = new LiveFeed();
-const context = { me: null, live, setBadge };
+const context = { me: null, live, setBadge, can };
 
 function can(permission) {
   return context.me?.permissions.includes(permission) ?? false;
+}
+
+/** Whether the signed-in user has `needs` and, when `roles` lists any, one of those roles. */
+function allowed(needs, roles) {
+  return can(needs) && (!roles?.length || roles.includes(context.me.role));
 }
 
 function setBadge(count) {
@@ -93,7 +102,7 @@ async function startSession() {
     return;
   }
   $('#whoami').textContent = `${context.me.email} (${context.me.role})`;
-  for (const item of $$('[data-needs]')) item.hidden = !can(item.dataset.needs);
+  for (const item of $$('[data-needs]')) item.hidden = !allowed(item.dataset.needs, item.dataset.roles?.split(' '));
   $('#topbar').hidden = false;
   if (can('alerts.read')) {
     $('#live-state').textContent = 'Connecting…';
@@ -126,7 +135,7 @@ function route() {
   }
   const name = location.hash.replace(/^#\/?/, '');
   const view = VIEWS[name];
-  if (!view || !can(view.needs)) {
+  if (!view || !allowed(view.needs, view.roles)) {
     location.replace('#/inbox');
     return;
   }
