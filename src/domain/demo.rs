@@ -4,7 +4,8 @@
 use chrono::TimeDelta;
 
 use super::staff::{self, CreateStaff};
-use super::{App, DomainResult, engine};
+use super::vocab::RuleType;
+use super::{App, DomainResult, engine, sla};
 use crate::storage;
 
 /// (title, customer, priority, status, assignee, created hours ago, deadline hours from now)
@@ -90,6 +91,83 @@ pub async fn load(app: &App) -> DomainResult<Vec<(String, &'static str)>> {
         )
         .await?;
     }
+    business_hours(app, [agent1, agent2, agent3]).await?;
     engine::check_all(app).await?;
     Ok(accounts)
+}
+
+/// A support desk's business calendar (Berlin, a lunch break, the Christmas
+/// and New Year holidays), a policy putting medium and low complaints on it
+/// with a first-response target, the first-response rules switched on, and
+/// complaints whose clocks run, wait on the customer, met their first
+/// response and missed both targets. Their clocks are projected by the
+/// check that follows (revision 0).
+async fn business_hours(app: &App, [agent1, agent2, agent3]: [i64; 3]) -> DomainResult<()> {
+    let day = || vec![["09:00".to_owned(), "12:30".to_owned()], ["13:30".to_owned(), "17:30".to_owned()]];
+    let weekly = ["mon", "tue", "wed", "thu", "fri"].into_iter().map(|d| (d.to_owned(), day())).collect();
+    let holiday = |date: &str, end: Option<&str>, name: &str| super::calendar::HolidaySpec {
+        date: date.into(),
+        end_date: end.map(str::to_owned),
+        name: name.into(),
+        yearly: true,
+    };
+    let calendar = sla::create_calendar(
+        app,
+        sla::NewCalendar {
+            name: "Support desk (Berlin)".into(),
+            time_zone: "Europe/Berlin".into(),
+            weekly_hours: weekly,
+            holidays: vec![
+                holiday("2026-12-24", Some("2026-12-26"), "Christmas"),
+                holiday("2027-01-01", None, "New Year's Day"),
+            ],
+        },
+    )
+    .await?;
+    sla::create_policy(
+        app,
+        sla::NewPolicy {
+            name: "Standard support, business hours".into(),
+            position: Some(100),
+            matches: sla::PolicyMatch { priorities: vec!["medium".into(), "low".into()], statuses: None },
+            calendar_id: Some(calendar.id),
+            targets: sla::Targets { first_response_minutes: Some(120), resolution_minutes: Some(16 * 60) },
+            pause_statuses: None,
+        },
+    )
+    .await?;
+    for rule in super::rules::list(app, Some(RuleType::FirstResponse.as_str()), false).await? {
+        super::rules::update(app, rule.id, super::rules::RuleChanges { is_enabled: Some(true), ..Default::default() })
+            .await?;
+    }
+    let now = app.clock.now();
+    let h = TimeDelta::hours;
+    // (title, customer, priority, status, assignee, created hours ago, first response hours ago)
+    let rows = [
+        ("Warranty question about a blender", "Margaret Hamilton", "medium", "open", agent3, 1, None),
+        ("Waiting for photos of the damage", "Frances Allen", "medium", "pending", agent3, 5, Some(4)),
+        ("Delivery slot needs changing", "John Backus", "low", "in_progress", agent1, 30, Some(29)),
+        ("Subscription cancelled by mistake", "Radia Perlman", "medium", "open", agent2, 200, None),
+    ];
+    for (title, customer, priority, status, assignee, age, responded) in rows {
+        let row = storage::complaints::NewComplaintRow {
+            title: title.into(),
+            description: "Demo complaint on business hours".into(),
+            customer_name: customer.into(),
+            customer_email: None,
+            priority: priority.into(),
+            status: status.into(),
+            assigned_to_staff_id: Some(assignee),
+            created_at: now - h(age),
+            updated_at: now,
+            resolved_at: None,
+            external_id: None,
+            external_updated_at: None,
+            first_responded_at: responded.map(|r| now - h(r)),
+            clock: storage::complaints::ClockColumns::default(),
+            unchecked_since: Some(now),
+        };
+        storage::complaints::insert(&app.db, row).await?;
+    }
+    Ok(())
 }
