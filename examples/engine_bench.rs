@@ -521,7 +521,8 @@ async fn fill(app: &App, n: usize, seed: u64) -> Result<Mix> {
             let customer = i % 10_007;
             // The clock as a write projects it (a deadline of its own), with
             // the seeded at-risk rule's point: ids follow i in the fresh table.
-            points.push(((i + 1) as i64, vec![(AT_RISK_RULE, sla::wall_share_point(created, deadline, 0.8))]));
+            let point = sla::wall_share_point(created, deadline, 0.8);
+            points.push(((i + 1) as i64, vec![(AT_RISK_RULE, point, (deadline - point).num_seconds())]));
             rows.push(complaint::ActiveModel {
                 id: NotSet,
                 title: Set(format!("Order {i} arrived damaged")),

@@ -474,7 +474,14 @@ pub fn project(
             let point = match rule.metric {
                 SlaMetric::Resolution => match (facts.explicit_deadline, sla_deadline) {
                     // A client's deadline: a share of the wall-clock time to it, as before calendars.
-                    (Some(deadline), _) => Some(wall_share_point(facts.created_at, deadline, rule.share)),
+                    (Some(deadline), _) => {
+                        let at = wall_share_point(facts.created_at, deadline, rule.share);
+                        let left = match calendar {
+                            Some(c) => c.working_seconds_between(at, deadline),
+                            None => (deadline - at).num_seconds(),
+                        };
+                        Some((at, left))
+                    }
                     (None, Some(_)) => share_point(calendar, resolution_target, rule.share, used, clock_at),
                     (None, None) => None,
                 },
@@ -483,7 +490,7 @@ pub fn project(
                 }
                 SlaMetric::FirstResponse => None,
             };
-            points.extend(point.map(|at| (rule.rule_id, at)));
+            points.extend(point.map(|(at, left)| (rule.rule_id, at, left)));
         }
     }
     let clock = ClockColumns {
@@ -496,8 +503,19 @@ pub fn project(
         first_response_due_at,
         sla_deadline,
         sla_deadline_explicit: facts.explicit_deadline.is_some(),
+        sla_due_text: local_text(current, sla_deadline),
+        first_response_due_text: local_text(current, first_response_due_at),
     };
     (clock, points)
+}
+
+/// A due time in the calendar's own zone, "Mon 11 Jan 2027 09:40
+/// Europe/Berlin", for the alerts' words; `None` on the 24x7 calendar (its
+/// alerts say UTC, as before calendars).
+fn local_text(calendar: Option<(i64, &Calendar)>, due: Option<DateTime<Utc>>) -> Option<String> {
+    let (_, calendar) = calendar.filter(|(revision, _)| *revision != CALENDAR_24X7)?;
+    let zone = calendar.time_zone();
+    Some(format!("{} {}", due?.with_timezone(&zone).format("%a %-d %b %Y %H:%M"), zone.name()))
 }
 
 /// When `share` (0..1) of the wall-clock time from `start` to `deadline` has
@@ -507,16 +525,22 @@ pub fn wall_share_point(start: DateTime<Utc>, deadline: DateTime<Utc>, share: f6
     start + TimeDelta::microseconds((span * share).ceil() as i64)
 }
 
-/// When `share` of `target` working seconds will have been used.
+/// When `share` of `target` working seconds will have been used, and the
+/// working seconds then left.
 fn share_point(
     calendar: Option<&Calendar>,
     target: Option<i64>,
     share: f64,
     used: i64,
     clock_at: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let at = (target? as f64 * share).ceil() as i64;
-    if at <= used { Some(clock_at) } else { calendar?.add_working_seconds(clock_at, at - used) }
+) -> Option<(DateTime<Utc>, i64)> {
+    let target = target?;
+    let at = (target as f64 * share).ceil() as i64;
+    if at <= used {
+        Some((clock_at, target - used))
+    } else {
+        Some((calendar?.add_working_seconds(clock_at, at - used)?, target - at))
+    }
 }
 
 /// The clocks of a stored complaint at `now`, as reads show them.

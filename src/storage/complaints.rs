@@ -24,6 +24,9 @@ pub struct ClockColumns {
     /// The resolution due time.
     pub sla_deadline: Option<DateTime<Utc>>,
     pub sla_deadline_explicit: bool,
+    /// The due times in the calendar's zone (`None` on the 24x7 calendar).
+    pub sla_due_text: Option<String>,
+    pub first_response_due_text: Option<String>,
 }
 
 /// A complaint to write, its values checked by the domain.
@@ -91,6 +94,8 @@ fn active_model(new: NewComplaintRow) -> ActiveModel {
         first_response_due_at: Set(new.clock.first_response_due_at),
         sla_deadline_explicit: Set(new.clock.sla_deadline_explicit),
         sla_unchecked_since: Set(new.unchecked_since),
+        sla_due_text: Set(new.clock.sla_due_text),
+        first_response_due_text: Set(new.clock.first_response_due_text),
     }
 }
 
@@ -106,6 +111,8 @@ pub fn clock_of(m: &Model) -> ClockColumns {
         first_response_due_at: m.first_response_due_at,
         sla_deadline: m.sla_deadline,
         sla_deadline_explicit: m.sla_deadline_explicit,
+        sla_due_text: m.sla_due_text.clone(),
+        first_response_due_text: m.first_response_due_text.clone(),
     }
 }
 
@@ -172,6 +179,8 @@ pub async fn update(db: &impl ConnectionTrait, current: Model, changes: Complain
         row.sla_paused_since = Set(clock.sla_paused_since);
         row.first_response_due_at = Set(clock.first_response_due_at);
         row.sla_deadline_explicit = Set(clock.sla_deadline_explicit);
+        row.sla_due_text = Set(clock.sla_due_text);
+        row.first_response_due_text = Set(clock.first_response_due_text);
     }
     if let Some(at) = changes.first_responded_at {
         row.first_responded_at = Set(at);

@@ -639,6 +639,8 @@ impl MigrationTrait for SlaCalendars {
                 .col(id_ref("complaint_id").not_null())
                 .col(id_ref("rule_id").not_null())
                 .col(ts(b, "due_at").not_null())
+                // Working seconds left to the due time when the point comes (for the alert's words).
+                .col(ColumnDef::new("working_left").big_integer().not_null())
                 .primary_key(Index::create().col("complaint_id").col("rule_id"))
                 .take(),
         )
@@ -658,6 +660,9 @@ impl MigrationTrait for SlaCalendars {
             ts(b, "first_response_due_at").null().take(),
             ColumnDef::new("sla_deadline_explicit").boolean().not_null().default(false).take(),
             ts(b, "sla_unchecked_since").null().take(),
+            // The due times in the calendar's own zone, for the alerts' words (NULL on the 24x7 calendar).
+            ColumnDef::new("sla_due_text").string_len(100).null().take(),
+            ColumnDef::new("first_response_due_text").string_len(100).null().take(),
         ];
         for mut column in columns {
             let name = column.get_column_name();

@@ -183,8 +183,9 @@ pub async fn delete_policy(db: &impl ConnectionTrait, id: i64) -> Result<bool, D
     Ok(sla_policy::Entity::delete_by_id(id).exec(db).await?.rows_affected > 0)
 }
 
-/// One complaint's at-risk points: (rule id, when it comes due).
-pub type Points = Vec<(i64, DateTime<Utc>)>;
+/// One complaint's at-risk points: (rule id, when it comes due, working
+/// seconds then left to the due time).
+pub type Points = Vec<(i64, DateTime<Utc>, i64)>;
 
 /// Replaces the at-risk points of these complaints (two statements).
 pub async fn replace_points(db: &impl ConnectionTrait, points: &[(i64, Points)]) -> Result<(), DbErr> {
@@ -196,15 +197,16 @@ pub async fn replace_points(db: &impl ConnectionTrait, points: &[(i64, Points)])
     let mut sql = Sql::new(dialect);
     let mut rows = Vec::new();
     for (complaint_id, list) in points {
-        for (rule_id, due_at) in list {
+        for (rule_id, due_at, working_left) in list {
             let at = sql.bind(&format!("d{}", rows.len()), *due_at);
-            rows.push(format!("({complaint_id}, {rule_id}, {at})"));
+            rows.push(format!("({complaint_id}, {rule_id}, {at}, {working_left})"));
         }
     }
     if rows.is_empty() {
         return Ok(());
     }
-    let insert = format!("INSERT INTO sla_points (complaint_id, rule_id, due_at) VALUES {}", rows.join(", "));
+    let insert =
+        format!("INSERT INTO sla_points (complaint_id, rule_id, due_at, working_left) VALUES {}", rows.join(", "));
     db.execute_raw(sql.statement(&insert)?).await.map(|_| ())
 }
 
@@ -240,7 +242,7 @@ pub async fn write_clocks(
     let Some(id_list) = id_list(&ids) else { return Ok(()) };
     let mut sql = Sql::new(dialect);
     type Get = fn(&ClockColumns) -> sea_orm::Value;
-    let columns: [(&str, Get); 9] = [
+    let columns: [(&str, Get); 11] = [
         ("sla_policy_id", |c| c.sla_policy_id.into()),
         ("sla_calendar_revision_id", |c| c.sla_calendar_revision_id.into()),
         ("sla_revision", |c| c.sla_revision.into()),
@@ -250,6 +252,8 @@ pub async fn write_clocks(
         ("first_response_due_at", |c| c.first_response_due_at.into()),
         ("sla_deadline", |c| c.sla_deadline.into()),
         ("sla_deadline_explicit", |c| c.sla_deadline_explicit.into()),
+        ("sla_due_text", |c| c.sla_due_text.clone().into()),
+        ("first_response_due_text", |c| c.first_response_due_text.clone().into()),
     ];
     let mut sets = Vec::with_capacity(columns.len() + 1);
     for (n, (column, get)) in columns.iter().enumerate() {

@@ -124,7 +124,7 @@ async fn sla_case(app: &TestApp, window_s: i64, elapsed_s: i64, percent: u32) ->
     let share = f64::from(percent) / 100.0;
     // The at-risk point a clock with this deadline gets (rule 999's).
     let point = convergeai_alerts::domain::sla::wall_share_point(created, deadline, share);
-    let points = vec![(row.id, vec![(999, point)])];
+    let points = vec![(row.id, vec![(999, point, (deadline - point).num_seconds())])];
     convergeai_alerts::storage::sla::replace_points(&app.app.db, &points).await.unwrap();
     let scope = Scope::Complaint(row.id);
     let db = &app.app.db;

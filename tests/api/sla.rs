@@ -328,7 +328,16 @@ async fn rules_fire_on_working_time_only(backend: Backend) {
     // Monday 09:40: past the at-risk point; 10:01: breached.
     clock_to(&app, utc(2027, 1, 11, 8, 40));
     app.check().await;
-    assert!(types(app.inbox(agent_id).await).contains(&"sla_at_risk".to_owned()));
+    let inbox = app.inbox(agent_id).await;
+    let message = |t: &str| -> String {
+        let alert = inbox.iter().find(|a| a["alert_type"] == t).unwrap_or_else(|| panic!("no {t} in {inbox:?}"));
+        alert["message"].as_str().unwrap().to_owned()
+    };
+    // In business terms, in the calendar's own zone.
+    let at_risk = message("sla_at_risk");
+    assert!(at_risk.ends_with("is due in 24 min of working time, Mon 11 Jan 2027 10:00 Europe/Berlin."), "{at_risk}");
+    let overdue = message("first_response_breach");
+    assert!(overdue.contains("it was due Fri 8 Jan 2027 16:30 Europe/Berlin, "), "{overdue}");
     clock_to(&app, utc(2027, 1, 11, 9, 1));
     app.check().await;
     assert!(types(app.inbox(agent_id).await).contains(&"sla_breach".to_owned()));

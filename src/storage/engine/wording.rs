@@ -75,9 +75,25 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                 }
                 _ => String::new(),
             };
+            // Off the 24x7 calendar: the due time in the calendar's zone, and
+            // for an at-risk point the working time then left (written with the clock).
+            let local = match source {
+                Source::SlaBreached { metric, .. } | Source::SlaAtRisk { metric, .. } => {
+                    format!(", c.{} AS due_local", local_due_column(*metric))
+                }
+                Source::Priority { .. } | Source::Workload { .. } => String::new(),
+            };
+            let working_left = match source {
+                Source::SlaAtRisk { .. } => format!(
+                    ", (SELECT p.working_left FROM sla_points p WHERE p.complaint_id = c.id AND p.rule_id = {rule_id}) \
+                     AS working_left"
+                ),
+                Source::SlaBreached { .. } | Source::Priority { .. } | Source::Workload { .. } => String::new(),
+            };
             let columns = format!(
                 "m.rcp, c.id AS rid, {version} AS ver, c.title, c.customer_name, c.priority, c.status, \
-                 {} AS deadline_text, {} AS deadline_json, a.id AS owner, a.full_name AS owner_name{numbers}",
+                 {} AS deadline_text, {} AS deadline_json, a.id AS owner, a.full_name AS owner_name{numbers}\
+                 {local}{working_left}",
                 utc_minute(b, due),
                 utc_rfc3339(b, due),
             );
@@ -99,6 +115,9 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
             let sla_lead =
                 ["'Complaint #'", id.as_str(), "' \"'", "x.title", "'\" ('", "x.priority", "', '", who.as_str()];
             let duration = duration_text(b, &whole_minutes(b, "x.secs"));
+            let working = duration_text(b, &whole_minutes(b, "COALESCE(x.working_left, 0)"));
+            // "… UTC" on the 24x7 calendar, the calendar's own zone otherwise.
+            let due_text = format!("COALESCE(x.due_local, {})", c(&["x.deadline_text", "' UTC'"]));
             let (title, message) = match source {
                 Source::SlaBreached { metric: SlaMetric::FirstResponse, .. } => {
                     metadata.push(("first_response_due_at", "x.deadline_json".to_owned()));
@@ -107,13 +126,7 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                         c(&["'First response overdue: complaint #'", &id]),
                         c(&[
                             &sla_lead[..],
-                            &[
-                                "') has had no first response; it was due '",
-                                "x.deadline_text",
-                                "' UTC, '",
-                                &duration,
-                                "' ago.'",
-                            ],
+                            &["') has had no first response; it was due '", &due_text, "', '", &duration, "' ago.'"],
                         ]
                         .concat()),
                     )
@@ -127,10 +140,11 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                             &sla_lead[..],
                             &[
                                 "') has had no first response; it is due in '",
-                                &duration,
-                                "' (at '",
-                                "x.deadline_text",
-                                "' UTC).'",
+                                &format!(
+                                    "CASE WHEN x.due_local IS NULL THEN {} ELSE {} END",
+                                    c(&[&duration, "' (at '", "x.deadline_text", "' UTC).'"]),
+                                    c(&[&working, "' of working time, '", "x.due_local", "'.'"])
+                                ),
                             ],
                         ]
                         .concat()),
@@ -142,7 +156,7 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                         c(&["'SLA breached: complaint #'", &id]),
                         c(&[
                             &sla_lead[..],
-                            &["') missed its SLA deadline of '", "x.deadline_text", "' UTC by '", &duration, "'.'"],
+                            &["') missed its SLA deadline of '", &due_text, "' by '", &duration, "'.'"],
                         ]
                         .concat()),
                     )
@@ -155,15 +169,19 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                         c(&["'SLA at risk: complaint #'", &id]),
                         c(&[
                             &sla_lead[..],
-                            &[
-                                "') has used '",
-                                &text(b, percent),
-                                "'% of its SLA window: '",
-                                &duration,
-                                "' left until '",
-                                "x.deadline_text",
-                                "' UTC.'",
-                            ],
+                            &[&format!(
+                                "CASE WHEN x.due_local IS NULL THEN {} ELSE {} END",
+                                c(&[
+                                    "') has used '",
+                                    &text(b, percent),
+                                    "'% of its SLA window: '",
+                                    &duration,
+                                    "' left until '",
+                                    "x.deadline_text",
+                                    "' UTC.'",
+                                ]),
+                                c(&["') is due in '", &working, "' of working time, '", "x.due_local", "'.'"])
+                            )],
                         ]
                         .concat()),
                     )
@@ -194,6 +212,14 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
         }
     };
     Texts { columns, title, message, metadata }
+}
+
+/// The column holding a metric's due time in its calendar's zone.
+fn local_due_column(metric: SlaMetric) -> &'static str {
+    match metric {
+        SlaMetric::Resolution => "sla_due_text",
+        SlaMetric::FirstResponse => "first_response_due_text",
+    }
 }
 
 /// "2 d 3 h", "3 h 20 min", "45 min", "less than a minute", from whole minutes.

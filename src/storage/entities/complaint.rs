@@ -38,6 +38,9 @@ pub struct Model {
     pub sla_deadline_explicit: bool,
     /// Written at this instant and not evaluated since.
     pub sla_unchecked_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// `sla_deadline` in the calendar's zone ("Mon 11 Jan 2027 09:40 Europe/Berlin"), off the 24x7 calendar.
+    pub sla_due_text: Option<String>,
+    pub first_response_due_text: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
