@@ -124,6 +124,9 @@ pub async fn set_active(app: &App, email: &str, active: bool) -> DomainResult<st
         app.auth.forget(updated.id);
         app.events.publish(StaffEvent { staff_id: updated.id, change: Change::AccessRevoked });
     }
+    // Who is told about their complaints changed (or, their workload): the
+    // next scheduled check reads those complaints again.
+    storage::sla::mark_unchecked_of(&app.db, updated.id, app.clock.now()).await?;
     Ok(updated)
 }
 

@@ -293,3 +293,18 @@ pub async fn clear_unchecked(db: &impl ConnectionTrait, before: DateTime<Utc>) -
     );
     Ok(db.execute_raw(sql.statement(&update)?).await?.rows_affected())
 }
+
+/// Marks the open complaints assigned to `staff_id` written (so the next
+/// check evaluates them again): their recipients changed.
+pub async fn mark_unchecked_of(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<(), DbErr> {
+    let dialect = Dialect::of(db)?;
+    let mut sql = Sql::new(dialect);
+    let now = sql.bind("now", now);
+    let staff = sql.bind("staff", staff_id);
+    let statuses: Vec<String> = crate::domain::sla::LIVE_STATUSES.iter().map(|s| (*s).to_owned()).collect();
+    let update = format!(
+        "UPDATE complaints SET sla_unchecked_since = {now} WHERE assigned_to_staff_id = {staff} AND status {}",
+        sql.in_list("st", &statuses)
+    );
+    db.execute_raw(sql.statement(&update)?).await.map(|_| ())
+}

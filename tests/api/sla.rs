@@ -526,7 +526,27 @@ async fn scheduled_check_reads_only_what_changed(backend: Backend) {
     assert_eq!(breach_alerts(&app, agent).await, all);
 }
 
+async fn deactivating_an_assignee_reroutes_at_the_next_tick(backend: Backend) {
+    use convergeai_alerts::domain::scheduler::{SchedulerConfig, run_job};
+    let app = spawn_app!(backend);
+    let (agent, _) = app.staff("agent@example.com", "agent").await;
+    let (supervisor, _) = app.staff("sup@example.com", "supervisor").await;
+    let config = SchedulerConfig::default();
+    run_job(&app.app, "sla_check", &config).await.unwrap();
+    let late = stored_complaint(&app, agent, app.app.clock.now() - TimeDelta::hours(1), true).await;
+    app.app.clock.advance(TimeDelta::minutes(2));
+    run_job(&app.app, "sla_check", &config).await.unwrap();
+    assert_eq!(breach_alerts(&app, agent).await, [late]);
+    assert_eq!(breach_alerts(&app, supervisor).await, Vec::<i64>::new(), "an assigned complaint goes to its assignee");
+    // Their complaints go where unassigned complaints' alerts go, at the next tick.
+    convergeai_alerts::domain::staff::set_active(&app.app, "agent@example.com", false).await.unwrap();
+    app.app.clock.advance(TimeDelta::minutes(2));
+    run_job(&app.app, "sla_check", &config).await.unwrap();
+    assert_eq!(breach_alerts(&app, supervisor).await, [late]);
+}
+
 on_all_backends!(
+    deactivating_an_assignee_reroutes_at_the_next_tick,
     scheduled_check_reads_only_what_changed,
     calendars_api_validates_previews_and_guards_use,
     policies_api_validates_and_orders,
