@@ -307,12 +307,14 @@ async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
     let idle_runs = idle.iter().map(|d| ms(*d)).collect::<Vec<_>>().join("/");
     println!(
         "SLA_RESULT {tag} idle_tick_ms={} idle_runs={idle_runs} due_tick_ms={} due_alerts={due_alerts} \
-         reproject_s={} reprojected={} batches={} longest_batch_ms={}",
+         reproject_s={} reprojected={} batches={} batch_p50_ms={} batch_p99_ms={} longest_batch_ms={}",
         ms(median(&mut idle)),
         ms(due_tick),
         secs(reproject_time),
         done.complaints,
         done.batches,
+        ms(done.median_batch),
+        ms(done.p99_batch),
         ms(done.longest_batch),
     );
     println!("SLA_CREATE {tag} calendar=24x7 {}", stats(on_24x7));

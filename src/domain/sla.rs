@@ -609,22 +609,28 @@ pub fn view(snapshot: &Snapshot, m: &complaint::Model, now: DateTime<Utc>) -> Sl
 pub const LIVE_STATUSES: [&str; 3] =
     [ComplaintStatus::Open.as_str(), ComplaintStatus::InProgress.as_str(), ComplaintStatus::Pending.as_str()];
 
-/// Complaints re-projected per transaction: each holds the write lock briefly.
+/// Complaints re-projected per transaction at first; the size then follows
+/// the time a batch takes, so each holds the write lock about
+/// [`REPROJECT_BATCH_TIME`].
 pub const REPROJECT_BATCH: u64 = 250;
+const REPROJECT_BATCH_RANGE: std::ops::RangeInclusive<u64> = 25..=2000;
+const REPROJECT_BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(40);
 
 /// Re-projects every open complaint whose clock was projected with older SLA
 /// settings (after a policy, calendar or at-risk rule changed, or written
-/// before clocks existed), in batches of [`REPROJECT_BATCH`], each its own
-/// transaction. Time used stays used; what remains counts on the new hours.
+/// before clocks existed), in batches, each its own transaction (see
+/// [`REPROJECT_BATCH`]). Time used stays used; what remains counts on the new hours.
 pub async fn reproject(app: &App) -> DomainResult<Reprojection> {
     let snapshot = snapshot(app).await?;
     let mut after = 0;
     let mut done = Reprojection::default();
+    let mut size = REPROJECT_BATCH;
+    let mut times = Vec::new();
     loop {
         let started = std::time::Instant::now();
         let now = app.clock.now();
         let txn = storage::begin_write(&app.db).await?;
-        let batch = storage::sla::stale_clocks(&txn, snapshot.revision, &LIVE_STATUSES, after, REPROJECT_BATCH).await?;
+        let batch = storage::sla::stale_clocks(&txn, snapshot.revision, &LIVE_STATUSES, after, size).await?;
         let Some(last) = batch.last() else { break };
         after = last.id;
         let mut clocks = Vec::with_capacity(batch.len());
@@ -650,13 +656,22 @@ pub async fn reproject(app: &App) -> DomainResult<Reprojection> {
             commit_ms = (started.elapsed() - points_written).as_millis() as u64,
             "re-projected a batch"
         );
+        let took = started.elapsed();
         done.complaints += batch.len() as u64;
-        done.batches += 1;
-        done.longest_batch = done.longest_batch.max(started.elapsed());
-        if (batch.len() as u64) < REPROJECT_BATCH {
+        times.push(took);
+        if (batch.len() as u64) < size {
             break;
         }
+        // Aim at the batch time: smaller after a slow batch, larger after a quick one.
+        let scaled = size as f64 * REPROJECT_BATCH_TIME.as_secs_f64() / took.as_secs_f64().max(1e-4);
+        size =
+            (scaled.min(size as f64 * 2.0) as u64).clamp(*REPROJECT_BATCH_RANGE.start(), *REPROJECT_BATCH_RANGE.end());
     }
+    times.sort();
+    done.batches = times.len() as u64;
+    done.median_batch = times.get(times.len() / 2).copied().unwrap_or_default();
+    done.p99_batch = times.get(times.len() * 99 / 100).copied().unwrap_or_default();
+    done.longest_batch = times.last().copied().unwrap_or_default();
     Ok(done)
 }
 
@@ -666,7 +681,9 @@ pub struct Reprojection {
     pub complaints: u64,
     /// Transactions, one per batch.
     pub batches: u64,
-    /// The longest a batch held the write lock (read, project, write, commit).
+    /// How long batches held the write lock (read, project, write, commit).
+    pub median_batch: std::time::Duration,
+    pub p99_batch: std::time::Duration,
     pub longest_batch: std::time::Duration,
 }
 
