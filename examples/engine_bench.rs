@@ -213,6 +213,9 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
         second.total_created,
         bare_total
     );
+    // A service that has run for a while: the statistics know the alerts
+    // the checks wrote (autovacuum's analyze would, within a minute or so).
+    settle(&app.db, backend).await?;
     sla_measurements(&app, &tag).await
 }
 

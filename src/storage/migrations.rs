@@ -671,9 +671,8 @@ impl MigrationTrait for SlaCalendars {
             }
         }
         // The incremental check: open windows over by time, by type; each job's watermark.
-        if !m.has_index("alerts", "idx_alerts_open_created").await? {
-            m.create_index(index("idx_alerts_open_created", "alerts", &["dedup_open", "alert_type", "created_at"]))
-                .await?;
+        if !m.has_index("alerts", "idx_alerts_created").await? {
+            m.create_index(index("idx_alerts_created", "alerts", &["created_at", "alert_type"])).await?;
         }
         if !m.has_column("job_leases", "checked_until").await? {
             let column = ts(b, "checked_until").null().take();

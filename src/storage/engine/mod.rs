@@ -184,6 +184,10 @@ impl RuleStatements {
     /// `None` when the rule has no recipient to resolve.
     pub fn build(dialect: Dialect, plan: &RulePlan, run_id: &str, now: DateTime<Utc>, scope: Scope) -> Option<Self> {
         let mut sql = run_values(dialect, plan, run_id, now);
+        if let Scope::Changed { since } = scope {
+            // Windows opened from here on have ended since `since`.
+            sql.bind("ended_since", since - plan.window);
+        }
         let candidates = candidates(&mut sql, plan, scope)?;
         let over = windows_over(&mut sql, plan, scope);
         let close = select::close_statement(dialect, &over);

@@ -88,12 +88,15 @@ fn changed_complaints(sql: &mut Sql, source: &Source, rule_id: i64, since: DateT
 /// Complaints written and not yet evaluated.
 const UNCHECKED: &str = "SELECT id FROM complaints WHERE sla_unchecked_since IS NOT NULL";
 
-/// Open windows of the rule's alert type over by time (a range of
-/// `idx_alerts_open_created`; closed at each check, so few).
+/// Open windows of the rule's alert type whose time ran out since the last
+/// check: opened in [`{ended_since}`, `{cutoff}`), the watermark and now
+/// less the window (a slice of `idx_alerts_created`, which leads with the
+/// time so that no dedup probe ever takes it for the dedup index).
 fn windows_ended(sql: &mut Sql, resource_type: &str) -> String {
     let resource_type = sql.bind("resource_type", resource_type);
     format!(
-        "dedup_open = 1 AND alert_type = {{alert_type}} AND created_at < {{cutoff}} AND resource_type = {resource_type}"
+        "created_at >= {{ended_since}} AND created_at < {{cutoff}} AND alert_type = {{alert_type}} \
+         AND dedup_open = 1 AND resource_type = {resource_type}"
     )
 }
 

@@ -1,7 +1,7 @@
 -- The engine's statements for one critical rule, scope changed.
 
 -- close
--- values: String(Some("critical_complaint")), String(Some("complaint")), String(Some("critical_complaint")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("complaint")), ChronoDateTime(Some(2026-11-30T09:30:00))
+-- values: String(Some("critical_complaint")), String(Some("complaint")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("critical_complaint")), String(Some("complaint")), ChronoDateTime(Some(2026-11-30T09:30:00))
 SELECT w.id
   FROM alerts w FORCE INDEX (idx_alerts_window)
   WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT id
@@ -9,13 +9,13 @@ SELECT w.id
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.sla_deadline) AS CHAR), '0'), '|', c.priority)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.sla_deadline) AS CHAR), '0'), '|', c.priority)
   FROM complaints c FORCE INDEX (idx_complaints_version)
   WHERE c.id = w.resource_id), ''))
   ORDER BY w.id;
 
 -- insert
--- values: String(Some("critical_complaint")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("Critical complaint")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), String(Some("admin")), String(Some("supervisor")), String(Some("critical")), String(Some("open")), String(Some("in_progress")), String(Some("critical_complaint")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("complaint")), String(Some("critical_complaint")), String(Some("complaint"))
+-- values: String(Some("critical_complaint")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("Critical complaint")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), String(Some("admin")), String(Some("supervisor")), String(Some("critical")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("critical_complaint")), String(Some("complaint")), String(Some("critical_complaint")), String(Some("complaint"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT ?, ?, substr(CONCAT(CONCAT(upper(substr(x.priority, 1, 1)), substr(x.priority, 2)), ' complaint #', CAST(x.rid AS CHAR)), 1, 255), CONCAT('Complaint #', CAST(x.rid AS CHAR), ' "', x.title, '" from ', x.customer_name, ' has ', x.priority, ' priority (', CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE CONCAT('assigned to ', x.owner_name) END, '); SLA deadline ', COALESCE(CONCAT(x.deadline_text, ' UTC'), 'none'), '.'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?
   FROM (SELECT m.rcp, c.id AS rid, CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.sla_deadline) AS CHAR), '0'), '|', c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, DATE_FORMAT(c.sla_deadline, '%Y-%m-%d %H:%i') AS deadline_text, DATE_FORMAT(c.sla_deadline, '%Y-%m-%dT%H:%i:%s.%fZ') AS deadline_json, a.id AS owner, a.full_name AS owner_name
   FROM complaints c LEFT
@@ -41,7 +41,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?) AND NOT EXISTS (SELECT 1
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT 18446744073709551615) x
   WHERE TRUE
@@ -49,7 +49,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open;
 
 -- count
--- values: String(Some("admin")), String(Some("supervisor")), String(Some("critical")), String(Some("open")), String(Some("in_progress")), String(Some("critical_complaint")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("complaint"))
+-- values: String(Some("admin")), String(Some("supervisor")), String(Some("critical")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("critical_complaint")), String(Some("complaint"))
 SELECT COUNT(*)
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
@@ -74,7 +74,7 @@ SELECT COUNT(*)
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?);
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?);
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

@@ -1,7 +1,7 @@
 -- The engine's statements for one first_response_breached rule, scope changed.
 
 -- close
--- values: String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("first_response_breach")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("complaint")), ChronoDateTime(Some(2026-11-30T09:30:00))
+-- values: String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTime(Some(2026-11-30T09:30:00))
 SELECT w.id
   FROM alerts w FORCE INDEX (idx_alerts_window)
   WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT id
@@ -12,13 +12,13 @@ SELECT w.id
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.first_response_due_at) AS CHAR), '0'), '|', c.priority)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.first_response_due_at) AS CHAR), '0'), '|', c.priority)
   FROM complaints c FORCE INDEX (idx_complaints_version)
   WHERE c.id = w.resource_id), ''))
   ORDER BY w.id;
 
 -- insert
--- values: String(Some("first_response_breach")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response overdue")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("first_response_breach")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("complaint")), String(Some("first_response_breach")), String(Some("complaint"))
+-- values: String(Some("first_response_breach")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response overdue")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("first_response_breach")), String(Some("complaint")), String(Some("first_response_breach")), String(Some("complaint"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT ?, ?, substr(CONCAT('First response overdue: complaint #', CAST(x.rid AS CHAR)), 1, 255), CONCAT('Complaint #', CAST(x.rid AS CHAR), ' "', x.title, '" (', x.priority, ', ', CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE CONCAT('assigned to ', x.owner_name) END, ') has had no first response; it was due ', COALESCE(x.due_local, CONCAT(x.deadline_text, ' UTC')), ', ', CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 60 THEN CONCAT(CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) AS CHAR), ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60 = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h ', CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60) AS CHAR), ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d') ELSE CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d ', CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) AS CHAR), ' h') END, ' ago.'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'overdue_seconds', x.secs), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?
   FROM (SELECT m.rcp, c.id AS rid, CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.first_response_due_at) AS CHAR), '0'), '|', c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, DATE_FORMAT(c.first_response_due_at, '%Y-%m-%d %H:%i') AS deadline_text, DATE_FORMAT(c.first_response_due_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(FLOOR((TIMESTAMPDIFF(MICROSECOND, c.first_response_due_at, ?) / 1000000.0)) AS SIGNED) AS secs, c.first_response_due_text AS due_local
   FROM complaints c LEFT
@@ -47,7 +47,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?) AND NOT EXISTS (SELECT 1
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT 18446744073709551615) x
   WHERE TRUE
@@ -55,7 +55,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open;
 
 -- count
--- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("first_response_breach")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("complaint"))
+-- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("first_response_breach")), String(Some("complaint"))
 SELECT COUNT(*)
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
@@ -83,7 +83,7 @@ SELECT COUNT(*)
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?);
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?);
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

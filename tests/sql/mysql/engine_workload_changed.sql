@@ -1,7 +1,7 @@
 -- The engine's statements for one workload rule, scope changed.
 
 -- close
--- values: String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("staff")), ChronoDateTime(Some(2026-11-30T09:30:00))
+-- values: String(Some("high_workload")), String(Some("staff")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), ChronoDateTime(Some(2026-11-30T09:30:00))
 SELECT w.id
   FROM alerts w FORCE INDEX (idx_alerts_window)
   WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT assigned_to_staff_id
@@ -9,11 +9,11 @@ SELECT w.id
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload')
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload')
   ORDER BY w.id;
 
 -- insert
--- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), String(Some("high_workload")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
+-- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT ?, ?, substr(CONCAT('High workload: ', x.name), 1, 255), CONCAT(x.name, ' has ', CAST(x.n AS CHAR), ' open complaints assigned (threshold ', CAST(? AS CHAR), ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS SIGNED), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?
   FROM (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
@@ -23,7 +23,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -46,7 +46,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open;
 
 -- count
--- values: String(Some("open")), String(Some("in_progress")), String(Some("high_workload")), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("staff")), String(Some("admin")), BigInt(Some(10))
+-- values: String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10))
 SELECT COUNT(*)
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
@@ -55,7 +55,7 @@ SELECT COUNT(*)
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp

@@ -1,20 +1,20 @@
 -- The engine's statements for one critical rule, scope changed.
 
 -- close
--- values: String(Some("critical_complaint")), String(Some("complaint")), String(Some("critical_complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
+-- values: String(Some("critical_complaint")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("critical_complaint")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
 UPDATE alerts AS w SET dedup_open = NULL
   WHERE w.dedup_open = 1 AND w.alert_type = $1 AND w.resource_type = $2 AND w.resource_id IN (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = $3 AND created_at < $4 AND resource_type = $5) AND (w.created_at < $6 OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(CAST(CAST(EXTRACT(EPOCH
+  WHERE created_at >= $3 AND created_at < $4 AND alert_type = $5 AND dedup_open = 1 AND resource_type = $6) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(CAST(CAST(EXTRACT(EPOCH
   FROM c.sla_deadline) * 1000000 AS BIGINT) AS TEXT), '0') || '|' || c.priority)
   FROM complaints c
   WHERE c.id = w.resource_id), ''));
 
 -- insert
--- values: String(Some("critical_complaint")), String(Some("complaint")), String(Some("admin")), String(Some("supervisor")), String(Some("critical")), String(Some("open")), String(Some("in_progress")), String(Some("critical_complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("complaint")), String(Some("critical_complaint")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("Critical complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1"))
+-- values: String(Some("critical_complaint")), String(Some("complaint")), String(Some("admin")), String(Some("supervisor")), String(Some("critical")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("critical_complaint")), String(Some("complaint")), String(Some("critical_complaint")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("Critical complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1"))
 WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(EPOCH
   FROM c.sla_deadline) * 1000000 AS BIGINT) AS TEXT), '0') || '|' || c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, to_char(c.sla_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS deadline_text, to_char(c.sla_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS deadline_json, a.id AS owner, a.full_name AS owner_name, NOT EXISTS (SELECT 1
   FROM alerts o
@@ -42,7 +42,7 @@ WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(E
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = $8 AND created_at < $9 AND resource_type = $10)), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $11, $12, substr(((upper(substr(x.priority, 1, 1)) || substr(x.priority, 2)) || ' complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" from ' || x.customer_name || ' has ' || x.priority || ' priority (' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || '); SLA deadline ' || COALESCE((x.deadline_text || ' UTC'), 'none') || '.'), $13, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $14, 'rule_name', $15, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json), $16, CASE WHEN x.rcp IN (3) THEN $17 END, $18, 1, x.ver, $19
+  WHERE created_at >= $8 AND created_at < $9 AND alert_type = $10 AND dedup_open = 1 AND resource_type = $11)), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $12, $13, substr(((upper(substr(x.priority, 1, 1)) || substr(x.priority, 2)) || ' complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" from ' || x.customer_name || ' has ' || x.priority || ' priority (' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || '); SLA deadline ' || COALESCE((x.deadline_text || ' UTC'), 'none') || '.'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json), $17, CASE WHEN x.rcp IN (3) THEN $18 END, $19, 1, x.ver, $20
   FROM x
   WHERE x.fresh
   ORDER BY x.rid, x.rcp

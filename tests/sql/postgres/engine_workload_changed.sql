@@ -1,17 +1,17 @@
 -- The engine's statements for one workload rule, scope changed.
 
 -- close
--- values: String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
+-- values: String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
 UPDATE alerts AS w SET dedup_open = NULL
   WHERE w.dedup_open = 1 AND w.alert_type = $1 AND w.resource_type = $2 AND w.resource_id IN (SELECT assigned_to_staff_id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = $3 AND created_at < $4 AND resource_type = $5) AND (w.created_at < $6 OR COALESCE(w.dedup_version, '') <> 'workload');
+  WHERE created_at >= $3 AND created_at < $4 AND alert_type = $5 AND dedup_open = 1 AND resource_type = $6) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> 'workload');
 
 -- insert
--- values: String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), String(Some("high_workload")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1"))
+-- values: String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1"))
 WITH x AS MATERIALIZED (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n, NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = $1 AND o.resource_type = $2 AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp OFFSET 0) AS fresh
@@ -22,7 +22,7 @@ WITH x AS MATERIALIZED (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_nam
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = $5 AND created_at < $6 AND resource_type = $7)
+  WHERE created_at >= $5 AND created_at < $6 AND alert_type = $7 AND dedup_open = 1 AND resource_type = $8)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -35,9 +35,9 @@ WITH x AS MATERIALIZED (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_nam
   UNION SELECT a.id, r.id
   FROM staff a
   JOIN staff r ON r.is_active = TRUE
-  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($8)
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($9)
   WHERE a.is_active = TRUE) m ON m.owner = a.id
-  WHERE w.n > $9), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $10, $11, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST($12 AS TEXT) || ').'), $13, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $14, 'rule_name', $15, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS BIGINT), 'threshold', $16), $17, CASE WHEN x.rcp IN (3) THEN $18 END, $19, 1, x.ver, $20
+  WHERE w.n > $10), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $11, $12, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST($13 AS TEXT) || ').'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS BIGINT), 'threshold', $17), $18, CASE WHEN x.rcp IN (3) THEN $19 END, $20, 1, x.ver, $21
   FROM x
   WHERE x.fresh
   ORDER BY x.rid, x.rcp

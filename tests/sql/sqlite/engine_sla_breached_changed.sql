@@ -1,7 +1,7 @@
 -- The engine's statements for one sla_breached rule, scope changed.
 
 -- close
--- values: String(Some("sla_breach")), String(Some("complaint")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sla_breach")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
+-- values: String(Some("sla_breach")), String(Some("complaint")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("sla_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
 UPDATE alerts AS w SET dedup_open = NULL
   WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT id
   FROM complaints
@@ -11,12 +11,12 @@ UPDATE alerts AS w SET dedup_open = NULL
   WHERE status IN (?, ?) AND sla_deadline > ? AND sla_deadline <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(c.sla_deadline, '0') || '|' || c.priority)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(c.sla_deadline, '0') || '|' || c.priority)
   FROM complaints c
   WHERE c.id = w.resource_id), ''));
 
 -- insert
--- values: String(Some("sla_breach")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("SLA breached")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sla_breach")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("complaint")), String(Some("sla_breach")), String(Some("complaint"))
+-- values: String(Some("sla_breach")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("SLA breached")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("sla_breach")), String(Some("complaint")), String(Some("sla_breach")), String(Some("complaint"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT ?, ?, substr(('SLA breached: complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" (' || x.priority || ', ' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || ') missed its SLA deadline of ' || COALESCE(x.due_local, (x.deadline_text || ' UTC')) || ' by ' || CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || '.'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_object('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'overdue_seconds', x.secs), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?
   FROM (SELECT m.rcp, c.id AS rid, (COALESCE(c.sla_deadline, '0') || '|' || c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, (substr(c.sla_deadline, 1, 10) || ' ' || substr(c.sla_deadline, 12, 5)) AS deadline_text, replace(c.sla_deadline, '+00:00', 'Z') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(CAST(round((julianday(?) - julianday(c.sla_deadline)) * 86400.0, 3) AS INTEGER) AS INTEGER) AS secs, c.sla_due_text AS due_local
   FROM complaints c LEFT
@@ -45,14 +45,14 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE status IN (?, ?) AND sla_deadline > ? AND sla_deadline <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?) AND NOT EXISTS (SELECT 1
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT -1 OFFSET 0) x
   WHERE TRUE
   ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING;
 
 -- count
--- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sla_breach")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("complaint"))
+-- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("sla_breach")), String(Some("complaint"))
 SELECT COUNT(*)
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
@@ -80,7 +80,7 @@ SELECT COUNT(*)
   WHERE status IN (?, ?) AND sla_deadline > ? AND sla_deadline <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?);
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?);
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

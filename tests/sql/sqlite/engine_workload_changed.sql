@@ -1,17 +1,17 @@
 -- The engine's statements for one workload rule, scope changed.
 
 -- close
--- values: String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
+-- values: String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
 UPDATE alerts AS w SET dedup_open = NULL
   WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT assigned_to_staff_id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload');
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload');
 
 -- insert
--- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), String(Some("high_workload")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
+-- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT ?, ?, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST(? AS TEXT) || ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_object('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS INTEGER), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?
   FROM (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
@@ -21,7 +21,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -43,7 +43,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING;
 
 -- count
--- values: String(Some("open")), String(Some("in_progress")), String(Some("high_workload")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("staff")), String(Some("admin")), BigInt(Some(10))
+-- values: String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10))
 SELECT COUNT(*)
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
@@ -52,7 +52,7 @@ SELECT COUNT(*)
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE dedup_open = 1 AND alert_type = ? AND created_at < ? AND resource_type = ?)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
