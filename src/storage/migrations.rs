@@ -780,28 +780,7 @@ impl MigrationTrait for SlaCalendars {
         insert.into_table("role_permissions").columns(["role_id", "permission_id"]).values_panic([1.into(), 6.into()]);
         db.execute(&insert).await?;
 
-        let mut insert = Query::insert();
-        insert.into_table("alert_rules").columns([
-            "rule_name",
-            "rule_type",
-            "is_enabled",
-            "conditions",
-            "alert_config",
-            "created_at",
-            "updated_at",
-        ]);
-        for (name, rule_type, conditions, config) in first_response_rules() {
-            insert.values_panic([
-                name.into(),
-                rule_type.into(),
-                false.into(),
-                conditions.into(),
-                config.into(),
-                now.into(),
-                now.into(),
-            ]);
-        }
-        db.execute(&insert).await?;
+        insert_rules(db, first_response_rules(), false, now).await?;
         if b == Dialect::Postgres {
             for table in ["sla_calendars", "sla_calendar_revisions", "sla_policies", "permissions"] {
                 db.execute_unprepared(&format!(
@@ -923,28 +902,7 @@ async fn seed_defaults(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     }
     db.execute(&insert).await?;
 
-    let mut insert = Query::insert();
-    insert.into_table("alert_rules").columns([
-        "rule_name",
-        "rule_type",
-        "is_enabled",
-        "conditions",
-        "alert_config",
-        "created_at",
-        "updated_at",
-    ]);
-    for (name, rule_type, conditions, config) in default_rules() {
-        insert.values_panic([
-            name.into(),
-            rule_type.into(),
-            true.into(),
-            conditions.into(),
-            config.into(),
-            now.into(),
-            now.into(),
-        ]);
-    }
-    db.execute(&insert).await?;
+    insert_rules(db, default_rules(), true, now).await?;
 
     // PostgreSQL sequences do not move when ids are given explicitly.
     if Dialect::try_from(m.get_database_backend())? == Dialect::Postgres {
@@ -956,6 +914,37 @@ async fn seed_defaults(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         }
     }
     Ok(())
+}
+
+/// Seeded rules (name, type, conditions, config), enabled or not.
+async fn insert_rules(
+    db: &SchemaManagerConnection<'_>,
+    rules: Vec<(&'static str, &'static str, serde_json::Value, serde_json::Value)>,
+    enabled: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    let mut insert = Query::insert();
+    insert.into_table("alert_rules").columns([
+        "rule_name",
+        "rule_type",
+        "is_enabled",
+        "conditions",
+        "alert_config",
+        "created_at",
+        "updated_at",
+    ]);
+    for (name, rule_type, conditions, config) in rules {
+        insert.values_panic([
+            name.into(),
+            rule_type.into(),
+            enabled.into(),
+            conditions.into(),
+            config.into(),
+            now.into(),
+            now.into(),
+        ]);
+    }
+    db.execute(&insert).await.map(|_| ())
 }
 
 /// The seed's four rules, with the thresholds of SPEC section 5.
