@@ -605,7 +605,8 @@ pub fn view(snapshot: &Snapshot, m: &complaint::Model, now: DateTime<Utc>) -> Sl
     }
 }
 
-/// Complaints still being worked on: their clocks are re-projected.
+/// Complaints still being worked on: their clocks are re-projected (a closed
+/// one's clock stopped for good).
 pub const LIVE_STATUSES: [&str; 3] =
     [ComplaintStatus::Open.as_str(), ComplaintStatus::InProgress.as_str(), ComplaintStatus::Pending.as_str()];
 
@@ -622,50 +623,48 @@ const REPROJECT_BATCH_TIME: std::time::Duration = std::time::Duration::from_mill
 /// [`REPROJECT_BATCH`]). Time used stays used; what remains counts on the new hours.
 pub async fn reproject(app: &App) -> DomainResult<Reprojection> {
     let snapshot = snapshot(app).await?;
-    let mut after = 0;
     let mut done = Reprojection::default();
     let mut size = REPROJECT_BATCH;
     let mut times = Vec::new();
-    loop {
-        let started = std::time::Instant::now();
-        let now = app.clock.now();
-        let txn = storage::begin_write(&app.db).await?;
-        let batch = storage::sla::stale_clocks(&txn, snapshot.revision, &LIVE_STATUSES, after, size).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        let mut clocks = Vec::with_capacity(batch.len());
-        let mut points = Vec::with_capacity(batch.len());
-        for m in &batch {
-            let facts = ClockFacts::of(m, snapshot.hours);
-            let before = storage::complaints::clock_of(m);
-            let (clock, list) = project(&snapshot, &facts, Some(&before), now);
-            clocks.push((m.id, clock));
-            points.push((m.id, list));
+    // Revision by revision, each an ordered range of the index; a closed
+    // complaint's clock is not re-projected, only marked current.
+    while let Some(stale) = storage::sla::oldest_stale_revision(&app.db, snapshot.revision).await? {
+        let mut after = 0;
+        loop {
+            let started = std::time::Instant::now();
+            let now = app.clock.now();
+            let txn = storage::begin_write(&app.db).await?;
+            let batch = storage::sla::clocks_of_revision(&txn, stale, after, size).await?;
+            let Some(last) = batch.last() else { break };
+            after = last.id;
+            let mut clocks = Vec::with_capacity(batch.len());
+            let mut points = Vec::with_capacity(batch.len());
+            for m in &batch {
+                let before = storage::complaints::clock_of(m);
+                if !LIVE_STATUSES.contains(&m.status.as_str()) {
+                    clocks.push((m.id, ClockColumns { sla_revision: snapshot.revision, ..before }));
+                    continue;
+                }
+                let facts = ClockFacts::of(m, snapshot.hours);
+                let (clock, list) = project(&snapshot, &facts, Some(&before), now);
+                clocks.push((m.id, clock));
+                points.push((m.id, list));
+            }
+            storage::sla::write_clocks(&txn, &clocks, now).await?;
+            storage::sla::replace_points(&txn, &points).await?;
+            txn.commit().await?;
+            let took = started.elapsed();
+            done.complaints += points.len() as u64;
+            times.push(took);
+            let full = batch.len() as u64 == size;
+            // Aim at the batch time: smaller after a slow batch, larger after a quick one.
+            let scaled = size as f64 * REPROJECT_BATCH_TIME.as_secs_f64() / took.as_secs_f64().max(1e-4);
+            size = (scaled.min(size as f64 * 2.0) as u64)
+                .clamp(*REPROJECT_BATCH_RANGE.start(), *REPROJECT_BATCH_RANGE.end());
+            if !full {
+                break;
+            }
         }
-        let projected = started.elapsed();
-        storage::sla::write_clocks(&txn, &clocks, now).await?;
-        let clocks_written = started.elapsed();
-        storage::sla::replace_points(&txn, &points).await?;
-        let points_written = started.elapsed();
-        txn.commit().await?;
-        tracing::debug!(
-            rows = batch.len(),
-            read_and_projected_ms = projected.as_millis() as u64,
-            clocks_ms = (clocks_written - projected).as_millis() as u64,
-            points_ms = (points_written - clocks_written).as_millis() as u64,
-            commit_ms = (started.elapsed() - points_written).as_millis() as u64,
-            "re-projected a batch"
-        );
-        let took = started.elapsed();
-        done.complaints += batch.len() as u64;
-        times.push(took);
-        if (batch.len() as u64) < size {
-            break;
-        }
-        // Aim at the batch time: smaller after a slow batch, larger after a quick one.
-        let scaled = size as f64 * REPROJECT_BATCH_TIME.as_secs_f64() / took.as_secs_f64().max(1e-4);
-        size =
-            (scaled.min(size as f64 * 2.0) as u64).clamp(*REPROJECT_BATCH_RANGE.start(), *REPROJECT_BATCH_RANGE.end());
     }
     times.sort();
     done.batches = times.len() as u64;

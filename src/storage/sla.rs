@@ -210,19 +210,31 @@ pub async fn replace_points(db: &impl ConnectionTrait, points: &[(i64, Points)])
     db.execute_raw(sql.statement(&insert)?).await.map(|_| ())
 }
 
-/// Up to `limit` complaints still being worked on (`statuses`) whose clocks
-/// were projected with an older revision than `revision`, by id after `after`.
-pub async fn stale_clocks(
+/// The oldest revision complaints were projected with, if older than `revision`.
+pub async fn oldest_stale_revision(db: &impl ConnectionTrait, revision: i64) -> Result<Option<i64>, DbErr> {
+    let dialect = Dialect::of(db)?;
+    let mut sql = Sql::new(dialect);
+    let revision = sql.bind("revision", revision);
+    let row = db
+        .query_one_raw(
+            sql.statement(&format!("SELECT MIN(sla_revision) FROM complaints WHERE sla_revision < {revision}"))?,
+        )
+        .await?;
+    Ok(row.map(|r| r.try_get_by_index::<Option<i64>>(0)).transpose()?.flatten())
+}
+
+/// Up to `limit` complaints projected with `revision`, by id after `after`
+/// (an ordered range of `idx_complaints_sla_revision`).
+pub async fn clocks_of_revision(
     db: &impl ConnectionTrait,
     revision: i64,
-    statuses: &[&str],
     after: i64,
     limit: u64,
 ) -> Result<Vec<complaint::Model>, DbErr> {
     complaint::Entity::find()
-        .filter(complaint::Column::SlaRevision.lt(revision))
+        .filter(complaint::Column::SlaRevision.eq(revision))
         .filter(complaint::Column::Id.gt(after))
-        .filter(complaint::Column::Status.is_in(statuses.iter().copied()))
+        .order_by_asc(complaint::Column::SlaRevision)
         .order_by_asc(complaint::Column::Id)
         .limit(limit)
         .all(db)
