@@ -611,8 +611,8 @@ pub const LIVE_STATUSES: [&str; 3] =
     [ComplaintStatus::Open.as_str(), ComplaintStatus::InProgress.as_str(), ComplaintStatus::Pending.as_str()];
 
 /// Complaints re-projected per transaction at first; the size then follows
-/// the time a batch takes, so each holds the write lock about
-/// [`REPROJECT_BATCH_TIME`].
+/// the time a batch takes, so each holds the write lock between half and
+/// twice [`REPROJECT_BATCH_TIME`].
 pub const REPROJECT_BATCH: u64 = 250;
 const REPROJECT_BATCH_RANGE: std::ops::RangeInclusive<u64> = 25..=2000;
 const REPROJECT_BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(40);
@@ -657,10 +657,14 @@ pub async fn reproject(app: &App) -> DomainResult<Reprojection> {
             done.complaints += points.len() as u64;
             times.push(took);
             let full = batch.len() as u64 == size;
-            // Aim at the batch time: smaller after a slow batch, larger after a quick one.
-            let scaled = size as f64 * REPROJECT_BATCH_TIME.as_secs_f64() / took.as_secs_f64().max(1e-4);
-            size = (scaled.min(size as f64 * 2.0) as u64)
-                .clamp(*REPROJECT_BATCH_RANGE.start(), *REPROJECT_BATCH_RANGE.end());
+            // Halve after a slow batch, double after a quick one; in between
+            // keep the size (a commit's fixed cost, e.g. MariaDB's log
+            // flush, does not shrink with the batch).
+            if took > REPROJECT_BATCH_TIME * 2 {
+                size = (size / 2).max(*REPROJECT_BATCH_RANGE.start());
+            } else if took < REPROJECT_BATCH_TIME / 2 {
+                size = (size * 2).min(*REPROJECT_BATCH_RANGE.end());
+            }
             if !full {
                 break;
             }
