@@ -256,6 +256,14 @@ async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
     run_job(app, "sla_check", &config).await.map_err(e("due tick"))?;
     let due_tick = t.elapsed();
     let due_alerts = count(&app.db, "alerts").await? - before;
+    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    let idle_runs = idle.iter().map(|d| ms(*d)).collect::<Vec<_>>().join("/");
+    // Printed at once: the re-projection that follows can take long.
+    println!(
+        "SLA_TICKS {tag} idle_tick_ms={} idle_runs={idle_runs} due_tick_ms={} due_alerts={due_alerts}",
+        ms(median(&mut idle)),
+        ms(due_tick)
+    );
 
     // Creation on 24x7, 500 in a row.
     let create = |i: usize| NewComplaint {
@@ -301,18 +309,13 @@ async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
         complaints::create(app, create(i)).await.map_err(e("create"))?;
         on_business.push(t.elapsed());
     }
-    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
     let stats = |mut v: Vec<Duration>| {
         v.sort();
         let mean = v.iter().sum::<Duration>() / v.len() as u32;
         format!("mean_ms={} p50_ms={} p99_ms={}", ms(mean), ms(v[v.len() / 2]), ms(v[v.len() * 99 / 100]))
     };
-    let idle_runs = idle.iter().map(|d| ms(*d)).collect::<Vec<_>>().join("/");
     println!(
-        "SLA_RESULT {tag} idle_tick_ms={} idle_runs={idle_runs} due_tick_ms={} due_alerts={due_alerts} \
-         reproject_s={} reprojected={} batches={} batch_p50_ms={} batch_p99_ms={} longest_batch_ms={}",
-        ms(median(&mut idle)),
-        ms(due_tick),
+        "SLA_RESULT {tag} reproject_s={} reprojected={} batches={} batch_p50_ms={} batch_p99_ms={} longest_batch_ms={}",
         secs(reproject_time),
         done.complaints,
         done.batches,
