@@ -82,7 +82,15 @@ fn changed_complaints(sql: &mut Sql, source: &Source, rule_id: i64, since: DateT
         Source::Priority { .. } | Source::Workload { .. } => {}
     }
     branches.push(format!("SELECT resource_id FROM alerts WHERE {}", windows_ended(sql, "complaint")));
-    branches.join(" UNION ")
+    materialized_ids(&branches.join(" UNION "))
+}
+
+/// A `UNION` of id lists as a derived table, read once: MySQL runs
+/// `IN (SELECT … UNION SELECT …)` as a dependent subquery for every row of
+/// the outer scan (a UNION cannot be a semi-join), but materialises a
+/// derived table (10 s an idle tick at 1 M complaints on MariaDB before).
+fn materialized_ids(union: &str) -> String {
+    format!("SELECT ch.id FROM ({union}) ch")
 }
 
 /// Complaints written and not yet evaluated.
@@ -221,11 +229,11 @@ pub(super) fn candidates(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> Option
 /// complaints written and not yet evaluated, and those whose workload window
 /// is over by time.
 fn changed_staff(sql: &mut Sql) -> String {
-    format!(
-        "SELECT assigned_to_staff_id FROM complaints WHERE sla_unchecked_since IS NOT NULL \
+    materialized_ids(&format!(
+        "SELECT assigned_to_staff_id AS id FROM complaints WHERE sla_unchecked_since IS NOT NULL \
          UNION SELECT resource_id FROM alerts WHERE {}",
         windows_ended(sql, "staff")
-    )
+    ))
 }
 
 /// A complaint's dedup version: the due time the rule watches and its priority.

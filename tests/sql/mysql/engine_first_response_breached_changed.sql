@@ -4,7 +4,8 @@
 -- values: String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTime(Some(2026-11-30T09:30:00))
 SELECT w.id
   FROM alerts w FORCE INDEX (idx_alerts_window)
-  WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT id
+  WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT ch.id
+  FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT id
@@ -12,7 +13,7 @@ SELECT w.id
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.first_response_due_at) AS CHAR), '0'), '|', c.priority)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.first_response_due_at) AS CHAR), '0'), '|', c.priority)
   FROM complaints c FORCE INDEX (idx_complaints_version)
   WHERE c.id = w.resource_id), ''))
   ORDER BY w.id;
@@ -39,7 +40,8 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND c.id IN (SELECT id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND c.id IN (SELECT ch.id
+  FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT id
@@ -47,7 +49,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND NOT EXISTS (SELECT 1
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT 18446744073709551615) x
   WHERE TRUE
@@ -75,7 +77,8 @@ SELECT COUNT(*)
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND c.id IN (SELECT id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND c.id IN (SELECT ch.id
+  FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT id
@@ -83,7 +86,7 @@ SELECT COUNT(*)
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?);
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch);
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

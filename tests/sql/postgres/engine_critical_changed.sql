@@ -3,12 +3,13 @@
 -- close
 -- values: String(Some("critical_complaint")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("critical_complaint")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
 UPDATE alerts AS w SET dedup_open = NULL
-  WHERE w.dedup_open = 1 AND w.alert_type = $1 AND w.resource_type = $2 AND w.resource_id IN (SELECT id
+  WHERE w.dedup_open = 1 AND w.alert_type = $1 AND w.resource_type = $2 AND w.resource_id IN (SELECT ch.id
+  FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= $3 AND created_at < $4 AND alert_type = $5 AND dedup_open = 1 AND resource_type = $6) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(CAST(CAST(EXTRACT(EPOCH
+  WHERE created_at >= $3 AND created_at < $4 AND alert_type = $5 AND dedup_open = 1 AND resource_type = $6) ch) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(CAST(CAST(EXTRACT(EPOCH
   FROM c.sla_deadline) * 1000000 AS BIGINT) AS TEXT), '0') || '|' || c.priority)
   FROM complaints c
   WHERE c.id = w.resource_id), ''));
@@ -37,12 +38,13 @@ WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(E
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($4)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.priority = $5 AND c.status IN ($6, $7) AND c.id IN (SELECT id
+  WHERE c.priority = $5 AND c.status IN ($6, $7) AND c.id IN (SELECT ch.id
+  FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= $8 AND created_at < $9 AND alert_type = $10 AND dedup_open = 1 AND resource_type = $11)), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $12, $13, substr(((upper(substr(x.priority, 1, 1)) || substr(x.priority, 2)) || ' complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" from ' || x.customer_name || ' has ' || x.priority || ' priority (' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || '); SLA deadline ' || COALESCE((x.deadline_text || ' UTC'), 'none') || '.'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json), $17, CASE WHEN x.rcp IN (3) THEN $18 END, $19, 1, x.ver, $20
+  WHERE created_at >= $8 AND created_at < $9 AND alert_type = $10 AND dedup_open = 1 AND resource_type = $11) ch)), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $12, $13, substr(((upper(substr(x.priority, 1, 1)) || substr(x.priority, 2)) || ' complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" from ' || x.customer_name || ' has ' || x.priority || ' priority (' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || '); SLA deadline ' || COALESCE((x.deadline_text || ' UTC'), 'none') || '.'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json), $17, CASE WHEN x.rcp IN (3) THEN $18 END, $19, 1, x.ver, $20
   FROM x
   WHERE x.fresh
   ORDER BY x.rid, x.rcp

@@ -3,12 +3,13 @@
 -- close
 -- values: String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
 UPDATE alerts AS w SET dedup_open = NULL
-  WHERE w.dedup_open = 1 AND w.alert_type = $1 AND w.resource_type = $2 AND w.resource_id IN (SELECT assigned_to_staff_id
+  WHERE w.dedup_open = 1 AND w.alert_type = $1 AND w.resource_type = $2 AND w.resource_id IN (SELECT ch.id
+  FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= $3 AND created_at < $4 AND alert_type = $5 AND dedup_open = 1 AND resource_type = $6) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> 'workload');
+  WHERE created_at >= $3 AND created_at < $4 AND alert_type = $5 AND dedup_open = 1 AND resource_type = $6) ch) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> 'workload');
 
 -- insert
 -- values: String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1"))
@@ -17,12 +18,13 @@ WITH x AS MATERIALIZED (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_nam
   WHERE o.dedup_open = 1 AND o.alert_type = $1 AND o.resource_type = $2 AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp OFFSET 0) AS fresh
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
-  WHERE o.status IN ($3, $4) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT assigned_to_staff_id
+  WHERE o.status IN ($3, $4) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT ch.id
+  FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= $5 AND created_at < $6 AND alert_type = $7 AND dedup_open = 1 AND resource_type = $8)
+  WHERE created_at >= $5 AND created_at < $6 AND alert_type = $7 AND dedup_open = 1 AND resource_type = $8) ch)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp

@@ -3,7 +3,8 @@
 -- close
 -- values: String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
 UPDATE alerts AS w SET dedup_open = NULL
-  WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT id
+  WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT ch.id
+  FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT id
@@ -11,7 +12,7 @@ UPDATE alerts AS w SET dedup_open = NULL
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(c.first_response_due_at, '0') || '|' || c.priority)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(c.first_response_due_at, '0') || '|' || c.priority)
   FROM complaints c
   WHERE c.id = w.resource_id), ''));
 
@@ -37,7 +38,8 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND c.id IN (SELECT id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND c.id IN (SELECT ch.id
+  FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT id
@@ -45,7 +47,7 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND NOT EXISTS (SELECT 1
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT -1 OFFSET 0) x
   WHERE TRUE
@@ -72,7 +74,8 @@ SELECT COUNT(*)
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND c.id IN (SELECT id
+  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND c.id IN (SELECT ch.id
+  FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT id
@@ -80,7 +83,7 @@ SELECT COUNT(*)
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?);
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch);
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

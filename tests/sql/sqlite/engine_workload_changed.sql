@@ -3,12 +3,13 @@
 -- close
 -- values: String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z))
 UPDATE alerts AS w SET dedup_open = NULL
-  WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT assigned_to_staff_id
+  WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND w.resource_id IN (SELECT ch.id
+  FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload');
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload');
 
 -- insert
 -- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
@@ -16,12 +17,13 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
-  WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT assigned_to_staff_id
+  WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT ch.id
+  FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -47,12 +49,13 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
 SELECT COUNT(*)
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
-  WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT assigned_to_staff_id
+  WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT ch.id
+  FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
   UNION SELECT resource_id
   FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?)
+  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
