@@ -1,6 +1,6 @@
 //! SLA business calendars: when the clock of a complaint runs.
 //!
-//! A calendar is `{name, time_zone, weekly_hours, holidays}` (see [`CalendarSpec`]).
+//! A calendar is a time zone, [`WeeklyHours`] and [`HolidaySpec`]s (the API adds a name).
 //! [`Calendar::parse`] validates the wire shapes and compiles them into a form
 //! ready for arithmetic: per-weekday periods in seconds, fixed holidays as sorted
 //! day ranges, yearly holidays as a bit set over the days of a leap year.
@@ -44,8 +44,6 @@ pub type WeeklyHours = BTreeMap<String, Vec<[String; 2]>>;
 
 /// The keys of [`WeeklyHours`], Monday first.
 pub const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-/// The name of the seeded calendar that is always open (UTC).
-pub const ALWAYS_OPEN_NAME: &str = "24x7";
 pub const MAX_PERIODS_PER_DAY: usize = 10;
 pub const MAX_HOLIDAYS: usize = 366;
 pub const MAX_HOLIDAY_NAME_CHARS: usize = 100;
@@ -79,38 +77,6 @@ pub struct HolidaySpec {
     /// (Dec 24 – Jan 2), a yearly Feb 29 is a holiday in leap years only.
     #[serde(default)]
     pub yearly: bool,
-}
-
-/// A whole calendar as stored and sent over the wire.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CalendarSpec {
-    pub name: String,
-    /// An IANA zone name, e.g. `Europe/Berlin`.
-    pub time_zone: String,
-    #[serde(default)]
-    pub weekly_hours: WeeklyHours,
-    #[serde(default)]
-    pub holidays: Vec<HolidaySpec>,
-}
-
-impl CalendarSpec {
-    /// The seeded `24x7` calendar: UTC, every day 00:00–24:00, no holidays.
-    pub fn always_open() -> CalendarSpec {
-        let weekly_hours =
-            DAY_KEYS.iter().map(|day| (day.to_string(), vec![["00:00".to_string(), "24:00".to_string()]])).collect();
-        CalendarSpec {
-            name: ALWAYS_OPEN_NAME.to_string(),
-            time_zone: "UTC".to_string(),
-            weekly_hours,
-            holidays: Vec::new(),
-        }
-    }
-
-    /// Validates the definition (not the name) and compiles it.
-    pub fn compile(&self) -> Result<Calendar, CalendarError> {
-        Calendar::parse(&self.time_zone, &self.weekly_hours, &self.holidays)
-    }
 }
 
 /// A validation error: which field (`weekly_hours.mon[1]`, `holidays[3].end_date`,
@@ -170,6 +136,12 @@ impl Calendar {
         day.periods[0] = (0, DAY);
         day.len = 1;
         Calendar { tz: Tz::UTC, week: [day; 7], fixed: Vec::new(), yearly: [0; 6], has_yearly: false, ever_open: true }
+    }
+
+    /// UTC, no working period at all: a clock on it never runs.
+    pub fn never_open() -> Calendar {
+        let day = DayHours::default();
+        Calendar { tz: Tz::UTC, week: [day; 7], fixed: Vec::new(), yearly: [0; 6], has_yearly: false, ever_open: false }
     }
 
     /// Parses and validates a definition.
@@ -673,9 +645,21 @@ mod tests {
     }
 
     #[test]
+    fn never_open_is_an_empty_week() {
+        let cal = Calendar::never_open();
+        assert_eq!(cal, Calendar::parse("UTC", &WeeklyHours::new(), &[]).unwrap());
+        let t = utc("2026-05-17T10:11:12Z");
+        assert!(!cal.is_working(t));
+        assert_eq!(cal.next_opening(t), None);
+        assert_eq!(cal.add_working_seconds(t, 60), None);
+    }
+
+    #[test]
     fn always_open_is_the_identity() {
         let cal = Calendar::always_open();
-        assert_eq!(cal, CalendarSpec::always_open().compile().unwrap());
+        let whole_days: WeeklyHours =
+            DAY_KEYS.iter().map(|day| (day.to_string(), vec![["00:00".to_string(), "24:00".to_string()]])).collect();
+        assert_eq!(cal, Calendar::parse("UTC", &whole_days, &[]).unwrap());
         let t = utc("2026-05-17T10:11:12.345678Z");
         assert!(cal.is_working(t));
         assert_eq!(cal.next_opening(t), Some(t));
@@ -943,24 +927,20 @@ mod tests {
 
     #[test]
     fn wire_shapes() {
-        let json = r#"{
-            "name": "Office",
-            "time_zone": "Europe/Berlin",
-            "weekly_hours": {"mon": [["09:00", "12:00"], ["13:00", "17:30"]]},
-            "holidays": [
-                {"date": "2026-12-24", "end_date": "2027-01-02", "name": "Christmas", "yearly": true},
-                {"date": "2026-05-01", "name": "May Day"}
-            ]
-        }"#;
-        let spec: CalendarSpec = serde_json::from_str(json).unwrap();
+        let week: WeeklyHours = serde_json::from_str(r#"{"mon": [["09:00", "12:00"], ["13:00", "17:30"]]}"#).unwrap();
+        let holidays: Vec<HolidaySpec> = serde_json::from_str(
+            r#"[{"date": "2026-12-24", "end_date": "2027-01-02", "name": "Christmas", "yearly": true},
+                {"date": "2026-05-01", "name": "May Day"}]"#,
+        )
+        .unwrap();
         assert_eq!(
-            spec.holidays[1],
+            holidays[1],
             HolidaySpec { date: "2026-05-01".into(), end_date: None, name: "May Day".into(), yearly: false }
         );
-        let back = serde_json::to_value(&spec).unwrap();
-        assert_eq!(back["holidays"][1], serde_json::json!({"date": "2026-05-01", "name": "May Day", "yearly": false}));
-        assert_eq!(serde_json::from_value::<CalendarSpec>(back).unwrap(), spec);
-        assert!(spec.compile().is_ok());
+        let back = serde_json::to_value(&holidays).unwrap();
+        assert_eq!(back[1], serde_json::json!({"date": "2026-05-01", "name": "May Day", "yearly": false}));
+        assert_eq!(serde_json::from_value::<Vec<HolidaySpec>>(back).unwrap(), holidays);
+        assert!(Calendar::parse("Europe/Berlin", &week, &holidays).is_ok());
         assert!(serde_json::from_str::<HolidaySpec>(r#"{"date":"2026-01-01","name":"x","extra":1}"#).is_err());
         let e = CalendarError::new("time_zone", "unknown");
         assert_eq!(e.to_string(), "time_zone: unknown");

@@ -21,6 +21,7 @@ pub mod throttle;
 pub mod time;
 pub mod views;
 pub mod vocab;
+pub mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -10,57 +10,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::de::{DeserializeOwned, Error as _};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::calendar::{Calendar, CalendarError, HolidaySpec, WeeklyHours};
 use super::complaints::SlaPolicy;
 use super::rules::{Conditions, RuleSpec};
 use super::vocab::{ClockState, ComplaintStatus, Priority, SlaMetric, SlaState, not_one_of};
-use super::{App, DomainError, DomainResult};
+use super::{App, DomainError, DomainResult, wire};
 use crate::storage::complaints::ClockColumns;
 use crate::storage::entities::{complaint, sla_calendar, sla_policy};
 use crate::storage::{self, migrations::CALENDAR_24X7};
 
 // ---------------------------------------------------------------- wire types
-
-/// A JSON object only (serde alone would also read a struct from an array).
-fn object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T, D::Error> {
-    let value = serde_json::Value::deserialize(d)?;
-    if !value.is_object() {
-        return Err(D::Error::custom("must be a JSON object"));
-    }
-    T::deserialize(value).map_err(D::Error::custom)
-}
-
-/// A list of JSON objects only.
-fn objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
-    let values = Vec::<serde_json::Value>::deserialize(d)?;
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| match v.is_object() {
-            true => T::deserialize(v).map_err(|e| D::Error::custom(format!("[{i}]: {e}"))),
-            false => Err(D::Error::custom(format!("[{i}]: must be a JSON object"))),
-        })
-        .collect()
-}
-
-/// A change's field: absent keeps it; `null` is refused (it cannot be cleared).
-fn keep_or<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    Option::<T>::deserialize(d)?.map(Some).ok_or_else(|| D::Error::custom("must not be null (leave it out to keep it)"))
-}
-
-/// [`keep_or`], for a JSON object.
-fn keep_or_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
-    object(d).map(Some)
-}
-
-/// [`keep_or`], for a list of JSON objects.
-fn keep_or_objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<Vec<T>>, D::Error> {
-    objects(d).map(Some)
-}
 
 /// A business calendar.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -85,7 +47,7 @@ pub struct NewCalendar {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub weekly_hours: WeeklyHours,
-    #[serde(default, deserialize_with = "objects")]
+    #[serde(default, deserialize_with = "wire::objects")]
     #[schema(value_type = Vec<Object>)]
     pub holidays: Vec<HolidaySpec>,
 }
@@ -93,16 +55,16 @@ pub struct NewCalendar {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarChanges {
-    #[serde(default, deserialize_with = "keep_or")]
+    #[serde(default, deserialize_with = "wire::not_null")]
     #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "keep_or")]
+    #[serde(default, deserialize_with = "wire::not_null")]
     #[schema(nullable = false)]
     pub time_zone: Option<String>,
-    #[serde(default, deserialize_with = "keep_or")]
+    #[serde(default, deserialize_with = "wire::not_null")]
     #[schema(value_type = Option<Object>, nullable = false)]
     pub weekly_hours: Option<WeeklyHours>,
-    #[serde(default, deserialize_with = "keep_or_objects")]
+    #[serde(default, deserialize_with = "wire::not_null_objects")]
     #[schema(value_type = Option<Vec<Object>>, nullable = false)]
     pub holidays: Option<Vec<HolidaySpec>>,
 }
@@ -166,11 +128,11 @@ pub struct NewPolicy {
     /// Default: 100 (before the seeded `default` at 1000).
     #[schema(minimum = 0, maximum = 1_000_000)]
     pub position: Option<i32>,
-    #[serde(rename = "match", deserialize_with = "object")]
+    #[serde(rename = "match", deserialize_with = "wire::object")]
     pub matches: PolicyMatch,
     /// Default: the `24x7` calendar.
     pub calendar_id: Option<i64>,
-    #[serde(deserialize_with = "object")]
+    #[serde(deserialize_with = "wire::object")]
     pub targets: Targets,
     /// Default: `["pending"]`.
     #[schema(value_type = Option<Vec<ComplaintStatus>>)]
@@ -180,22 +142,22 @@ pub struct NewPolicy {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyChanges {
-    #[serde(default, deserialize_with = "keep_or")]
+    #[serde(default, deserialize_with = "wire::not_null")]
     #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "keep_or")]
+    #[serde(default, deserialize_with = "wire::not_null")]
     #[schema(minimum = 0, maximum = 1_000_000, nullable = false)]
     pub position: Option<i32>,
-    #[serde(rename = "match", default, deserialize_with = "keep_or_object")]
+    #[serde(rename = "match", default, deserialize_with = "wire::not_null_object")]
     #[schema(nullable = false)]
     pub matches: Option<PolicyMatch>,
-    #[serde(default, deserialize_with = "keep_or")]
+    #[serde(default, deserialize_with = "wire::not_null")]
     #[schema(nullable = false)]
     pub calendar_id: Option<i64>,
-    #[serde(default, deserialize_with = "keep_or_object")]
+    #[serde(default, deserialize_with = "wire::not_null_object")]
     #[schema(nullable = false)]
     pub targets: Option<Targets>,
-    #[serde(default, deserialize_with = "keep_or")]
+    #[serde(default, deserialize_with = "wire::not_null")]
     #[schema(value_type = Option<Vec<ComplaintStatus>>, nullable = false)]
     pub pause_statuses: Option<Vec<String>>,
 }
@@ -274,7 +236,7 @@ fn parse_stored_calendar(time_zone: &str, weekly: &serde_json::Value, holidays: 
     // something invalid counts as never open rather than stopping the service.
     Calendar::parse(time_zone, &weekly, &holidays).unwrap_or_else(|e| {
         tracing::error!(field = %e.field, error = %e.message, "invalid stored SLA calendar; treated as closed");
-        Calendar::parse("UTC", &WeeklyHours::new(), &[]).unwrap_or_else(|_| Calendar::always_open())
+        Calendar::never_open()
     })
 }
 

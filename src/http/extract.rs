@@ -7,7 +7,6 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -61,19 +60,7 @@ fn located<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'stati
     error_chain(err)
 }
 
-/// For an optional field of a change (`PATCH`): absent means "keep", and
-/// `null` is refused (422 naming the field) rather than read as absent, since
-/// the field cannot be cleared. Use with `#[serde(default, deserialize_with = "not_null")]`.
-pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    match Option::<T>::deserialize(deserializer)? {
-        Some(value) => Ok(Some(value)),
-        None => Err(serde::de::Error::custom("must not be null (leave the field out to keep it)")),
-    }
-}
+pub use crate::domain::wire::not_null;
 
 /// `axum::extract::Query` with a 422 `{"detail"}` rejection naming the parameter.
 pub struct Query<T>(pub T);
