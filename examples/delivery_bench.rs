@@ -820,6 +820,10 @@ fn sample_notification(id: i64) -> Notification {
             read_at: None,
             dismissed_at: None,
             expires_at: None,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            escalation_step: 0,
         },
         recipient: Recipient {
             staff_id: 1,

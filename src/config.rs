@@ -65,6 +65,10 @@ pub struct ServeConfig {
     #[arg(long, env = "ALERTS_WORKLOAD_CHECK_SECONDS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
     pub workload_check_seconds: u64,
 
+    /// Seconds between escalation ticks (the steps that came due)
+    #[arg(long, env = "ALERTS_ESCALATION_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub escalation_seconds: u64,
+
     /// Seconds between cleanups
     #[arg(long, env = "ALERTS_CLEANUP_SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
     pub cleanup_seconds: u64,
@@ -238,6 +242,7 @@ impl ServeConfig {
             sla_check: Duration::from_secs(self.sla_check_seconds),
             critical_check: Duration::from_secs(self.critical_check_seconds),
             workload_check: Duration::from_secs(self.workload_check_seconds),
+            escalation: Duration::from_secs(self.escalation_seconds),
             cleanup: Duration::from_secs(self.cleanup_seconds),
             retention: chrono::TimeDelta::days(self.retention_days),
         })

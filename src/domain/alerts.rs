@@ -23,6 +23,7 @@ pub struct InboxFilter {
     pub alert_types: Vec<String>,
     pub resource_type: Option<String>,
     pub resource_id: Option<i64>,
+    pub acknowledged: Option<bool>,
 }
 
 impl InboxFilter {
@@ -33,6 +34,7 @@ impl InboxFilter {
             && self.alert_types.is_empty()
             && self.resource_type.is_none()
             && self.resource_id.is_none()
+            && self.acknowledged.is_none()
     }
 }
 

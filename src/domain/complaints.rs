@@ -312,7 +312,7 @@ async fn update_with_clock(
 /// and the caller still gets their complaint (a retry would duplicate it).
 async fn raise_alerts_now(app: &App, complaint: &complaint::Model, closed: bool) {
     let written = complaint.sla_unchecked_since.unwrap_or(complaint.updated_at);
-    if let Err(e) = super::engine::after_complaint_write(app, complaint.id, closed, written).await {
+    if let Err(e) = super::engine::after_complaint_write(app, complaint, closed, written).await {
         tracing::warn!(complaint = complaint.id, error = %e, "immediate alert evaluation failed; the periodic check will retry");
     }
 }

@@ -55,9 +55,14 @@ pub async fn run(app: &App, rule_types: &[&str], scope: Scope) -> DomainResult<C
     if specs.is_empty() {
         return Ok(report);
     }
+    let policies = match specs.iter().any(|s| s.config.escalation_policy.is_some()) {
+        true => super::escalation::policies_by_name(app).await?,
+        false => HashMap::new(),
+    };
     for spec in &specs {
         let now = app.clock.now();
-        let plan = plan(spec, Routes::load(app, &spec.config).await?);
+        let escalation = spec.config.escalation_policy.as_ref().and_then(|name| policies.get(name));
+        let plan = plan(spec, Routes::load(app, &spec.config).await?, escalation);
         let store::RuleRun { considered, created: count, announce: news } =
             store::run_rule(&app.db, &plan, &run_id(), now, scope).await?;
         app.metrics.alert_created(&spec.config.alert_type, count);
@@ -137,13 +142,29 @@ impl Routes {
     }
 }
 
+/// Each subscriber's outbox channels for an alert type (the escalation
+/// steps' deliveries).
+pub async fn outbox_channels(app: &App, alert_type: &str) -> DomainResult<HashMap<i64, Vec<&'static str>>> {
+    let config = AlertConfig {
+        alert_type: alert_type.to_owned(),
+        severity: String::new(),
+        recipients: Vec::new(),
+        unassigned_recipients: Vec::new(),
+        dedup_window_hours: 0,
+        expires_after_hours: 0,
+        mandatory: true,
+        escalation_policy: None,
+    };
+    Ok(Routes::load(app, &config).await?.outbox)
+}
+
 /// What the storage layer would run for each enabled rule now (for the
 /// engine benchmark's ceiling, which writes the same alerts bare).
 #[cfg(feature = "bench")]
 pub async fn rule_plans(app: &App) -> DomainResult<Vec<store::RulePlan>> {
     let mut plans = Vec::new();
     for spec in rules::enabled_specs(app).await? {
-        plans.push(plan(&spec, Routes::load(app, &spec.config).await?));
+        plans.push(plan(&spec, Routes::load(app, &spec.config).await?, None));
     }
     Ok(plans)
 }
@@ -161,18 +182,19 @@ pub async fn check_all(app: &App) -> DomainResult<CheckReport> {
 /// it was written again since.
 pub async fn after_complaint_write(
     app: &App,
-    complaint_id: i64,
+    complaint: &crate::storage::entities::complaint::Model,
     closed: bool,
     written: chrono::DateTime<chrono::Utc>,
 ) -> DomainResult<()> {
+    let now = app.clock.now();
+    super::escalation::resolve_for_complaint(app, complaint, now).await?;
     if closed {
-        let now = app.clock.now();
-        for staff_id in store::expire_complaint_alerts(&app.db, complaint_id, &COMPLAINT_BOUND_TYPES, now).await? {
+        for staff_id in store::expire_complaint_alerts(&app.db, complaint.id, &COMPLAINT_BOUND_TYPES, now).await? {
             app.events.publish(StaffEvent { staff_id, change: Change::Resync });
         }
     }
-    run(app, &ALL_RULE_TYPES, Scope::Complaint(complaint_id)).await?;
-    crate::storage::sla::mark_checked(&app.db, complaint_id, written).await?;
+    run(app, &ALL_RULE_TYPES, Scope::Complaint(complaint.id)).await?;
+    crate::storage::sla::mark_checked(&app.db, complaint.id, written).await?;
     Ok(())
 }
 
@@ -201,7 +223,7 @@ fn recipients(specs: &[String]) -> store::Recipients {
 /// What the storage layer runs for a rule. The owner is a complaint's active
 /// assignee (or the overloaded staff member); without one, the rule's
 /// `unassigned_recipients` are told, and inactive staff never are.
-fn plan(spec: &RuleSpec, routes: Routes) -> store::RulePlan {
+fn plan(spec: &RuleSpec, routes: Routes, escalation: Option<&super::escalation::Policy>) -> store::RulePlan {
     let config = &spec.config;
     let source = match &spec.conditions {
         Conditions::Sla(c) | Conditions::FirstResponse(c) => {
@@ -233,6 +255,7 @@ fn plan(spec: &RuleSpec, routes: Routes) -> store::RulePlan {
         expires_after: TimeDelta::hours(config.expires_after_hours),
         dismissed_for: routes.dismissed_for,
         outbox: routes.outbox,
+        escalation: escalation.map(super::escalation::Policy::start),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod complaints;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod escalation;
 pub mod events;
 pub mod inbox_cache;
 pub mod paging;

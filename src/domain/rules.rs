@@ -55,6 +55,9 @@ pub struct AlertConfig {
     /// In-app delivery of this alert type cannot be switched off.
     #[serde(default)]
     pub mandatory: bool,
+    /// The name of the escalation policy its events climb (none: they do not escalate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_policy: Option<String>,
 }
 
 /// The one metric a threshold rule counts.
@@ -258,7 +261,8 @@ async fn row(app: &App, id: i64) -> DomainResult<alert_rule::Model> {
 
 pub async fn create(app: &App, by_staff: Option<i64>, new: NewRule) -> DomainResult<Rule> {
     let name = check_name(&new.rule_name)?;
-    validate(&new.rule_type, &new.conditions, &new.alert_config)?;
+    let (_, config) = validate(&new.rule_type, &new.conditions, &new.alert_config)?;
+    super::escalation::check_policy_named(app, config.escalation_policy.as_deref()).await?;
     let row = storage::rules::NewRuleRow {
         rule_name: name.clone(),
         rule_type: new.rule_type,
@@ -286,7 +290,8 @@ pub async fn update(app: &App, id: i64, changes: RuleChanges) -> DomainResult<Ru
     let name = changes.rule_name.as_deref().map(check_name).transpose()?;
     let conditions = changes.conditions.unwrap_or(current.conditions.clone());
     let alert_config = changes.alert_config.unwrap_or(current.alert_config.clone());
-    validate(&current.rule_type, &conditions, &alert_config)?;
+    let (_, config) = validate(&current.rule_type, &conditions, &alert_config)?;
+    super::escalation::check_policy_named(app, config.escalation_policy.as_deref()).await?;
     let updated = storage::rules::update(
         &app.db,
         current,

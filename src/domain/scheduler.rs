@@ -18,6 +18,7 @@ pub struct SchedulerConfig {
     pub sla_check: Duration,
     pub critical_check: Duration,
     pub workload_check: Duration,
+    pub escalation: Duration,
     pub cleanup: Duration,
     /// Dismissed or expired alerts are deleted this long after.
     pub retention: TimeDelta,
@@ -29,6 +30,7 @@ impl Default for SchedulerConfig {
             sla_check: Duration::from_secs(300),
             critical_check: Duration::from_secs(600),
             workload_check: Duration::from_secs(900),
+            escalation: Duration::from_secs(30),
             cleanup: Duration::from_secs(86_400),
             retention: TimeDelta::days(90),
         }
@@ -41,6 +43,7 @@ pub struct JobRuns {
     pub sla_check: AtomicU64,
     pub critical_check: AtomicU64,
     pub workload_check: AtomicU64,
+    pub escalation: AtomicU64,
     pub cleanup: AtomicU64,
 }
 
@@ -50,6 +53,7 @@ impl JobRuns {
             "sla_check" => &self.sla_check,
             "critical_check" => &self.critical_check,
             "workload_check" => &self.workload_check,
+            "escalation" => &self.escalation,
             _ => &self.cleanup,
         }
     }
@@ -71,6 +75,7 @@ pub fn spawn(app: App, config: SchedulerConfig, shutdown: watch::Receiver<bool>)
         ("sla_check", config.sla_check),
         ("critical_check", config.critical_check),
         ("workload_check", config.workload_check),
+        ("escalation", config.escalation),
         ("cleanup", config.cleanup),
     ];
     for (job, every) in jobs {
@@ -116,6 +121,7 @@ pub async fn run_job(app: &App, job: &str, config: &SchedulerConfig) -> DomainRe
         }
         "critical_check" => incremental_check(app, job, &["event"], false).await?,
         "workload_check" => incremental_check(app, job, &["threshold"], false).await?,
+        "escalation" => super::escalation::tick(app).await?,
         _ => {
             let deleted = engine::cleanup(app, config.retention).await?;
             tracing::info!(job, deleted, "cleanup done");

@@ -279,7 +279,7 @@ impl Snapshot {
         self.revisions.get(revision).map(|(_, c)| (*revision, c.as_ref()))
     }
 
-    fn revision(&self, id: Option<i64>) -> Option<&Calendar> {
+    pub fn revision(&self, id: Option<i64>) -> Option<&Calendar> {
         self.revisions.get(&id?).map(|(_, c)| c.as_ref())
     }
 
@@ -674,7 +674,7 @@ pub async fn rules_changed(app: &App) -> DomainResult<()> {
 
 // ------------------------------------------------------- administration
 
-fn check_name(name: &str) -> DomainResult<String> {
+pub(super) fn check_name(name: &str) -> DomainResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(DomainError::invalid("name", "must be 1 to 100 characters, without control characters"));
@@ -682,7 +682,7 @@ fn check_name(name: &str) -> DomainResult<String> {
     Ok(name.to_owned())
 }
 
-fn name_taken(kind: &'static str, name: String) -> impl FnOnce(DomainError) -> DomainError {
+pub(super) fn name_taken(kind: &'static str, name: String) -> impl FnOnce(DomainError) -> DomainError {
     move |e| match e {
         DomainError::Conflict(_) => DomainError::Conflict(format!("a {kind} named {name:?} already exists")),
         other => other,

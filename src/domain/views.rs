@@ -31,6 +31,21 @@ pub struct Alert {
     pub read_at: Option<DateTime<Utc>>,
     pub dismissed_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When one of the event's recipients acknowledged it (on every recipient's copy).
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<StaffRef>,
+    /// When the event stopped needing anyone: its complaint resolved or closed,
+    /// answered (first response), or given a deadline in the future.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// 0: the rule's own recipients; n: added by escalation step n.
+    pub escalation_step: i32,
+}
+
+/// A staff member named in another row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StaffRef {
+    pub id: i64,
+    pub full_name: String,
 }
 
 impl From<alert::Model> for Alert {
@@ -51,6 +66,12 @@ impl From<alert::Model> for Alert {
             read_at: m.read_at,
             dismissed_at: m.dismissed_at,
             expires_at: m.expires_at,
+            acknowledged_at: m.acknowledged_at,
+            acknowledged_by: m
+                .acknowledged_by
+                .map(|id| StaffRef { id, full_name: m.acknowledged_by_name.unwrap_or_default() }),
+            resolved_at: m.resolved_at,
+            escalation_step: m.escalation_step,
         }
     }
 }

@@ -43,3 +43,9 @@ pub fn not_null_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> 
 pub fn not_null_objects<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<Vec<T>>, D::Error> {
     objects(d).map(Some)
 }
+
+/// A field a change may clear: absent → `None` (keep), `null` → `Some(None)`
+/// (clear), a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -39,6 +39,7 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(routes::ws::routes())
         .merge(routes::rules::routes())
         .merge(routes::sla::routes())
+        .merge(routes::escalation::routes())
         .merge(routes::subscriptions::routes())
         .merge(routes::complaints::routes())
         .merge(routes::api_keys::routes())

@@ -28,6 +28,7 @@ pub use crate::domain::vocab::{AlertType, Channel, ComplaintStatus, Priority, Ru
         (name = "alerts", description = "The caller's alert inbox"),
         (name = "rules", description = "Alert rules (alerts.manage)"),
         (name = "sla", description = "SLA policies and business calendars (sla.manage)"),
+        (name = "escalation", description = "Escalation policies (alerts.manage)"),
         (name = "subscriptions", description = "The caller's delivery preferences"),
         (name = "complaints", description = "Complaints the alerts are about"),
         (name = "api-keys", description = "Keys for services calling the API (staff.manage)"),

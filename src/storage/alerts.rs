@@ -34,6 +34,11 @@ fn filtered(staff_id: i64, now: DateTime<Utc>, f: &InboxFilter) -> Condition {
     if let Some(id) = f.resource_id {
         cond = cond.add(Column::ResourceId.eq(id));
     }
+    match f.acknowledged {
+        Some(true) => cond = cond.add(Column::AcknowledgedAt.is_not_null()),
+        Some(false) => cond = cond.add(Column::AcknowledgedAt.is_null()),
+        None => {}
+    }
     cond
 }
 

@@ -298,3 +298,15 @@ pub async fn page(
     let rows = query.offset(offset).limit(limit).all(db).await?;
     Ok((rows, total))
 }
+
+/// The clocks' calendar revision of these complaints: (id, revision).
+pub async fn calendar_revisions(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, Option<i64>)>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::SlaCalendarRevisionId)
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await
+}

@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(ApiKeys),
             Box::new(ComplaintExternalId),
             Box::new(SlaCalendars),
+            Box::new(AlertEvents),
         ]
     }
 }
@@ -946,6 +947,167 @@ async fn insert_rules(
     }
     db.execute(&insert).await.map(|_| ())
 }
+
+/// Acknowledgement and escalation (SPEC 9): an alert event (one rule firing
+/// for one resource in one dedup window) with its acknowledgement,
+/// resolution and escalation state; each alert names its event and carries
+/// the event's acknowledgement and resolution (the inbox reads them without
+/// a join); escalation policies, and the seeded `breach-default` on
+/// `sla_breach_critical`.
+struct AlertEvents;
+
+impl MigrationName for AlertEvents {
+    fn name(&self) -> &str {
+        "m0012_alert_events"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AlertEvents {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = Dialect::try_from(m.get_database_backend())?;
+        let db = m.get_connection();
+        let now = crate::domain::Clock::default().now();
+        m.create_table(
+            table(b)
+                .table("escalation_policies")
+                .if_not_exists()
+                .col(pk(b, "id"))
+                .col(ColumnDef::new("name").string_len(100).not_null())
+                .col(ColumnDef::new("steps").json().not_null())
+                .col(ColumnDef::new("repeat_policy").json().null())
+                .col(ColumnDef::new("ack_timeout_minutes").big_integer().null())
+                .col(ts(b, "created_at").not_null())
+                .col(ts(b, "updated_at").not_null())
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            index("idx_escalation_policies_name", "escalation_policies", &["name"]).unique().if_not_exists().take(),
+        )
+        .await?;
+        m.create_table(
+            table(b)
+                .table("alert_events")
+                .if_not_exists()
+                .col(pk(b, "id"))
+                .col(id_ref("rule_id").not_null())
+                .col(ColumnDef::new("alert_type").string_len(50).not_null())
+                .col(ColumnDef::new("resource_type").string_len(50).not_null())
+                .col(id_ref("resource_id").not_null())
+                // 1 while the event takes new recipients' alerts; NULL once its window is over.
+                .col(ColumnDef::new("event_open").small_integer().null())
+                .col(ts(b, "started_at").not_null())
+                .col(ts(b, "acknowledged_at").null())
+                .col(id_ref("acknowledged_by").null())
+                .col(ts(b, "resolved_at").null())
+                // The policy as it was when the event began, and where the event is in it.
+                .col(ColumnDef::new("policy").json().null())
+                .col(ColumnDef::new("next_step").integer().null())
+                .col(ts(b, "next_step_at").null())
+                .col(ColumnDef::new("cycle").integer().not_null().default(0))
+                // The escalation run that claimed the event's due step (its alerts carry the same stamp).
+                .col(ColumnDef::new("step_run").string_len(24).null())
+                .take(),
+        )
+        .await?;
+        for (name, cols, unique) in [
+            ("idx_alert_events_open", &["event_open", "alert_type", "resource_type", "resource_id"][..], true),
+            ("idx_alert_events_next", &["next_step_at"][..], false),
+            ("idx_alert_events_resource", &["resource_type", "resource_id"][..], false),
+            ("idx_alert_events_step_run", &["step_run"][..], false),
+        ] {
+            if !m.has_index("alert_events", name).await? {
+                let mut idx = index(name, "alert_events", cols);
+                if unique {
+                    idx.unique();
+                }
+                m.create_index(idx).await?;
+            }
+        }
+        let columns = [
+            id_ref("event_id").null().take(),
+            ts(b, "acknowledged_at").null().take(),
+            id_ref("acknowledged_by").null().take(),
+            // Who acknowledged, as named then (the inbox and its live feed read no staff row).
+            ColumnDef::new("acknowledged_by_name").string_len(100).null().take(),
+            ts(b, "resolved_at").null().take(),
+            ColumnDef::new("escalation_step").integer().not_null().default(0).take(),
+        ];
+        for mut column in columns {
+            let name = column.get_column_name();
+            if !m.has_column("alerts", &name).await? {
+                m.alter_table(Table::alter().table("alerts").add_column(&mut column).take()).await?;
+            }
+        }
+        if !m.has_index("alerts", "idx_alerts_event").await? {
+            m.create_index(index("idx_alerts_event", "alerts", &["event_id"])).await?;
+        }
+
+        // Seeds (once: MySQL DDL does not roll back, so a rerun must not fail).
+        let count = |sql: &str| {
+            let statement = sea_orm_migration::sea_orm::Statement::from_string(b.backend(), sql.to_owned());
+            async move {
+                let row = db.query_one_raw(statement).await?;
+                row.map(|r| r.try_get_by_index::<i64>(0)).transpose().map(|n| n.unwrap_or(0))
+            }
+        };
+        if count("SELECT COUNT(*) FROM job_leases WHERE name = 'escalation'").await? == 0 {
+            let mut insert = Query::insert();
+            insert.into_table("job_leases").columns(["name", "holder", "expires_at"]);
+            insert.values_panic(["escalation".into(), "".into(), chrono::DateTime::<chrono::Utc>::UNIX_EPOCH.into()]);
+            db.execute(&insert).await?;
+        }
+        let seeded = db
+            .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                b.backend(),
+                "SELECT COUNT(*) FROM escalation_policies".to_owned(),
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0);
+        if seeded > 0 {
+            return Ok(());
+        }
+        let mut insert = Query::insert();
+        insert.into_table("escalation_policies").columns(["name", "steps", "created_at", "updated_at"]);
+        insert.values_panic([
+            BREACH_DEFAULT.into(),
+            json!([
+                {"after_minutes": 30, "targets": ["assignee_supervisor"], "working_hours_only": false},
+                {"after_minutes": 60, "targets": ["role:admin"], "working_hours_only": false}
+            ])
+            .into(),
+            now.into(),
+            now.into(),
+        ]);
+        db.execute(&insert).await?;
+        // The breach rule names it (its other settings as an admin left them).
+        let row = db
+            .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                b.backend(),
+                "SELECT alert_config FROM alert_rules WHERE rule_name = 'sla_breach_critical'".to_owned(),
+            ))
+            .await?;
+        if let Some(row) = row {
+            let mut config: serde_json::Value = row.try_get_by_index(0)?;
+            if let Some(object) = config.as_object_mut() {
+                object.insert("escalation_policy".into(), json!(BREACH_DEFAULT));
+                let update = Query::update()
+                    .table("alert_rules")
+                    .value("alert_config", config)
+                    .and_where(Expr::col("rule_name").eq("sla_breach_critical"))
+                    .take();
+                db.execute(&update).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The seeded escalation policy of `sla_breach_critical`.
+pub const BREACH_DEFAULT: &str = "breach-default";
 
 /// The seed's four rules, with the thresholds of SPEC section 5.
 pub fn default_rules() -> Vec<(&'static str, &'static str, serde_json::Value, serde_json::Value)> {

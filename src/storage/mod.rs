@@ -2,6 +2,7 @@
 //! services need. One code path for SQLite, MySQL/MariaDB and PostgreSQL;
 //! the dialect differences that cannot be avoided are named where they occur
 //! (column types in `migrations`, connection pragmas here).
+pub mod alert_events;
 pub mod alerts;
 pub mod api_keys;
 pub mod complaints;

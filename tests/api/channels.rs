@@ -44,6 +44,12 @@ fn sample_alert(id: i64, alert_type: &str, title: &str) -> alert::Model {
         read_at: None,
         dismissed_at: None,
         expires_at: None,
+        event_id: None,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        acknowledged_by_name: None,
+        resolved_at: None,
+        escalation_step: 0,
     }
 }
 

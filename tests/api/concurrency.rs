@@ -142,6 +142,7 @@ async fn two_schedulers_share_each_job(backend: Backend) {
         sla_check: Duration::from_millis(400),
         critical_check: Duration::from_secs(3600),
         workload_check: Duration::from_secs(3600),
+        escalation: Duration::from_secs(3600),
         cleanup: Duration::from_secs(3600),
         retention: TimeDelta::days(90),
     };

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, TimeDelta, Utc};
 use convergeai_alerts::storage::dialect::Dialect;
 use convergeai_alerts::storage::engine::SlaMetric::{FirstResponse, Resolution};
-use convergeai_alerts::storage::engine::{Recipients, RulePlan, RuleStatements, Scope, Source};
+use convergeai_alerts::storage::engine::{EscalationStart, Recipients, RulePlan, RuleStatements, Scope, Source};
 use convergeai_alerts::storage::stats::{self, Latency, Window};
 use convergeai_alerts::storage::{deliveries, rollups};
 use sea_orm::Statement;
@@ -37,6 +37,10 @@ fn plan(name: &str, source: Source, alert_type: &str) -> RulePlan {
         expires_after: TimeDelta::hours(168),
         dismissed_for: vec![3],
         outbox: HashMap::from([(1, vec!["email", "sms"]), (2, vec!["webhook"])]),
+        escalation: Some(EscalationStart {
+            policy: serde_json::json!({"id": 1, "name": "breach-default"}),
+            first_step_after: TimeDelta::minutes(30),
+        }),
     }
 }
 

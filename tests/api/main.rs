@@ -13,6 +13,7 @@ mod concurrency;
 mod contract;
 mod delivery;
 mod engine;
+mod escalation;
 mod faults;
 mod fuzz;
 mod golden_sql;

@@ -39,6 +39,7 @@ fn row(
         read_at: Set(read_after.map(|s| created + TimeDelta::seconds(s))),
         dismissed_at: Set(dismissed_after.map(|s| created + TimeDelta::seconds(s))),
         expires_at: Set(None),
+        ..Default::default()
     }
 }
 

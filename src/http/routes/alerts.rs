@@ -8,7 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::domain::alerts::InboxFilter;
 use crate::domain::paging::Paging;
 use crate::domain::views::{Alert, Delivery};
-use crate::domain::{App, DomainError, alerts, engine};
+use crate::domain::{App, DomainError, alerts, engine, escalation};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsManage, AlertsRead, Authorized, Path, Query};
 use crate::http::openapi::{AlertType, ErrorBody, Severity};
@@ -21,6 +21,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get_one))
         .routes(routes!(mark_read))
         .routes(routes!(dismiss))
+        .routes(routes!(acknowledge))
         .routes(routes!(check))
         .routes(routes!(deliveries))
         .routes(routes!(stats))
@@ -45,6 +46,8 @@ pub struct ListQuery {
     #[param(max_length = 50)]
     resource_type: Option<String>,
     resource_id: Option<i64>,
+    /// Acknowledged (by any recipient of the event) or not
+    acknowledged: Option<bool>,
     /// The original implementation's spelling of `is_read=false`
     unread_only: Option<bool>,
     /// Comma-separated alert types (original implementation)
@@ -76,6 +79,7 @@ impl ListQuery {
             alert_types: split_list(self.alert_type, self.alert_types),
             resource_type: self.resource_type,
             resource_id: self.resource_id,
+            acknowledged: self.acknowledged,
         };
         Ok((filter, paging))
     }
@@ -168,6 +172,21 @@ async fn dismiss(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     alerts::dismiss(&app, principal.staff_id()?, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Acknowledges the alert's event for all its recipients (each of their
+/// copies shows who and when, live); again is a no-op. Marks nothing read.
+#[utoipa::path(put, path = "/alerts/{id}/acknowledge", operation_id = "acknowledge_alert", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 204, description = "Acknowledged (or already)"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn acknowledge(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    escalation::acknowledge(&app, principal.staff_id()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

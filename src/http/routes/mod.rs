@@ -3,6 +3,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod complaints;
 pub mod console;
+pub mod escalation;
 pub mod health;
 pub mod rules;
 pub mod sla;

@@ -19,7 +19,7 @@ pub(super) fn lock_order(dialect: Dialect) -> &'static str {
 /// The insert's conflict clause: a key with an open window already (a racing
 /// checker's alert, committed or not) gets nothing. MySQL has no DO NOTHING:
 /// an update that changes nothing.
-pub(super) fn on_open_window(dialect: Dialect) -> &'static str {
+pub(crate) fn on_open_window(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::MySql => "ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open",
         Dialect::Sqlite | Dialect::Postgres => {

@@ -28,6 +28,7 @@ use super::sql::{Sql, id_list, scalar};
 use super::{Db, begin_write};
 pub use crate::domain::vocab::SlaMetric;
 use insert::insert_alerts;
+pub(crate) use insert::on_open_window;
 use select::{candidates, close_windows, complaint_condition, windows_over};
 
 /// Which complaints a check looks at.
@@ -84,6 +85,16 @@ pub struct RulePlan {
     pub dismissed_for: Vec<i64>,
     /// Outbox channels per recipient (`email`, `sms`, `webhook`).
     pub outbox: HashMap<i64, Vec<&'static str>>,
+    /// The rule's escalation policy, kept by each event it begins.
+    pub escalation: Option<EscalationStart>,
+}
+
+/// An event's escalation from its start: the policy as it is now, and when
+/// its first step comes due.
+#[derive(Debug, Clone)]
+pub struct EscalationStart {
+    pub policy: serde_json::Value,
+    pub first_step_after: TimeDelta,
 }
 
 /// What a rule's run did.
@@ -169,6 +180,11 @@ pub struct RuleStatements {
     pub count: Option<String>,
     /// Counts this run's alerts, where the insert does not.
     pub created: Option<String>,
+    /// This run's alerts into their events: ends the events of the same
+    /// resources whose every window is over, begins an event per resource
+    /// that has none open, and links each new alert to its event (taking its
+    /// acknowledgement, if someone acknowledged it already).
+    pub events: [String; 3],
     /// The outbox rows of this run's alerts, one statement per channel.
     pub outbox: Vec<String>,
     /// This run's alerts that are not born dismissed, to announce.
@@ -201,12 +217,14 @@ impl RuleStatements {
         let count = (!counts_itself).then(|| format!("SELECT COUNT(*) {}", candidates.from));
         let created = (!counts_itself).then(|| format!("SELECT COUNT(*) FROM alerts al WHERE {NEW}"));
         let outbox = outbox_inserts(&mut sql, plan);
+        let events = event_statements(&mut sql, plan, now);
         Some(Self {
             sql,
             close,
             insert,
             count,
             created,
+            events,
             outbox,
             new_alerts: format!("SELECT al.* FROM alerts al WHERE {NEW} AND al.is_dismissed = FALSE ORDER BY al.id"),
             new_recipients: format!("SELECT DISTINCT al.assigned_to_staff_id FROM alerts al WHERE {NEW}"),
@@ -226,6 +244,9 @@ impl RuleStatements {
         }
         if let Some(created) = &self.created {
             out.push(("created".to_owned(), sql.statement(created)?));
+        }
+        for (name, statement) in ["events_end", "events_begin", "events_link"].iter().zip(&self.events) {
+            out.push(((*name).to_owned(), sql.statement(statement)?));
         }
         for (i, outbox) in self.outbox.iter().enumerate() {
             out.push((format!("outbox{i}"), sql.statement(outbox)?));
@@ -254,7 +275,7 @@ pub async fn run_rule(
     let Some(statements) = RuleStatements::build(dialect, plan, run_id, now, scope) else {
         return Ok(RuleRun { considered: 0, created: 0, announce: Announce::Resync(Vec::new()) });
     };
-    let RuleStatements { sql, close, insert, count, created, outbox, new_alerts, new_recipients } = &statements;
+    let RuleStatements { sql, close, insert, count, created, events, outbox, new_alerts, new_recipients } = &statements;
     let count = count.as_ref().map(|count| sql.statement(count)).transpose()?;
     let count = async {
         match count {
@@ -286,6 +307,10 @@ pub async fn run_rule(
         let created = u64::try_from(created).unwrap_or_default();
         let mut announce = Announce::Resync(Vec::new());
         if created > 0 {
+            for statement in events {
+                txn.execute_raw(sql.statement(statement)?).await?;
+            }
+            lap("events");
             for statement in outbox {
                 txn.execute_raw(sql.statement(statement)?).await?;
             }
@@ -307,6 +332,62 @@ pub async fn run_rule(
     let (counted, (counted_by_insert, created, announce)) = tokio::try_join!(count, write)?;
     let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
     Ok(RuleRun { considered, created, announce })
+}
+
+/// The three statements of [`RuleStatements::events`]. The unique key of
+/// the open events serialises racing checkers as the alerts' dedup key does.
+fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> [String; 3] {
+    let dialect = sql.dialect();
+    let rule_id = sql.bind("rule_id", plan.rule_id);
+    let (policy, next_step, next_step_at) = match &plan.escalation {
+        Some(start) => {
+            let due = sql.bind("first_step_at", now + start.first_step_after);
+            let policy = sql.bind("policy", start.policy.clone());
+            // PostgreSQL reads the bound JSON as text.
+            let policy = match dialect {
+                Dialect::Postgres => format!("CAST({policy} AS json)"),
+                Dialect::Sqlite | Dialect::MySql => policy,
+            };
+            (policy, "1", due)
+        }
+        None => ("NULL".to_owned(), "NULL", "NULL".to_owned()),
+    };
+    let end = format!(
+        "UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL \
+         WHERE event_open = 1 AND alert_type = {{alert_type}} AND resource_type = {{resource_type}} \
+         AND resource_id IN (SELECT al.resource_id FROM alerts al WHERE {NEW}) \
+         AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = alert_events.id AND o.dedup_open = 1)"
+    );
+    let conflict = match dialect {
+        Dialect::MySql => "ON DUPLICATE KEY UPDATE event_open = alert_events.event_open",
+        Dialect::Sqlite | Dialect::Postgres => {
+            "ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING"
+        }
+    };
+    let begin = format!(
+        "INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, \
+         policy, next_step, next_step_at, cycle) \
+         SELECT {rule_id}, x.alert_type, x.resource_type, x.resource_id, 1, {{now}}, {policy}, {next_step}, \
+         {next_step_at}, 0 FROM (SELECT DISTINCT al.alert_type, al.resource_type, al.resource_id FROM alerts al \
+         WHERE {NEW}) x WHERE TRUE {conflict}"
+    );
+    // A new alert joins its resource's open event, and its acknowledgement.
+    let same_event = "e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type \
+         AND e.resource_id = al.resource_id";
+    let name = "(SELECT s.full_name FROM staff s WHERE s.id = e.acknowledged_by)";
+    let link = match dialect {
+        Dialect::MySql => format!(
+            "UPDATE alerts al JOIN alert_events e ON {same_event} SET al.event_id = e.id, \
+             al.acknowledged_at = e.acknowledged_at, al.acknowledged_by = e.acknowledged_by, \
+             al.acknowledged_by_name = {name} WHERE {NEW}"
+        ),
+        Dialect::Sqlite | Dialect::Postgres => format!(
+            "UPDATE alerts AS al SET event_id = e.id, acknowledged_at = e.acknowledged_at, \
+             acknowledged_by = e.acknowledged_by, acknowledged_by_name = {name} \
+             FROM alert_events e WHERE {same_event} AND {NEW}"
+        ),
+    };
+    [end, begin, link]
 }
 
 /// The outbox rows of this run's alerts, one `INSERT … SELECT` per channel

@@ -19,6 +19,16 @@ pub struct Model {
     pub read_at: Option<chrono::DateTime<chrono::Utc>>,
     pub dismissed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its event: one rule firing for one resource in one window (`alert_events`).
+    pub event_id: Option<i64>,
+    /// The event's acknowledgement, on every recipient's copy.
+    pub acknowledged_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub acknowledged_by: Option<i64>,
+    pub acknowledged_by_name: Option<String>,
+    /// When the event's complaint stopped needing it (resolved, answered, given time).
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// 0: the rule's own recipients; n: added by escalation step n.
+    pub escalation_step: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -64,6 +64,32 @@ SELECT COUNT(*)
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?;
 
+-- events_end
+-- values: String(Some("critical_complaint")), String(Some("complaint")), BigInt(Some(0)), String(Some("run-1"))
+UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL
+  WHERE event_open = 1 AND alert_type = ? AND resource_type = ? AND resource_id IN (SELECT al.resource_id
+  FROM alerts al
+  WHERE al.id > ? AND al.check_run = ?) AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.event_id = alert_events.id AND o.dedup_open = 1);
+
+-- events_begin
+-- values: BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), BigInt(Some(0)), String(Some("run-1"))
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, x.alert_type, x.resource_type, x.resource_id, 1, ?, ?, 1, ?, 0
+  FROM (SELECT DISTINCT al.alert_type, al.resource_type, al.resource_id
+  FROM alerts al
+  WHERE al.id > ? AND al.check_run = ?) x
+  WHERE TRUE
+  ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
+
+-- events_link
+-- values: BigInt(Some(0)), String(Some("run-1"))
+UPDATE alerts AS al SET event_id = e.id, acknowledged_at = e.acknowledged_at, acknowledged_by = e.acknowledged_by, acknowledged_by_name = (SELECT s.full_name
+  FROM staff s
+  WHERE s.id = e.acknowledged_by)
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id AND al.id > ? AND al.check_run = ?;
+
 -- outbox0
 -- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?

@@ -1,0 +1,230 @@
+//! Acknowledgement and escalation (SPEC 9): one recipient acknowledges the
+//! event for all, live; the complaint's progress resolves it; escalation
+//! policies and their steps.
+use chrono::TimeDelta;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, TestApp, ws_connect, ws_next};
+use crate::{on_all_backends, spawn_app};
+
+/// A supervisor with two agents, and the harness's admin.
+async fn team(app: &TestApp) -> (i64, i64, i64) {
+    let (sup, _) = app.staff("sup@example.com", "supervisor").await;
+    let (a, _) = app.staff_with("a@example.com", "agent", Some("sup@example.com")).await;
+    let (b, _) = app.staff_with("b@example.com", "agent", Some("sup@example.com")).await;
+    app.admin_token().await;
+    (sup, a, b)
+}
+
+fn of_type<'a>(inbox: &'a [Value], alert_type: &str) -> &'a Value {
+    inbox.iter().find(|a| a["alert_type"] == alert_type).unwrap_or_else(|| panic!("no {alert_type} in {inbox:?}"))
+}
+
+/// A complaint assigned to `a` whose deadline passed an hour ago (checked: breach alerts out).
+async fn breached(app: &TestApp, a: i64) -> Value {
+    let deadline = (app.app.clock.now() + TimeDelta::hours(1)).to_rfc3339();
+    let c = app
+        .complaint(
+            json!({"title": "Router", "customer_name": "Cy", "assigned_to_staff_id": a, "sla_deadline": deadline}),
+        )
+        .await;
+    app.app.clock.advance(TimeDelta::hours(2));
+    app.check().await;
+    c
+}
+
+async fn acknowledging_one_copy_acknowledges_the_event_for_all(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, b) = team(&app).await;
+    breached(&app, a).await;
+    let mine = of_type(&app.inbox(a).await, "sla_breach").clone();
+    let theirs = of_type(&app.inbox(sup).await, "sla_breach").clone();
+    assert_eq!((mine["acknowledged_at"].clone(), mine["acknowledged_by"].clone()), (Value::Null, Value::Null));
+    assert_eq!(mine["escalation_step"], 0);
+    let mut sup_tab = ws_connect(&app.base, &app.token(sup)).await;
+    assert_eq!(ws_next(&mut sup_tab, 5).await["type"], "unread_count");
+
+    // Someone else's alert: not found, and nothing changes.
+    let path = format!("/api/v1/alerts/{}/acknowledge", theirs["id"]);
+    assert_eq!(app.put(&path, &app.token(b)).await.0, 404);
+    assert_eq!(app.put(&path, &app.token(a)).await.0, 404, "the assignee's copy is another alert");
+    assert_eq!(app.put("/api/v1/alerts/999999/acknowledge", &app.token(a)).await.0, 404);
+
+    let path = format!("/api/v1/alerts/{}/acknowledge", mine["id"]);
+    assert_eq!(app.put(&path, &app.token(a)).await.0, 204);
+    let pushed = ws_next(&mut sup_tab, 5).await;
+    assert_eq!(
+        (pushed["type"].clone(), pushed["alert"]["id"].clone(), pushed["alert"]["acknowledged_by"].clone()),
+        (json!("alert.updated"), theirs["id"].clone(), json!({"id": a, "full_name": "a"}))
+    );
+    for (staff, id) in [(a, &mine["id"]), (sup, &theirs["id"])] {
+        let (status, alert) = app.get(&format!("/api/v1/alerts/{id}"), &app.token(staff)).await;
+        assert_eq!(status, 200, "{alert}");
+        assert_eq!(alert["acknowledged_by"], json!({"id": a, "full_name": "a"}));
+        assert!(alert["acknowledged_at"].is_string(), "{alert}");
+    }
+    let (_, sup_copy) = app.get(&format!("/api/v1/alerts/{}", theirs["id"]), &app.token(sup)).await;
+    assert_eq!(sup_copy["is_read"], false, "acknowledging marks nothing read for the others");
+
+    // Again, by either: a no-op; the first acknowledgement stays.
+    let first_at = sup_copy["acknowledged_at"].clone();
+    app.app.clock.advance(TimeDelta::minutes(5));
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/acknowledge", theirs["id"]), &app.token(sup)).await.0, 204);
+    assert_eq!(app.put(&path, &app.token(a)).await.0, 204);
+    let (_, again) = app.get(&format!("/api/v1/alerts/{}", theirs["id"]), &app.token(sup)).await;
+    assert_eq!((again["acknowledged_at"].clone(), again["acknowledged_by"]["id"].clone()), (first_at, json!(a)));
+
+    // The filter.
+    let acked = |staff: i64, flag: bool| {
+        let app = &app;
+        async move {
+            let (status, page) = app.get(&format!("/api/v1/alerts?acknowledged={flag}"), &app.token(staff)).await;
+            assert_eq!(status, 200, "{page}");
+            page["alerts"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(acked(sup, true).await, [theirs["id"].as_i64().unwrap()]);
+    assert!(acked(sup, false).await.is_empty());
+    assert_eq!(app.get("/api/v1/alerts?acknowledged=maybe", &app.token(sup)).await.0, 422);
+}
+
+async fn a_recipient_added_later_joins_the_acknowledged_event(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, b) = team(&app).await;
+    let c = breached(&app, a).await;
+    let mine = of_type(&app.inbox(a).await, "sla_breach").clone();
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/acknowledge", mine["id"]), &app.token(a)).await.0, 204);
+    // Reassigned: b gets the breach now, as part of the same (acknowledged) event.
+    app.patch_complaint(&c["id"], json!({"assigned_to_staff_id": b})).await;
+    let bs = of_type(&app.inbox(b).await, "sla_breach").clone();
+    assert_eq!(bs["acknowledged_by"]["id"], a, "{bs}");
+}
+
+async fn the_complaint_resolves_its_events(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, _) = team(&app).await;
+    let c = breached(&app, a).await;
+    let breach = of_type(&app.inbox(a).await, "sla_breach").clone();
+    assert_eq!(breach["resolved_at"], Value::Null);
+    // A new deadline in the future resolves the breach; it stays in the inbox as history.
+    let later = (app.app.clock.now() + TimeDelta::hours(3)).to_rfc3339();
+    app.patch_complaint(&c["id"], json!({"sla_deadline": later})).await;
+    let now = of_type(&app.inbox(a).await, "sla_breach").clone();
+    assert_eq!(now["id"], breach["id"]);
+    assert!(now["resolved_at"].is_string(), "{now}");
+    assert!(of_type(&app.inbox(sup).await, "sla_breach")["resolved_at"].is_string());
+
+    // Resolving the complaint resolves (and, SPEC 5, expires) its alerts.
+    let d = breached(&app, a).await;
+    let id = app.inbox(a).await.iter().find(|x| x["resource_id"] == d["id"]).unwrap()["id"].clone();
+    app.patch_complaint(&d["id"], json!({"status": "resolved"})).await;
+    let (_, alert) = app.get(&format!("/api/v1/alerts/{id}"), &app.token(a)).await;
+    assert!(alert["resolved_at"].is_string(), "{alert}");
+    assert_eq!(alert["resolved_at"], alert["expires_at"]);
+}
+
+async fn a_first_response_resolves_first_response_events(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    let admin = app.admin_token().await;
+    // The seeded first-response rules, enabled, on a policy with a 30-minute target.
+    let body = json!({"name": "fast", "position": 1, "match": {"priorities": ["high"]},
+                      "targets": {"first_response_minutes": 30, "resolution_minutes": 600}});
+    assert_eq!(app.send(Method::POST, "/api/v1/sla/policies", Some(&admin), Some(body)).await.0, 201);
+    let (_, rules) = app.get("/api/v1/alerts/rules", &admin).await;
+    for rule in rules.as_array().unwrap().iter().filter(|r| r["rule_type"] == "first_response") {
+        assert_eq!(app.put(&format!("/api/v1/alerts/rules/{}/enable", rule["id"]), &admin).await.0, 200);
+    }
+    let c = app
+        .complaint(json!({"title": "Slow", "customer_name": "Di", "priority": "high", "assigned_to_staff_id": a}))
+        .await;
+    app.app.clock.advance(TimeDelta::minutes(45));
+    app.check().await;
+    let late = of_type(&app.inbox(a).await, "first_response_breach").clone();
+    assert_eq!(late["resolved_at"], Value::Null);
+    app.patch_complaint(&c["id"], json!({"first_responded": true})).await;
+    let (_, late) = app.get(&format!("/api/v1/alerts/{}", late["id"]), &app.token(a)).await;
+    assert!(late["resolved_at"].is_string(), "{late}");
+}
+
+async fn policies_api_validates_and_guards_use(backend: Backend) {
+    let app = spawn_app!(backend);
+    let admin = app.admin_token().await;
+    let (_, agent) = app.staff("agent@example.com", "agent").await;
+    let (status, list) = app.get("/api/v1/escalation-policies", &admin).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list[0]["name"], "breach-default");
+    assert_eq!(
+        list[0]["steps"][0],
+        json!({"after_minutes": 30, "targets": ["assignee_supervisor"], "working_hours_only": false})
+    );
+    assert_eq!(app.get("/api/v1/escalation-policies", &agent).await.0, 403, "alerts.manage only");
+    let (_, rules) = app.get("/api/v1/alerts/rules", &admin).await;
+    let breach = rules.as_array().unwrap().iter().find(|r| r["rule_name"] == "sla_breach_critical").unwrap().clone();
+    assert_eq!(breach["alert_config"]["escalation_policy"], "breach-default");
+
+    let post = |body: Value| {
+        let (app, admin) = (&app, &admin);
+        async move { app.send(Method::POST, "/api/v1/escalation-policies", Some(admin), Some(body)).await }
+    };
+    for (body, field) in [
+        (json!({"name": "x", "steps": []}), "steps"),
+        (json!({"name": "x", "steps": [{"after_minutes": -1, "targets": ["assignee"]}]}), "steps[0].after_minutes"),
+        (json!({"name": "x", "steps": [{"after_minutes": 5, "targets": ["boss"]}]}), "steps[0].targets"),
+        (json!({"name": "x", "steps": [{"after_minutes": 5, "targets": ["staff:nobody"]}]}), "steps[0].targets"),
+        (
+            json!({"name": "x", "steps": [{"after_minutes": 10, "targets": ["assignee"]}, {"after_minutes": 5, "targets": ["role:admin"]}]}),
+            "steps[1].after_minutes",
+        ),
+        (
+            json!({"name": "x", "steps": [{"after_minutes": 5, "targets": ["assignee"]}], "repeat": {"times": 0, "after_minutes": 5}}),
+            "repeat",
+        ),
+        (
+            json!({"name": "x", "steps": [{"after_minutes": 5, "targets": ["assignee"]}], "ack_timeout_minutes": 0}),
+            "ack_timeout_minutes",
+        ),
+        (json!({"name": " ", "steps": [{"after_minutes": 5, "targets": ["assignee"]}]}), "name"),
+    ] {
+        let (status, err) = post(body.clone()).await;
+        assert_eq!(status, 422, "{body} → {err}");
+        assert!(err["detail"].as_str().unwrap().contains(field), "{body} → {err}");
+    }
+    let body = json!({"name": "night", "steps": [{"after_minutes": 0, "targets": ["role:supervisor", "staff:agent@example.com"], "working_hours_only": true}],
+                      "repeat": {"times": 2, "after_minutes": 15}, "ack_timeout_minutes": 60});
+    let (status, created) = post(body.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["repeat"], json!({"times": 2, "after_minutes": 15}));
+    assert_eq!(post(body).await.0, 409, "names are unique");
+    let path = format!("/api/v1/escalation-policies/{}", created["id"]);
+    let (status, changed) = app.send(Method::PATCH, &path, Some(&admin), Some(json!({"repeat": null}))).await;
+    assert_eq!(
+        (status, changed["repeat"].clone(), changed["ack_timeout_minutes"].clone()),
+        (200, Value::Null, json!(60))
+    );
+    let (status, err) = app.send(Method::PATCH, &path, Some(&admin), Some(json!({"name": null}))).await;
+    assert_eq!(status, 422, "{err}");
+
+    // A rule may only name a policy that exists; a named policy cannot go.
+    let rule_path = format!("/api/v1/alerts/rules/{}", breach["id"]);
+    let mut config = breach["alert_config"].clone();
+    config["escalation_policy"] = json!("nope");
+    let (status, err) = app.send(Method::PATCH, &rule_path, Some(&admin), Some(json!({"alert_config": config}))).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(err["detail"].as_str().unwrap().contains("alert_config.escalation_policy"), "{err}");
+    let seeded = format!("/api/v1/escalation-policies/{}", list[0]["id"]);
+    let (status, err) = app.send(Method::DELETE, &seeded, Some(&admin), None).await;
+    assert_eq!(status, 409, "{err}");
+    assert!(err["detail"].as_str().unwrap().contains("sla_breach_critical"), "{err}");
+    assert_eq!(app.send(Method::DELETE, &path, Some(&admin), None).await.0, 204);
+    assert_eq!(app.get(&path, &admin).await.0, 404);
+}
+
+on_all_backends!(
+    acknowledging_one_copy_acknowledges_the_event_for_all,
+    a_recipient_added_later_joins_the_acknowledged_event,
+    the_complaint_resolves_its_events,
+    a_first_response_resolves_first_response_events,
+    policies_api_validates_and_guards_use,
+);
