@@ -286,20 +286,21 @@ pub async fn insert_step_alerts(
         branches.push(format!("SELECT e.id AS eid, {owner} AS rcp FROM {events} WHERE {claimed}"));
     }
     if targets.assignee_supervisor {
-        branches
-            .push(format!("SELECT e.id, o.supervisor_id FROM {events} JOIN staff o ON o.id = {owner} WHERE {claimed}"));
+        branches.push(format!(
+            "SELECT e.id AS eid, o.supervisor_id AS rcp FROM {events} JOIN staff o ON o.id = {owner} WHERE {claimed}"
+        ));
     }
     if !targets.roles.is_empty() {
         let roles = sql.in_list("role", &targets.roles);
         branches.push(format!(
-            "SELECT e.id, r.id FROM alert_events e CROSS JOIN staff r \
+            "SELECT e.id AS eid, r.id AS rcp FROM alert_events e CROSS JOIN staff r \
              JOIN roles ro ON ro.id = r.role_id AND ro.name {roles} WHERE {claimed}"
         ));
     }
     if !targets.emails.is_empty() {
         let emails = sql.in_list("email", &targets.emails);
         branches.push(format!(
-            "SELECT e.id, r.id FROM alert_events e CROSS JOIN staff r WHERE r.email {emails} AND {claimed}"
+            "SELECT e.id AS eid, r.id AS rcp FROM alert_events e CROSS JOIN staff r WHERE r.email {emails} AND {claimed}"
         ));
     }
     if branches.is_empty() {

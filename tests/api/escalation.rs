@@ -221,7 +221,183 @@ async fn policies_api_validates_and_guards_use(backend: Backend) {
     assert_eq!(app.get(&path, &admin).await.0, 404);
 }
 
+/// Points the breach rule at a new policy with these fields; returns the policy.
+async fn breach_policy(app: &TestApp, policy: Value) -> Value {
+    let admin = app.admin_token().await;
+    let (status, created) = app.send(Method::POST, "/api/v1/escalation-policies", Some(&admin), Some(policy)).await;
+    assert_eq!(status, 201, "{created}");
+    let (_, rules) = app.get("/api/v1/alerts/rules", &admin).await;
+    let rule = rules.as_array().unwrap().iter().find(|r| r["rule_name"] == "sla_breach_critical").unwrap().clone();
+    let mut config = rule["alert_config"].clone();
+    config["escalation_policy"] = created["name"].clone();
+    let path = format!("/api/v1/alerts/rules/{}", rule["id"]);
+    let (status, body) = app.send(Method::PATCH, &path, Some(&admin), Some(json!({"alert_config": config}))).await;
+    assert_eq!(status, 200, "{body}");
+    created
+}
+
+async fn tick(app: &TestApp) -> u64 {
+    convergeai_alerts::domain::escalation::tick(&app.app).await.expect("escalation tick")
+}
+
+/// The breach alerts of `staff` about complaint `c`: (escalation step, acknowledged).
+async fn breaches(app: &TestApp, staff: i64, c: &Value) -> Vec<(i64, bool)> {
+    app.inbox(staff)
+        .await
+        .iter()
+        .filter(|a| a["alert_type"] == "sla_breach" && a["resource_id"] == c["id"])
+        .map(|a| (a["escalation_step"].as_i64().unwrap(), a["acknowledged_at"].is_string()))
+        .collect()
+}
+
+async fn steps_fire_at_their_times_once_each(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, b) = team(&app).await;
+    let admin = app.staff_id("harness-admin@example.com").await;
+    breach_policy(
+        &app,
+        json!({"name": "climb", "steps": [
+            {"after_minutes": 10, "targets": ["role:admin"]},
+            {"after_minutes": 20, "targets": ["staff:b@example.com", "assignee_supervisor"]}
+        ]}),
+    )
+    .await;
+    let c = breached(&app, a).await;
+    assert_eq!(breaches(&app, sup, &c).await, [(0, false)], "the rule's own recipients at once");
+    app.app.clock.advance(TimeDelta::minutes(9));
+    assert_eq!(tick(&app).await, 0, "step 1 is not due yet");
+    assert!(breaches(&app, admin, &c).await.is_empty());
+    app.app.clock.advance(TimeDelta::minutes(1));
+    assert_eq!(tick(&app).await, 1, "step 1: the admin");
+    assert_eq!(breaches(&app, admin, &c).await, [(1, false)]);
+    assert_eq!(tick(&app).await, 0, "once");
+    app.app.clock.advance(TimeDelta::minutes(10));
+    assert_eq!(tick(&app).await, 1, "step 2: b; the supervisor had it already");
+    assert_eq!(breaches(&app, b, &c).await, [(2, false)]);
+    assert_eq!(breaches(&app, sup, &c).await, [(0, false)], "nobody gets the same event twice");
+    app.app.clock.advance(TimeDelta::hours(5));
+    assert_eq!(tick(&app).await, 0, "no step left");
+    assert_eq!(app.check().await, 0, "the rule does not alert the step's recipients again");
+
+    // An acknowledged event climbs no further.
+    let d = breached(&app, a).await;
+    let mine = app.inbox(a).await.into_iter().find(|x| x["resource_id"] == d["id"]).unwrap();
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/acknowledge", mine["id"]), &app.token(a)).await.0, 204);
+    app.app.clock.advance(TimeDelta::minutes(30));
+    assert_eq!(tick(&app).await, 0);
+    assert!(breaches(&app, admin, &d).await.is_empty());
+    // A resolved one neither.
+    let e = breached(&app, a).await;
+    app.patch_complaint(&e["id"], json!({"status": "closed"})).await;
+    app.app.clock.advance(TimeDelta::minutes(30));
+    assert_eq!(tick(&app).await, 0);
+}
+
+async fn repeats_and_acknowledgement_timeouts(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    let admin = app.staff_id("harness-admin@example.com").await;
+    breach_policy(
+        &app,
+        json!({"name": "nag", "steps": [{"after_minutes": 10, "targets": ["role:admin"]}],
+               "repeat": {"times": 1, "after_minutes": 15}, "ack_timeout_minutes": 30}),
+    )
+    .await;
+    let c = breached(&app, a).await;
+    app.app.clock.advance(TimeDelta::minutes(10));
+    assert_eq!(tick(&app).await, 1);
+    // The repeat, 15 minutes on: the step again, nobody twice.
+    app.app.clock.advance(TimeDelta::minutes(15));
+    assert_eq!(tick(&app).await, 0);
+    assert_eq!(breaches(&app, admin, &c).await, [(1, false)]);
+
+    // Acknowledged, then nothing done for 30 minutes: unacknowledged again, from the first step.
+    let mine = app.inbox(a).await.into_iter().find(|x| x["resource_id"] == c["id"]).unwrap();
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/acknowledge", mine["id"]), &app.token(a)).await.0, 204);
+    assert_eq!(breaches(&app, admin, &c).await, [(1, true)]);
+    app.app.clock.advance(TimeDelta::minutes(29));
+    assert_eq!(tick(&app).await, 0);
+    assert_eq!(breaches(&app, admin, &c).await, [(1, true)]);
+    app.app.clock.advance(TimeDelta::minutes(1));
+    tick(&app).await;
+    assert_eq!(breaches(&app, admin, &c).await, [(1, false)], "the acknowledgement timed out");
+    assert_eq!(breaches(&app, a, &c).await, [(0, false)]);
+}
+
+async fn racing_ticks_fire_each_step_once(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    for i in 0..3 {
+        app.staff(&format!("boss{i}@example.com"), "admin").await;
+    }
+    breach_policy(&app, json!({"name": "all", "steps": [{"after_minutes": 5, "targets": ["role:admin"]}]})).await;
+    let mut complaints = Vec::new();
+    for _ in 0..5 {
+        complaints.push(breached(&app, a).await);
+    }
+    app.app.clock.advance(TimeDelta::minutes(5));
+    let ticks: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.app.clone();
+            tokio::spawn(async move { convergeai_alerts::domain::escalation::tick(&app).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in ticks {
+        created += t.await.unwrap().expect("tick");
+    }
+    assert_eq!(created, 5 * 4, "5 events, 4 admins each, once");
+    let admin = app.staff_id("boss0@example.com").await;
+    for c in &complaints {
+        assert_eq!(breaches(&app, admin, c).await, [(1, false)]);
+    }
+}
+
+async fn working_hours_steps_wait_for_working_time(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, a, _) = team(&app).await;
+    let admin_id = app.staff_id("harness-admin@example.com").await;
+    let admin = app.admin_token().await;
+    // Working hours 09:00–17:00 UTC on weekdays; the clock starts at a known time.
+    let day = json!([["09:00", "17:00"]]);
+    let cal = json!({"name": "office", "time_zone": "UTC", "weekly_hours": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}});
+    let (status, cal) = app.send(Method::POST, "/api/v1/sla/calendars", Some(&admin), Some(cal)).await;
+    assert_eq!(status, 201, "{cal}");
+    let body = json!({"name": "office", "position": 1, "match": {"priorities": ["medium"]}, "calendar_id": cal["id"],
+                      "targets": {"resolution_minutes": 600}});
+    assert_eq!(app.send(Method::POST, "/api/v1/sla/policies", Some(&admin), Some(body)).await.0, 201);
+    breach_policy(
+        &app,
+        json!({"name": "daytime", "steps": [{"after_minutes": 10, "targets": ["role:admin"], "working_hours_only": true}]}),
+    )
+    .await;
+    // Friday 16:00 UTC: the deadline passes at 16:30 (explicit), the step is due at 16:50… then 17:00 closes.
+    let friday = chrono::DateTime::parse_from_rfc3339("2027-01-08T16:00:00Z").unwrap().to_utc();
+    let now = app.app.clock.now();
+    if friday > now {
+        app.app.clock.advance(friday - now);
+    }
+    let deadline = (app.app.clock.now() + TimeDelta::minutes(30)).to_rfc3339();
+    let c = app
+        .complaint(json!({"title": "Late", "customer_name": "E", "assigned_to_staff_id": a, "sla_deadline": deadline}))
+        .await;
+    app.app.clock.advance(TimeDelta::minutes(55)); // 16:55: breached at 16:30
+    app.check().await;
+    app.app.clock.advance(TimeDelta::minutes(10)); // 17:05: the step is due, the office closed
+    assert_eq!(tick(&app).await, 0, "it waits for Monday 09:00");
+    assert!(breaches(&app, admin_id, &c).await.is_empty());
+    app.app.clock.advance(TimeDelta::days(2)); // Sunday 17:05
+    assert_eq!(tick(&app).await, 0);
+    app.app.clock.advance(TimeDelta::hours(16)); // Monday 09:05
+    assert_eq!(tick(&app).await, 1);
+    assert_eq!(breaches(&app, admin_id, &c).await, [(1, false)]);
+}
+
 on_all_backends!(
+    steps_fire_at_their_times_once_each,
+    repeats_and_acknowledgement_timeouts,
+    racing_ticks_fire_each_step_once,
+    working_hours_steps_wait_for_working_time,
     acknowledging_one_copy_acknowledges_the_event_for_all,
     a_recipient_added_later_joins_the_acknowledged_event,
     the_complaint_resolves_its_events,

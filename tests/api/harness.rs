@@ -322,6 +322,11 @@ impl TestApp {
         updated
     }
 
+    /// The id of the staff member with this email.
+    pub async fn staff_id(&self, email: &str) -> i64 {
+        convergeai_alerts::storage::staff::by_email(&self.app.db, email).await.unwrap().expect("staff").id
+    }
+
     /// A token of the harness's own admin (created on first use).
     pub async fn admin_token(&self) -> String {
         let id =
