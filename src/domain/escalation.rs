@@ -552,3 +552,88 @@ fn run_id() -> String {
     let mut rng = rand::rng();
     (0..24).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
 }
+
+// ---------------------------------------------------------------- reading it
+
+/// An event's escalation as one of its recipients sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EscalationView {
+    /// The policy as it was when the event began (none: the rule does not escalate).
+    pub policy: Option<Policy>,
+    /// Step 0 is the rule's own recipients; then the policy's steps, fired or not.
+    pub steps: Vec<StepView>,
+    pub next_step_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<super::views::StaffRef>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepView {
+    pub step: i32,
+    pub after_minutes: i64,
+    pub targets: Vec<String>,
+    /// When its alerts were created (none: not fired, or it added nobody new).
+    pub fired_at: Option<DateTime<Utc>>,
+    pub alerts: Vec<StepAlert>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StepAlert {
+    pub alert_id: i64,
+    pub staff_id: i64,
+    pub deliveries: Vec<super::views::Delivery>,
+}
+
+/// The escalation of the caller's alert `id` (anyone's for `alerts.manage`).
+pub async fn view(app: &App, caller: &super::auth::Principal, id: i64) -> DomainResult<EscalationView> {
+    let alert = match caller.can("alerts.manage") {
+        true => storage::alerts::by_id(&app.db, id).await?,
+        false => storage::alerts::owned(&app.db, caller.staff_id()?, id).await?,
+    }
+    .ok_or_else(|| DomainError::NotFound(format!("alert {id} not found")))?;
+    let event = match alert.event_id {
+        Some(event_id) => storage::alert_events::by_id(&app.db, event_id).await?,
+        None => None,
+    };
+    let alerts = match &event {
+        Some(e) => storage::alert_events::alerts_of(&app.db, e.id).await?,
+        None => vec![alert.clone()],
+    };
+    let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+    let mut deliveries: HashMap<i64, Vec<super::views::Delivery>> = HashMap::new();
+    for d in storage::deliveries::of_alerts(&app.db, &ids).await? {
+        deliveries.entry(d.alert_id).or_default().push(d.into());
+    }
+    let policy: Option<Policy> =
+        event.as_ref().and_then(|e| e.policy.clone()).and_then(|p| serde_json::from_value(p).ok());
+    let mut steps =
+        vec![StepView { step: 0, after_minutes: 0, targets: Vec::new(), fired_at: None, alerts: Vec::new() }];
+    for (i, s) in policy.iter().flat_map(|p| p.steps.iter()).enumerate() {
+        steps.push(StepView {
+            step: i32::try_from(i + 1).unwrap_or(i32::MAX),
+            after_minutes: s.after_minutes,
+            targets: s.targets.clone(),
+            fired_at: None,
+            alerts: Vec::new(),
+        });
+    }
+    for a in &alerts {
+        let Some(step) = steps.iter_mut().find(|s| s.step == a.escalation_step) else { continue };
+        step.fired_at = Some(step.fired_at.map_or(a.created_at, |t| t.min(a.created_at)));
+        step.alerts.push(StepAlert {
+            alert_id: a.id,
+            staff_id: a.assigned_to_staff_id,
+            deliveries: deliveries.remove(&a.id).unwrap_or_default(),
+        });
+    }
+    let shown = Alert::from(alert);
+    Ok(EscalationView {
+        policy,
+        steps,
+        next_step_at: event.as_ref().and_then(|e| e.next_step_at),
+        acknowledged_at: shown.acknowledged_at,
+        acknowledged_by: shown.acknowledged_by,
+        resolved_at: shown.resolved_at,
+    })
+}

@@ -144,3 +144,12 @@ pub async fn outbox_depth(db: &Db) -> Result<(u64, Option<DateTime<Utc>>), DbErr
     let row = db.query_one(&q).await?.ok_or_else(|| DbErr::RecordNotFound("outbox depth".into()))?;
     Ok((row.try_get::<i64>("", "n")? as u64, row.try_get::<Option<DateTime<Utc>>>("", "oldest")?))
 }
+
+/// The delivery logs of several alerts, oldest first.
+pub async fn of_alerts(db: &impl ConnectionTrait, alert_ids: &[i64]) -> Result<Vec<delivery::Model>, DbErr> {
+    delivery::Entity::find()
+        .filter(delivery::Column::AlertId.is_in(alert_ids.iter().copied()))
+        .order_by_asc(delivery::Column::Id)
+        .all(db)
+        .await
+}

@@ -275,6 +275,30 @@ async fn steps_fire_at_their_times_once_each(backend: Backend) {
     assert_eq!(tick(&app).await, 1, "step 2: b; the supervisor had it already");
     assert_eq!(breaches(&app, b, &c).await, [(2, false)]);
     assert_eq!(breaches(&app, sup, &c).await, [(0, false)], "nobody gets the same event twice");
+    // Reading it: the policy it began with, who each step told and when, what comes next.
+    let copy = app.inbox(sup).await.into_iter().find(|x| x["resource_id"] == c["id"]).unwrap();
+    let path = format!("/api/v1/alerts/{}/escalation", copy["id"]);
+    let (status, view) = app.get(&path, &app.token(sup)).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["policy"]["name"], "climb");
+    let staff_of = |step: usize| -> Vec<i64> {
+        let mut ids: Vec<i64> =
+            view["steps"][step]["alerts"].as_array().unwrap().iter().map(|a| a["staff_id"].as_i64().unwrap()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(staff_of(0), {
+        let mut v = vec![a, sup];
+        v.sort();
+        v
+    });
+    assert_eq!(staff_of(1), [admin]);
+    assert_eq!(staff_of(2), [b]);
+    assert_eq!(view["steps"][2]["after_minutes"], 20);
+    assert!(view["steps"][1]["fired_at"].is_string(), "{view}");
+    assert_eq!((view["next_step_at"].clone(), view["acknowledged_at"].clone()), (Value::Null, Value::Null));
+    assert_eq!(app.get(&path, &app.token(b)).await.0, 404, "another recipient's copy");
+
     app.app.clock.advance(TimeDelta::hours(5));
     assert_eq!(tick(&app).await, 0, "no step left");
     assert_eq!(app.check().await, 0, "the rule does not alert the step's recipients again");

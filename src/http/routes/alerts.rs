@@ -22,6 +22,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(mark_read))
         .routes(routes!(dismiss))
         .routes(routes!(acknowledge))
+        .routes(routes!(escalation_of))
         .routes(routes!(check))
         .routes(routes!(deliveries))
         .routes(routes!(stats))
@@ -188,6 +189,20 @@ async fn acknowledge(
 ) -> ApiResult<StatusCode> {
     escalation::acknowledge(&app, principal.staff_id()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The escalation of the alert's event: the policy it began with, each
+/// step (who, when, each delivery), the next step and when it is due.
+#[utoipa::path(get, path = "/alerts/{id}/escalation", operation_id = "alert_escalation", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = escalation::EscalationView),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn escalation_of(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<escalation::EscalationView>> {
+    Ok(axum::Json(escalation::view(&app, &principal, id).await?))
 }
 
 /// Runs every enabled rule once now and reports how many alerts each created.
