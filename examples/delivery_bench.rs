@@ -804,6 +804,7 @@ fn sample_notification(id: i64) -> Notification {
     let now = Utc::now();
     Notification {
         delivery_id: id,
+        ack_url: None,
         alert: convergeai_alerts::domain::views::Alert {
             id,
             alert_type: "critical_complaint".into(),

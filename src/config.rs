@@ -140,6 +140,11 @@ pub struct DeliveryArgs {
     #[arg(long, env = "ALERTS_SMS_TOKEN", hide_env_values = true, value_parser = parse_any_secret)]
     pub sms_token: Option<Secret>,
 
+    /// The service's address as recipients reach it, e.g. `https://alerts.example.com`:
+    /// emails and SMS then carry a one-tap acknowledge link
+    #[arg(long, env = "ALERTS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Webhook receiving a signed JSON POST of each alert
     #[arg(long, env = "ALERTS_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
@@ -177,7 +182,15 @@ impl DeliveryArgs {
                 self.delivery_claim_seconds, self.delivery_timeout_seconds
             ));
         }
-        Ok(DispatcherConfig { claim: Duration::from_secs(self.delivery_claim_seconds), ..Default::default() })
+        let public_url = match &self.public_url {
+            Some(url) => Some(parse_public_url(url)?),
+            None => None,
+        };
+        Ok(DispatcherConfig {
+            claim: Duration::from_secs(self.delivery_claim_seconds),
+            public_url,
+            ..Default::default()
+        })
     }
 
     pub fn delivery_config(&self) -> DeliveryConfig {
@@ -246,6 +259,24 @@ impl ServeConfig {
             cleanup: Duration::from_secs(self.cleanup_seconds),
             retention: chrono::TimeDelta::days(self.retention_days),
         })
+    }
+}
+
+/// An `http(s)://host[:port][/path]` address, without a trailing slash.
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty()
+                && url.len() <= 200
+                && !url.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') =>
+        {
+            Ok(url.to_owned())
+        }
+        _ => Err(format!(
+            "ALERTS_PUBLIC_URL must be an http(s) address such as https://alerts.example.com (got {raw:?})"
+        )),
     }
 }
 

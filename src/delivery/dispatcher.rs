@@ -36,6 +36,9 @@ pub struct DispatcherConfig {
     /// claimed together, in fewer write transactions (on SQLite these queue
     /// with the writes that create alerts).
     pub coalesce: Duration,
+    /// The service's address as recipients reach it (`ALERTS_PUBLIC_URL`),
+    /// for the acknowledge links in emails and SMS; none: no links.
+    pub public_url: Option<String>,
 }
 
 impl Default for DispatcherConfig {
@@ -48,6 +51,7 @@ impl Default for DispatcherConfig {
             retry_base: Duration::from_secs(5),
             claim: Duration::from_secs(120),
             coalesce: Duration::from_millis(20),
+            public_url: None,
         }
     }
 }
@@ -88,7 +92,9 @@ pub async fn run(app: App, channels: Arc<Channels>, config: DispatcherConfig, mu
             match storage::deliveries::claim_due(&app.db, app.clock.now(), claim, wanted).await {
                 Ok(rows) => {
                     look = rows.len() as u64 == wanted; // full: more may be due right now
-                    if let Err(e) = start_sends(&app, &channels, &limit, &mut sends, rows).await {
+                    if let Err(e) =
+                        start_sends(&app, &channels, &limit, &mut sends, rows, config.public_url.as_deref()).await
+                    {
                         tracing::warn!(error = %e, "cannot read the claimed deliveries; their claims will expire and retry");
                         look = false;
                     }
@@ -144,6 +150,7 @@ async fn start_sends(
     limit: &Arc<Semaphore>,
     sends: &mut JoinSet<Sent>,
     rows: Vec<delivery::Model>,
+    public_url: Option<&str>,
 ) -> Result<(), sea_orm::DbErr> {
     if rows.is_empty() {
         return Ok(());
@@ -158,8 +165,14 @@ async fn start_sends(
         let (Some(alert), Some(person)) = (alerts.get(&row.alert_id), staff.get(&row.staff_id)) else {
             continue; // deleted meanwhile: the row went with it (cascade)
         };
+        let ack_url =
+            public_url.filter(|_| alert.acknowledged_at.is_none() && alert.resolved_at.is_none()).map(|base| {
+                let expires = alert.expires_at.unwrap_or(alert.created_at + crate::domain::ack_links::DEFAULT_LIFETIME);
+                format!("{base}/ack/{}", app.auth.ack_links.sign(alert.id, person.id, expires))
+            });
         let notification = Notification {
             delivery_id: row.id,
+            ack_url,
             alert: alert.clone().into(),
             recipient: Recipient {
                 staff_id: person.id,

@@ -32,6 +32,9 @@ pub struct Notification {
     pub delivery_id: i64,
     pub alert: Alert,
     pub recipient: Recipient,
+    /// The recipient's one-tap acknowledge link (`/ack/{token}`), when the
+    /// service knows its public address and the alert is not acknowledged yet.
+    pub ack_url: Option<String>,
 }
 
 /// Why a send did not happen.

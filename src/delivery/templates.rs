@@ -100,6 +100,10 @@ Complaint: #{{ metadata.complaint_id }}{% if metadata.priority %} ({{ metadata.p
 {%- if alert.expires_at %}
 Expires:   {{ alert.expires_at }}
 {%- endif %}
+{%- if ack_url %}
+
+On it? Acknowledge for everyone who got this alert: {{ ack_url }}
+{%- endif %}
 
 You receive this email because you subscribed to {{ type_label }} alerts.
 -- 
@@ -120,6 +124,9 @@ const BUILTIN_EMAIL_HTML: &str = r#"<!DOCTYPE html>
 <tr><td>Complaint</td><td>#{{ metadata.complaint_id }}{% if metadata.priority %} ({{ metadata.priority }} priority){% endif %}</td></tr>
 {%- endif %}
 </table>
+{%- if ack_url %}
+<p><a href="{{ ack_url }}">Acknowledge</a>: tell everyone who got this alert that you are on it.</p>
+{%- endif %}
 <p style="color: #666">You receive this email because you subscribed to {{ type_label }} alerts.</p>
 </body>
 </html>
@@ -223,7 +230,14 @@ impl Templates {
             let name = self.source_name(Kind::Sms, &notification.alert.alert_type);
             return Err(format!("template {name} rendered an empty message"));
         }
-        Ok(truncate_chars(text, SMS_MAX_CHARS))
+        // The acknowledge link goes last and whole; the text gives way to it.
+        match &notification.ack_url {
+            Some(url) if !text.contains(url.as_str()) && url.chars().count() + 6 < SMS_MAX_CHARS => {
+                let room = SMS_MAX_CHARS - url.chars().count() - 6;
+                Ok(format!("{} Ack: {url}", truncate_chars(text, room)))
+            }
+            _ => Ok(truncate_chars(text, SMS_MAX_CHARS)),
+        }
     }
 }
 
@@ -257,6 +271,7 @@ fn context(notification: &Notification) -> Value {
         "severity_label": alert.severity.to_uppercase(),
         "created_at": alert.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         "delivery_id": notification.delivery_id,
+        "ack_url": notification.ack_url,
     })
 }
 

@@ -124,6 +124,8 @@ pub struct Auth {
     validation: Validation,
     token_ttl_secs: i64,
     principals: Mutex<HashMap<i64, (Instant, Arc<Principal>)>>,
+    /// The one-tap acknowledge links, signed with a key of their own.
+    pub ack_links: super::ack_links::AckLinks,
 }
 
 /// Verified against when the email is unknown, so that answer takes as long
@@ -144,6 +146,7 @@ impl Auth {
             },
             token_ttl_secs,
             principals: Mutex::new(HashMap::new()),
+            ack_links: super::ack_links::AckLinks::new(secret),
         }
     }
 

@@ -637,3 +637,50 @@ pub async fn view(app: &App, caller: &super::auth::Principal, id: i64) -> Domain
         resolved_at: shown.resolved_at,
     })
 }
+
+// ---------------------------------------------------------------- one-tap links
+
+/// What an acknowledge link leads to.
+#[derive(Debug)]
+pub enum LinkState {
+    /// Valid and unused: the page offers the button (the alert as it is now).
+    Ready(Box<Alert>),
+    /// Just acknowledged through it.
+    Done(Box<Alert>),
+    AlreadyUsed,
+    Expired,
+    Invalid,
+}
+
+/// The link's page (`GET /ack/{token}`): changes nothing, so a mail
+/// scanner that follows links acknowledges nothing.
+pub async fn link_page(app: &App, token: &str) -> DomainResult<LinkState> {
+    let (id, staff_id) = match app.auth.ack_links.verify(token, app.clock.now()) {
+        Ok(named) => named,
+        Err(super::ack_links::LinkError::Expired) => return Ok(LinkState::Expired),
+        Err(super::ack_links::LinkError::Invalid) => return Ok(LinkState::Invalid),
+    };
+    Ok(match storage::alerts::owned(&app.db, staff_id, id).await? {
+        None => LinkState::Invalid,
+        Some(a) if a.ack_link_used_at.is_some() => LinkState::AlreadyUsed,
+        Some(a) => LinkState::Ready(Box::new(Alert::from(a))),
+    })
+}
+
+/// The link's button (`POST /ack/{token}`): acknowledges as its recipient, once.
+pub async fn acknowledge_by_link(app: &App, token: &str) -> DomainResult<LinkState> {
+    let (id, staff_id) = match link_page(app, token).await? {
+        LinkState::Ready(alert) => (alert.id, alert.assigned_to_staff_id),
+        other => return Ok(other),
+    };
+    let active = storage::staff::by_id(&app.db, staff_id).await?.is_some_and(|s| s.is_active);
+    if !active {
+        return Ok(LinkState::Invalid);
+    }
+    if !storage::alert_events::use_ack_link(&app.db, id, staff_id, app.clock.now()).await? {
+        return Ok(LinkState::AlreadyUsed);
+    }
+    acknowledge(app, staff_id, id).await?;
+    let alert = storage::alerts::owned(&app.db, staff_id, id).await?.map(Alert::from);
+    Ok(alert.map_or(LinkState::Invalid, |a| LinkState::Done(Box::new(a))))
+}

@@ -1,5 +1,6 @@
 //! Services: what the product does, with no HTTP types. Handlers and the CLI
 //! call these; they call storage.
+pub mod ack_links;
 pub mod alerts;
 pub mod api_keys;
 pub mod auth;

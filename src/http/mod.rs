@@ -90,6 +90,7 @@ pub fn router_with(app: App, options: &HttpOptions) -> Router {
     routes
         .route("/metrics", axum::routing::get(observe::metrics))
         .merge(routes::console::routes())
+        .merge(routes::ack::routes())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed") })

@@ -427,3 +427,21 @@ fn by_channel(channels: &std::collections::HashMap<i64, Vec<&'static str>>) -> V
         })
         .collect()
 }
+
+/// Uses the recipient's acknowledge link of alert `id`, once: whether this was the first use.
+pub async fn use_ack_link(
+    db: &impl ConnectionTrait,
+    id: i64,
+    staff_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use alert::Column as A;
+    let used = alert::Entity::update_many()
+        .col_expr(A::AckLinkUsedAt, Expr::value(now))
+        .filter(A::Id.eq(id))
+        .filter(A::AssignedToStaffId.eq(staff_id))
+        .filter(A::AckLinkUsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(used.rows_affected == 1)
+}

@@ -1033,6 +1033,8 @@ impl MigrationTrait for AlertEvents {
             ColumnDef::new("acknowledged_by_name").string_len(100).null().take(),
             ts(b, "resolved_at").null().take(),
             ColumnDef::new("escalation_step").integer().not_null().default(0).take(),
+            // When the recipient's one-tap acknowledge link was used (it works once).
+            ts(b, "ack_link_used_at").null().take(),
         ];
         for mut column in columns {
             let name = column.get_column_name();

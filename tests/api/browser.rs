@@ -486,11 +486,217 @@ async fn sla_board_end_to_end_in_headless_chromium() {
     browser.close().await;
 }
 
+/// Acknowledging an alert event from the inbox. Ada's complaints breach their
+/// deadlines; a policy escalates every breach at once to the supervisors
+/// (step 1), so Grace gets a copy of each event. Grace's inbox is open (one
+/// tab, New York time) while Ada acknowledges in hers (another tab, its own
+/// sign-in, Berlin time): Grace's card follows live. A complaint given a new
+/// deadline resolves its alerts, live too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_acknowledgement_in_headless_chromium() {
+    let Some((chromium, chromedriver)) = browser_tools() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let ada = named_staff(&app, "ada@example.com", "agent", "Ada Lovelace").await;
+    let grace = named_staff(&app, "grace@example.com", "supervisor", "Grace Hopper").await;
+
+    // Breaches escalate to every supervisor at once.
+    let admin = app.admin_token().await;
+    let policy = json!({"name": "supervisors-now", "steps": [{"after_minutes": 0, "targets": ["role:supervisor"]}]});
+    let (status, policy) = app.send(Method::POST, "/api/v1/escalation-policies", Some(&admin), Some(policy)).await;
+    assert_eq!(status, 201, "{policy}");
+    let (_, rules) = app.get("/api/v1/alerts/rules", &admin).await;
+    let rule = rules.as_array().unwrap().iter().find(|r| r["rule_name"] == "sla_breach_critical").expect("rule");
+    let mut config = rule["alert_config"].clone();
+    config["escalation_policy"] = policy["name"].clone();
+    let path = format!("/api/v1/alerts/rules/{}", rule["id"]);
+    let (status, body) = app.send(Method::PATCH, &path, Some(&admin), Some(json!({"alert_config": config}))).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Three of Ada's complaints breach (their deadlines pass as the clock moves 10 s, so the page,
+    // on the wall clock, still reads the alerts as just now); the escalation step copies them to Grace.
+    let deadline = (app.app.clock.now() + TimeDelta::seconds(5)).to_rfc3339();
+    let hers = json!({"assigned_to_staff_id": ada, "sla_deadline": deadline});
+    let refund = seed(&app, "Refund never arrived", "Dana Smith", "high", hers.clone()).await;
+    let router = seed(&app, "Router keeps dropping", "Lee Wong", "high", hers.clone()).await;
+    let declined = seed(&app, "Card declined at checkout", "Sam Okafor", "high", hers).await;
+    app.app.clock.advance(TimeDelta::seconds(10));
+    assert!(app.check().await >= 3, "the breaches");
+    let escalated = convergeai_alerts::domain::escalation::tick(&app.app).await.expect("escalation tick");
+    assert_eq!(escalated, 3, "Grace joins each event at step 1");
+    let breach = |inbox: &[Value], complaint: &Value| -> Value {
+        let found = inbox.iter().find(|a| a["alert_type"] == "sla_breach" && a["resource_id"] == *complaint);
+        found.cloned().unwrap_or_else(|| panic!("no breach of {complaint} in {inbox:?}"))
+    };
+    let (adas, graces) = (app.inbox(ada).await, app.inbox(grace).await);
+    assert_eq!(graces.len(), 3, "{graces:?}");
+    let (ada_router, grace_router) = (breach(&adas, &router), breach(&graces, &router));
+    let (grace_refund, grace_declined) = (breach(&graces, &refund), breach(&graces, &declined));
+    assert_eq!((ada_router["escalation_step"].clone(), grace_router["escalation_step"].clone()), (json!(0), json!(1)));
+    let router_title = grace_router["title"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshots_dir();
+
+    // Grace, in New York, opens her inbox: three escalated breaches, none acknowledged yet.
+    let grace_tab = browser.window_handle().await;
+    browser.set_time_zone("America/New_York").await;
+    browser.goto(&app.url("/")).await;
+    sign_in(&browser, "grace@example.com").await;
+    browser.wait_for("the live feed", "document.querySelector('#live-state').dataset.state === 'on'").await;
+    browser.wait_for("Grace's three alerts", "document.querySelectorAll('#alert-list li.alert').length === 3").await;
+    browser.execute("window.__sameDocument = true").await;
+    let grace_card = format!("#alert-{}", grace_router["id"]);
+    let shown = browser.text(&grace_card).await;
+    assert!(shown.contains("Escalation step 1") && !shown.contains("Acknowledged by"), "{shown}");
+    assert!(!shown.to_lowercase().contains("resolved"), "{shown}");
+    let button = browser.find(&format!("{grace_card} .do-ack:not([hidden])")).await;
+    assert_eq!(button.attribute("aria-label").await, json!(format!("Acknowledge “{router_title}”")));
+    assert_eq!(button.text().await, "Acknowledge");
+
+    // The refund gets a new deadline in the future: its event is resolved, and Grace's card says so live.
+    let later = (app.app.clock.now() + TimeDelta::hours(3)).to_rfc3339();
+    app.patch_complaint(&refund, json!({"sla_deadline": later})).await;
+    let refund_card = format!("#alert-{}", grace_refund["id"]);
+    browser.find(&format!("{refund_card}.is-resolved .tag.resolved:not([hidden])")).await;
+    assert_eq!(browser.count(&format!("{refund_card} .do-ack:not([hidden])")).await, 0, "nothing to acknowledge");
+    assert!(browser.text(&refund_card).await.to_lowercase().contains("resolved"));
+
+    // Ada, in Berlin, signs in in another tab (its own session) and acknowledges the router breach.
+    browser.new_tab().await;
+    browser.set_time_zone("Europe/Berlin").await;
+    browser.goto(&app.url("/")).await;
+    sign_in(&browser, "ada@example.com").await;
+    browser.wait_for("the live feed", "document.querySelector('#live-state').dataset.state === 'on'").await;
+    let ada_card = format!("#alert-{}", ada_router["id"]);
+    let shown = browser.text(&ada_card).await;
+    assert!(!shown.contains("Escalation step"), "her own alert, not escalated: {shown}");
+    let ada_refund = format!("#alert-{}", breach(&adas, &refund)["id"]);
+    browser.find(&format!("{ada_refund} .tag.resolved:not([hidden])")).await;
+    browser.click(&format!("{ada_card} .do-ack")).await;
+    let acked_line = |card: &str| format!("document.querySelector('{card} .ack-state:not([hidden])')?.textContent");
+    browser
+        .wait_for(
+            "Ada's acknowledgement on her card",
+            &format!("{}?.startsWith('Acknowledged by Ada Lovelace, ')", acked_line(&ada_card)),
+        )
+        .await;
+    assert_eq!(browser.count(&format!("{ada_card} .do-ack:not([hidden])")).await, 0);
+    let (_, acked) = app.get(&format!("/api/v1/alerts/{}", ada_router["id"]), &app.token(ada)).await;
+    assert_eq!(acked["acknowledged_by"], json!({"id": ada, "full_name": "Ada Lovelace"}), "{acked}");
+    let at = chrono::DateTime::parse_from_rfc3339(acked["acknowledged_at"].as_str().unwrap()).unwrap();
+    assert_shown_in_zone(&browser, &ada_card, at, chrono_tz::Europe::Berlin).await;
+
+    // Grace's page, never reloaded, shows it too: no button, who and when in her time, still unread for her.
+    browser.switch_to(&grace_tab).await;
+    browser
+        .wait_for(
+            "the acknowledgement on Grace's card",
+            &format!("{}?.startsWith('Acknowledged by Ada Lovelace, ')", acked_line(&grace_card)),
+        )
+        .await;
+    assert_eq!(browser.count(&format!("{grace_card} .do-ack:not([hidden])")).await, 0);
+    assert_eq!(browser.count(&format!("{grace_card}.unread")).await, 1, "acknowledging reads nothing for others");
+    assert_shown_in_zone(&browser, &grace_card, at, chrono_tz::America::New_York).await;
+    assert_eq!(browser.execute("return window.__sameDocument === true").await, json!(true), "the page reloaded");
+    browser.screenshot_full_page(&shots, "inbox-acknowledged.png").await;
+
+    // A failed acknowledgement (the server's 404, stubbed in the page) is shown in words; the button stays.
+    let declined_card = format!("#alert-{}", grace_declined["id"]);
+    browser
+        .execute(
+            "const real = window.fetch; window.__realFetch = real; \
+             window.fetch = (url, init) => String(url).endsWith('/acknowledge') \
+               ? Promise.resolve(new Response(JSON.stringify({detail: 'alert not found'}), \
+                   {status: 404, headers: {'Content-Type': 'application/json'}})) \
+               : real(url, init);",
+        )
+        .await;
+    browser.click(&format!("{declined_card} .do-ack")).await;
+    browser
+        .wait_for(
+            "the error",
+            "document.querySelector('#inbox-status.is-error')?.textContent\
+             .startsWith('Could not acknowledge') && \
+             document.querySelector('#inbox-status').textContent.endsWith('alert not found')",
+        )
+        .await;
+    browser.find(&format!("{declined_card} .do-ack:not([hidden]):not(:disabled)")).await;
+    // Then it works: Grace acknowledges, by keyboard, and Ada's tab follows.
+    browser.execute("window.fetch = window.__realFetch").await;
+    browser.find(&format!("{declined_card} .do-ack")).await.send_keys("\u{E007}").await;
+    browser
+        .wait_for(
+            "Grace's acknowledgement",
+            &format!("{}?.startsWith('Acknowledged by Grace Hopper, ')", acked_line(&declined_card)),
+        )
+        .await;
+    assert_eq!(browser.text("#inbox-status").await, "", "the error is gone");
+    browser
+        .wait_for("focus kept in the card", &format!("document.activeElement.matches('{declined_card} .do-read')"))
+        .await;
+    browser.switch_to_other(&grace_tab).await;
+    let ada_declined = format!("#alert-{}", breach(&adas, &declined)["id"]);
+    browser
+        .wait_for(
+            "Grace's acknowledgement on Ada's card",
+            &format!("{}?.startsWith('Acknowledged by Grace Hopper, ')", acked_line(&ada_declined)),
+        )
+        .await;
+
+    // No script errors on the way.
+    for handle in browser.window_handles().await {
+        browser.switch_to(&handle).await;
+        let log = browser.post("/se/log", json!({"type": "browser"})).await;
+        let errors: Vec<&Value> =
+            log.as_array().expect("log entries").iter().filter(|e| e["level"] == "SEVERE").collect();
+        assert!(errors.is_empty(), "console errors: {errors:#?}");
+    }
+
+    browser.close().await;
+}
+
+/// Asserts the acknowledgement time on `card` reads `at` in `zone`, the page's own time zone.
+async fn assert_shown_in_zone(
+    browser: &Browser,
+    card: &str,
+    at: chrono::DateTime<chrono::FixedOffset>,
+    zone: chrono_tz::Tz,
+) {
+    let time = format!("document.querySelector('{card} time.ack-time')");
+    let check = format!(
+        "Intl.DateTimeFormat().resolvedOptions().timeZone === '{zone}' && \
+         Date.parse({time}.dateTime) === Date.parse('{}') && \
+         {time}.textContent === new Intl.DateTimeFormat(undefined, \
+           {{dateStyle: 'medium', timeStyle: 'short', timeZone: '{zone}'}}).format(Date.parse('{}'))",
+        at.to_rfc3339(),
+        at.to_rfc3339(),
+    );
+    browser.wait_for("the time in the reader's zone", &check).await;
+    let shown = browser.text(&format!("{card} time.ack-time")).await;
+    let local = at.with_timezone(&zone);
+    let (twelve, twenty_four) = (local.format("%-I:%M").to_string(), local.format("%H:%M").to_string());
+    assert!(shown.contains(&twelve) || shown.contains(&twenty_four), "{shown} is not {local}");
+}
+
 /// A complaint created through the API (`extra` adds fields); its id.
 async fn seed(app: &TestApp, title: &str, customer: &str, priority: &str, extra: Value) -> Value {
     let mut body = json!({"title": title, "customer_name": customer, "priority": priority});
     body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     app.complaint(body).await["id"].clone()
+}
+
+/// A staff member with a full name (the harness's have none); their id.
+async fn named_staff(app: &TestApp, email: &str, role: &str, full_name: &str) -> i64 {
+    use convergeai_alerts::domain::staff;
+    let input = staff::CreateStaff {
+        email: email.into(),
+        password: "tulip-ledger-42".into(),
+        role: role.into(),
+        full_name: Some(full_name.into()),
+        phone: None,
+        supervisor_email: None,
+    };
+    staff::create(&app.app, input).await.expect("create staff").id
 }
 
 async fn sign_in(browser: &Browser, email: &str) {
@@ -635,6 +841,41 @@ impl Browser {
     /// Runs `script` (a function body) in the page and returns its result.
     async fn execute(&self, script: &str) -> Value {
         self.post("/execute/sync", json!({"script": script, "args": []})).await
+    }
+
+    /// The reader's time zone in the current tab (Chromium's DevTools protocol through chromedriver).
+    async fn set_time_zone(&self, zone: &str) {
+        let params = json!({"cmd": "Emulation.setTimezoneOverride", "params": {"timezoneId": zone}});
+        self.post("/goog/cdp/execute", params).await;
+    }
+
+    /// The current tab's handle.
+    async fn window_handle(&self) -> String {
+        let handle = self.command(reqwest::Method::GET, "/window", None).await.expect("window handle");
+        handle.as_str().expect("handle").to_owned()
+    }
+
+    async fn window_handles(&self) -> Vec<String> {
+        let handles = self.command(reqwest::Method::GET, "/window/handles", None).await.expect("window handles");
+        handles.as_array().expect("handles").iter().map(|h| h.as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Opens a tab and switches to it. Each tab has its own sessionStorage, so its own sign-in.
+    async fn new_tab(&self) -> String {
+        let tab = self.post("/window/new", json!({"type": "tab"})).await;
+        let handle = tab["handle"].as_str().expect("handle").to_owned();
+        self.switch_to(&handle).await;
+        handle
+    }
+
+    async fn switch_to(&self, handle: &str) {
+        self.post("/window", json!({"handle": handle})).await;
+    }
+
+    /// Switches to the one tab that is not `handle`.
+    async fn switch_to_other(&self, handle: &str) {
+        let other = self.window_handles().await.into_iter().find(|h| h != handle).expect("another tab");
+        self.switch_to(&other).await;
     }
 
     async fn set_window_size(&self, width: u32, height: u32) {

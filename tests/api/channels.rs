@@ -50,6 +50,7 @@ fn sample_alert(id: i64, alert_type: &str, title: &str) -> alert::Model {
         acknowledged_by_name: None,
         resolved_at: None,
         escalation_step: 0,
+        ack_link_used_at: None,
     }
 }
 
@@ -63,7 +64,7 @@ fn ada(phone: Option<&str>) -> Recipient {
 }
 
 fn notification(delivery_id: i64, alert: alert::Model, recipient: Recipient) -> Notification {
-    Notification { delivery_id, alert: alert.into(), recipient }
+    Notification { delivery_id, alert: alert.into(), recipient, ack_url: None }
 }
 
 fn breach(delivery_id: i64) -> Notification {
@@ -610,4 +611,25 @@ fn builtin_templates_escape_html_only_in_the_html_part() {
     let html = email.html.expect("an HTML alternative");
     assert!(html.contains("Load &lt;b&gt;&amp;&lt;") && !html.contains("<b>&</b>"), "{html}");
     assert!(templates.sms(&n).unwrap().contains("Load <b>&</b> more"));
+}
+
+#[test]
+fn builtin_templates_carry_the_acknowledge_link_whole() {
+    let templates = Templates::load(None).unwrap();
+    let url = "https://alerts.example.com/ack/42.7.1893456000.c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1oZXJlLWFiY2RlZmdo";
+    let without = breach(1);
+    assert!(!templates.email(&without).unwrap().text.contains("/ack/"));
+    assert!(!templates.sms(&without).unwrap().contains("/ack/"));
+    let long = "x".repeat(400);
+    let mut n = notification(2, sample_alert(42, "sla_breach", &long), ada(Some("+15551234567")));
+    n.ack_url = Some(url.to_owned());
+    let email = templates.email(&n).unwrap();
+    assert!(email.text.contains(&format!("Acknowledge for everyone who got this alert: {url}")), "{}", email.text);
+    // HTML-escaped in the attribute (`/` as `&#x2f;`), which a mail client reads back as the URL.
+    let html = email.html.unwrap();
+    let token = url.rsplit('/').next().unwrap();
+    assert!(html.contains(&format!("{token}\">Acknowledge</a>")), "{html}");
+    let sms = templates.sms(&n).unwrap();
+    assert!(sms.ends_with(&format!(" Ack: {url}")), "{sms}");
+    assert!(sms.chars().count() <= 320, "{}", sms.chars().count());
 }

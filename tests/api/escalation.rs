@@ -418,6 +418,7 @@ async fn working_hours_steps_wait_for_working_time(backend: Backend) {
 }
 
 on_all_backends!(
+    ack_links_work_once_and_only_by_button,
     steps_fire_at_their_times_once_each,
     repeats_and_acknowledgement_timeouts,
     racing_ticks_fire_each_step_once,
@@ -428,3 +429,68 @@ on_all_backends!(
     a_first_response_resolves_first_response_events,
     policies_api_validates_and_guards_use,
 );
+
+async fn ack_links_work_once_and_only_by_button(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, _) = team(&app).await;
+    let c = breached(&app, a).await;
+    let mine = app.inbox(a).await.into_iter().find(|x| x["resource_id"] == c["id"]).unwrap();
+    let id = mine["id"].as_i64().unwrap();
+    let links = &app.app.auth.ack_links;
+    let token = links.sign(id, a, app.app.clock.now() + TimeDelta::hours(1));
+    let page = |method: Method, token: String| {
+        let app = &app;
+        async move {
+            let resp = app.client.request(method, app.url(&format!("/ack/{token}"))).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let csp = resp.headers().get("content-security-policy").is_some();
+            (status, resp.text().await.unwrap(), csp)
+        }
+    };
+    let acknowledged = || async {
+        let (_, alert) = app.get(&format!("/api/v1/alerts/{id}"), &app.token(a)).await;
+        alert["acknowledged_by"]["id"].as_i64()
+    };
+
+    // Following the link (a mail scanner would) shows a button and changes nothing.
+    let (status, html, csp) = page(Method::GET, token.clone()).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(csp, "the console's security headers");
+    assert!(html.contains("<form method=\"post\"") && html.contains("Router"), "{html}");
+    assert_eq!(acknowledged().await, None);
+
+    // One character altered, a token for someone else's alert, an expired one: nothing.
+    let mut altered = token.clone().into_bytes();
+    let last = altered.len() - 1;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(altered).unwrap();
+    let theirs = app.inbox(sup).await.into_iter().find(|x| x["resource_id"] == c["id"]).unwrap();
+    let not_theirs = links.sign(theirs["id"].as_i64().unwrap(), a, app.app.clock.now() + TimeDelta::hours(1));
+    let expired = links.sign(id, a, app.app.clock.now() - TimeDelta::seconds(1));
+    for (token, want, words) in [
+        (altered, 404, "not valid"),
+        (not_theirs, 404, "not valid"),
+        (expired, 410, "expired"),
+        ("x".repeat(5000), 404, "not valid"),
+    ] {
+        for method in [Method::GET, Method::POST] {
+            let (status, html, _) = page(method.clone(), token.clone()).await;
+            assert_eq!(status, want, "{method} {token}: {html}");
+            assert!(html.contains(words), "{html}");
+        }
+    }
+    assert_eq!(acknowledged().await, None);
+
+    // The button: acknowledged for every recipient, once.
+    let (status, html, _) = page(Method::POST, token.clone()).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Acknowledged"), "{html}");
+    assert_eq!(acknowledged().await, Some(a));
+    let (_, copy) = app.get(&format!("/api/v1/alerts/{}", theirs["id"]), &app.token(sup)).await;
+    assert_eq!(copy["acknowledged_by"]["id"], a);
+    for method in [Method::GET, Method::POST] {
+        let (status, html, _) = page(method, token.clone()).await;
+        assert_eq!(status, 410, "{html}");
+        assert!(html.contains("used already"), "{html}");
+    }
+}

@@ -1,3 +1,4 @@
+pub mod ack;
 pub mod alerts;
 pub mod api_keys;
 pub mod auth;

@@ -29,6 +29,8 @@ pub struct Model {
     pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
     /// 0: the rule's own recipients; n: added by escalation step n.
     pub escalation_step: i32,
+    /// When the recipient's one-tap acknowledge link was used (it works once).
+    pub ack_link_used_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
