@@ -32,6 +32,12 @@ pub struct Stats {
     pub dismiss_rate: f64,
     pub time_to_read_seconds: Percentiles,
     pub time_to_dismiss_seconds: Percentiles,
+    /// From an event's start to its acknowledgement (events started in the window).
+    pub time_to_acknowledge_seconds: Percentiles,
+    /// The same per alert type (types with acknowledged events).
+    pub time_to_acknowledge_by_type: BTreeMap<String, Percentiles>,
+    /// How many events reached each escalation step (`"1"`, `"2"`, …).
+    pub events_by_escalation_step: BTreeMap<String, i64>,
     pub per_staff: Vec<StaffStats>,
 }
 
@@ -60,6 +66,9 @@ pub struct StaffStats {
     pub alerts: i64,
     pub unread: i64,
     pub median_time_to_read_seconds: Option<i64>,
+    /// Events they acknowledged, and their median time to do it.
+    pub acknowledged: i64,
+    pub median_time_to_acknowledge_seconds: Option<i64>,
 }
 
 /// Nearest-rank percentile `p` (0..1] of a histogram sorted by value.
@@ -159,13 +168,16 @@ pub async fn compute(
 
     // Independent statements, each on its own pooled connection: they run at
     // once (SQLite in WAL mode reads concurrently too).
-    let (counts, read_histogram, dismiss_histogram, medians, unread) = tokio::try_join!(
+    let (counts, read_histogram, dismiss_histogram, medians, unread, acks, steps) = tokio::try_join!(
         counts(db, &w),
         store::latency_histogram(db, &w, Latency::Read),
         store::latency_histogram(db, &w, Latency::Dismiss),
         store::median_read_by_staff(db, &w),
         store::unread_by_staff(db, &w, now),
+        store::acknowledgement_histogram(db, &w),
+        store::events_by_step(db, &w),
     )?;
+    let acks = Acknowledgements::of(&acks);
     let (groups, staff_alerts) = counts;
     let mut staff_ids: Vec<i64> = staff_alerts.keys().copied().collect();
     staff_ids.sort_unstable();
@@ -207,6 +219,8 @@ pub async fn compute(
             alerts,
             unread: unread.get(&staff_id).copied().unwrap_or(0),
             median_time_to_read_seconds: medians.get(&staff_id).copied(),
+            acknowledged: acks.by_staff.get(&staff_id).map_or(0, |h| h.iter().map(|(_, n)| n).sum()),
+            median_time_to_acknowledge_seconds: acks.by_staff.get(&staff_id).and_then(|h| percentile(h, 0.5)),
         })
         .collect();
     // Busiest first.
@@ -225,8 +239,39 @@ pub async fn compute(
         dismiss_rate: rate(dismissed),
         time_to_read_seconds: time_to_read,
         time_to_dismiss_seconds: time_to_dismiss,
+        time_to_acknowledge_seconds: percentiles(&acks.all),
+        time_to_acknowledge_by_type: acks.by_type.iter().map(|(t, h)| (t.clone(), percentiles(h))).collect(),
+        events_by_escalation_step: steps.into_iter().map(|(step, n)| (step.to_string(), n)).collect(),
         per_staff,
     })
+}
+
+/// The acknowledgement histogram, overall, per type and per acknowledger,
+/// each sorted by bucket (the rows come sorted by bucket).
+struct Acknowledgements {
+    all: Vec<(i64, i64)>,
+    by_type: BTreeMap<String, Vec<(i64, i64)>>,
+    by_staff: HashMap<i64, Vec<(i64, i64)>>,
+}
+
+impl Acknowledgements {
+    fn of(rows: &[store::AckBucket]) -> Self {
+        let mut all: Vec<(i64, i64)> = Vec::new();
+        let mut by_type: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+        let mut by_staff: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        let add = |h: &mut Vec<(i64, i64)>, bucket: i64, n: i64| match h.last_mut() {
+            Some((b, count)) if *b == bucket => *count += n,
+            _ => h.push((bucket, n)),
+        };
+        for r in rows {
+            add(&mut all, r.bucket, r.n);
+            add(by_type.entry(r.alert_type.clone()).or_default(), r.bucket, r.n);
+            if let Some(staff) = r.staff_id {
+                add(by_staff.entry(staff).or_default(), r.bucket, r.n);
+            }
+        }
+        Self { all, by_type, by_staff }
+    }
 }
 
 /// One zeroed entry per UTC day of [from, to). The loop counts its steps,

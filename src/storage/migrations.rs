@@ -1016,6 +1016,7 @@ impl MigrationTrait for AlertEvents {
             ("idx_alert_events_next", &["next_step_at"][..], false),
             ("idx_alert_events_resource", &["resource_type", "resource_id"][..], false),
             ("idx_alert_events_step_run", &["step_run"][..], false),
+            ("idx_alert_events_started", &["started_at"][..], false),
         ] {
             if !m.has_index("alert_events", name).await? {
                 let mut idx = index(name, "alert_events", cols);

@@ -4,9 +4,9 @@
 //! one staff member's own figures. Latencies come back as histograms (a
 //! bounded number of rows whatever the number of alerts).
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 
-use super::dialect::{Dialect, as_int, unindexed, utc_day, with_index};
+use super::dialect::{Dialect, as_int, floor, int_div, seconds_between, unindexed, utc_day, with_index};
 use super::sql::Sql;
 
 /// Which alerts: created in [from, to), of one staff member or of everyone.
@@ -279,4 +279,66 @@ pub async fn staff_names(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(
         out.extend(rows);
     }
     Ok(out)
+}
+
+/// Acknowledged events of a window (by start) as a histogram per (alert
+/// type, who acknowledged, bucket of seconds to acknowledge), buckets as the
+/// latency ones: exact below 10 min, to 10 s below 10 h, to 5 min below 10
+/// days, to the hour beyond. With a staff member: the events they had an alert of.
+pub async fn acknowledgement_histogram(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<AckBucket>, DbErr> {
+    let dialect = Dialect::of(db)?;
+    let mut sql = Sql::new(dialect);
+    let (from, to) = (sql.bind("from", w.from), sql.bind("to", w.to));
+    let s = floor(dialect, &seconds_between(dialect, "e.started_at", "e.acknowledged_at"));
+    let bucket = |step: i64| format!("{} * {step}", int_div(dialect, &s, &step.to_string()));
+    let bucket = format!(
+        "CASE WHEN {s} < 600 THEN {s} WHEN {s} < 36000 THEN {} WHEN {s} < 864000 THEN {} ELSE {} END",
+        bucket(10),
+        bucket(300),
+        bucket(3600)
+    );
+    let mut filter = format!("e.started_at >= {from} AND e.started_at < {to} AND e.acknowledged_at IS NOT NULL");
+    if let Some(staff) = w.staff_id {
+        let staff = sql.bind("staff", staff);
+        filter.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM alerts m WHERE m.event_id = e.id AND m.assigned_to_staff_id = {staff})"
+        ));
+    }
+    let statement = sql.statement(&format!(
+        "SELECT x.alert_type AS alert_type, x.staff_id AS staff_id, x.bucket AS bucket, COUNT(*) AS n FROM \
+         (SELECT e.alert_type AS alert_type, e.acknowledged_by AS staff_id, {} AS bucket FROM alert_events e \
+         WHERE {filter}) x GROUP BY x.alert_type, x.staff_id, x.bucket ORDER BY x.bucket",
+        as_int(dialect, &bucket)
+    ))?;
+    AckBucket::find_by_statement(statement).all(db).await
+}
+
+#[derive(Debug, FromQueryResult)]
+pub struct AckBucket {
+    pub alert_type: String,
+    pub staff_id: Option<i64>,
+    pub bucket: i64,
+    pub n: i64,
+}
+
+/// How many events of a window reached each escalation step (step, events),
+/// counted from the step's alerts created in the window.
+pub async fn events_by_step(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<(i64, i64)>, DbErr> {
+    let dialect = Dialect::of(db)?;
+    let mut sql = Sql::new(dialect);
+    let (from, to) = (sql.bind("from", w.from), sql.bind("to", w.to));
+    let mut filter = format!("al.escalation_step > 0 AND al.created_at >= {from} AND al.created_at < {to}");
+    if let Some(staff) = w.staff_id {
+        let staff = sql.bind("staff", staff);
+        filter.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM alerts m WHERE m.event_id = al.event_id AND m.assigned_to_staff_id = {staff})"
+        ));
+    }
+    let statement = sql.statement(&format!(
+        "SELECT {} AS step, COUNT(DISTINCT al.event_id) AS n FROM alerts al WHERE {filter} \
+         GROUP BY al.escalation_step ORDER BY al.escalation_step",
+        as_int(dialect, "al.escalation_step")
+    ))?;
+    let rows = db.query_all_raw(statement).await?;
+    rows.iter().map(|r| Ok((r.try_get("", "step")?, r.try_get("", "n")?))).collect()
 }

@@ -418,6 +418,7 @@ async fn working_hours_steps_wait_for_working_time(backend: Backend) {
 }
 
 on_all_backends!(
+    stats_give_time_to_acknowledge_and_steps_reached,
     ack_links_work_once_and_only_by_button,
     steps_fire_at_their_times_once_each,
     repeats_and_acknowledgement_timeouts,
@@ -493,4 +494,44 @@ async fn ack_links_work_once_and_only_by_button(backend: Backend) {
         assert_eq!(status, 410, "{html}");
         assert!(html.contains("used already"), "{html}");
     }
+}
+
+async fn stats_give_time_to_acknowledge_and_steps_reached(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, _) = team(&app).await;
+    let from = app.app.clock.now();
+    breach_policy(&app, json!({"name": "up", "steps": [{"after_minutes": 10, "targets": ["role:admin"]}]})).await;
+    // Event 1: acknowledged by a 5 minutes after it began; event 2: by sup after 20 minutes, escalated meanwhile.
+    let c1 = breached(&app, a).await;
+    app.app.clock.advance(TimeDelta::minutes(5));
+    let mine = app.inbox(a).await.into_iter().find(|x| x["resource_id"] == c1["id"]).unwrap();
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/acknowledge", mine["id"]), &app.token(a)).await.0, 204);
+    let c2 = breached(&app, a).await;
+    app.app.clock.advance(TimeDelta::minutes(10));
+    assert_eq!(tick(&app).await, 1);
+    app.app.clock.advance(TimeDelta::minutes(10));
+    let theirs = app.inbox(sup).await.into_iter().find(|x| x["resource_id"] == c2["id"]).unwrap();
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/acknowledge", theirs["id"]), &app.token(sup)).await.0, 204);
+
+    let admin = app.admin_token().await;
+    let to = (app.app.clock.now() + TimeDelta::minutes(1)).to_rfc3339();
+    let path =
+        format!("/api/v1/alerts/stats?from={}&to={}", from.to_rfc3339().replace('+', "%2B"), to.replace('+', "%2B"));
+    let (status, s) = app.get(&path, &admin).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["time_to_acknowledge_seconds"], json!({"p50": 300, "p90": 1200}), "{s}");
+    assert_eq!(s["time_to_acknowledge_by_type"]["sla_breach"], json!({"p50": 300, "p90": 1200}));
+    assert_eq!(s["events_by_escalation_step"], json!({"1": 1}));
+    let staff = |id: i64| s["per_staff"].as_array().unwrap().iter().find(|p| p["staff_id"] == id).cloned().unwrap();
+    assert_eq!(
+        (staff(a)["acknowledged"].clone(), staff(a)["median_time_to_acknowledge_seconds"].clone()),
+        (json!(1), json!(300))
+    );
+    assert_eq!(
+        (staff(sup)["acknowledged"].clone(), staff(sup)["median_time_to_acknowledge_seconds"].clone()),
+        (json!(1), json!(1200))
+    );
+    // An agent sees the events they had a copy of: both (a got both breaches).
+    let (_, own) = app.get(&path, &app.token(a)).await;
+    assert_eq!(own["time_to_acknowledge_seconds"], json!({"p50": 300, "p90": 1200}), "{own}");
 }

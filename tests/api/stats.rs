@@ -97,11 +97,11 @@ async fn stats_maths_on_fixed_data(backend: Backend) {
     assert_eq!(staff.len(), 2);
     assert_eq!(
         staff[0],
-        json!({"staff_id": a, "full_name": "a", "alerts": 10, "unread": 0, "median_time_to_read_seconds": 300})
+        json!({"staff_id": a, "full_name": "a", "alerts": 10, "unread": 0, "median_time_to_read_seconds": 300, "acknowledged": 0, "median_time_to_acknowledge_seconds": null})
     );
     assert_eq!(
         staff[1],
-        json!({"staff_id": b, "full_name": "b", "alerts": 4, "unread": 4, "median_time_to_read_seconds": null})
+        json!({"staff_id": b, "full_name": "b", "alerts": 4, "unread": 4, "median_time_to_read_seconds": null, "acknowledged": 0, "median_time_to_acknowledge_seconds": null})
     );
 
     // An agent sees only their own figures.
