@@ -140,6 +140,16 @@ pub fn with_index(dialect: Dialect, table: &str, alias: &str, index: &str) -> St
     }
 }
 
+/// `table alias`, read through `index` on SQLite, whose planner without
+/// statistics prefers three equalities of another index to a range of this
+/// one (an idle tick read every open window of a type, 121 ms at 100 k).
+pub fn sqlite_index(dialect: Dialect, table: &str, alias: &str, index: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("{table} {alias} INDEXED BY {index}"),
+        Dialect::MySql | Dialect::Postgres => format!("{table} {alias}"),
+    }
+}
+
 /// `table alias`, read through `index` on MySQL: a narrow index that holds
 /// what the statement reads (migration `m0008`), which MySQL would otherwise
 /// pass over for the primary key and its full rows, or for a full scan when

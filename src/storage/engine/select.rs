@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, Statement};
 
 use super::{RulePlan, Scope, SlaMetric, Source};
-use crate::storage::dialect::{Dialect, concat, narrow_index, timestamp_key};
+use crate::storage::dialect::{Dialect, concat, narrow_index, sqlite_index, timestamp_key};
 use crate::storage::sql::{Sql, id_list};
 
 /// The complaints a complaint source matches (alias `c`).
@@ -81,7 +81,7 @@ fn changed_complaints(sql: &mut Sql, source: &Source, rule_id: i64, since: DateT
         }
         Source::Priority { .. } | Source::Workload { .. } => {}
     }
-    branches.push(format!("SELECT resource_id FROM alerts WHERE {}", windows_ended(sql, "complaint")));
+    branches.push(windows_ended(sql, "complaint"));
     materialized_ids(&branches.join(" UNION "))
 }
 
@@ -102,9 +102,10 @@ const UNCHECKED: &str = "SELECT id FROM complaints WHERE sla_unchecked_since IS 
 /// time so that no dedup probe ever takes it for the dedup index).
 fn windows_ended(sql: &mut Sql, resource_type: &str) -> String {
     let resource_type = sql.bind("resource_type", resource_type);
+    let alerts = sqlite_index(sql.dialect(), "alerts", "e", "idx_alerts_created");
     format!(
-        "created_at >= {{ended_since}} AND created_at < {{cutoff}} AND alert_type = {{alert_type}} \
-         AND dedup_open = 1 AND resource_type = {resource_type}"
+        "SELECT e.resource_id FROM {alerts} WHERE e.created_at >= {{ended_since}} AND e.created_at < {{cutoff}} \
+         AND e.alert_type = {{alert_type}} AND e.dedup_open = 1 AND e.resource_type = {resource_type}"
     )
 }
 
@@ -231,7 +232,7 @@ pub(super) fn candidates(sql: &mut Sql, plan: &RulePlan, scope: Scope) -> Option
 fn changed_staff(sql: &mut Sql) -> String {
     materialized_ids(&format!(
         "SELECT assigned_to_staff_id AS id FROM complaints WHERE sla_unchecked_since IS NOT NULL \
-         UNION SELECT resource_id FROM alerts WHERE {}",
+         UNION {}",
         windows_ended(sql, "staff")
     ))
 }

@@ -8,9 +8,9 @@ SELECT w.id
   FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload')
+  UNION SELECT e.resource_id
+  FROM alerts e
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload')
   ORDER BY w.id;
 
 -- insert
@@ -23,9 +23,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch)
+  UNION SELECT e.resource_id
+  FROM alerts e
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -56,9 +56,9 @@ SELECT COUNT(*)
   FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch)
+  UNION SELECT e.resource_id
+  FROM alerts e
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp

@@ -7,9 +7,9 @@ UPDATE alerts AS w SET dedup_open = NULL
   FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= $3 AND created_at < $4 AND alert_type = $5 AND dedup_open = 1 AND resource_type = $6) ch) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(CAST(CAST(EXTRACT(EPOCH
+  UNION SELECT e.resource_id
+  FROM alerts e
+  WHERE e.created_at >= $3 AND e.created_at < $4 AND e.alert_type = $5 AND e.dedup_open = 1 AND e.resource_type = $6) ch) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(CAST(CAST(EXTRACT(EPOCH
   FROM c.sla_deadline) * 1000000 AS BIGINT) AS TEXT), '0') || '|' || c.priority)
   FROM complaints c
   WHERE c.id = w.resource_id), ''));
@@ -42,9 +42,9 @@ WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(E
   FROM (SELECT id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= $8 AND created_at < $9 AND alert_type = $10 AND dedup_open = 1 AND resource_type = $11) ch)), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $12, $13, substr(((upper(substr(x.priority, 1, 1)) || substr(x.priority, 2)) || ' complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" from ' || x.customer_name || ' has ' || x.priority || ' priority (' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || '); SLA deadline ' || COALESCE((x.deadline_text || ' UTC'), 'none') || '.'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json), $17, CASE WHEN x.rcp IN (3) THEN $18 END, $19, 1, x.ver, $20
+  UNION SELECT e.resource_id
+  FROM alerts e
+  WHERE e.created_at >= $8 AND e.created_at < $9 AND e.alert_type = $10 AND e.dedup_open = 1 AND e.resource_type = $11) ch)), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $12, $13, substr(((upper(substr(x.priority, 1, 1)) || substr(x.priority, 2)) || ' complaint #' || CAST(x.rid AS TEXT)), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" from ' || x.customer_name || ' has ' || x.priority || ' priority (' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || '); SLA deadline ' || COALESCE((x.deadline_text || ' UTC'), 'none') || '.'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json), $17, CASE WHEN x.rcp IN (3) THEN $18 END, $19, 1, x.ver, $20
   FROM x
   WHERE x.fresh
   ORDER BY x.rid, x.rcp

@@ -7,9 +7,9 @@ UPDATE alerts AS w SET dedup_open = NULL
   FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= $3 AND created_at < $4 AND alert_type = $5 AND dedup_open = 1 AND resource_type = $6) ch) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> 'workload');
+  UNION SELECT e.resource_id
+  FROM alerts e
+  WHERE e.created_at >= $3 AND e.created_at < $4 AND e.alert_type = $5 AND e.dedup_open = 1 AND e.resource_type = $6) ch) AND (w.created_at < $7 OR COALESCE(w.dedup_version, '') <> 'workload');
 
 -- insert
 -- values: String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1"))
@@ -22,9 +22,9 @@ WITH x AS MATERIALIZED (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_nam
   FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= $5 AND created_at < $6 AND alert_type = $7 AND dedup_open = 1 AND resource_type = $8) ch)
+  UNION SELECT e.resource_id
+  FROM alerts e
+  WHERE e.created_at >= $5 AND e.created_at < $6 AND e.alert_type = $7 AND e.dedup_open = 1 AND e.resource_type = $8) ch)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp

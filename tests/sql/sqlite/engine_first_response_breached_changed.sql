@@ -10,9 +10,9 @@ UPDATE alerts AS w SET dedup_open = NULL
   UNION SELECT id
   FROM complaints
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(c.first_response_due_at, '0') || '|' || c.priority)
+  UNION SELECT e.resource_id
+  FROM alerts e INDEXED BY idx_alerts_created
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> COALESCE((SELECT (COALESCE(c.first_response_due_at, '0') || '|' || c.priority)
   FROM complaints c
   WHERE c.id = w.resource_id), ''));
 
@@ -45,9 +45,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   UNION SELECT id
   FROM complaints
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND NOT EXISTS (SELECT 1
+  UNION SELECT e.resource_id
+  FROM alerts e INDEXED BY idx_alerts_created
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT -1 OFFSET 0) x
   WHERE TRUE
@@ -81,9 +81,9 @@ SELECT COUNT(*)
   UNION SELECT id
   FROM complaints
   WHERE first_response_due_at > ? AND first_response_due_at <= ?
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch);
+  UNION SELECT e.resource_id
+  FROM alerts e INDEXED BY idx_alerts_created
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch);
 
 -- created
 -- values: BigInt(Some(0)), String(Some("run-1"))

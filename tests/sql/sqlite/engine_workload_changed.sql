@@ -7,9 +7,9 @@ UPDATE alerts AS w SET dedup_open = NULL
   FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload');
+  UNION SELECT e.resource_id
+  FROM alerts e INDEXED BY idx_alerts_created
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload');
 
 -- insert
 -- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
@@ -21,9 +21,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch)
+  UNION SELECT e.resource_id
+  FROM alerts e INDEXED BY idx_alerts_created
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -53,9 +53,9 @@ SELECT COUNT(*)
   FROM (SELECT assigned_to_staff_id AS id
   FROM complaints
   WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT resource_id
-  FROM alerts
-  WHERE created_at >= ? AND created_at < ? AND alert_type = ? AND dedup_open = 1 AND resource_type = ?) ch)
+  UNION SELECT e.resource_id
+  FROM alerts e INDEXED BY idx_alerts_created
+  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch)
   GROUP BY o.assigned_to_staff_id) w
   JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
