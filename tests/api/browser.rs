@@ -655,6 +655,312 @@ async fn inbox_acknowledgement_in_headless_chromium() {
     browser.close().await;
 }
 
+/// The escalation timeline of an alert, and the escalation policy editor.
+/// Ada's critical complaint breaches its deadline; a policy on the breach
+/// rule tells the admins after 10 minutes, Lin after 30 and the supervisors
+/// after 2 hours. Half an hour on, Grace (Ada's supervisor, in New York)
+/// opens the breach's timeline: three steps fired, the last one due. Then an
+/// admin creates a policy in the editor: a step before the one above it is
+/// refused next to its field, in words; corrected, it is saved and listed,
+/// edited and deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalation_timeline_and_policy_editor_in_headless_chromium() {
+    let Some((chromium, chromedriver)) = browser_tools() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let grace = named_staff(&app, "grace@example.com", "supervisor", "Grace Hopper").await;
+    let ada = named_staff_under(&app, "ada@example.com", "agent", "Ada Lovelace", Some("grace@example.com")).await;
+    let alan = named_staff(&app, "alan@example.com", "admin", "Alan Turing").await;
+    let lin = named_staff(&app, "lin@example.com", "supervisor", "Lin Chen").await;
+    let admin = app.admin_token().await;
+    let harness_admin = app.staff_id("harness-admin@example.com").await;
+
+    // The breach rule escalates with "breach-climb".
+    let policy = json!({"name": "breach-climb", "steps": [
+        {"after_minutes": 10, "targets": ["role:admin"]},
+        {"after_minutes": 30, "targets": ["staff:lin@example.com"]},
+        {"after_minutes": 120, "targets": ["role:supervisor"]},
+    ], "ack_timeout_minutes": 60});
+    let (status, policy) = app.send(Method::POST, "/api/v1/escalation-policies", Some(&admin), Some(policy)).await;
+    assert_eq!(status, 201, "{policy}");
+    let (_, rules) = app.get("/api/v1/alerts/rules", &admin).await;
+    let rule = rules.as_array().unwrap().iter().find(|r| r["rule_name"] == "sla_breach_critical").expect("rule");
+    let mut config = rule["alert_config"].clone();
+    config["escalation_policy"] = policy["name"].clone();
+    let path = format!("/api/v1/alerts/rules/{}", rule["id"]);
+    let (status, body) = app.send(Method::PATCH, &path, Some(&admin), Some(json!({"alert_config": config}))).await;
+    assert_eq!(status, 200, "{body}");
+    // Grace has SLA breaches emailed too.
+    let email = json!({"is_enabled": true, "delivery_channels": ["in_app", "email"]});
+    let subscription = "/api/v1/alerts/subscriptions/sla_breach";
+    let (status, body) = app.send(Method::PUT, subscription, Some(&app.token(grace)), Some(email)).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Ada's critical complaint (Grace is told at once: that alert does not escalate) breaches; 10 and
+    // 30 minutes later the policy's first two steps fire.
+    let deadline = (app.app.clock.now() + TimeDelta::seconds(5)).to_rfc3339();
+    let hers = json!({"assigned_to_staff_id": ada, "sla_deadline": deadline});
+    let complaint = seed(&app, "Refund never arrived", "Dana Smith", "critical", hers).await;
+    app.app.clock.advance(TimeDelta::seconds(10));
+    assert!(app.check().await >= 2, "the breach");
+    let tick = || async { convergeai_alerts::domain::escalation::tick(&app.app).await.expect("escalation tick") };
+    app.app.clock.advance(TimeDelta::minutes(10));
+    assert_eq!(tick().await, 2, "step 1: both admins");
+    app.app.clock.advance(TimeDelta::minutes(20));
+    assert_eq!(tick().await, 1, "step 2: Lin");
+    let of_type = |inbox: &[Value], alert_type: &str| -> Value {
+        let found = inbox.iter().find(|a| a["alert_type"] == alert_type && a["resource_id"] == complaint);
+        found.cloned().unwrap_or_else(|| panic!("no {alert_type} in {inbox:?}"))
+    };
+    let graces = app.inbox(grace).await;
+    let (breach, critical) = (of_type(&graces, "sla_breach"), of_type(&graces, "critical_complaint"));
+    let timeline_path = format!("/api/v1/alerts/{}/escalation", breach["id"]);
+    let (status, view) = app.get(&timeline_path, &app.token(grace)).await;
+    assert_eq!(status, 200, "{view}");
+    let next_at = view["next_step_at"].as_str().expect("a step to come").to_owned();
+
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshots_dir();
+    browser.set_time_zone("America/New_York").await;
+    browser.goto(&app.url("/")).await;
+    sign_in(&browser, "grace@example.com").await;
+    let card = format!("#alert-{}", breach["id"]);
+    let summary = browser.find(&format!("{card} details.timeline:not([open]) > summary")).await;
+    assert_eq!(summary.text().await, "Escalation timeline");
+    summary.click().await;
+
+    // The policy, each step with when it fired (or is due), who was told and how.
+    let steps = format!("{card} .tl-steps > li");
+    browser.wait_for("the steps", &format!("document.querySelectorAll('{steps}').length === 4")).await;
+    let states = browser
+        .execute(&format!("return [...document.querySelectorAll('{steps}')].map((li) => li.dataset.state)"))
+        .await;
+    assert_eq!(states, json!(["fired", "fired", "fired", "due"]));
+    let policy_line = browser.text(&format!("{card} .tl-policy")).await;
+    assert!(
+        policy_line.starts_with("Escalation policy breach-climb") && policy_line.contains("lapses after 1 h"),
+        "{policy_line}"
+    );
+    let step = |n: usize| format!("{card} .tl-steps > li[data-step='{n}']");
+    let raised = browser.text(&step(0)).await;
+    assert!(raised.starts_with("Alert raised\nSent ") || raised.starts_with("Alert raised Sent "), "{raised}");
+    assert!(raised.contains("To the rule’s own recipients"), "{raised}");
+    let you = browser.text(&format!("{} li[data-staff='{grace}']", step(0))).await;
+    assert!(you.starts_with("You") && you.contains("In the app") && you.contains("Email: queued"), "{you}");
+    assert!(browser.text(&format!("{} li[data-staff='{ada}']", step(0))).await.starts_with(&format!("Staff #{ada}")));
+    let admins = browser.text(&step(1)).await;
+    assert!(admins.contains("10 min after the alert: every admin"), "{admins}");
+    assert_eq!(
+        browser
+            .count(&format!("{} li[data-staff='{alan}'], {} li[data-staff='{harness_admin}']", step(1), step(1)))
+            .await,
+        2
+    );
+    let second = browser.text(&step(2)).await;
+    assert!(
+        second.contains("30 min after the alert: lin@example.com") && second.contains(&format!("Staff #{lin}")),
+        "{second}"
+    );
+    let due = browser.text(&step(3)).await;
+    assert!(due.contains("Due ") && due.contains("2 h after the alert: every supervisor"), "{due}");
+    assert_time_in_zone(&browser, &format!("{} time", step(3)), &next_at, "America/New_York").await;
+    let outcome = browser.text(&format!("{card} .tl-outcome")).await;
+    assert!(outcome.contains("Not acknowledged yet.") && outcome.contains("Not resolved yet."), "{outcome}");
+    browser.screenshot_from(&shots, "escalation-timeline.png", "body", 1080.0).await;
+
+    // Acknowledged from the card, the open timeline follows: step 3 is not reached, the acknowledgement lapses in an hour.
+    browser.click(&format!("{card} .do-ack")).await;
+    browser
+        .wait_for(
+            "the acknowledgement in the timeline",
+            &format!(
+                "document.querySelector('{card} .tl-ack.is-done')?.textContent.startsWith('Acknowledged by you, ')"
+            ),
+        )
+        .await;
+    browser
+        .wait_for(
+            "step 3 not reached",
+            &format!("document.querySelector(\"{}\").dataset.state === 'not-reached'", step(3)),
+        )
+        .await;
+    let outcome = browser.text(&format!("{card} .tl-outcome")).await;
+    assert!(outcome.contains("If not resolved by ") && outcome.contains("it escalates again"), "{outcome}");
+
+    // An alert without a policy says so, with its own deliveries; a failed read says so in words, and can be retried.
+    let plain = format!("#alert-{}", critical["id"]);
+    browser
+        .execute(
+            "window.__realFetch = window.fetch; \
+             window.fetch = (url, init) => String(url).endsWith('/escalation') \
+               ? Promise.resolve(new Response(JSON.stringify({detail: 'database unavailable'}), \
+                   {status: 503, headers: {'Content-Type': 'application/json'}})) \
+               : window.__realFetch(url, init);",
+        )
+        .await;
+    browser.click(&format!("{plain} details.timeline > summary")).await;
+    browser
+        .wait_for(
+            "the error in words",
+            &format!(
+                "document.querySelector('{plain} .timeline-status.is-error')?.textContent === \
+                      'Could not load the timeline: database unavailable'"
+            ),
+        )
+        .await;
+    browser.execute("window.fetch = window.__realFetch").await;
+    browser.click(&format!("{plain} .do-retry")).await;
+    browser
+        .wait_for(
+            "no escalation",
+            &format!("document.querySelector('{plain} .tl-policy')?.textContent === 'This alert does not escalate.'"),
+        )
+        .await;
+    assert_eq!(browser.text(&format!("{plain} .timeline-status")).await, "");
+    let mine = browser.text(&format!("{plain} .tl-recipients li[data-staff='{grace}']")).await;
+    assert!(mine.starts_with("You") && mine.contains("In the app"), "{mine}");
+
+    // A supervisor has no policy editor.
+    browser.click("a[data-route=settings]").await;
+    browser.find("#view-settings:not([hidden]) form[data-alert-type=sla_breach]").await;
+    assert_eq!(browser.count("#esc-settings[hidden]").await, 1);
+
+    // An admin does: the policies with the rules that use them.
+    browser.click("#sign-out").await;
+    sign_in(&browser, "alan@example.com").await;
+    browser.click("a[data-route=settings]").await;
+    let climb = browser.text("#esc-settings:not([hidden]) #esc-policies tr[data-name='breach-climb']").await;
+    assert!(climb.contains("After 2 h: every supervisor") && climb.contains("sla_breach_critical"), "{climb}");
+    assert!(browser.text("#esc-policies tr[data-name='breach-default']").await.contains("No rule"));
+
+    // A new policy whose second step comes before the first: refused next to that step, in words.
+    browser.find("#esc-name").await.send_keys("After-hours desk").await;
+    let first = browser.find("#esc-step-1-minutes").await;
+    first.clear().await;
+    first.send_keys("15").await;
+    browser.click("#esc-step-1 input[value='role:supervisor']").await;
+    browser.click("#esc-add-step").await;
+    let second = browser.find("#esc-step-2-minutes").await;
+    second.clear().await;
+    second.send_keys("5").await;
+    browser.click("#esc-step-2 input[value='role:admin']").await;
+    browser.find("#esc-step-2-emails").await.send_keys("grace@example.com").await;
+    browser.click("#esc-step-2 input[name=working_hours_only]").await;
+    browser.find("#esc-repeat-times").await.send_keys("2").await;
+    browser.find("#esc-repeat-after").await.send_keys("20").await;
+    browser.find("#esc-ack").await.send_keys("60").await;
+    browser.click("#esc-submit").await;
+    browser
+        .wait_for(
+            "step 2's error",
+            "document.querySelector('#esc-step-2-minutes-error').textContent === \
+             'Step 2, minutes after the alert: must not be before the step above it.'",
+        )
+        .await;
+    assert_eq!(second.attribute("aria-invalid").await, json!("true"));
+    assert_eq!(browser.execute("return document.activeElement.id").await, json!("esc-step-2-minutes"));
+
+    // Corrected: created, and listed.
+    second.clear().await;
+    second.send_keys("45").await;
+    assert_eq!(browser.text("#esc-step-2-minutes-error").await, "", "the error goes as the field changes");
+    browser.click("#esc-submit").await;
+    browser
+        .wait_for(
+            "the new policy",
+            "document.querySelector('#esc-form-status').textContent === 'Created the policy “After-hours desk”.'",
+        )
+        .await;
+    let row = browser.text("#esc-policies tr[data-name='After-hours desk']").await;
+    for part in [
+        "After 15 min: every supervisor",
+        "After 45 min: every admin and grace@example.com (in working hours)",
+        "2 times, 20 min after the last step",
+        "After 1 h",
+        "No rule",
+    ] {
+        assert!(row.contains(part), "{part:?} in {row}");
+    }
+    let (_, list) = app.get("/api/v1/escalation-policies", &admin).await;
+    let desk =
+        list.as_array().unwrap().iter().find(|p| p["name"] == "After-hours desk").expect("After-hours desk").clone();
+    assert_eq!(
+        desk["steps"],
+        json!([
+            {"after_minutes": 15, "targets": ["role:supervisor"], "working_hours_only": false},
+            {"after_minutes": 45, "targets": ["role:admin", "staff:grace@example.com"], "working_hours_only": true},
+        ])
+    );
+    assert_eq!(
+        (desk["repeat"].clone(), desk["ack_timeout_minutes"].clone()),
+        (json!({"times": 2, "after_minutes": 20}), json!(60))
+    );
+
+    // Edited: the form holds the policy; clearing the acknowledgement timeout saves it as none.
+    browser.click(&format!("#esc-policy-{} .do-edit", desk["id"])).await;
+    browser
+        .wait_for(
+            "the form to edit",
+            "document.querySelector('#esc-form-title').textContent === 'Edit “After-hours desk”'",
+        )
+        .await;
+    assert_eq!(browser.count("#esc-step-list > li").await, 2);
+    assert_eq!(browser.find("#esc-step-2-emails").await.property("value").await, json!("grace@example.com"));
+    assert_eq!(browser.find("#esc-step-2 input[name=working_hours_only]").await.property("checked").await, json!(true));
+    browser.screenshot_from(&shots, "escalation-policies.png", "#esc-settings", 2000.0).await;
+    browser.find("#esc-ack").await.clear().await;
+    browser.click("#esc-submit").await;
+    browser
+        .wait_for(
+            "the saved policy",
+            "document.querySelector('#esc-form-status').textContent === 'Saved the policy “After-hours desk”.'",
+        )
+        .await;
+    let (_, saved) = app.get(&format!("/api/v1/escalation-policies/{}", desk["id"]), &admin).await;
+    assert_eq!((saved["ack_timeout_minutes"].clone(), saved["steps"].clone()), (Value::Null, desk["steps"].clone()));
+    assert!(browser.text(&format!("#esc-policy-{}", desk["id"])).await.contains("Never"));
+
+    // Deleted; the one the breach rule uses cannot be (the 409, in words).
+    browser.click(&format!("#esc-policy-{} .do-delete", desk["id"])).await;
+    browser.accept_alert().await;
+    browser.wait_for("the policy gone", &format!("!document.querySelector('#esc-policy-{}')", desk["id"])).await;
+    browser.click("#esc-policies tr[data-name='breach-climb'] .do-delete").await;
+    browser.accept_alert().await;
+    browser
+        .wait_for(
+            "the refusal",
+            "document.querySelector('#esc-status.is-error')?.textContent === \
+             'Escalation policy \"breach-climb\" is used by rule(s) sla_breach_critical.'",
+        )
+        .await;
+
+    // No script errors on the way (the 422 and the 409 above were expected).
+    let log = browser.post("/se/log", json!({"type": "browser"})).await;
+    let errors: Vec<&Value> = log
+        .as_array()
+        .expect("log entries")
+        .iter()
+        .filter(|e| {
+            let message = e["message"].as_str().unwrap_or_default();
+            e["level"] == "SEVERE" && !message.contains("status of 422") && !message.contains("status of 409")
+        })
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+
+    browser.close().await;
+}
+
+/// Asserts the `<time>` at `css` is `iso`, shown as the console's date helper shows it in `zone` (the page's zone).
+async fn assert_time_in_zone(browser: &Browser, css: &str, iso: &str, zone: &str) {
+    let time = format!("document.querySelector(\"{css}\")");
+    let check = format!(
+        "Intl.DateTimeFormat().resolvedOptions().timeZone === '{zone}' && \
+         Date.parse({time}.dateTime) === Date.parse('{iso}') && \
+         {time}.textContent === new Intl.DateTimeFormat(undefined, \
+           {{dateStyle: 'medium', timeStyle: 'short', timeZone: '{zone}'}}).format(Date.parse('{iso}'))"
+    );
+    browser.wait_for("the time in the reader's zone", &check).await;
+}
+
 /// Asserts the acknowledgement time on `card` reads `at` in `zone`, the page's own time zone.
 async fn assert_shown_in_zone(
     browser: &Browser,
@@ -687,6 +993,11 @@ async fn seed(app: &TestApp, title: &str, customer: &str, priority: &str, extra:
 
 /// A staff member with a full name (the harness's have none); their id.
 async fn named_staff(app: &TestApp, email: &str, role: &str, full_name: &str) -> i64 {
+    named_staff_under(app, email, role, full_name, None).await
+}
+
+/// A named staff member reporting to the supervisor with the email `supervisor`; their id.
+async fn named_staff_under(app: &TestApp, email: &str, role: &str, full_name: &str, supervisor: Option<&str>) -> i64 {
     use convergeai_alerts::domain::staff;
     let input = staff::CreateStaff {
         email: email.into(),
@@ -694,7 +1005,7 @@ async fn named_staff(app: &TestApp, email: &str, role: &str, full_name: &str) ->
         role: role.into(),
         full_name: Some(full_name.into()),
         phone: None,
-        supervisor_email: None,
+        supervisor_email: supervisor.map(Into::into),
     };
     staff::create(&app.app, input).await.expect("create staff").id
 }

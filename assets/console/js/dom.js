@@ -86,3 +86,29 @@ export function formatDuration(seconds) {
 }
 
 export const formatPercent = (share) => `${Math.round(share * 1000) / 10} %`;
+
+/** 0 → "at once", 30 → "30 min", 90 → "1 h 30 min", 2880 → "2 d". */
+export function minutesText(minutes) {
+  if (minutes === 0) return 'at once';
+  const d = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const m = minutes % 60;
+  return [d && `${d} d`, hours && `${hours} h`, m && `${m} min`].filter(Boolean).join(' ');
+}
+
+const ROLE_TARGETS = { admin: 'every admin', supervisor: 'every supervisor', agent: 'every agent' };
+
+/** A step target in words: "the assignee’s supervisor", "every admin", "ada@example.com". */
+export function targetText(target) {
+  if (target === 'assignee') return 'the assignee';
+  if (target === 'assignee_supervisor') return 'the assignee’s supervisor';
+  if (target.startsWith('role:')) return ROLE_TARGETS[target.slice(5)] ?? `every ${target.slice(5)}`;
+  if (target.startsWith('staff:')) return target.slice(6);
+  return target;
+}
+
+/** "a, b and c". */
+export function listText(items) {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}

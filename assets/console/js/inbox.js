@@ -1,12 +1,27 @@
 // The inbox: the caller's alerts with filters and paging; acknowledge, read,
-// dismiss, read-all; live updates from the feed while it is on screen.
+// dismiss, read-all; live updates from the feed while it is on screen; each
+// card's escalation timeline (GET /alerts/{id}/escalation), in a disclosure
+// read when it opens and again when the alert changes while it is open.
 //
 // An alert is one recipient's copy of an alert event: acknowledging any copy
 // acknowledges the event for all its recipients, whose open inboxes follow
 // from the feed's alert.updated messages.
 
 import { api } from './api.js';
-import { $, announce, formatAgo, formatDateTime, fromTemplate, setStatus, typeLabel, capitalize } from './dom.js';
+import {
+  $,
+  announce,
+  capitalize,
+  formatAgo,
+  formatDateTime,
+  fromTemplate,
+  h,
+  listText,
+  minutesText,
+  setStatus,
+  targetText,
+  typeLabel,
+} from './dom.js';
 
 export const needs = 'alerts.read';
 export const title = 'inbox';
@@ -114,6 +129,9 @@ function render(alert) {
   ack.removeAttribute('aria-describedby');
   ack.setAttribute('aria-label', `Acknowledge “${alert.title}”`);
   ack.title = 'Acknowledge for everyone this alert was sent to';
+  const timeline = item.querySelector('details.timeline');
+  timeline.querySelector('summary').setAttribute('aria-describedby', heading.id);
+  timeline.addEventListener('toggle', () => timeline.open && loadTimeline(item));
   fill(item, alert);
   return item;
 }
@@ -173,6 +191,8 @@ async function onAction(event) {
   const button = event.target.closest('button');
   const item = button?.closest('li.alert');
   if (!item) return;
+  if (button.classList.contains('do-retry')) return retryTimeline(item, button);
+  if (!button.matches('.do-read, .do-dismiss, .do-ack')) return;
   if (button.classList.contains('do-ack')) return acknowledge(item, button);
   const id = item.dataset.id;
   const dismissing = button.classList.contains('do-dismiss');
@@ -226,8 +246,10 @@ async function acknowledge(item, button) {
   if (!item.isConnected) return;
   keepFocus(item, button, hadFocus);
   const merged = { ...shown.get(item), ...alert };
-  if (matches(merged)) fill(item, merged);
-  else removeItem(item);
+  if (matches(merged)) {
+    fill(item, merged);
+    if (item.querySelector('details.timeline').open) loadTimeline(item);
+  } else removeItem(item);
   announce(`Acknowledged “${title}”.`);
 }
 
@@ -266,6 +288,7 @@ function onUpdated(alert) {
   const ack = item.querySelector('.do-ack');
   if ((alert.acknowledged_at || alert.resolved_at) && !ack.hidden) keepFocus(item, ack);
   fill(item, alert);
+  if (item.querySelector('details.timeline').open) loadTimeline(item);
   // Tell screen-reader users what a colleague (or the complaint's progress) changed.
   if (alert.acknowledged_at && !before.acknowledged_at && alert.acknowledged_by?.id !== context.me?.id) {
     announce(`${alert.acknowledged_by?.full_name || 'Someone'} acknowledged “${alert.title}”.`);
@@ -282,4 +305,224 @@ async function readAll() {
   } catch (err) {
     status(err.message, true);
   }
+}
+
+// ------------------------------------------------------ the escalation timeline
+
+const CHANNELS = { in_app: 'In the app', email: 'Email', sms: 'SMS', webhook: 'Webhook' };
+const DELIVERY_STATES = {
+  pending: 'queued',
+  sending: 'sending',
+  sent: 'sent',
+  failed: 'failed, will retry',
+  dead: 'failed, gave up',
+  skipped: 'skipped',
+};
+/** Timeline reads in flight, by item: only the latest one's answer is shown. */
+const timelineReads = new WeakMap();
+
+/** Reads the item's escalation and shows it in its disclosure; errors in words, with a way to try again. */
+async function loadTimeline(item) {
+  const panel = item.querySelector('.timeline-panel');
+  const content = panel.querySelector('.timeline-content');
+  const say = (text, isError) => setStatus(panel.querySelector('.timeline-status'), text, isError);
+  const read = (timelineReads.get(item) ?? 0) + 1;
+  timelineReads.set(item, read);
+  panel.setAttribute('aria-busy', 'true');
+  if (!content.childElementCount) say('Loading the timeline…');
+  let view;
+  try {
+    view = await api('GET', `/api/v1/alerts/${item.dataset.id}/escalation`);
+  } catch (err) {
+    if (timelineReads.get(item) !== read) return;
+    panel.removeAttribute('aria-busy');
+    const retry = h('button', { type: 'button', className: 'secondary do-retry' }, 'Try again');
+    content.replaceChildren(h('div', { className: 'actions' }, retry));
+    say(`Could not load the timeline: ${err.message}`, true);
+    return;
+  }
+  if (timelineReads.get(item) !== read) return;
+  panel.removeAttribute('aria-busy');
+  say('');
+  content.replaceChildren(...timeline(view));
+}
+
+/** "Try again": the button goes with the error, so focus moves back to the disclosure's summary. */
+async function retryTimeline(item, button) {
+  await loadTimeline(item);
+  const now = document.activeElement;
+  if (!button.isConnected && (now === null || now === document.body || now === button)) {
+    item.querySelector('details.timeline > summary').focus();
+  }
+}
+
+/** `<time>` in the reader's zone, "3 minutes ago" on hover. */
+const when = (iso) => h('time', { dateTime: iso, title: formatAgo(iso) }, formatDateTime(iso));
+
+/** The timeline's parts: the policy, the steps (an ordered list), then acknowledgement and resolution. */
+function timeline(view) {
+  const parts = [];
+  const { policy } = view;
+  const start = view.steps.find((s) => s.step === 0);
+  if (!policy) {
+    parts.push(h('p', { className: 'tl-policy' }, 'This alert does not escalate.'));
+    const recipients = start?.alerts ?? [];
+    const sent = start?.fired_at ? ['Sent ', when(start.fired_at), ' to:'] : ['Sent to:'];
+    parts.push(h('p', { className: 'tl-sub' }, ...sent));
+    const nobody = h('p', { className: 'empty' }, 'Nobody was told.');
+    parts.push(recipients.length ? recipientList(recipients, view) : nobody);
+  } else {
+    const extras = [];
+    if (policy.repeat) {
+      const { times, after_minutes } = policy.repeat;
+      const count = times === 1 ? 'once' : `${times} times`;
+      extras.push(`repeats ${count}, ${minutesText(after_minutes)} after the last step, while not acknowledged`);
+    }
+    if (policy.ack_timeout_minutes) {
+      extras.push(`an acknowledgement lapses after ${minutesText(policy.ack_timeout_minutes)} without resolution`);
+    }
+    parts.push(
+      h(
+        'p',
+        { className: 'tl-policy' },
+        'Escalation policy ',
+        h('strong', {}, policy.name),
+        extras.length ? `: ${extras.join('; ')}.` : '.',
+      ),
+    );
+    parts.push(steps(view));
+  }
+  parts.push(outcome(view));
+  return parts;
+}
+
+/**
+ * What each step shows: when it fired; the next one, when it is due; one
+ * passed over without firing told nobody new (all it names had the alert),
+ * or was not reached (acknowledged or resolved first).
+ */
+function steps(view) {
+  const list = [...view.steps].sort((a, b) => a.step - b.step);
+  const lastFired = Math.max(0, ...list.filter((s) => s.fired_at).map((s) => s.step));
+  const acknowledged = Boolean(view.acknowledged_at);
+  // Acknowledged, `next_step_at` is when the acknowledgement lapses: no step is due then.
+  const nextAt = acknowledged ? null : view.next_step_at;
+  const next = nextAt ? nextStep(list, lastFired, nextAt) : null;
+  const items = list.map((step) => {
+    const head = [h('span', { className: 'tl-name' }, step.step === 0 ? 'Alert raised' : `Step ${step.step}`)];
+    let state;
+    let detail;
+    if (step.step === 0) {
+      detail = 'To the rule’s own recipients';
+    } else {
+      const who = listText(step.targets.map(targetText));
+      detail = `${capitalize(minutesText(step.after_minutes))}${step.after_minutes ? ' after the alert' : ''}: ${who}`;
+    }
+    const li = h('li', { className: 'tl-step' });
+    li.dataset.step = step.step;
+    if (step.fired_at) {
+      state = 'fired';
+      head.push(h('span', { className: 'tl-when' }, step.step === 0 ? 'Sent ' : 'Fired ', when(step.fired_at)));
+    } else if (next && step === next) {
+      state = 'due';
+      head.push(h('span', { className: 'tl-when' }, 'Due ', when(nextAt)));
+    } else if (next && step.step > next.step) {
+      state = 'later';
+      const due = new Date(Date.parse(nextAt) + (step.after_minutes - next.after_minutes) * 60_000).toISOString();
+      head.push(h('span', { className: 'tl-when' }, 'Due around ', when(due), ', if still not acknowledged'));
+    } else if (step.step < Math.max(lastFired, next?.step ?? 0)) {
+      state = 'skipped';
+      head.push(h('span', { className: 'tl-when' }, 'Told nobody new: everyone it names had the alert'));
+    } else if (view.resolved_at) {
+      state = 'not-reached';
+      head.push(h('span', { className: 'tl-when' }, 'Not reached: resolved first'));
+    } else if (acknowledged) {
+      state = 'not-reached';
+      head.push(h('span', { className: 'tl-when' }, 'Not reached: acknowledged first'));
+    } else {
+      state = 'skipped';
+      head.push(h('span', { className: 'tl-when' }, 'Told nobody new'));
+    }
+    li.classList.add(`is-${state}`);
+    li.dataset.state = state;
+    li.append(h('p', { className: 'tl-head' }, ...head), h('p', { className: 'tl-sub' }, detail));
+    if (step.alerts.length) li.append(recipientList(step.alerts, view));
+    return li;
+  });
+  const ol = h('ol', { className: 'tl-steps' }, ...items);
+  ol.setAttribute('aria-label', 'Escalation steps');
+  const parts = [ol];
+  if (nextAt && !next) {
+    parts.push(h('p', { className: 'tl-sub' }, 'The steps run again ', when(nextAt), ', if still not acknowledged.'));
+  }
+  return h('div', {}, ...parts);
+}
+
+/**
+ * The step `next_step_at` belongs to: of the unfired steps after the last
+ * fired one, the last whose offset from the alert's start is not after it
+ * (steps between told nobody new); the first when the start is unknown.
+ */
+function nextStep(list, lastFired, nextAt) {
+  const open = list.filter((s) => s.step > lastFired && !s.fired_at);
+  const start = Date.parse(list.find((s) => s.step === 0)?.fired_at ?? '');
+  if (!open.length || Number.isNaN(start)) return open[0] ?? null;
+  const due = Date.parse(nextAt) + 60_000;
+  return open.filter((s) => start + s.after_minutes * 60_000 <= due).at(-1) ?? open[0];
+}
+
+/** Who a step told, each with the channels it went out on and how that went. */
+function recipientList(alerts, view) {
+  // The reader first, then by id.
+  const rank = (alert) => (alert.staff_id === context.me?.id ? -Infinity : alert.staff_id);
+  const sorted = [...alerts].sort((a, b) => rank(a) - rank(b));
+  return h(
+    'ul',
+    { className: 'tl-recipients' },
+    ...sorted.map((alert) => {
+      const channels = [h('span', { className: 'dl dl-sent' }, CHANNELS.in_app)];
+      for (const d of alert.deliveries) channels.push(delivery(d));
+      const li = h('li', {}, h('span', { className: 'who' }, person(alert.staff_id, view)), ' ', ...channels);
+      li.dataset.staff = alert.staff_id;
+      return li;
+    }),
+  );
+}
+
+function delivery(d) {
+  const state = DELIVERY_STATES[d.status] ?? d.status;
+  const span = h('span', { className: `dl dl-${d.status}` }, `${CHANNELS[d.channel] ?? d.channel}: ${state}`);
+  if (d.status === 'sent' && d.sent_at) span.append(' ', when(d.sent_at));
+  if (d.last_error && d.status !== 'sent') span.append(` (${d.last_error})`);
+  if (d.attempts > 1) span.title = `${d.attempts} attempts`;
+  return span;
+}
+
+/** "You", the acknowledger's name, else "Staff #12" (the console knows no other names). */
+function person(id, view) {
+  if (id === context.me?.id) return 'You';
+  if (id === view.acknowledged_by?.id && view.acknowledged_by.full_name) return view.acknowledged_by.full_name;
+  return `Staff #${id}`;
+}
+
+function outcome(view) {
+  const lines = [];
+  if (view.acknowledged_at) {
+    const by = view.acknowledged_by;
+    const name = by?.id === context.me?.id ? 'you' : by?.full_name || 'someone';
+    lines.push(h('p', { className: 'tl-ack is-done' }, `Acknowledged by ${name}, `, when(view.acknowledged_at)));
+    if (view.next_step_at && !view.resolved_at) {
+      lines.push(
+        h('p', { className: 'tl-sub' }, 'If not resolved by ', when(view.next_step_at), ', it escalates again.'),
+      );
+    }
+  } else {
+    lines.push(h('p', { className: 'tl-ack' }, 'Not acknowledged yet.'));
+  }
+  lines.push(
+    view.resolved_at
+      ? h('p', { className: 'tl-resolved is-done' }, 'Resolved ', when(view.resolved_at))
+      : h('p', { className: 'tl-resolved' }, 'Not resolved yet.'),
+  );
+  return h('div', { className: 'tl-outcome' }, ...lines);
 }
