@@ -22,7 +22,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement};
 
-use super::dialect::Dialect;
+use super::dialect::{Dialect, materialized};
 use super::entities::alert;
 use super::sql::{Sql, id_list, scalar};
 use super::{Db, begin_write};
@@ -161,7 +161,7 @@ pub fn bare_insert(
     let mut sql = run_values(dialect, plan, "bare", now);
     let Some(candidates) = candidates(&mut sql, plan, Scope::All) else { return Ok(None) };
     let (insert, columns) = insert::alert_rows(&mut sql, plan, &candidates, table, false);
-    let fence = super::dialect::materialized(dialect);
+    let fence = materialized(dialect);
     sql.statement(&format!("{insert} FROM (SELECT {columns} {} {fence}) x", candidates.from)).map(Some)
 }
 
@@ -184,7 +184,7 @@ pub struct RuleStatements {
     /// resources whose every window is over, begins an event per resource
     /// that has none open, and links each new alert to its event (taking its
     /// acknowledgement, if someone acknowledged it already).
-    pub events: [String; 3],
+    pub events: [String; 4],
     /// The outbox rows of this run's alerts, one statement per channel.
     pub outbox: Vec<String>,
     /// This run's alerts that are not born dismissed, to announce.
@@ -245,7 +245,9 @@ impl RuleStatements {
         if let Some(created) = &self.created {
             out.push(("created".to_owned(), sql.statement(created)?));
         }
-        for (name, statement) in ["events_end", "events_begin", "events_link"].iter().zip(&self.events) {
+        for (name, statement) in
+            ["events_end", "events_begin", "events_link", "events_acknowledged"].iter().zip(&self.events)
+        {
             out.push(((*name).to_owned(), sql.statement(statement)?));
         }
         for (i, outbox) in self.outbox.iter().enumerate() {
@@ -336,7 +338,7 @@ pub async fn run_rule(
 
 /// The three statements of [`RuleStatements::events`]. The unique key of
 /// the open events serialises racing checkers as the alerts' dedup key does.
-fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> [String; 3] {
+fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> [String; 4] {
     let dialect = sql.dialect();
     let rule_id = sql.bind("rule_id", plan.rule_id);
     let (policy, next_step, next_step_at) = match &plan.escalation {
@@ -358,6 +360,8 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> [Stri
          AND resource_id IN (SELECT al.resource_id FROM alerts al WHERE {NEW}) \
          AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = alert_events.id AND o.dedup_open = 1)"
     );
+    // The new alerts by their id range (SQLite read every alert in the DISTINCT's order).
+    let fence = materialized(dialect);
     let conflict = match dialect {
         Dialect::MySql => "ON DUPLICATE KEY UPDATE event_open = alert_events.event_open",
         Dialect::Sqlite | Dialect::Postgres => {
@@ -368,26 +372,28 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> [Stri
         "INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, \
          policy, next_step, next_step_at, cycle) \
          SELECT {rule_id}, x.alert_type, x.resource_type, x.resource_id, 1, {{now}}, {policy}, {next_step}, \
-         {next_step_at}, 0 FROM (SELECT DISTINCT al.alert_type, al.resource_type, al.resource_id FROM alerts al \
-         WHERE {NEW}) x WHERE TRUE {conflict}"
+         {next_step_at}, 0 FROM (SELECT DISTINCT y.alert_type, y.resource_type, y.resource_id FROM \
+         (SELECT al.alert_type, al.resource_type, al.resource_id FROM alerts al WHERE {NEW} {fence}) y) x \
+         WHERE TRUE {conflict}"
     );
-    // A new alert joins its resource's open event, and its acknowledgement.
-    let same_event = "e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type \
-         AND e.resource_id = al.resource_id";
-    let name = "(SELECT s.full_name FROM staff s WHERE s.id = e.acknowledged_by)";
-    let link = match dialect {
-        Dialect::MySql => format!(
-            "UPDATE alerts al JOIN alert_events e ON {same_event} SET al.event_id = e.id, \
-             al.acknowledged_at = e.acknowledged_at, al.acknowledged_by = e.acknowledged_by, \
-             al.acknowledged_by_name = {name} WHERE {NEW}"
-        ),
-        Dialect::Sqlite | Dialect::Postgres => format!(
-            "UPDATE alerts AS al SET event_id = e.id, acknowledged_at = e.acknowledged_at, \
-             acknowledged_by = e.acknowledged_by, acknowledged_by_name = {name} \
-             FROM alert_events e WHERE {same_event} AND {NEW}"
-        ),
-    };
-    [end, begin, link]
+    // A new alert joins its resource's open event: a probe of the event's
+    // unique key per new alert (a join let SQLite walk every open event).
+    let link = format!(
+        "UPDATE alerts AS al SET event_id = (SELECT e.id FROM alert_events e WHERE e.event_open = 1 \
+         AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id) \
+         WHERE {NEW}"
+    );
+    // ... and its acknowledgement, when someone acknowledged it already (rare: a
+    // recipient added to an event, e.g. after a reassignment).
+    let acked = "SELECT e.acknowledged_at, e.acknowledged_by FROM alert_events e WHERE e.id = al.event_id";
+    let link_acknowledged = format!(
+        "UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at FROM alert_events e WHERE e.id = al.event_id), \
+         acknowledged_by = (SELECT e.acknowledged_by FROM alert_events e WHERE e.id = al.event_id), \
+         acknowledged_by_name = (SELECT s.full_name FROM alert_events e JOIN staff s ON s.id = e.acknowledged_by \
+         WHERE e.id = al.event_id) \
+         WHERE {NEW} AND EXISTS ({acked} AND e.acknowledged_at IS NOT NULL)"
+    );
+    [end, begin, link, link_acknowledged]
 }
 
 /// The outbox rows of this run's alerts, one `INSERT … SELECT` per channel

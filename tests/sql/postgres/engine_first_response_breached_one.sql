@@ -53,19 +53,33 @@ UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL
 -- events_begin
 -- values: BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), BigInt(Some(0)), String(Some("run-1"))
 INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, x.alert_type, x.resource_type, x.resource_id, 1, $2, CAST($3 AS json), 1, $4, 0
-  FROM (SELECT DISTINCT al.alert_type, al.resource_type, al.resource_id
+  FROM (SELECT DISTINCT y.alert_type, y.resource_type, y.resource_id
+  FROM (SELECT al.alert_type, al.resource_type, al.resource_id
   FROM alerts al
-  WHERE al.id > $5 AND al.check_run = $6) x
+  WHERE al.id > $5 AND al.check_run = $6 OFFSET 0) y) x
   WHERE TRUE
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- events_link
 -- values: BigInt(Some(0)), String(Some("run-1"))
-UPDATE alerts AS al SET event_id = e.id, acknowledged_at = e.acknowledged_at, acknowledged_by = e.acknowledged_by, acknowledged_by_name = (SELECT s.full_name
-  FROM staff s
-  WHERE s.id = e.acknowledged_by)
+UPDATE alerts AS al SET event_id = (SELECT e.id
   FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id AND al.id > $1 AND al.check_run = $2;
+  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id)
+  WHERE al.id > $1 AND al.check_run = $2;
+
+-- events_acknowledged
+-- values: BigInt(Some(0)), String(Some("run-1"))
+UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
+  FROM alert_events e
+  WHERE e.id = al.event_id), acknowledged_by = (SELECT e.acknowledged_by
+  FROM alert_events e
+  WHERE e.id = al.event_id), acknowledged_by_name = (SELECT s.full_name
+  FROM alert_events e
+  JOIN staff s ON s.id = e.acknowledged_by
+  WHERE e.id = al.event_id)
+  WHERE al.id > $1 AND al.check_run = $2 AND EXISTS (SELECT e.acknowledged_at, e.acknowledged_by
+  FROM alert_events e
+  WHERE e.id = al.event_id AND e.acknowledged_at IS NOT NULL);
 
 -- outbox0
 -- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
