@@ -31,7 +31,11 @@ pub async fn acknowledge(app: &App, staff_id: i64, id: i64) -> DomainResult<()> 
         .await?
         .ok_or_else(|| DomainError::NotFound(format!("alert {id} not found")))?;
     let now = app.clock.now();
-    let Some(event_id) = alert.event_id else {
+    let event_id = match alert.event_id {
+        Some(id) => Some(id),
+        None => storage::alert_events::event_of(&app.db, &alert).await?,
+    };
+    let Some(event_id) = event_id else {
         let ack =
             storage::alert_events::Acknowledgement { staff_id, full_name: &me.full_name, at: now, next_step_at: None };
         if storage::alert_events::acknowledge_alone(&app.db, id, &ack).await? {

@@ -82,43 +82,42 @@ async fn acknowledge_alerts(
 }
 
 /// Resolves the unresolved events of `alert_types` about a complaint (they
-/// stop escalating) and stamps their alerts; returns those alerts, to push.
+/// stop escalating) and stamps its alerts of those types (with an event or
+/// not); returns those alerts, to push.
 pub async fn resolve_for_complaint(
     db: &impl ConnectionTrait,
     complaint_id: i64,
     alert_types: &[&str],
     now: DateTime<Utc>,
 ) -> Result<Vec<alert::Model>, DbErr> {
+    use alert::Column as A;
     use alert_event::Column as E;
-    let events: Vec<i64> = alert_event::Entity::find()
-        .select_only()
-        .column(E::Id)
-        .filter(E::ResourceType.eq("complaint"))
-        .filter(E::ResourceId.eq(complaint_id))
-        .filter(E::AlertType.is_in(alert_types.iter().copied()))
-        .filter(E::ResolvedAt.is_null())
-        .into_tuple()
-        .all(db)
+    let of_complaint = |types: &[&str]| {
+        sea_orm::Condition::all()
+            .add(A::ResourceType.eq("complaint"))
+            .add(A::ResourceId.eq(complaint_id))
+            .add(A::AlertType.is_in(types.iter().copied()))
+    };
+    let stamped = alert::Entity::update_many()
+        .col_expr(A::ResolvedAt, Expr::value(now))
+        .filter(of_complaint(alert_types))
+        .filter(A::ResolvedAt.is_null())
+        .exec(db)
         .await?;
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
     alert_event::Entity::update_many()
         .col_expr(E::ResolvedAt, Expr::value(now))
         .col_expr(E::NextStep, Expr::value(Option::<i32>::None))
         .col_expr(E::NextStepAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(E::Id.is_in(events.iter().copied()))
+        .filter(E::ResourceType.eq("complaint"))
+        .filter(E::ResourceId.eq(complaint_id))
+        .filter(E::AlertType.is_in(alert_types.iter().copied()))
         .filter(E::ResolvedAt.is_null())
         .exec(db)
         .await?;
-    use alert::Column as A;
-    alert::Entity::update_many()
-        .col_expr(A::ResolvedAt, Expr::value(now))
-        .filter(A::EventId.is_in(events.iter().copied()))
-        .filter(A::ResolvedAt.is_null())
-        .exec(db)
-        .await?;
-    alert::Entity::find().filter(A::EventId.is_in(events)).filter(A::ResolvedAt.eq(now)).all(db).await
+    if stamped.rows_affected == 0 {
+        return Ok(Vec::new());
+    }
+    alert::Entity::find().filter(of_complaint(alert_types)).filter(A::ResolvedAt.eq(now)).all(db).await
 }
 
 // ---------------------------------------------------------------- policies
@@ -444,4 +443,49 @@ pub async fn use_ack_link(
         .exec(db)
         .await?;
     Ok(used.rows_affected == 1)
+}
+
+/// The event of an alert that has none yet (its rule does not escalate: its
+/// events begin at their first acknowledgement): the open event of its
+/// (type, resource), begun now if there is none (racing callers meet on the
+/// unique key), with every open alert of that key linked to it. `None` when
+/// the alert's own window is over: it is acknowledged alone.
+pub async fn event_of(db: &impl ConnectionTrait, alert: &alert::Model) -> Result<Option<i64>, DbErr> {
+    let dialect = Dialect::of(db)?;
+    let (Some(resource_type), Some(resource_id)) = (&alert.resource_type, alert.resource_id) else { return Ok(None) };
+    let mut sql = Sql::new(dialect);
+    let id = sql.bind("id", alert.id);
+    let open = format!("SELECT COUNT(*) FROM alerts WHERE id = {id} AND dedup_open = 1");
+    if scalar(db, sql.statement(&open)?).await? == 0 {
+        return Ok(None);
+    }
+    let key = format!(
+        "alert_type = {} AND resource_type = {} AND resource_id = {}",
+        sql.bind("alert_type", alert.alert_type.clone()),
+        sql.bind("resource_type", resource_type.clone()),
+        sql.bind("resource_id", resource_id)
+    );
+    let rule_id = alert.alert_metadata.as_ref().and_then(|m| m.get("rule_id")).and_then(|r| r.as_i64()).unwrap_or(0);
+    let conflict = match dialect {
+        Dialect::MySql => "ON DUPLICATE KEY UPDATE event_open = alert_events.event_open",
+        Dialect::Sqlite | Dialect::Postgres => {
+            "ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING"
+        }
+    };
+    let begin = format!(
+        "INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, cycle) \
+         VALUES ({}, {}, {}, {}, 1, {}, 0) {conflict}",
+        sql.bind("rule_id", rule_id),
+        sql.bind("alert_type", alert.alert_type.clone()),
+        sql.bind("resource_type", resource_type.clone()),
+        sql.bind("resource_id", resource_id),
+        sql.bind("started", alert.created_at),
+    );
+    db.execute_raw(sql.statement(&begin)?).await?;
+    let event =
+        scalar(db, sql.statement(&format!("SELECT MIN(id) FROM alert_events WHERE event_open = 1 AND {key}"))?).await?;
+    let marker = sql.bind("event", event);
+    let link = format!("UPDATE alerts SET event_id = {marker} WHERE {key} AND dedup_open = 1 AND event_id IS NULL");
+    db.execute_raw(sql.statement(&link)?).await?;
+    Ok(Some(event))
 }

@@ -89,6 +89,29 @@ async fn acknowledging_one_copy_acknowledges_the_event_for_all(backend: Backend)
     assert_eq!(app.get("/api/v1/alerts?acknowledged=maybe", &app.token(sup)).await.0, 422);
 }
 
+async fn events_of_rules_without_a_policy_begin_at_the_first_acknowledgement(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, a, b) = team(&app).await;
+    // The critical-complaint rule has no escalation policy: its alerts have no event until acknowledged.
+    let c = app
+        .complaint(json!({"title": "Fire", "customer_name": "Cy", "priority": "critical", "assigned_to_staff_id": a}))
+        .await;
+    let mine = of_type(&app.inbox(a).await, "critical_complaint").clone();
+    let theirs = of_type(&app.inbox(sup).await, "critical_complaint").clone();
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/acknowledge", theirs["id"]), &app.token(sup)).await.0, 204);
+    let (_, copy) = app.get(&format!("/api/v1/alerts/{}", mine["id"]), &app.token(a)).await;
+    assert_eq!(copy["acknowledged_by"]["id"], sup, "{copy}");
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/acknowledge", mine["id"]), &app.token(a)).await.0, 204);
+    let (_, copy) = app.get(&format!("/api/v1/alerts/{}", theirs["id"]), &app.token(sup)).await;
+    assert_eq!(copy["acknowledged_by"]["id"], sup, "the first acknowledgement stays");
+    // A recipient added later joins the acknowledged event.
+    app.patch_complaint(&c["id"], json!({"assigned_to_staff_id": b})).await;
+    assert_eq!(of_type(&app.inbox(b).await, "critical_complaint")["acknowledged_by"]["id"], sup);
+    let (_, view) = app.get(&format!("/api/v1/alerts/{}/escalation", mine["id"]), &app.token(a)).await;
+    assert_eq!((view["policy"].clone(), view["next_step_at"].clone()), (Value::Null, Value::Null), "{view}");
+    assert_eq!(view["steps"][0]["alerts"].as_array().map(Vec::len), Some(3), "{view}");
+}
+
 async fn a_recipient_added_later_joins_the_acknowledged_event(backend: Backend) {
     let app = spawn_app!(backend);
     let (_, a, b) = team(&app).await;
@@ -418,6 +441,7 @@ async fn working_hours_steps_wait_for_working_time(backend: Backend) {
 }
 
 on_all_backends!(
+    events_of_rules_without_a_policy_begin_at_the_first_acknowledgement,
     stats_give_time_to_acknowledge_and_steps_reached,
     ack_links_work_once_and_only_by_button,
     steps_fire_at_their_times_once_each,

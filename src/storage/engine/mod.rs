@@ -180,11 +180,13 @@ pub struct RuleStatements {
     pub count: Option<String>,
     /// Counts this run's alerts, where the insert does not.
     pub created: Option<String>,
-    /// This run's alerts into their events: ends the events of the same
-    /// resources whose every window is over, begins an event per resource
-    /// that has none open, and links each new alert to its event (taking its
-    /// acknowledgement, if someone acknowledged it already).
-    pub events: [String; 4],
+    /// This run's alerts into their events: ends the open events of the same
+    /// resources whose every window is over; for a rule with an escalation
+    /// policy, begins an event per resource that has none open (a rule
+    /// without one leaves that to the first acknowledgement:
+    /// `alert_events::event_of`); links each new alert to its resource's open
+    /// event, if any, taking its acknowledgement if someone gave it already.
+    pub events: Vec<String>,
     /// The outbox rows of this run's alerts, one statement per channel.
     pub outbox: Vec<String>,
     /// This run's alerts that are not born dismissed, to announce.
@@ -245,10 +247,8 @@ impl RuleStatements {
         if let Some(created) = &self.created {
             out.push(("created".to_owned(), sql.statement(created)?));
         }
-        for (name, statement) in
-            ["events_end", "events_begin", "events_link", "events_acknowledged"].iter().zip(&self.events)
-        {
-            out.push(((*name).to_owned(), sql.statement(statement)?));
+        for (i, statement) in self.events.iter().enumerate() {
+            out.push((format!("events{i}"), sql.statement(statement)?));
         }
         for (i, outbox) in self.outbox.iter().enumerate() {
             out.push((format!("outbox{i}"), sql.statement(outbox)?));
@@ -338,7 +338,7 @@ pub async fn run_rule(
 
 /// The three statements of [`RuleStatements::events`]. The unique key of
 /// the open events serialises racing checkers as the alerts' dedup key does.
-fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> [String; 4] {
+fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<String> {
     let dialect = sql.dialect();
     let rule_id = sql.bind("rule_id", plan.rule_id);
     let (policy, next_step, next_step_at) = match &plan.escalation {
@@ -378,10 +378,10 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> [Stri
     );
     // A new alert joins its resource's open event: a probe of the event's
     // unique key per new alert (a join let SQLite walk every open event).
+    let open_event = "FROM alert_events e WHERE e.event_open = 1 AND e.alert_type = al.alert_type \
+         AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id";
     let link = format!(
-        "UPDATE alerts AS al SET event_id = (SELECT e.id FROM alert_events e WHERE e.event_open = 1 \
-         AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id) \
-         WHERE {NEW}"
+        "UPDATE alerts AS al SET event_id = (SELECT e.id {open_event}) WHERE {NEW} AND EXISTS (SELECT 1 {open_event})"
     );
     // ... and its acknowledgement, when someone acknowledged it already (rare: a
     // recipient added to an event, e.g. after a reassignment).
@@ -393,7 +393,10 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> [Stri
          WHERE e.id = al.event_id) \
          WHERE {NEW} AND EXISTS ({acked} AND e.acknowledged_at IS NOT NULL)"
     );
-    [end, begin, link, link_acknowledged]
+    match plan.escalation {
+        Some(_) => vec![end, begin, link, link_acknowledged],
+        None => vec![end, link, link_acknowledged],
+    }
 }
 
 /// The outbox rows of this run's alerts, one `INSERT … SELECT` per channel

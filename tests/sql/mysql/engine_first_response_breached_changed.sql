@@ -94,7 +94,7 @@ SELECT COUNT(*)
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?;
 
--- events_end
+-- events0
 -- values: String(Some("first_response_breach")), String(Some("complaint")), BigInt(Some(0)), String(Some("run-1"))
 UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL
   WHERE event_open = 1 AND alert_type = ? AND resource_type = ? AND resource_id IN (SELECT al.resource_id
@@ -103,7 +103,7 @@ UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL
   FROM alerts o
   WHERE o.event_id = alert_events.id AND o.dedup_open = 1);
 
--- events_begin
+-- events1
 -- values: BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00)), BigInt(Some(0)), String(Some("run-1"))
 INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, x.alert_type, x.resource_type, x.resource_id, 1, ?, ?, 1, ?, 0
   FROM (SELECT DISTINCT y.alert_type, y.resource_type, y.resource_id
@@ -113,14 +113,16 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   WHERE TRUE
   ON DUPLICATE KEY UPDATE event_open = alert_events.event_open;
 
--- events_link
+-- events2
 -- values: BigInt(Some(0)), String(Some("run-1"))
 UPDATE alerts AS al SET event_id = (SELECT e.id
   FROM alert_events e
   WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id)
-  WHERE al.id > ? AND al.check_run = ?;
+  WHERE al.id > ? AND al.check_run = ? AND EXISTS (SELECT 1
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id);
 
--- events_acknowledged
+-- events3
 -- values: BigInt(Some(0)), String(Some("run-1"))
 UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
   FROM alert_events e
