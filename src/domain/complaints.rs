@@ -219,7 +219,7 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
     };
     let snapshot = sla::snapshot(app).await?;
     let complaint = insert_with_clock(app, &snapshot, row, explicit_deadline).await?;
-    raise_alerts_now(app, &complaint, false).await;
+    raise_alerts_now(app, &complaint, false, true).await;
     Ok(present(&snapshot, complaint, app.clock.now()))
 }
 
@@ -310,9 +310,9 @@ async fn update_with_clock(
 /// a critical complaint alerts inside the request that created it. The
 /// complaint is already saved: if this fails, the periodic check catches up,
 /// and the caller still gets their complaint (a retry would duplicate it).
-async fn raise_alerts_now(app: &App, complaint: &complaint::Model, closed: bool) {
+async fn raise_alerts_now(app: &App, complaint: &complaint::Model, closed: bool, created: bool) {
     let written = complaint.sla_unchecked_since.unwrap_or(complaint.updated_at);
-    if let Err(e) = super::engine::after_complaint_write(app, complaint, closed, written).await {
+    if let Err(e) = super::engine::after_complaint_write(app, complaint, closed, created, written).await {
         tracing::warn!(complaint = complaint.id, error = %e, "immediate alert evaluation failed; the periodic check will retry");
     }
 }
@@ -394,7 +394,7 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     let resolved_before = current.resolved_at.is_some();
     let snapshot = sla::snapshot(app).await?;
     let updated = update_with_clock(app, &snapshot, id, row, explicit_deadline).await?;
-    raise_alerts_now(app, &updated, just_closed(&updated, resolved_before)).await;
+    raise_alerts_now(app, &updated, just_closed(&updated, resolved_before), false).await;
     Ok(present(&snapshot, updated, app.clock.now()))
 }
 
@@ -540,7 +540,7 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
             let row = new_row(external_id, &wanted, now);
             match insert_with_clock(app, &snapshot, row, wanted.sla_deadline).await {
                 Ok(created) => {
-                    raise_alerts_now(app, &created, false).await;
+                    raise_alerts_now(app, &created, false, true).await;
                     return Ok(Synced { outcome: SyncOutcome::Created, complaint: show(created) });
                 }
                 // A racing request created it first: compare with what it wrote.
@@ -563,7 +563,7 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
             let resolved_before = existing.resolved_at.is_some();
             let deadline = wanted.sla_deadline.filter(|d| existing.sla_deadline != Some(*d));
             let updated = update_with_clock(app, &snapshot, existing.id, change, deadline).await?;
-            raise_alerts_now(app, &updated, just_closed(&updated, resolved_before)).await;
+            raise_alerts_now(app, &updated, just_closed(&updated, resolved_before), false).await;
             Ok(Synced { outcome: SyncOutcome::Updated, complaint: show(updated) })
         }
     }

@@ -178,16 +178,20 @@ pub async fn check_all(app: &App) -> DomainResult<CheckReport> {
 /// After a complaint was created or changed: alerts about it are raised now,
 /// not at the next tick (the event rule above all), and a resolved or closed
 /// complaint's live alerts expire.
-/// `written` is the write's stamp: the complaint is marked evaluated unless
+/// `created`: the write created it. `written` is the write's stamp: the complaint is marked evaluated unless
 /// it was written again since.
 pub async fn after_complaint_write(
     app: &App,
     complaint: &crate::storage::entities::complaint::Model,
     closed: bool,
+    created: bool,
     written: chrono::DateTime<chrono::Utc>,
 ) -> DomainResult<()> {
     let now = app.clock.now();
-    super::escalation::resolve_for_complaint(app, complaint, now).await?;
+    // A complaint just created has no alert to resolve yet.
+    if !created {
+        super::escalation::resolve_for_complaint(app, complaint, now).await?;
+    }
     if closed {
         for staff_id in store::expire_complaint_alerts(&app.db, complaint.id, &COMPLAINT_BOUND_TYPES, now).await? {
             app.events.publish(StaffEvent { staff_id, change: Change::Resync });

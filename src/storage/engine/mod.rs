@@ -22,7 +22,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement};
 
-use super::dialect::{Dialect, materialized};
+use super::dialect::{Dialect, correlated, materialized};
 use super::entities::alert;
 use super::sql::{Sql, id_list, scalar};
 use super::{Db, begin_write};
@@ -341,6 +341,9 @@ pub async fn run_rule(
 fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<String> {
     let dialect = sql.dialect();
     let rule_id = sql.bind("rule_id", plan.rule_id);
+    // Each `EXISTS` a probe per new alert: PostgreSQL, planning with statistics
+    // from before this run's events, made a semi-join of one a scan per alert.
+    let probe = correlated(dialect);
     let (policy, next_step, next_step_at) = match &plan.escalation {
         Some(start) => {
             let due = sql.bind("first_step_at", now + start.first_step_after);
@@ -358,7 +361,7 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<S
         "UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL \
          WHERE event_open = 1 AND alert_type = {{alert_type}} AND resource_type = {{resource_type}} \
          AND resource_id IN (SELECT al.resource_id FROM alerts al WHERE {NEW}) \
-         AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = alert_events.id AND o.dedup_open = 1)"
+         AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = alert_events.id AND o.dedup_open = 1{probe})"
     );
     // The new alerts by their id range (SQLite read every alert in the DISTINCT's order).
     let fence = materialized(dialect);
@@ -381,7 +384,7 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<S
     let open_event = "FROM alert_events e WHERE e.event_open = 1 AND e.alert_type = al.alert_type \
          AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id";
     let link = format!(
-        "UPDATE alerts AS al SET event_id = (SELECT e.id {open_event}) WHERE {NEW} AND EXISTS (SELECT 1 {open_event})"
+        "UPDATE alerts AS al SET event_id = (SELECT e.id {open_event}) WHERE {NEW} AND EXISTS (SELECT 1 {open_event}{probe})"
     );
     // ... and its acknowledgement, when someone acknowledged it already (rare: a
     // recipient added to an event, e.g. after a reassignment).
@@ -391,7 +394,7 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<S
          acknowledged_by = (SELECT e.acknowledged_by FROM alert_events e WHERE e.id = al.event_id), \
          acknowledged_by_name = (SELECT s.full_name FROM alert_events e JOIN staff s ON s.id = e.acknowledged_by \
          WHERE e.id = al.event_id) \
-         WHERE {NEW} AND EXISTS ({acked} AND e.acknowledged_at IS NOT NULL)"
+         WHERE {NEW} AND EXISTS ({acked} AND e.acknowledged_at IS NOT NULL{probe})"
     );
     match plan.escalation {
         Some(_) => vec![end, begin, link, link_acknowledged],

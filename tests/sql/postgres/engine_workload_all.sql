@@ -42,7 +42,7 @@ UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL
   FROM alerts al
   WHERE al.id > $3 AND al.check_run = $4) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = alert_events.id AND o.dedup_open = 1);
+  WHERE o.event_id = alert_events.id AND o.dedup_open = 1 OFFSET 0);
 
 -- events1
 -- values: BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), BigInt(Some(0)), String(Some("run-1"))
@@ -61,7 +61,7 @@ UPDATE alerts AS al SET event_id = (SELECT e.id
   WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id)
   WHERE al.id > $1 AND al.check_run = $2 AND EXISTS (SELECT 1
   FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id);
+  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id OFFSET 0);
 
 -- events3
 -- values: BigInt(Some(0)), String(Some("run-1"))
@@ -75,7 +75,7 @@ UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
   WHERE e.id = al.event_id)
   WHERE al.id > $1 AND al.check_run = $2 AND EXISTS (SELECT e.acknowledged_at, e.acknowledged_by
   FROM alert_events e
-  WHERE e.id = al.event_id AND e.acknowledged_at IS NOT NULL);
+  WHERE e.id = al.event_id AND e.acknowledged_at IS NOT NULL OFFSET 0);
 
 -- outbox0
 -- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
