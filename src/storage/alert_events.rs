@@ -372,18 +372,8 @@ pub async fn remind(
 ) -> Result<Vec<alert::Model>, DbErr> {
     let mut sql = Sql::new(Dialect::of(db)?);
     let run_marker = sql.bind("run", run.to_owned());
-    let now = sql.bind("now", now);
     let of_run = format!("al.event_id IN (SELECT e.id FROM alert_events e WHERE e.step_run = {run_marker})");
-    for (channel, staff) in by_channel(channels) {
-        let Some(staff) = id_list(&staff) else { continue };
-        let channel = sql.bind(&format!("channel_{channel}"), channel.to_owned());
-        let insert = format!(
-            "INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, \
-             created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, {channel}, 'pending', 0, {now}, {now}, \
-             {now} FROM alerts al WHERE al.assigned_to_staff_id IN ({staff}) AND al.is_dismissed = FALSE AND {of_run}"
-        );
-        db.execute_raw(sql.statement(&insert)?).await?;
-    }
+    outbox_rows(db, &mut sql, &format!("al.is_dismissed = FALSE AND {of_run}"), channels, now).await?;
     let all = format!("SELECT al.* FROM alerts al WHERE {of_run} ORDER BY al.id");
     alert::Model::find_by_statement(sql.statement(&all)?).all(db).await
 }
@@ -398,6 +388,18 @@ pub async fn enqueue(
     let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
     let Some(ids) = id_list(&ids) else { return Ok(()) };
     let mut sql = Sql::new(Dialect::of(db)?);
+    outbox_rows(db, &mut sql, &format!("al.id IN ({ids})"), channels, now).await
+}
+
+/// One `INSERT … SELECT` of outbox rows per channel, for the alerts (`al`)
+/// matching `which` whose recipient subscribed to it.
+async fn outbox_rows(
+    db: &impl ConnectionTrait,
+    sql: &mut Sql,
+    which: &str,
+    channels: &std::collections::HashMap<i64, Vec<&'static str>>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let now = sql.bind("now", now);
     for (channel, staff) in by_channel(channels) {
         let Some(staff) = id_list(&staff) else { continue };
@@ -405,7 +407,7 @@ pub async fn enqueue(
         let insert = format!(
             "INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, \
              created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, {channel}, 'pending', 0, {now}, {now}, \
-             {now} FROM alerts al WHERE al.id IN ({ids}) AND al.assigned_to_staff_id IN ({staff})"
+             {now} FROM alerts al WHERE al.assigned_to_staff_id IN ({staff}) AND {which}"
         );
         db.execute_raw(sql.statement(&insert)?).await?;
     }
