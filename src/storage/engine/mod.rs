@@ -357,12 +357,23 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<S
         }
         None => ("NULL".to_owned(), "NULL", "NULL".to_owned()),
     };
-    let end = format!(
-        "UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL \
-         WHERE event_open = 1 AND alert_type = {{alert_type}} AND resource_type = {{resource_type}} \
-         AND resource_id IN (SELECT al.resource_id FROM alerts al WHERE {NEW}) \
-         AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = alert_events.id AND o.dedup_open = 1{probe})"
-    );
+    let over = format!("NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = ev.id AND o.dedup_open = 1{probe})");
+    let end = match dialect {
+        // MySQL runs an `IN (subquery)` of a single-table `UPDATE` once per
+        // row of the table (every open event of the type: 47 s a due tick at
+        // 1 M); a join to the derived table reads the new alerts once.
+        Dialect::MySql => format!(
+            "UPDATE alert_events ev JOIN (SELECT DISTINCT al.resource_id FROM alerts al WHERE {NEW}) n \
+             ON ev.resource_id = n.resource_id SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL \
+             WHERE ev.event_open = 1 AND ev.alert_type = {{alert_type}} AND ev.resource_type = {{resource_type}} \
+             AND {over}"
+        ),
+        Dialect::Sqlite | Dialect::Postgres => format!(
+            "UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL \
+             WHERE ev.event_open = 1 AND ev.alert_type = {{alert_type}} AND ev.resource_type = {{resource_type}} \
+             AND ev.resource_id IN (SELECT al.resource_id FROM alerts al WHERE {NEW}) AND {over}"
+        ),
+    };
     // The new alerts by their id range (SQLite read every alert in the DISTINCT's order).
     let fence = materialized(dialect);
     let conflict = match dialect {

@@ -82,13 +82,14 @@ SELECT COUNT(*)
   WHERE al.id > ? AND al.check_run = ?;
 
 -- events0
--- values: String(Some("high_workload")), String(Some("staff")), BigInt(Some(0)), String(Some("run-1"))
-UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL
-  WHERE event_open = 1 AND alert_type = ? AND resource_type = ? AND resource_id IN (SELECT al.resource_id
+-- values: BigInt(Some(0)), String(Some("run-1")), String(Some("high_workload")), String(Some("staff"))
+UPDATE alert_events ev
+  JOIN (SELECT DISTINCT al.resource_id
   FROM alerts al
-  WHERE al.id > ? AND al.check_run = ?) AND NOT EXISTS (SELECT 1
+  WHERE al.id > ? AND al.check_run = ?) n ON ev.resource_id = n.resource_id SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL
+  WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = alert_events.id AND o.dedup_open = 1);
+  WHERE o.event_id = ev.id AND o.dedup_open = 1);
 
 -- events1
 -- values: BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00)), BigInt(Some(0)), String(Some("run-1"))

@@ -68,12 +68,12 @@ SELECT COUNT(*)
 
 -- events0
 -- values: String(Some("high_workload")), String(Some("staff")), BigInt(Some(0)), String(Some("run-1"))
-UPDATE alert_events SET event_open = NULL, next_step = NULL, next_step_at = NULL
-  WHERE event_open = 1 AND alert_type = ? AND resource_type = ? AND resource_id IN (SELECT al.resource_id
+UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
+  WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id IN (SELECT al.resource_id
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = alert_events.id AND o.dedup_open = 1);
+  WHERE o.event_id = ev.id AND o.dedup_open = 1);
 
 -- events1
 -- values: BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), BigInt(Some(0)), String(Some("run-1"))
