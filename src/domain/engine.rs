@@ -39,7 +39,8 @@ pub struct CheckReport {
     pub total_created: u64,
 }
 
-fn run_id() -> String {
+/// A random stamp for one run's rows (`check_run`, `step_run`).
+pub(super) fn run_id() -> String {
     let mut rng = rand::rng();
     (0..24).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
 }

@@ -414,7 +414,7 @@ async fn fire(
     events: Vec<alert_event::Model>,
     now: DateTime<Utc>,
 ) -> DomainResult<u64> {
-    let run = run_id();
+    let run = super::engine::run_id();
     let step = usize::try_from(group.step).ok().and_then(|k| k.checked_sub(1));
     let (Some(policy), Some(step)) = (policy, step.filter(|k| policy.is_some_and(|p| *k < p.steps.len()))) else {
         // Nothing left to do (an unreadable snapshot): the event stops escalating.
@@ -447,7 +447,7 @@ async fn fire(
             .iter()
             .map(|(e, at)| Next { event_id: e.id, next_step: e.next_step, next_step_at: *at, cycle: e.cycle })
             .collect();
-        storage::alert_events::claim(&app.db, &run_id(), group, &next, now).await?;
+        storage::alert_events::claim(&app.db, &super::engine::run_id(), group, &next, now).await?;
     }
     if ready.is_empty() {
         return Ok(0);
@@ -549,12 +549,6 @@ fn step_targets(targets: &[String]) -> StepTargets {
         }
     }
     out
-}
-
-fn run_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    (0..24).map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)])).collect()
 }
 
 // ---------------------------------------------------------------- reading it

@@ -11,7 +11,7 @@ use sea_orm::{FromQueryResult, Statement};
 use serde_json::Value;
 
 use super::dialect::{Dialect, materialized};
-use super::engine::on_open_window;
+use super::engine::{on_open_event, on_open_window};
 use super::entities::{alert, alert_event, escalation_policy};
 use super::sql::{Sql, id_list, scalar};
 
@@ -468,12 +468,7 @@ pub async fn event_of(db: &impl ConnectionTrait, alert: &alert::Model) -> Result
         sql.bind("resource_id", resource_id)
     );
     let rule_id = alert.alert_metadata.as_ref().and_then(|m| m.get("rule_id")).and_then(|r| r.as_i64()).unwrap_or(0);
-    let conflict = match dialect {
-        Dialect::MySql => "ON DUPLICATE KEY UPDATE event_open = alert_events.event_open",
-        Dialect::Sqlite | Dialect::Postgres => {
-            "ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING"
-        }
-    };
+    let conflict = on_open_event(dialect);
     let begin = format!(
         "INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, cycle) \
          VALUES ({}, {}, {}, {}, 1, {}, 0) {conflict}",

@@ -336,7 +336,18 @@ pub async fn run_rule(
     Ok(RuleRun { considered, created, announce })
 }
 
-/// The three statements of [`RuleStatements::events`]. The unique key of
+/// The conflict clause of a new event: a key with an open event already
+/// (a racing run's, committed or not) gets nothing; MySQL has no DO NOTHING.
+pub(crate) fn on_open_event(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::MySql => "ON DUPLICATE KEY UPDATE event_open = alert_events.event_open",
+        Dialect::Sqlite | Dialect::Postgres => {
+            "ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING"
+        }
+    }
+}
+
+/// The statements of [`RuleStatements::events`]. The unique key of
 /// the open events serialises racing checkers as the alerts' dedup key does.
 fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<String> {
     let dialect = sql.dialect();
@@ -376,12 +387,7 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<S
     };
     // The new alerts by their id range (SQLite read every alert in the DISTINCT's order).
     let fence = materialized(dialect);
-    let conflict = match dialect {
-        Dialect::MySql => "ON DUPLICATE KEY UPDATE event_open = alert_events.event_open",
-        Dialect::Sqlite | Dialect::Postgres => {
-            "ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING"
-        }
-    };
+    let conflict = on_open_event(dialect);
     let begin = format!(
         "INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, \
          policy, next_step, next_step_at, cycle) \
