@@ -54,9 +54,13 @@ pub async fn acknowledge(app: &App, staff_id: i64, id: i64) -> DomainResult<()> 
         at: now,
         next_step_at: timeout.map(|t| now + t),
     };
-    let txn = storage::begin_write(&app.db).await?;
-    let first = storage::alert_events::acknowledge(&txn, event_id, &ack).await?;
-    txn.commit().await?;
+    let first = storage::retrying(|| async {
+        let txn = storage::begin_write(&app.db).await?;
+        let first = storage::alert_events::acknowledge(&txn, event_id, &ack).await?;
+        txn.commit().await?;
+        Ok(first)
+    })
+    .await?;
     if first {
         push_updated(app, storage::alert_events::alerts_of(&app.db, event_id).await?);
     }
@@ -432,10 +436,14 @@ async fn fire(
             .iter()
             .map(|e| Next { event_id: e.id, next_step: Some(1), next_step_at: Some(now + first), cycle: e.cycle + 1 })
             .collect();
-        let txn = storage::begin_write(&app.db).await?;
-        storage::alert_events::claim(&txn, &run, group, &next, now).await?;
-        let reopened = storage::alert_events::reopen(&txn, &run).await?;
-        txn.commit().await?;
+        let reopened = storage::retrying(|| async {
+            let txn = storage::begin_write(&app.db).await?;
+            storage::alert_events::claim(&txn, &run, group, &next, now).await?;
+            let reopened = storage::alert_events::reopen(&txn, &run).await?;
+            txn.commit().await?;
+            Ok(reopened)
+        })
+        .await?;
         push_updated(app, reopened);
         return Ok(0);
     }
@@ -455,20 +463,28 @@ async fn fire(
     let next: Vec<Next> = ready.iter().map(|e| after_step(policy, step, e)).collect();
     let targets = step_targets(&this.targets);
     let channels = super::engine::outbox_channels(app, alert_type).await?;
-    let txn = storage::begin_write(&app.db).await?;
-    let claimed = storage::alert_events::claim(&txn, &run, group, &next, now).await?;
-    if claimed.is_empty() {
+    let step_no = i32::try_from(step + 1).unwrap_or(i32::MAX);
+    // A racing rule run may deadlock with the claim: the loser runs again.
+    let (claimed, new, reminded) = storage::retrying(|| async {
+        let txn = storage::begin_write(&app.db).await?;
+        let claimed = storage::alert_events::claim(&txn, &run, group, &next, now).await?;
+        if claimed.is_empty() {
+            txn.commit().await?;
+            return Ok((claimed, Vec::new(), Vec::new()));
+        }
+        let new = storage::alert_events::insert_step_alerts(&txn, &run, step_no, &targets, now).await?;
+        storage::alert_events::enqueue(&txn, &new, &channels, now).await?;
+        let reminded = match group.cycle > 0 {
+            true => storage::alert_events::remind(&txn, &run, &channels, now).await?,
+            false => Vec::new(),
+        };
         txn.commit().await?;
+        Ok((claimed, new, reminded))
+    })
+    .await?;
+    if claimed.is_empty() {
         return Ok(0);
     }
-    let step_no = i32::try_from(step + 1).unwrap_or(i32::MAX);
-    let new = storage::alert_events::insert_step_alerts(&txn, &run, step_no, &targets, now).await?;
-    storage::alert_events::enqueue(&txn, &new, &channels, now).await?;
-    let reminded = match group.cycle > 0 {
-        true => storage::alert_events::remind(&txn, &run, &channels, now).await?,
-        false => Vec::new(),
-    };
-    txn.commit().await?;
     let created = new.len() as u64;
     if created > 0 || !reminded.is_empty() {
         app.outbox_wakeup.notify_one();

@@ -177,6 +177,52 @@ pub fn classify(err: &DbErr) -> Failure {
     if is_unavailable(err) { Failure::Unavailable } else { Failure::Other }
 }
 
+/// A transaction the database aborted so that another could go on (a
+/// deadlock, a serialization failure): nothing of it was written, and run
+/// again from the start it succeeds. SQLSTATE on every backend: MySQL's
+/// deadlock (1213) is 40001 too.
+pub fn is_retryable(err: &DbErr) -> bool {
+    database_code(err).is_some_and(|code| matches!(code.as_str(), "40001" | "40P01"))
+}
+
+fn database_code(err: &DbErr) -> Option<String> {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Sqlx::Database(db) => db.code().map(|code| code.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Attempts of a transaction the database aborts for another's sake.
+const ATTEMPTS: u32 = 5;
+
+/// Runs `transaction` (one whole transaction, begun and committed inside)
+/// again when the database aborted it for a racing one's sake
+/// ([`is_retryable`]), after a short random pause so that the two do not
+/// meet again; any other outcome is returned as it is.
+pub async fn retrying<T, F, Fut>(mut transaction: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let mut attempt = 1;
+    loop {
+        match transaction().await {
+            Err(e) if attempt < ATTEMPTS && is_retryable(&e) => {
+                tracing::debug!(attempt, error = %e, "transaction aborted for another, run again");
+                let pause = rand::random_range(5..=20 * u64::from(attempt));
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// Errors that are the database's fault (down, unreachable, saturated), as
 /// opposed to a bad statement.
 fn is_unavailable(err: &DbErr) -> bool {
@@ -187,8 +233,12 @@ fn is_unavailable(err: &DbErr) -> bool {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
             Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::WorkerCrashed => true,
             Sqlx::Database(db) => {
-                // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout; server shutting down (MySQL 1053, PG 57P01..03).
-                matches!(db.code().as_deref(), Some("5" | "6" | "517" | "1053" | "57P01" | "57P02" | "57P03"))
+                // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout; server shutting down (MySQL 1053
+                // is SQLSTATE 08S01, PG 57P01..03); a deadlock still there after the retries.
+                matches!(
+                    db.code().as_deref(),
+                    Some("5" | "6" | "517" | "08S01" | "57P01" | "57P02" | "57P03" | "40001" | "40P01")
+                )
             }
             _ => false,
         },

@@ -180,7 +180,48 @@ async fn thousands_of_windows_end_together(backend: Backend) {
     assert_eq!(count(&app.app.db, "SELECT COUNT(*) FROM alerts").await, 10400);
 }
 
+/// Two transactions that lock two rows (job leases) in opposite orders: the database
+/// aborts one to break the deadlock, and [`storage::retrying`] runs it again,
+/// so both commit. (SQLite has one writer: the second waits, no deadlock.)
+async fn a_deadlocked_transaction_runs_again(backend: Backend) {
+    let app = spawn_app!(backend);
+    let db = &app.app.db;
+    let both_hold_one = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (first, second) in [("cleanup", "escalation"), ("escalation", "cleanup")] {
+        let (db, barrier, attempts) = (db.clone(), both_hold_one.clone(), attempts.clone());
+        tasks.spawn(async move {
+            storage::retrying(|| async {
+                let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+                let txn = storage::begin_write(&db).await?;
+                let bump = |key: &str| {
+                    Statement::from_string(
+                        db.get_database_backend(),
+                        format!("UPDATE job_leases SET holder = 'deadlock' WHERE name = '{key}'"),
+                    )
+                };
+                txn.execute_raw(bump(first)).await?;
+                if attempt < 2 && db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+                    // The first attempts meet holding one row each.
+                    barrier.wait().await;
+                }
+                txn.execute_raw(bump(second)).await?;
+                txn.commit().await
+            })
+            .await
+        });
+    }
+    for outcome in tasks.join_all().await {
+        outcome.expect("both transactions commit in the end");
+    }
+    if backend != Backend::Sqlite {
+        assert_eq!(attempts.load(Ordering::SeqCst), 3, "the deadlock's victim ran again, once");
+    }
+}
+
 on_all_backends!(
+    a_deadlocked_transaction_runs_again,
     racing_checkers_never_duplicate,
     thousands_of_windows_end_together,
     job_lease_is_exclusive_and_expires,

@@ -25,7 +25,7 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
 use super::dialect::{Dialect, correlated, materialized};
 use super::entities::alert;
 use super::sql::{Sql, id_list, scalar};
-use super::{Db, begin_write};
+use super::{Db, begin_write, retrying};
 pub use crate::domain::vocab::SlaMetric;
 use insert::insert_alerts;
 pub(crate) use insert::on_open_window;
@@ -286,7 +286,10 @@ pub async fn run_rule(
         }
     };
     tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
-    let write = async {
+    // Racing runs may still deadlock (MySQL's duplicate-key locks of many
+    // racing inserts, PostgreSQL's updates ordered by plans made from
+    // different statistics): the loser runs again, deduplicated by the winner.
+    let write = retrying(|| async {
         let txn = begin_write(db).await?;
         close_windows(&txn, sql, close).await?;
         lap("closed");
@@ -330,7 +333,7 @@ pub async fn run_rule(
         txn.commit().await?;
         lap("committed");
         Ok::<_, DbErr>((considered, created, announce))
-    };
+    });
     let (counted, (counted_by_insert, created, announce)) = tokio::try_join!(count, write)?;
     let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
     Ok(RuleRun { considered, created, announce })
