@@ -464,6 +464,7 @@ async fn fire(
     let targets = step_targets(&this.targets);
     let channels = super::engine::outbox_channels(app, alert_type).await?;
     let step_no = i32::try_from(step + 1).unwrap_or(i32::MAX);
+    tracing::debug!(step = step_no, events = next.len(), "escalation step firing");
     // A racing rule run may deadlock with the claim: the loser runs again.
     let (claimed, new, reminded) = storage::retrying(|| async {
         let txn = storage::begin_write(&app.db).await?;

@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use convergeai_alerts::domain::{App, engine, scheduler};
-use convergeai_alerts::storage::{self, entities::complaint};
-use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+use convergeai_alerts::storage;
+use sea_orm::{ConnectionTrait, Statement};
 
 use crate::harness::{Backend, TestApp};
 use crate::{on_all_backends, spawn_app};
@@ -22,36 +21,6 @@ async fn count(db: &storage::Db, sql: &str) -> i64 {
     let row =
         db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
     row.try_get_by_index::<i64>(0).unwrap()
-}
-
-/// `n` open complaints of `priority`, breached an hour ago, assigned round-robin.
-async fn insert_breached(app: &TestApp, n: usize, priority: &str, assignees: &[i64]) {
-    let now = app.app.clock.now();
-    let rows: Vec<complaint::ActiveModel> = (0..n)
-        .map(|i| complaint::ActiveModel {
-            id: NotSet,
-            title: Set(format!("c{i}")),
-            description: Set(String::new()),
-            customer_name: Set("x".into()),
-            customer_email: Set(None),
-            priority: Set(priority.into()),
-            status: Set("open".into()),
-            assigned_to_staff_id: Set(Some(assignees[i % assignees.len()])),
-            sla_deadline: Set(Some(now - TimeDelta::hours(1))),
-            created_at: Set(now - TimeDelta::hours(30)),
-            updated_at: Set(now),
-            resolved_at: Set(None),
-            external_id: Set(None),
-            external_updated_at: Set(None),
-            ..Default::default()
-        })
-        .collect();
-    // In chunks: SQLite takes at most 32 766 bound values per statement.
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(1000).collect();
-        complaint::Entity::insert_many(chunk).exec_without_returning(&app.app.db).await.unwrap();
-    }
 }
 
 /// Disables every default rule but the SLA breach one (rule 1).
@@ -81,7 +50,7 @@ async fn racing_checkers_never_duplicate(backend: Backend) {
     for i in 0..4 {
         agents.push(app.staff_with(&format!("agent{i}@example.com"), "agent", Some("sup@example.com")).await.0);
     }
-    insert_breached(&app, 200, "high", &agents).await;
+    app.breached_complaints(200, "high", &agents).await;
     // Only the SLA breach rule, so every round raises exactly 200 × 2 alerts.
     breach_rule_only(&app).await;
     let mut checkers = Vec::new();
@@ -167,7 +136,7 @@ async fn thousands_of_windows_end_together(backend: Backend) {
     let app = spawn_app!(backend);
     app.staff("sup@example.com", "supervisor").await;
     let (agent, _) = app.staff_with("agent@example.com", "agent", Some("sup@example.com")).await;
-    insert_breached(&app, 2600, "high", &[agent]).await;
+    app.breached_complaints(2600, "high", &[agent]).await;
     breach_rule_only(&app).await;
     let checkers = [instance(&app).await, instance(&app).await];
     for day in 1..=2i64 {
@@ -234,7 +203,7 @@ async fn racing_check_processes_on_one_sqlite_file() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.staff("sup@example.com", "supervisor").await;
     let (agent, _) = app.staff_with("agent@example.com", "agent", Some("sup@example.com")).await;
-    insert_breached(&app, 200, "medium", &[agent]).await;
+    app.breached_complaints(200, "medium", &[agent]).await;
     let url = app.db_url();
     let outputs = tokio::task::spawn_blocking(move || {
         let children: Vec<_> = (0..8)

@@ -741,6 +741,103 @@ async fn an_instance_killed_mid_work_loses_nothing(backend: Backend) {
     );
 }
 
+/// Two `serve` processes escalating one backlog: 2 400 breached complaints
+/// whose events climb three steps at once (each step adds one person), the
+/// escalation job every second on both. A is killed with SIGKILL while it
+/// fires a step (its transaction written but not committed); B carries on.
+/// Afterwards each event has each step's alert exactly once: no step lost
+/// with the dead instance, none fired twice.
+async fn an_instance_killed_mid_step_loses_no_step(backend: Backend) {
+    const EVENTS: usize = 2400;
+    let app = spawn_app!(backend);
+    let (agent, _) = app.staff("agent@example.com", "agent").await;
+    let mut climbers = Vec::new();
+    for k in 1..=3 {
+        climbers.push(app.staff(&format!("step{k}@example.com"), "agent").await.0);
+    }
+    let admin = app.admin_token().await;
+    let (_, rules) = app.get("/api/v1/alerts/rules", &admin).await;
+    for rule in rules.as_array().unwrap().iter().filter(|r| r["rule_name"] != "sla_breach_critical") {
+        app.put(&format!("/api/v1/alerts/rules/{}/disable", rule["id"]), &admin).await;
+    }
+    let steps: Vec<Value> =
+        (1..=3).map(|k| json!({"after_minutes": 0, "targets": [format!("staff:step{k}@example.com")]})).collect();
+    let policy = json!({"name": "climb", "steps": steps});
+    let (status, body) = app.send(Method::POST, "/api/v1/escalation-policies", Some(&admin), Some(policy)).await;
+    assert_eq!(status, 201, "{body}");
+    let rule = rules.as_array().unwrap().iter().find(|r| r["rule_name"] == "sla_breach_critical").unwrap();
+    let mut config = rule["alert_config"].clone();
+    config["escalation_policy"] = json!("climb");
+    let path = format!("/api/v1/alerts/rules/{}", rule["id"]);
+    let (status, body) = app.send(Method::PATCH, &path, Some(&admin), Some(json!({"alert_config": config}))).await;
+    assert_eq!(status, 200, "{body}");
+    // The events begin here, their first step due at once.
+    app.breached_complaints(EVENTS, "high", &[agent]).await;
+    assert_eq!(app.check().await, EVENTS as u64);
+
+    let env = vec![
+        ("ALERTS_SCHEDULER", "on".to_owned()),
+        ("ALERTS_ESCALATION_SECONDS", "1".to_owned()),
+        ("ALERTS_SLA_CHECK_SECONDS", "3600".to_owned()),
+        ("ALERTS_DISPATCHER", "off".to_owned()),
+        ("ALERTS_DB_ACQUIRE_TIMEOUT_MS", "5000".to_owned()),
+        ("RUST_LOG", "info,convergeai_alerts::domain::escalation=debug,sqlx=warn,sea_orm_migration=warn".to_owned()),
+    ];
+    let db_url = app.db_url();
+    let mut a = Server::start("A", &db_url, &env).await;
+    let b = Server::start("B", &db_url, &env).await;
+    // The moment A begins a step, before it can commit it.
+    let firing = |server: &Server| {
+        let logs = server.logs.lock().unwrap();
+        let last = logs.iter().rev().find(|l| l.contains("escalation step fir"));
+        last.is_some_and(|l| l.contains("escalation step firing"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !firing(&a) {
+        assert!(Instant::now() < deadline, "A never fired a step:\n{}", a.log_tail(20));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // Its statements under way (a step of 1 000 events takes longer than this).
+    tokio::time::sleep(Duration::from_millis(15)).await;
+    a.kill();
+    let killed_mid_step = firing(&a);
+
+    let db = &app.app.db;
+    let count = |sql: &'static str| async move {
+        let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned());
+        let row = sea_orm::ConnectionTrait::query_one_raw(db, statement).await.unwrap().unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    let climbed = wait_for(Duration::from_secs(60), || async {
+        count("SELECT COUNT(*) FROM alert_events WHERE next_step IS NOT NULL").await == 0
+    })
+    .await;
+    assert!(climbed, "events still climbing:\n{}", b.log_tail(20));
+    let twice = count(
+        "SELECT COUNT(*) FROM (SELECT event_id, assigned_to_staff_id FROM alerts \
+         GROUP BY event_id, assigned_to_staff_id HAVING COUNT(*) > 1) d",
+    )
+    .await;
+    assert_eq!(twice, 0, "someone got an event twice");
+    let alerts = alert::Entity::find().all(db).await.unwrap();
+    for (k, staff) in climbers.iter().enumerate() {
+        let theirs: Vec<_> = alerts.iter().filter(|x| x.assigned_to_staff_id == *staff).collect();
+        assert_eq!(theirs.len(), EVENTS, "step {}: one alert per event", k + 1);
+        assert!(theirs.iter().all(|x| x.escalation_step == k as i32 + 1), "step {} alerts", k + 1);
+    }
+    assert_eq!(alerts.len(), EVENTS * 4);
+    let fired = |server: &Server| server.logs.lock().unwrap().iter().filter(|l| l.contains("step fired")).count();
+    eprintln!(
+        "{backend:?}: {EVENTS} events × 3 steps; A fired {} step groups and was killed {} a step; B fired {}; \
+         warnings: B {}",
+        fired(&a),
+        if killed_mid_step { "in the middle of" } else { "between" },
+        fired(&b),
+        b.warnings(),
+    );
+    assert!(killed_mid_step, "A was killed between steps, not in one");
+}
+
 // ---------------------------------------------------------------------------
 // 4. Three instances for a minute
 
@@ -978,6 +1075,7 @@ mod mysql {
         MySql: database_cut_off_fails_fast_and_recovers,
         webhook_receiver_down_then_back,
         an_instance_killed_mid_work_loses_nothing,
+        an_instance_killed_mid_step_loses_no_step,
         three_instances_share_the_work,
     );
 }
@@ -987,6 +1085,7 @@ mod postgres {
         Postgres: database_cut_off_fails_fast_and_recovers,
         webhook_receiver_down_then_back,
         an_instance_killed_mid_work_loses_nothing,
+        an_instance_killed_mid_step_loses_no_step,
         three_instances_share_the_work,
     );
 }

@@ -302,6 +302,40 @@ impl TestApp {
         body["alerts"].as_array().expect("alerts").clone()
     }
 
+    /// `n` open complaints of `priority`, breached an hour ago, assigned
+    /// round-robin to `assignees`, written straight to the database (no rule runs).
+    pub async fn breached_complaints(&self, n: usize, priority: &str, assignees: &[i64]) {
+        use convergeai_alerts::storage::entities::complaint;
+        use sea_orm::ActiveValue::{NotSet, Set};
+        use sea_orm::EntityTrait;
+        let now = self.app.clock.now();
+        let rows: Vec<complaint::ActiveModel> = (0..n)
+            .map(|i| complaint::ActiveModel {
+                id: NotSet,
+                title: Set(format!("c{i}")),
+                description: Set(String::new()),
+                customer_name: Set("x".into()),
+                customer_email: Set(None),
+                priority: Set(priority.into()),
+                status: Set("open".into()),
+                assigned_to_staff_id: Set(Some(assignees[i % assignees.len()])),
+                sla_deadline: Set(Some(now - chrono::TimeDelta::hours(1))),
+                created_at: Set(now - chrono::TimeDelta::hours(30)),
+                updated_at: Set(now),
+                resolved_at: Set(None),
+                external_id: Set(None),
+                external_updated_at: Set(None),
+                ..Default::default()
+            })
+            .collect();
+        // In chunks: SQLite takes at most 32 766 bound values per statement.
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(1000).collect();
+            complaint::Entity::insert_many(chunk).exec_without_returning(&self.app.db).await.expect("insert");
+        }
+    }
+
     pub async fn check(&self) -> u64 {
         convergeai_alerts::domain::engine::check_all(&self.app).await.expect("check").total_created
     }
