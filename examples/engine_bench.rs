@@ -477,6 +477,9 @@ async fn fill(app: &App, n: usize, seed: u64) -> Result<Mix> {
                 is_active: Set(true),
                 created_at: Set(now),
                 updated_at: Set(now),
+                sessions_valid_after: Set(None),
+                kept_session: Set(None),
+                time_zone: Set(None),
             }
         })
         .collect();

@@ -180,6 +180,9 @@ async fn fill(app: &App, events: i64) -> Result<()> {
             is_active: Set(true),
             created_at: Set(now),
             updated_at: Set(now),
+            sessions_valid_after: Set(None),
+            kept_session: Set(None),
+            time_zone: Set(None),
         })
         .collect();
     staff::Entity::insert_many(staff_rows).exec_without_returning(db).await?;

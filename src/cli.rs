@@ -276,6 +276,7 @@ pub async fn open_with(common: &CommonConfig, db_options: &storage::DbOptions) -
         metrics: Default::default(),
         login_throttle: Default::default(),
         sla_settings: Default::default(),
+        channels: Default::default(),
     })
 }
 

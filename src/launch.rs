@@ -27,6 +27,8 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut app = app;
+    app.channels = Arc::new(config.delivery.configured_channels());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     if let Some(url) = &config.redis_url {
         realtime::connect(&app.events, url.expose(), &config.redis_channel, stopped.clone())?;

@@ -172,7 +172,9 @@ pub async fn authenticate(app: &App, secret: &str, address: &str) -> DomainResul
     Ok(Arc::new(Principal {
         actor: Actor::ApiKey(row.id),
         email: String::new(),
+        full_name: row.name.clone(),
         role: "api_key".into(),
         permissions: permissions_of(&row),
+        sessions: Default::default(),
     }))
 }

@@ -55,6 +55,11 @@ struct Claims {
     sub: String,
     iat: i64,
     exp: i64,
+    /// `iat` to the microsecond: a password changed right after a sign-in
+    /// ends the sessions before it and none after (tokens from before this
+    /// claim count from their whole second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat_us: Option<i64>,
 }
 
 /// An issued access token.
@@ -78,9 +83,39 @@ pub struct Principal {
     pub actor: Actor,
     /// A staff member's email; empty for an API key.
     pub email: String,
+    /// A staff member's name; the key's name for an API key.
+    pub full_name: String,
     /// A staff member's role; `api_key` for a key.
     pub role: String,
     pub permissions: Vec<String>,
+    /// A staff member's sessions that ended before their tokens expired.
+    pub sessions: Sessions,
+}
+
+/// Which of a staff member's unexpired tokens are no longer accepted.
+#[derive(Debug, Clone, Default)]
+pub struct Sessions {
+    /// Tokens issued before this (Unix microseconds) are ended: the password was
+    /// changed or reset, or every session was ended…
+    pub valid_after: Option<i64>,
+    /// … but the one hashed so (the session that changed the password).
+    pub kept: Option<String>,
+    /// Hashes of tokens signed out one by one, until they expire.
+    pub signed_out: Vec<String>,
+}
+
+impl Sessions {
+    /// Whether the token `hash`, issued at `issued_at`, still opens a session.
+    fn accepts(&self, hash: &str, issued_at: i64) -> bool {
+        let ended = self.valid_after.is_some_and(|after| issued_at < after) && self.kept.as_deref() != Some(hash);
+        !ended && !self.signed_out.iter().any(|h| h == hash)
+    }
+}
+
+/// A token's SHA-256 in hex: how a signed-out token is kept (never the token itself).
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(token.as_bytes()))
 }
 
 impl Principal {
@@ -123,9 +158,57 @@ pub struct Auth {
     /// against the service clock in `verify`).
     validation: Validation,
     token_ttl_secs: i64,
-    principals: Mutex<HashMap<i64, (Instant, Arc<Principal>)>>,
     /// The one-tap acknowledge links, signed with a key of their own.
     pub ack_links: super::ack_links::AckLinks,
+}
+
+/// A token whose signature, algorithm and expiry were checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub staff_id: i64,
+    /// Unix microseconds.
+    pub issued_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Staff members' principals, trusted for [`PRINCIPAL_CACHE_TTL`] without a
+/// database round trip. The event bus drops an entry on every instance when
+/// the person's access or sessions change, and everything when events may
+/// have been missed; the time limit is the last resort.
+#[derive(Default)]
+pub struct PrincipalCache {
+    entries: Mutex<HashMap<i64, (Instant, Arc<Principal>)>>,
+}
+
+impl PrincipalCache {
+    fn get(&self, staff_id: i64) -> Option<Arc<Principal>> {
+        let cache = self.entries.lock().ok()?;
+        cache.get(&staff_id).filter(|(at, _)| at.elapsed() < PRINCIPAL_CACHE_TTL).map(|(_, p)| p.clone())
+    }
+
+    fn remember(&self, principal: Arc<Principal>) {
+        if let Ok(mut cache) = self.entries.lock() {
+            if cache.len() > 10_000 {
+                cache.retain(|_, (at, _)| at.elapsed() < PRINCIPAL_CACHE_TTL);
+            }
+            if let Actor::Staff(staff_id) = principal.actor {
+                cache.insert(staff_id, (Instant::now(), principal));
+            }
+        }
+    }
+
+    pub fn forget(&self, staff_id: i64) {
+        if let Ok(mut cache) = self.entries.lock() {
+            cache.remove(&staff_id);
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut cache) = self.entries.lock() {
+            cache.clear();
+        }
+    }
 }
 
 /// Verified against when the email is unknown, so that answer takes as long
@@ -145,7 +228,6 @@ impl Auth {
                 validation
             },
             token_ttl_secs,
-            principals: Mutex::new(HashMap::new()),
             ack_links: super::ack_links::AckLinks::new(secret),
         }
     }
@@ -168,7 +250,12 @@ impl Auth {
 
     pub fn issue(&self, staff_id: i64, now: chrono::DateTime<chrono::Utc>) -> DomainResult<AccessToken> {
         let iat = now.timestamp();
-        let claims = Claims { sub: staff_id.to_string(), iat, exp: iat + self.token_ttl_secs };
+        let claims = Claims {
+            sub: staff_id.to_string(),
+            iat,
+            exp: iat + self.token_ttl_secs,
+            iat_us: Some(now.timestamp_micros()),
+        };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| DomainError::Internal(format!("signing token: {e}")))?;
         Ok(AccessToken { access_token: token, token_type: "bearer", expires_in: self.token_ttl_secs })
@@ -178,6 +265,11 @@ impl Auth {
     /// refused) and expiry against the service clock; returns the staff id
     /// and the expiry time.
     pub fn verify(&self, token: &str, now: chrono::DateTime<chrono::Utc>) -> DomainResult<(i64, i64)> {
+        self.decode(token, now).map(|v| (v.staff_id, v.expires_at))
+    }
+
+    /// [`Auth::verify`], with the time the token was issued.
+    pub fn decode(&self, token: &str, now: chrono::DateTime<chrono::Utc>) -> DomainResult<Verified> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| DomainError::Unauthenticated("invalid token".into()))?;
         if data.claims.exp + CLOCK_LEEWAY_SECS <= now.timestamp() {
@@ -185,29 +277,8 @@ impl Auth {
         }
         let staff_id =
             data.claims.sub.parse::<i64>().map_err(|_| DomainError::Unauthenticated("invalid token".into()))?;
-        Ok((staff_id, data.claims.exp))
-    }
-
-    fn cached(&self, staff_id: i64) -> Option<Arc<Principal>> {
-        let cache = self.principals.lock().ok()?;
-        cache.get(&staff_id).filter(|(at, _)| at.elapsed() < PRINCIPAL_CACHE_TTL).map(|(_, p)| p.clone())
-    }
-
-    fn remember(&self, principal: Arc<Principal>) {
-        if let Ok(mut cache) = self.principals.lock() {
-            if cache.len() > 10_000 {
-                cache.retain(|_, (at, _)| at.elapsed() < PRINCIPAL_CACHE_TTL);
-            }
-            if let Actor::Staff(staff_id) = principal.actor {
-                cache.insert(staff_id, (Instant::now(), principal));
-            }
-        }
-    }
-
-    pub fn forget(&self, staff_id: i64) {
-        if let Ok(mut cache) = self.principals.lock() {
-            cache.remove(&staff_id);
-        }
+        let issued_at = data.claims.iat_us.unwrap_or(data.claims.iat.saturating_mul(1_000_000));
+        Ok(Verified { staff_id, issued_at, expires_at: data.claims.exp })
     }
 }
 
@@ -218,26 +289,96 @@ pub async fn authenticate(app: &App, token: &str, address: &str) -> DomainResult
     if super::api_keys::is_api_key(token) {
         return super::api_keys::authenticate(app, token, address).await;
     }
-    let (staff_id, _exp) = app.auth.verify(token, app.clock.now())?;
-    load_principal(app, staff_id).await
+    let verified = app.auth.decode(token, app.clock.now())?;
+    session_principal(app, token, &verified).await
+}
+
+/// The principal of a verified staff token whose session has not ended
+/// (signed out, or ended by a password change or reset).
+pub async fn session_principal(app: &App, token: &str, verified: &Verified) -> DomainResult<Arc<Principal>> {
+    let principal = load_principal(app, verified.staff_id).await?;
+    if !principal.sessions.accepts(&token_hash(token), verified.issued_at) {
+        return Err(DomainError::Unauthenticated("this session has ended; sign in again".into()));
+    }
+    Ok(principal)
 }
 
 pub async fn load_principal(app: &App, staff_id: i64) -> DomainResult<Arc<Principal>> {
-    if let Some(principal) = app.auth.cached(staff_id) {
+    if let Some(principal) = app.events.principals.get(staff_id) {
         return Ok(principal);
     }
     let staff = storage::staff::by_id(&app.db, staff_id)
         .await?
         .ok_or_else(|| DomainError::Unauthenticated("unknown staff member".into()))?;
     if !staff.is_active {
-        app.auth.forget(staff_id);
+        app.events.principals.forget(staff_id);
         return Err(DomainError::Unauthenticated("staff account is inactive".into()));
     }
     let role = storage::staff::role_name(&app.db, staff.role_id).await?.unwrap_or_default();
     let permissions = storage::staff::permissions_of_role(&app.db, staff.role_id).await?;
-    let principal = Arc::new(Principal { actor: Actor::Staff(staff_id), email: staff.email, role, permissions });
-    app.auth.remember(principal.clone());
+    let sessions = Sessions {
+        valid_after: staff.sessions_valid_after.map(|t| t.timestamp_micros()),
+        kept: staff.kept_session,
+        signed_out: storage::sessions::signed_out_of(&app.db, staff_id, app.clock.now()).await?,
+    };
+    let principal = Arc::new(Principal {
+        actor: Actor::Staff(staff_id),
+        email: staff.email,
+        full_name: staff.full_name,
+        role,
+        permissions,
+        sessions,
+    });
+    app.events.principals.remember(principal.clone());
     Ok(principal)
+}
+
+/// Ends the session of `token` (a verified staff token) on every instance:
+/// it is refused from now on, until it would have expired anyway.
+pub async fn sign_out(app: &App, token: &str) -> DomainResult<()> {
+    let verified = app.auth.decode(token, app.clock.now())?;
+    let expires_at = chrono::DateTime::from_timestamp(verified.expires_at + CLOCK_LEEWAY_SECS, 0)
+        .ok_or_else(|| DomainError::Unauthenticated("invalid token".into()))?;
+    storage::sessions::sign_out(&app.db, &token_hash(token), verified.staff_id, expires_at).await?;
+    sessions_changed(app, verified.staff_id);
+    Ok(())
+}
+
+/// Changes the caller's password (the current one confirms it is them) and
+/// ends every other session of theirs; `token` (the caller's) stays valid.
+pub async fn change_password(
+    app: &App,
+    staff_id: i64,
+    token: &str,
+    current_password: &str,
+    new_password: &str,
+) -> DomainResult<()> {
+    if current_password.chars().count() > 1024 {
+        return Err(DomainError::invalid("current_password", "is not your current password"));
+    }
+    let staff = storage::staff::by_id(&app.db, staff_id)
+        .await?
+        .ok_or_else(|| DomainError::Unauthenticated("unknown staff member".into()))?;
+    if !verify_password(current_password.to_owned(), staff.password_hash.clone()).await? {
+        return Err(DomainError::invalid("current_password", "is not your current password"));
+    }
+    super::staff::check_password(new_password, &staff.email).map_err(|e| e.renamed("new_password"))?;
+    let hash = hash_password(new_password.to_owned()).await?;
+    storage::staff::set_password(&app.db, staff_id, &hash, app.clock.now()).await?;
+    end_sessions(app, staff_id, Some(&token_hash(token))).await
+}
+
+/// Ends every session of a staff member issued until now, but `kept` (the hash of a token).
+pub async fn end_sessions(app: &App, staff_id: i64, kept: Option<&str>) -> DomainResult<()> {
+    storage::sessions::end_sessions(&app.db, staff_id, app.clock.now(), kept).await?;
+    sessions_changed(app, staff_id);
+    Ok(())
+}
+
+/// Every instance drops the person's cached principal and re-checks their live connections.
+fn sessions_changed(app: &App, staff_id: i64) {
+    use super::events::{Change, StaffEvent};
+    app.events.publish(StaffEvent { staff_id, change: Change::SessionsChanged });
 }
 
 /// Email and password to an access token. An unknown email, a wrong

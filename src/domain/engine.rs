@@ -277,5 +277,7 @@ pub async fn cleanup(app: &App, retention: TimeDelta) -> DomainResult<u64> {
             break;
         }
     }
+    // Signed-out tokens that expired are refused as expired: their rows can go.
+    crate::storage::sessions::purge_expired(&app.db, now).await?;
     Ok(deleted)
 }

@@ -31,6 +31,14 @@ impl DomainError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.into(), message: message.into() }
     }
+
+    /// The same error about the field as the caller named it.
+    pub fn renamed(self, field: &str) -> Self {
+        match self {
+            Self::Invalid { message, .. } => Self::invalid(field, message),
+            other => other,
+        }
+    }
 }
 
 impl From<DbErr> for DomainError {

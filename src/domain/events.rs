@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use super::auth::PrincipalCache;
 use super::inbox_cache::InboxCache;
 use super::views::Alert;
 
@@ -43,6 +44,10 @@ pub enum Change {
     Resync,
     /// The staff member was deactivated: their live connections close.
     AccessRevoked,
+    /// Some of the staff member's sessions ended (signed out, password
+    /// changed or reset) or their role changed: every instance drops what it
+    /// cached of them, and their live connections check their token again.
+    SessionsChanged,
 }
 
 /// Where events are published. The default is in-process only; `realtime`
@@ -57,6 +62,8 @@ pub struct EventBus {
     /// Every event passes here, local or remote, so the bus keeps the cached
     /// inbox heads honest: it drops an entry before the event is delivered.
     pub inbox_cache: InboxCache,
+    /// The same for who a staff member is and which of their sessions hold.
+    pub principals: PrincipalCache,
 }
 
 /// Events a slow subscriber may fall behind by before it is told it lagged.
@@ -68,6 +75,7 @@ impl Default for EventBus {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             remote: std::sync::RwLock::new(None),
             inbox_cache: InboxCache::default(),
+            principals: PrincipalCache::default(),
         }
     }
 }
@@ -78,7 +86,7 @@ impl EventBus {
     pub fn publish(&self, event: StaffEvent) {
         // At once here, not only when Redis echoes it back: the caller's next
         // request must not see the count from before its own write.
-        self.inbox_cache.invalidate(&event);
+        self.invalidate(&event);
         let remote = self.remote.read().ok().and_then(|r| r.clone());
         match remote {
             Some(remote) => remote.publish(&event),
@@ -88,8 +96,19 @@ impl EventBus {
 
     /// Hands an event to this instance's connections.
     pub fn deliver_local(&self, event: StaffEvent) {
-        self.inbox_cache.invalidate(&event);
+        self.invalidate(&event);
         let _ = self.local.send(Arc::new(event)); // no receivers: nobody is connected
+    }
+
+    /// Drops what the caches hold that `event` makes stale.
+    fn invalidate(&self, event: &StaffEvent) {
+        self.inbox_cache.invalidate(event);
+        match event.change {
+            Change::AccessRevoked | Change::SessionsChanged => self.principals.forget(event.staff_id),
+            // Events may have been missed (the cross-instance link was down).
+            Change::Resync if event.staff_id == StaffEvent::EVERYONE => self.principals.clear(),
+            _ => {}
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StaffEvent>> {

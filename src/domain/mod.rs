@@ -71,4 +71,31 @@ pub struct App {
     pub login_throttle: Arc<throttle::LoginThrottle>,
     /// The SLA settings last read, kept while their revision holds.
     pub sla_settings: Arc<sla::SnapshotCache>,
+    /// Which delivery channels the operator configured (`serve` sets it).
+    pub channels: Arc<ConfiguredChannels>,
+}
+
+/// Which delivery channels are configured on this service (in-app always is).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConfiguredChannels {
+    pub email: bool,
+    pub sms: bool,
+    pub webhook: bool,
+}
+
+/// One delivery channel and whether it is configured.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ChannelStatus {
+    /// `in_app`, `email`, `sms` or `webhook`
+    pub channel: &'static str,
+    pub configured: bool,
+}
+
+impl ConfiguredChannels {
+    pub fn statuses(&self) -> Vec<ChannelStatus> {
+        [("in_app", true), ("email", self.email), ("sms", self.sms), ("webhook", self.webhook)]
+            .into_iter()
+            .map(|(channel, configured)| ChannelStatus { channel, configured })
+            .collect()
+    }
 }

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(ComplaintExternalId),
             Box::new(SlaCalendars),
             Box::new(AlertEvents),
+            Box::new(Sessions),
         ]
     }
 }
@@ -1110,6 +1111,55 @@ impl MigrationTrait for AlertEvents {
                     .and_where(Expr::col("rule_name").eq("sla_breach_critical"))
                     .take();
                 db.execute(&update).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Accounts that can be signed out for real (SPEC 11): tokens signed out
+/// one by one (kept by their SHA-256 until they expire), and per staff
+/// member a time before which every token is ended (password changed or
+/// reset) but the one session kept (the one that changed it); a staff
+/// member's time zone.
+struct Sessions;
+
+impl MigrationName for Sessions {
+    fn name(&self) -> &str {
+        "m0013_sessions"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Sessions {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = Dialect::try_from(m.get_database_backend())?;
+        m.create_table(
+            table(b)
+                .table("signed_out_tokens")
+                .if_not_exists()
+                .col(ColumnDef::new("token_hash").string_len(64).not_null().primary_key())
+                .col(id_ref("staff_id").not_null())
+                .col(ts(b, "expires_at").not_null())
+                .take(),
+        )
+        .await?;
+        for (name, cols) in
+            [("idx_signed_out_staff", &["staff_id", "expires_at"][..]), ("idx_signed_out_expiry", &["expires_at"][..])]
+        {
+            if !m.has_index("signed_out_tokens", name).await? {
+                m.create_index(index(name, "signed_out_tokens", cols)).await?;
+            }
+        }
+        let columns = [
+            ts(b, "sessions_valid_after").null().take(),
+            ColumnDef::new("kept_session").string_len(64).null().take(),
+            ColumnDef::new("time_zone").string_len(64).null().take(),
+        ];
+        for mut column in columns {
+            let name = column.get_column_name();
+            if !m.has_column("staff", &name).await? {
+                m.alter_table(Table::alter().table("staff").add_column(&mut column).take()).await?;
             }
         }
         Ok(())

@@ -14,6 +14,7 @@ pub mod leases;
 pub mod migrations;
 pub mod rollups;
 pub mod rules;
+pub mod sessions;
 pub mod settings;
 pub mod sla;
 pub mod sql;

@@ -54,6 +54,22 @@ pub async fn set_active(
     by_email(db, email).await
 }
 
+/// Sets a staff member's password hash.
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    id: i64,
+    password_hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    staff::Entity::update_many()
+        .col_expr(staff::Column::PasswordHash, sea_orm::sea_query::Expr::value(password_hash))
+        .col_expr(staff::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(staff::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
 pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<staff::Model>, DbErr> {
     staff::Entity::find_by_id(id).one(db).await
 }
@@ -102,4 +118,108 @@ pub async fn permissions_of_role(db: &impl ConnectionTrait, role_id: i64) -> Res
         .all(db)
         .await?;
     Ok(names)
+}
+
+/// Which staff a list shows.
+#[derive(Debug, Default)]
+pub struct StaffFilter {
+    pub role_id: Option<i64>,
+    pub active: Option<bool>,
+    /// Lower-case text the name or email contains.
+    pub text: Option<String>,
+    pub supervisor_id: Option<i64>,
+}
+
+/// One page of staff in name order (then id), and how many match.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    filter: &StaffFilter,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<staff::Model>, u64), DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    use sea_orm::{PaginatorTrait, QueryOrder};
+    let mut query = staff::Entity::find();
+    if let Some(role_id) = filter.role_id {
+        query = query.filter(staff::Column::RoleId.eq(role_id));
+    }
+    if let Some(active) = filter.active {
+        query = query.filter(staff::Column::IsActive.eq(active));
+    }
+    if let Some(supervisor) = filter.supervisor_id {
+        query = query.filter(staff::Column::SupervisorId.eq(supervisor));
+    }
+    if let Some(text) = &filter.text {
+        // A literal substring: LIKE's wildcards in the text are escaped.
+        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let like = |col: staff::Column| {
+            Expr::expr(Func::lower(Expr::col(col)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        query =
+            query.filter(sea_orm::Condition::any().add(like(staff::Column::FullName)).add(like(staff::Column::Email)));
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_asc(staff::Column::FullName)
+        .order_by_asc(staff::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Every role's name by id.
+pub async fn role_names(db: &impl ConnectionTrait) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+    Ok(role::Entity::find().all(db).await?.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+/// The columns a change sets (`None`: kept).
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub role_id: Option<i64>,
+    pub supervisor_id: Option<Option<i64>>,
+    pub is_active: Option<bool>,
+    pub time_zone: Option<Option<String>>,
+    pub password_hash: Option<String>,
+}
+
+/// Applies `changes` to staff member `id` in one statement.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i64,
+    changes: Changes,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    let mut update = staff::Entity::update_many().col_expr(staff::Column::UpdatedAt, Expr::value(now));
+    if let Some(v) = changes.email {
+        update = update.col_expr(staff::Column::Email, Expr::value(v));
+    }
+    if let Some(v) = changes.full_name {
+        update = update.col_expr(staff::Column::FullName, Expr::value(v));
+    }
+    if let Some(v) = changes.phone {
+        update = update.col_expr(staff::Column::Phone, Expr::value(v));
+    }
+    if let Some(v) = changes.role_id {
+        update = update.col_expr(staff::Column::RoleId, Expr::value(v));
+    }
+    if let Some(v) = changes.supervisor_id {
+        update = update.col_expr(staff::Column::SupervisorId, Expr::value(v));
+    }
+    if let Some(v) = changes.is_active {
+        update = update.col_expr(staff::Column::IsActive, Expr::value(v));
+    }
+    if let Some(v) = changes.time_zone {
+        update = update.col_expr(staff::Column::TimeZone, Expr::value(v));
+    }
+    if let Some(v) = changes.password_hash {
+        update = update.col_expr(staff::Column::PasswordHash, Expr::value(v));
+    }
+    update.filter(staff::Column::Id.eq(id)).exec(db).await.map(|_| ())
 }

@@ -81,12 +81,23 @@ async fn role_endpoint_matrix(backend: Backend) {
         (Method::GET, "/api/v1/api-keys".into(), None, [200, 403, 403, 401, 401, 403, 200]),
         (Method::POST, "/api/v1/api-keys".into(), Some(json!({"name": "k", "permissions": ["complaints.read"]})), [201, 403, 403, 401, 401, 403, 422]),
         (Method::DELETE, "/api/v1/api-keys/999999".into(), None, [404, 403, 403, 401, 401, 403, 404]),
+        (Method::GET, "/api/v1/channels".into(), None, [200, 200, 200, 401, 401, 403, 200]),
+        (Method::GET, "/api/v1/staff".into(), None, [200, 403, 403, 401, 401, 403, 200]),
+        (Method::POST, "/api/v1/staff".into(), Some(json!("new staff")), [201, 403, 403, 401, 401, 403, 201]),
+        (Method::GET, "/api/v1/staff/999999".into(), None, [404, 403, 403, 401, 401, 403, 404]),
+        (Method::PATCH, "/api/v1/staff/999999".into(), Some(json!({"full_name": "x"})), [404, 403, 403, 401, 401, 403, 404]),
+        (Method::PUT, "/api/v1/auth/password".into(), Some(json!({"current_password": "not it", "new_password": "a new long secret"})), [422, 422, 422, 401, 401, 403, 403]),
+        // Last: it ends the callers' sessions.
+        (Method::POST, "/api/v1/auth/logout".into(), None, [204, 204, 204, 401, 401, 403, 403]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, expected) in matrix {
         for (i, token) in tokens.iter().enumerate() {
             let body = match &body {
                 Some(Value::Null) => Some(rule_body(ROLES[i])),
+                Some(Value::String(_)) => Some(
+                    json!({"email": format!("new{i}@example.com"), "password": "a long first secret", "role": "agent"}),
+                ),
                 other => other.clone(),
             };
             let (status, resp) = app.send(method.clone(), &path, token.as_deref(), body).await;
@@ -230,6 +241,13 @@ async fn openapi_lists_every_route() {
         "PUT /api/v1/alerts/{id}/read",
         "PUT /api/v1/alerts/{id}/dismiss",
         "PUT /api/v1/alerts/{id}/acknowledge",
+        "POST /api/v1/auth/logout",
+        "PUT /api/v1/auth/password",
+        "GET /api/v1/channels",
+        "GET /api/v1/staff",
+        "POST /api/v1/staff",
+        "GET /api/v1/staff/{id}",
+        "PATCH /api/v1/staff/{id}",
         "GET /api/v1/alerts/{id}/escalation",
         "GET /api/v1/escalation-policies",
         "POST /api/v1/escalation-policies",

@@ -1,5 +1,6 @@
 //! One integration-test binary (one link step) holding every API, storage
 //! and CLI test; each runs once per backend.
+mod accounts;
 mod admin;
 mod alerts;
 mod api_keys;

@@ -8,5 +8,6 @@ pub mod escalation;
 pub mod health;
 pub mod rules;
 pub mod sla;
+pub mod staff;
 pub mod subscriptions;
 pub mod ws;

@@ -77,8 +77,8 @@ async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts
             "an API key has no inbox to follow; use a staff member's token",
         ));
     }
-    let (staff_id, expires) = app.auth.verify(&token, app.clock.now())?;
-    let principal = auth::load_principal(&app, staff_id).await?;
+    let verified = app.auth.decode(&token, app.clock.now())?;
+    let principal = auth::session_principal(&app, &token, &verified).await?;
     principal.require("alerts.read")?;
     let upgrade = WebSocketUpgrade::from_request_parts(&mut parts, &app)
         .await
@@ -86,24 +86,43 @@ async fn connect(State(app): State<App>, Query(query): Query<WsQuery>, mut parts
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES);
-    Ok(upgrade.on_upgrade(move |socket| feed(app, staff_id, expires, socket)))
+    let session = Session { token, verified };
+    Ok(upgrade.on_upgrade(move |socket| feed(app, session, socket)))
 }
 
 enum Exit {
     ClientLeft,
     Expired,
     Revoked,
+    /// Signed out, or ended by a password change (or deactivated, noticed by a re-check).
+    Ended,
     Idle,
     Slow,
 }
 
-async fn feed(app: App, staff_id: i64, expires: i64, mut socket: WebSocket) {
+/// The token a connection was opened with, checked again when the person's
+/// sessions change.
+struct Session {
+    token: String,
+    verified: auth::Verified,
+}
+
+impl Session {
+    /// Whether the session ended: only a definite "no" (signed out, ended,
+    /// deactivated), not a database hiccup.
+    async fn ended(&self, app: &App) -> bool {
+        matches!(auth::session_principal(app, &self.token, &self.verified).await, Err(DomainError::Unauthenticated(_)))
+    }
+}
+
+async fn feed(app: App, session: Session, mut socket: WebSocket) {
     app.metrics.ws_connections.inc();
-    run_feed(&app, staff_id, expires, &mut socket).await;
+    run_feed(&app, &session, &mut socket).await;
     app.metrics.ws_connections.dec();
 }
 
-async fn run_feed(app: &App, me: i64, expires: i64, socket: &mut WebSocket) {
+async fn run_feed(app: &App, session: &Session, socket: &mut WebSocket) {
+    let (me, expires) = (session.verified.staff_id, session.verified.expires_at);
     // Subscribe before the snapshot, so nothing falls between them.
     let mut events = app.events.subscribe();
     let exit = 'conn: {
@@ -123,6 +142,11 @@ async fn run_feed(app: &App, me: i64, expires: i64, socket: &mut WebSocket) {
                 event = events.recv() => match event {
                     Ok(event) if event.staff_id == me && matches!(event.change, Change::AccessRevoked) => {
                         break 'conn Exit::Revoked;
+                    }
+                    Ok(event) if event.staff_id == me && matches!(event.change, Change::SessionsChanged) => {
+                        if session.ended(app).await {
+                            break 'conn Exit::Ended;
+                        }
                     }
                     Ok(event) if event.concerns(me) => {
                         if push(app, me, &event, socket).await.is_err() {
@@ -151,9 +175,8 @@ async fn run_feed(app: &App, me: i64, expires: i64, socket: &mut WebSocket) {
                     }
                 }
                 _ = recheck.tick() => {
-                    // Only a definite "no longer active" closes: a database hiccup does not.
-                    if let Err(DomainError::Unauthenticated(_)) = auth::load_principal(app, me).await {
-                        break 'conn Exit::Revoked;
+                    if session.ended(app).await {
+                        break 'conn Exit::Ended;
                     }
                 }
                 _ = &mut expiry => break 'conn Exit::Expired,
@@ -163,6 +186,7 @@ async fn run_feed(app: &App, me: i64, expires: i64, socket: &mut WebSocket) {
     let close = match exit {
         Exit::Expired => Some((CLOSE_TOKEN_EXPIRED, "token expired")),
         Exit::Revoked => Some((CLOSE_ACCESS_REVOKED, "account deactivated")),
+        Exit::Ended => Some((CLOSE_ACCESS_REVOKED, "session ended")),
         Exit::Idle => Some((1001, "idle timeout")),
         Exit::ClientLeft | Exit::Slow => None,
     };
@@ -177,7 +201,7 @@ async fn push(app: &App, me: i64, event: &StaffEvent, socket: &mut WebSocket) ->
         Change::Created { alert } => Some(json!({"type": "alert.created", "alert": alert})),
         Change::Updated { alert } => Some(json!({"type": "alert.updated", "alert": alert})),
         Change::ReadAll { updated } => Some(json!({"type": "alert.updated", "read_all": true, "updated": updated})),
-        Change::Resync | Change::AccessRevoked => None,
+        Change::Resync | Change::AccessRevoked | Change::SessionsChanged => None,
     };
     if let Some(message) = message {
         send(socket, Message::Text(message.to_string().into())).await?;

@@ -11,6 +11,7 @@ pub mod permission;
 pub mod role;
 pub mod role_permission;
 pub mod setting;
+pub mod signed_out_token;
 pub mod sla_calendar;
 pub mod sla_calendar_revision;
 pub mod sla_policy;

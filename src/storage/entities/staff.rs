@@ -15,6 +15,12 @@ pub struct Model {
     pub is_active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Tokens issued before this are ended (password changed or reset), but `kept_session`.
+    pub sessions_valid_after: Option<DateTimeUtc>,
+    /// The SHA-256 of the one token that survived the last password change (the one that made it).
+    pub kept_session: Option<String>,
+    /// IANA time zone; none: the organisation's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
