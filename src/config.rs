@@ -153,8 +153,11 @@ pub struct DeliveryArgs {
     #[arg(long, env = "ALERTS_WEBHOOK_SECRET", hide_env_values = true, value_parser = parse_any_secret)]
     pub webhook_secret: Option<Secret>,
 
-    /// Allow webhook and SMS targets on loopback and private networks (off: SSRF guard)
-    #[arg(long, env = "ALERTS_ALLOW_PRIVATE_TARGETS", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
+    /// Allow the webhook and SMS targets configured here on loopback and
+    /// private networks: the operator's own targets are trusted (an
+    /// integration on the same network is the common case); `false` turns the
+    /// SSRF guard on for them too
+    #[arg(long, env = "ALERTS_ALLOW_PRIVATE_TARGETS", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub allow_private_targets: bool,
 
     /// Folder of template files overriding the built-in email/SMS texts
@@ -191,6 +194,16 @@ impl DeliveryArgs {
             public_url,
             ..Default::default()
         })
+    }
+
+    /// Which channels have a target to send to (an empty value is unset, as for the dispatcher).
+    pub fn configured_channels(&self) -> crate::domain::ConfiguredChannels {
+        let set = |url: Option<&str>| url.is_some_and(|u| !u.trim().is_empty());
+        crate::domain::ConfiguredChannels {
+            email: set(self.smtp_url.as_ref().map(|s| s.expose())),
+            sms: set(self.sms_url.as_deref()),
+            webhook: set(self.webhook_url.as_deref()),
+        }
     }
 
     pub fn delivery_config(&self) -> DeliveryConfig {
@@ -285,4 +298,35 @@ fn parse_secret(raw: &str) -> Result<Secret, String> {
         return Err("must be at least 32 characters".into());
     }
     Ok(Secret::new(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Delivery {
+        #[command(flatten)]
+        args: DeliveryArgs,
+    }
+
+    #[test]
+    fn operator_targets_are_trusted_unless_the_guard_is_asked_for() {
+        let parse = |args: &[&str]| Delivery::try_parse_from(args).expect("parses").args.allow_private_targets;
+        if std::env::var_os("ALERTS_ALLOW_PRIVATE_TARGETS").is_none() {
+            assert!(parse(&["t"]), "trusted by default");
+        }
+        assert!(!parse(&["t", "--allow-private-targets", "false"]));
+    }
+
+    #[test]
+    fn configured_channels_ignore_empty_values() {
+        let mut args = Delivery::try_parse_from(["t"]).expect("parses").args;
+        args.smtp_url = Some(Secret::new("smtp://127.0.0.1:2525"));
+        args.sms_url = Some("  ".into());
+        args.webhook_url = None;
+        let configured = args.configured_channels();
+        assert!(configured.email && !configured.sms && !configured.webhook);
+    }
 }

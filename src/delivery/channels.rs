@@ -554,7 +554,7 @@ fn non_public(ip: IpAddr) -> Option<&'static str> {
 }
 
 fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     if ip.is_unspecified() || a == 0 {
         Some("unspecified")
     } else if ip.is_loopback() {
@@ -569,6 +569,14 @@ fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
         Some("multicast")
     } else if ip.is_broadcast() {
         Some("broadcast")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("benchmarking")
+    } else if a >= 240 {
+        Some("reserved")
+    } else if (a, b, c) == (192, 0, 0) {
+        Some("protocol assignment")
+    } else if matches!((a, b, c), (192, 0, 2) | (198, 51, 100) | (203, 0, 113)) {
+        Some("documentation")
     } else {
         None
     }
@@ -586,6 +594,15 @@ fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("link-local")
     } else if ip.is_multicast() {
         Some("multicast")
+    } else if ip.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        // NAT64 and 6to4 reach IPv4 addresses through a translator, private ones included.
+        Some("NAT64")
+    } else if first == 0x2002 {
+        Some("6to4")
+    } else if first == 0x2001 && ip.segments()[1] == 0x0db8 {
+        Some("documentation")
+    } else if ip.segments()[..4] == [0x100, 0, 0, 0] {
+        Some("discard")
     } else {
         None
     }
@@ -690,10 +707,31 @@ mod tests {
             "ff02::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.254",
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "64:ff9b::a00:1",
+            "64:ff9b::808:808",
+            "2002:a00:1::1",
+            "2001:db8::1",
+            "100::1",
         ] {
             assert!(non_public(ip.parse().unwrap()).is_some(), "{ip} should be refused");
         }
-        for ip in ["8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:1.1.1.1"] {
+        for ip in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "198.20.0.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+            "2001:4860::8888",
+        ] {
             assert_eq!(non_public(ip.parse().unwrap()), None, "{ip} should be allowed");
         }
     }

