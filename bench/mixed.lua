@@ -13,7 +13,9 @@
 --    5 %  POST /api/v1/complaints as the admin, assigned to a random agent
 --         (priority low 20 %, medium 40 %, high 30 %, critical 10 %: a
 --         critical one raises an alert for its assignee in the request)
--- as a random agent, on an alert of that agent's own. done() prints one line
+-- as a random agent, on an alert of that agent's own. With MIXED_ACKS=1,
+-- 10 % are PUT /api/v1/alerts/{id}/acknowledge instead, the inbox reads
+-- 35 % each. done() prints one line
 -- `mixed {json}` with the counts, the latency percentiles and any non-2xx
 -- statuses, and writes the latency quantiles ("percent microseconds" lines, 0.1
 -- to 99.999 %, finer in the tail) to $MIXED_QUANTILES (when set), so that
@@ -30,7 +32,10 @@ end
 
 local agents, admin = {}, nil
 local priorities = { "low", "low", "medium", "medium", "medium", "medium", "high", "high", "high", "critical" }
-sent = { list = 0, count = 0, read = 0, dismiss = 0, complaint = 0 }
+sent = { list = 0, count = 0, read = 0, dismiss = 0, ack = 0, complaint = 0 }
+-- The inbox reads' shares (list, then count) and the acknowledgements' (taken from them).
+local acks = os.getenv("MIXED_ACKS") == "1" and 0.10 or 0
+local list_until, count_until = 0.40 - acks / 2, 0.80 - acks
 statuses = {}
 samples = {}
 
@@ -55,12 +60,16 @@ local serial = 0
 function request()
    local r = math.random()
    local agent = agents[math.random(#agents)]
-   if r < 0.40 then
+   if r < list_until then
       sent.list = sent.list + 1
       return wrk.format("GET", "/api/v1/alerts?page=1&page_size=20", agent.headers)
-   elseif r < 0.80 then
+   elseif r < count_until then
       sent.count = sent.count + 1
       return wrk.format("GET", "/api/v1/alerts/unread/count", agent.headers)
+   elseif r < 0.80 then
+      sent.ack = sent.ack + 1
+      local alert = agent.ids[math.random(#agent.ids)]
+      return wrk.format("PUT", "/api/v1/alerts/" .. alert .. "/acknowledge", agent.headers)
    elseif r < 0.95 then
       local alert = agent.ids[math.random(#agent.ids)]
       if r < 0.90 then
@@ -93,7 +102,10 @@ local function json_string(s)
 end
 
 function done(summary, latency, requests)
-   local total_sent = { list = 0, count = 0, read = 0, dismiss = 0, complaint = 0 }
+   local total_sent = { list = 0, count = 0, read = 0, dismiss = 0, ack = 0, complaint = 0 }
+-- The inbox reads' shares (list, then count) and the acknowledgements' (taken from them).
+local acks = os.getenv("MIXED_ACKS") == "1" and 0.10 or 0
+local list_until, count_until = 0.40 - acks / 2, 0.80 - acks
    local total_statuses, all_samples = {}, {}
    for _, thread in ipairs(threads) do
       for k, v in pairs(thread:get("sent")) do total_sent[k] = total_sent[k] + v end

@@ -30,6 +30,11 @@
 # from /proc/PID/stat) per 1 000 requests, MariaDB's CPU, wrk's, and what else
 # ran on the machine meanwhile.
 #
+# BENCH_ACKS=1 (issue 18): 10 % of the mix acknowledge one of the agent's
+# alerts (PUT /api/v1/alerts/{id}/acknowledge; the inbox reads 35 % each), and
+# bench/probe.py, alongside wrk on the first instance, times single mark-reads
+# and acknowledgements in turn: their p50/p99 under that load, side by side.
+#
 # Knobs (environment): CARGO_TARGET_DIR (default /work/target-bench),
 # BENCH_BACKENDS ("sqlite mariadb"), BENCH_STAFF (50 agents), BENCH_ALERTS
 # (2000 per agent), BENCH_DURATION (60s), BENCH_WARMUP (5s), BENCH_CONNECTIONS
@@ -57,6 +62,7 @@ PORT=${BENCH_PORT:-18920}
 MYSQL_URL=${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306}
 REDIS_URL=${BENCH_REDIS_URL-redis://127.0.0.1:6379}
 SEED=${BENCH_SEED:-42}
+ACKS=${BENCH_ACKS:-0}
 own_session "$@"
 give_priority
 
@@ -226,8 +232,13 @@ run() {   # LABEL URL INSTANCES
 
     # wrk processes: one per instance, the connections split over them.
     launch() {   # DURATION TAG
-        local i c
+        local i c probe=
         pids=()
+        if [ "$ACKS" = 1 ] && [ "$2" = run ]; then
+            python3 "$ROOT/bench/probe.py" "http://127.0.0.1:$PORT" "$WORK/data.txt" "$(( ${1%s} - 2 ))" read,ack \
+                >"$WORK/probe.run" 2>&1 &
+            probe=$!
+        fi
         for i in $(seq 0 $((n - 1))); do
             c=$((CONNS / n + (i < CONNS % n ? 1 : 0)))
             MIXED_QUANTILES="$WORK/quantiles.$2.$i" nice -n "$NICE" wrk -t"$threads" -c"$c" -d"$1" --timeout "$TIMEOUT" --latency \
@@ -235,6 +246,7 @@ run() {   # LABEL URL INSTANCES
             pids+=("$!")
         done
         for i in "${pids[@]}"; do wait "$i"; done
+        if [ -n "$probe" ]; then wait "$probe" || { cat "$WORK/probe.run" >&2; die "the probe failed"; }; fi
     }
     say "$label: warm-up ($WARMUP)"
     launch "$WARMUP" warmup
@@ -248,6 +260,7 @@ run() {   # LABEL URL INSTANCES
     [ -n "$mariadb_pid" ] && db_status "$WORK/dbstatus.0"
     w0=$(child_ticks); a0=$(busy_ticks); t0=$(date +%s.%N)
     say "$label: $CONNS connections over $n instance(s), $DURATION (uptime: $(uptime | sed 's/.*load/load/'))"
+    export MIXED_ACKS=$ACKS
     launch "$DURATION" run
     t1=$(date +%s.%N); w1=$(child_ticks); a1=$(busy_ticks)
     [ -n "$mariadb_pid" ] && db1=$(cpu_ticks "$mariadb_pid") && db_status "$WORK/dbstatus.1"
@@ -332,6 +345,15 @@ if os.path.exists(f"{work}/dbstatus.1"):
     s0, s1 = read(0), read(1)
     delta = {k: s1[k] - s0.get(k, 0) for k in s1}
     print("\nMariaDB per request: " + ", ".join(f"{k} {v / requests:.2f}" for k, v in sorted(delta.items())))
+if os.path.exists(f"{work}/probe.run"):
+    probe = json.loads(next(l for l in open(f"{work}/probe.run") if l.startswith("probe "))[len("probe "):])
+    print("\nSingle writes timed by bench/probe.py alongside the mix (one at a time, in turn, on instance 0):\n")
+    print("| request | requests | non-2xx | p50 | p99 | max |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for kind, name in (("read", "PUT /alerts/{id}/read"), ("ack", "PUT /alerts/{id}/acknowledge")):
+        r = probe[kind]
+        print(f"| {name} | {r['requests']:,} | {r['non_2xx']} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {r['max_ms']:.2f} ms |")
+    print(f"\nacknowledge p99 / mark-read p99: {probe['ack']['p99_ms'] / probe['read']['p99_ms']:.2f}")
 if other / wall > 0.15:
     print(f"\nPROBLEM: other processes used {other / wall:.2f} cores during the run; not a clean figure")
 PY

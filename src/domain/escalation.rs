@@ -17,29 +17,40 @@ use crate::storage::engine::EscalationStart;
 use crate::storage::entities::{alert, alert_event, complaint, escalation_policy};
 use crate::storage::{self};
 
+/// Who acknowledges: a staff member, by name as their copies will show it.
+pub struct Acknowledger<'a> {
+    pub staff_id: i64,
+    pub full_name: &'a str,
+}
+
 /// Acknowledges the event of the caller's alert `id` for all its
 /// recipients; a second acknowledgement (by anyone) is a no-op. Every
 /// recipient's connections get the updated alert.
-pub async fn acknowledge(app: &App, staff_id: i64, id: i64) -> DomainResult<()> {
-    let alert = storage::alerts::owned(&app.db, staff_id, id)
+pub async fn acknowledge(app: &App, by: &Acknowledger<'_>, id: i64) -> DomainResult<()> {
+    let staff_id = by.staff_id;
+    let (alert, window_open) = storage::alerts::owned_with_window(&app.db, staff_id, id)
         .await?
         .ok_or_else(|| DomainError::NotFound(format!("alert {id} not found")))?;
     if alert.acknowledged_at.is_some() {
         return Ok(());
     }
-    let me = storage::staff::by_id(&app.db, staff_id)
-        .await?
-        .ok_or_else(|| DomainError::NotFound(format!("alert {id} not found")))?;
     let now = app.clock.now();
     let event_id = match alert.event_id {
         Some(id) => Some(id),
-        None => storage::alert_events::event_of(&app.db, &alert).await?,
+        // An alert whose window is over begins no event: it is acknowledged alone.
+        None if window_open => storage::alert_events::event_of(&app.db, &alert).await?,
+        None => None,
     };
     let Some(event_id) = event_id else {
         let ack =
-            storage::alert_events::Acknowledgement { staff_id, full_name: &me.full_name, at: now, next_step_at: None };
+            storage::alert_events::Acknowledgement { staff_id, full_name: by.full_name, at: now, next_step_at: None };
         if storage::alert_events::acknowledge_alone(&app.db, id, &ack).await? {
-            push_updated(app, storage::alerts::by_ids(&app.db, &[id]).await?);
+            // The row as it is now, without reading it back: the update set exactly these.
+            let mut alert = alert;
+            alert.acknowledged_at = Some(now);
+            alert.acknowledged_by = Some(staff_id);
+            alert.acknowledged_by_name = Some(by.full_name.to_owned());
+            push_updated(app, vec![alert]);
         }
         return Ok(());
     };
@@ -50,7 +61,7 @@ pub async fn acknowledge(app: &App, staff_id: i64, id: i64) -> DomainResult<()> 
     });
     let ack = storage::alert_events::Acknowledgement {
         staff_id,
-        full_name: &me.full_name,
+        full_name: by.full_name,
         at: now,
         next_step_at: timeout.map(|t| now + t),
     };
@@ -688,14 +699,13 @@ pub async fn acknowledge_by_link(app: &App, token: &str) -> DomainResult<LinkSta
         LinkState::Ready(alert) => (alert.id, alert.assigned_to_staff_id),
         other => return Ok(other),
     };
-    let active = storage::staff::by_id(&app.db, staff_id).await?.is_some_and(|s| s.is_active);
-    if !active {
+    let Some(me) = storage::staff::by_id(&app.db, staff_id).await?.filter(|s| s.is_active) else {
         return Ok(LinkState::Invalid);
-    }
+    };
     if !storage::alert_events::use_ack_link(&app.db, id, staff_id, app.clock.now()).await? {
         return Ok(LinkState::AlreadyUsed);
     }
-    acknowledge(app, staff_id, id).await?;
+    acknowledge(app, &Acknowledger { staff_id, full_name: &me.full_name }, id).await?;
     let alert = storage::alerts::owned(&app.db, staff_id, id).await?.map(Alert::from);
     Ok(alert.map_or(LinkState::Invalid, |a| LinkState::Done(Box::new(a))))
 }

@@ -50,6 +50,18 @@ pub struct StaffRef {
 
 impl From<alert::Model> for Alert {
     fn from(m: alert::Model) -> Self {
+        // An escalation's alert says so in its metadata too (what webhook
+        // and template readers look at), from the one column that holds it.
+        let mut alert_metadata = m.alert_metadata;
+        if m.escalation_step > 0 {
+            match &mut alert_metadata {
+                Some(Value::Object(fields)) => {
+                    fields.insert("escalation_step".into(), m.escalation_step.into());
+                }
+                None => alert_metadata = Some(serde_json::json!({"escalation_step": m.escalation_step})),
+                Some(_) => {}
+            }
+        }
         Self {
             id: m.id,
             alert_type: m.alert_type,
@@ -61,7 +73,7 @@ impl From<alert::Model> for Alert {
             assigned_to_staff_id: m.assigned_to_staff_id,
             is_read: m.is_read,
             is_dismissed: m.is_dismissed,
-            alert_metadata: m.alert_metadata,
+            alert_metadata,
             created_at: m.created_at,
             read_at: m.read_at,
             dismissed_at: m.dismissed_at,

@@ -111,6 +111,23 @@ pub async fn owned(db: &impl ConnectionTrait, staff_id: i64, id: i64) -> Result<
     Entity::find_by_id(id).filter(Column::AssignedToStaffId.eq(staff_id)).one(db).await
 }
 
+/// [`owned`], and whether the alert still holds its dedup window (one read).
+pub async fn owned_with_window(
+    db: &impl ConnectionTrait,
+    staff_id: i64,
+    id: i64,
+) -> Result<Option<(Model, bool)>, DbErr> {
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let open = super::dialect::as_int(super::dialect::Dialect::of(db)?, "COALESCE(dedup_open, 0)");
+    let query = Entity::find_by_id(id)
+        .filter(Column::AssignedToStaffId.eq(staff_id))
+        .column_as(Expr::cust(open), "window_open")
+        .build(db.get_database_backend());
+    let Some(row) = db.query_one_raw(query).await? else { return Ok(None) };
+    let open: i64 = row.try_get("", "window_open")?;
+    Ok(Some((Model::from_query_result(&row, "")?, open == 1)))
+}
+
 /// Marks read, keeping the first `read_at`. Returns whether a row changed.
 pub async fn mark_read(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
     let result = Entity::update_many()

@@ -187,7 +187,8 @@ async fn acknowledge(
     State(app): State<App>,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    escalation::acknowledge(&app, principal.staff_id()?, id).await?;
+    let by = escalation::Acknowledger { staff_id: principal.staff_id()?, full_name: &principal.full_name };
+    escalation::acknowledge(&app, &by, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
