@@ -1,6 +1,7 @@
 //! Alert analytics (`GET /alerts/stats`): counts, a per-day series, read and
 //! dismiss rates, time to read and dismiss, per-staff figures. `alerts.manage`
-//! sees everyone; others see their own figures only.
+//! sees everyone, `alerts.team` (supervisors) their team; others see their
+//! own figures only.
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -20,7 +21,8 @@ const MAX_RANGE_DAYS: i64 = 366;
 pub struct Stats {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// `all` for `alerts.manage`, else `own`.
+    /// `all` for `alerts.manage`; `team` for `alerts.team` (a supervisor:
+    /// the staff they supervise, and themselves); else `own`.
     pub scope: &'static str,
     pub total: i64,
     pub by_type: BTreeMap<String, i64>,
@@ -107,7 +109,7 @@ async fn counts(db: &crate::storage::Db, w: &Window) -> Result<(Vec<store::Group
     };
     match whole_hours(w) {
         Some((first, last)) => {
-            let edge = |from: DateTime<Utc>, to: DateTime<Utc>| Window { from, to, ..*w };
+            let edge = |from: DateTime<Utc>, to: DateTime<Utc>| Window { from, to, staff: w.staff.clone() };
             let hour = |h: i64| DateTime::<Utc>::UNIX_EPOCH + TimeDelta::hours(h);
             let (head, tail) = (edge(w.from, hour(first)), edge(hour(last), w.to));
             let (hourly, hourly_staff, head_groups, head_staff, tail_groups, tail_staff) = tokio::try_join!(
@@ -133,7 +135,7 @@ async fn counts(db: &crate::storage::Db, w: &Window) -> Result<(Vec<store::Group
 /// The whole hours [first, last) inside an everyone-window (hours since the
 /// Unix epoch), if there is at least one.
 fn whole_hours(w: &Window) -> Option<(i64, i64)> {
-    if w.staff_id.is_some() {
+    if w.staff.is_some() {
         return None;
     }
     let from_secs = w.from.timestamp() + i64::from(w.from.timestamp_subsec_nanos() > 0);
@@ -161,9 +163,18 @@ pub async fn compute(
     if to - from > TimeDelta::days(MAX_RANGE_DAYS) {
         return Err(DomainError::invalid("to", format!("the range may span at most {MAX_RANGE_DAYS} days")));
     }
-    let everyone = caller.can("alerts.manage");
-    let staff_id = if everyone { None } else { Some(caller.staff_id()?) };
-    let w = Window { from, to, staff_id };
+    let (scope, staff) = if caller.can("alerts.manage") {
+        ("all", None)
+    } else if caller.can("alerts.team") {
+        // A supervisor's team: the staff they supervise, and themselves.
+        let me = caller.staff_id()?;
+        let mut team = crate::storage::staff::supervised_by(&app.db, me).await?;
+        team.push(me);
+        ("team", Some(team))
+    } else {
+        ("own", Some(vec![caller.staff_id()?]))
+    };
+    let w = Window { from, to, staff };
     let db = &app.db;
 
     // Independent statements, each on its own pooled connection: they run at
@@ -230,7 +241,7 @@ pub async fn compute(
     Ok(Stats {
         from,
         to,
-        scope: if everyone { "all" } else { "own" },
+        scope,
         total,
         by_type,
         by_severity,

@@ -1121,7 +1121,7 @@ impl MigrationTrait for AlertEvents {
 /// one by one (kept by their SHA-256 until they expire), and per staff
 /// member a time before which every token is ended (password changed or
 /// reset) but the one session kept (the one that changed it); a staff
-/// member's time zone.
+/// member's time zone; the `alerts.team` permission of supervisors and admins.
 struct Sessions;
 
 impl MigrationName for Sessions {
@@ -1160,6 +1160,38 @@ impl MigrationTrait for Sessions {
             let name = column.get_column_name();
             if !m.has_column("staff", &name).await? {
                 m.alter_table(Table::alter().table("staff").add_column(&mut column).take()).await?;
+            }
+        }
+        // Supervisors read their team's statistics (admins read everyone's already).
+        let db = m.get_connection();
+        let seeded = db
+            .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                b.backend(),
+                "SELECT COUNT(*) FROM permissions WHERE name = 'alerts.team'".to_owned(),
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0);
+        if seeded == 0 {
+            let mut insert = Query::insert();
+            insert.into_table("permissions").columns(["id", "name", "description"]).values_panic([
+                7.into(),
+                "alerts.team".into(),
+                "Read the alert statistics of one's team".into(),
+            ]);
+            db.execute(&insert).await?;
+            let mut insert = Query::insert();
+            insert.into_table("role_permissions").columns(["role_id", "permission_id"]);
+            for role in [1, 2] {
+                insert.values_panic([role.into(), 7.into()]);
+            }
+            db.execute(&insert).await?;
+            if b == Dialect::Postgres {
+                db.execute_unprepared(
+                    "SELECT setval(pg_get_serial_sequence('permissions', 'id'), (SELECT MAX(id) FROM permissions))",
+                )
+                .await?;
             }
         }
         Ok(())

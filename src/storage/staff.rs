@@ -223,3 +223,14 @@ pub async fn update(
     }
     update.filter(staff::Column::Id.eq(id)).exec(db).await.map(|_| ())
 }
+
+/// The ids of the staff `supervisor` supervises (active or not: their alerts still count).
+pub async fn supervised_by(db: &impl ConnectionTrait, supervisor: i64) -> Result<Vec<i64>, DbErr> {
+    staff::Entity::find()
+        .select_only()
+        .column(staff::Column::Id)
+        .filter(staff::Column::SupervisorId.eq(supervisor))
+        .into_tuple()
+        .all(db)
+        .await
+}

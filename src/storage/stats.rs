@@ -7,23 +7,37 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 
 use super::dialect::{Dialect, as_int, floor, int_div, seconds_between, unindexed, utc_day, with_index};
-use super::sql::Sql;
+use super::sql::{Sql, id_list};
 
-/// Which alerts: created in [from, to), of one staff member or of everyone.
-#[derive(Debug, Clone, Copy)]
+/// Which alerts: created in [from, to), of some staff members (one's own,
+/// a team's) or of everyone.
+#[derive(Debug, Clone)]
 pub struct Window {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    pub staff_id: Option<i64>,
+    /// `None`: everyone's.
+    pub staff: Option<Vec<i64>>,
+}
+
+/// ` AND {column} = …` (one staff member) or ` AND {column} IN (…)` (a
+/// team) for a window of some staff members; empty for everyone's.
+fn staff_filter(sql: &mut Sql, w: &Window, column: &str) -> String {
+    match w.staff.as_deref() {
+        None => String::new(),
+        Some([one]) => format!(" AND {column} = {}", sql.bind("staff", *one)),
+        // No one: nothing matches.
+        Some(staff) => match id_list(staff) {
+            Some(ids) => format!(" AND {column} IN ({ids})"),
+            None => " AND 1 = 0".to_owned(),
+        },
+    }
 }
 
 /// The WHERE clause of a window (over `alerts a`), its values bound in `sql`.
 fn filter(sql: &mut Sql, w: &Window) -> String {
     let (from, to) = (sql.bind("from", w.from), sql.bind("to", w.to));
     let mut cond = format!("a.created_at >= {from} AND a.created_at < {to}");
-    if let Some(staff) = w.staff_id {
-        cond.push_str(&format!(" AND a.assigned_to_staff_id = {}", sql.bind("staff", staff)));
-    }
+    cond.push_str(&staff_filter(sql, w, "a.assigned_to_staff_id"));
     cond
 }
 
@@ -134,9 +148,7 @@ fn latencies(sql: &mut Sql, w: &Window, latency: Latency, index: &str) -> String
         with_index(b, "alert_latencies", "l", index),
         latency.kind(),
     );
-    if let Some(staff) = w.staff_id {
-        text.push_str(&format!(" AND l.staff_id = {}", sql.bind("staff", staff)));
-    }
+    text.push_str(&staff_filter(sql, w, "l.staff_id"));
     text
 }
 
@@ -156,7 +168,7 @@ pub fn latency_histogram_statement(dialect: Dialect, w: &Window, latency: Latenc
     // With one staff member through the (kind, staff, bucket) index, else the
     // (kind, bucket) one: either way in bucket order, so grouping by bucket
     // streams without a sort.
-    let index = if w.staff_id.is_some() { BY_STAFF } else { "idx_alert_latencies_bucket" };
+    let index = if w.staff.is_some() { BY_STAFF } else { "idx_alert_latencies_bucket" };
     let mut sql = Sql::new(dialect);
     let from = latencies(&mut sql, w, latency, index);
     sql.statement(&format!("SELECT l.bucket AS bucket, COUNT(*) AS n FROM {from} GROUP BY l.bucket ORDER BY l.bucket"))
@@ -298,11 +310,9 @@ pub async fn acknowledgement_histogram(db: &impl ConnectionTrait, w: &Window) ->
         bucket(3600)
     );
     let mut filter = format!("e.started_at >= {from} AND e.started_at < {to} AND e.acknowledged_at IS NOT NULL");
-    if let Some(staff) = w.staff_id {
-        let staff = sql.bind("staff", staff);
-        filter.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM alerts m WHERE m.event_id = e.id AND m.assigned_to_staff_id = {staff})"
-        ));
+    if w.staff.is_some() {
+        let staff = staff_filter(&mut sql, w, "m.assigned_to_staff_id");
+        filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM alerts m WHERE m.event_id = e.id{staff})"));
     }
     let statement = sql.statement(&format!(
         "SELECT x.alert_type AS alert_type, x.staff_id AS staff_id, x.bucket AS bucket, COUNT(*) AS n FROM \
@@ -328,11 +338,9 @@ pub async fn events_by_step(db: &impl ConnectionTrait, w: &Window) -> Result<Vec
     let mut sql = Sql::new(dialect);
     let (from, to) = (sql.bind("from", w.from), sql.bind("to", w.to));
     let mut filter = format!("al.escalation_step > 0 AND al.created_at >= {from} AND al.created_at < {to}");
-    if let Some(staff) = w.staff_id {
-        let staff = sql.bind("staff", staff);
-        filter.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM alerts m WHERE m.event_id = al.event_id AND m.assigned_to_staff_id = {staff})"
-        ));
+    if w.staff.is_some() {
+        let staff = staff_filter(&mut sql, w, "m.assigned_to_staff_id");
+        filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM alerts m WHERE m.event_id = al.event_id{staff})"));
     }
     let statement = sql.statement(&format!(
         "SELECT {} AS step, COUNT(DISTINCT al.event_id) AS n FROM alerts al WHERE {filter} \

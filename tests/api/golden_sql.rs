@@ -130,7 +130,11 @@ fn render(dialect: Dialect) -> Vec<(String, String)> {
         }
     }
 
-    let window = |staff_id| Window { from: now() - TimeDelta::days(30), to: now(), staff_id };
+    let window = |staff_id: Option<i64>| Window {
+        from: now() - TimeDelta::days(30),
+        to: now(),
+        staff: staff_id.map(|id| vec![id]),
+    };
     let mut out = String::from("-- The statistics' statements (GET /alerts/stats).\n\n");
     let hours = (490_000, 490_720);
     let rendered: Vec<(&str, Result<Statement, sea_orm::DbErr>)> = vec![

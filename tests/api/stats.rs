@@ -354,7 +354,57 @@ async fn medians_for_many_staff(backend: Backend) {
     }
 }
 
+/// A supervisor (`alerts.team`) sees their team's figures — the staff they
+/// supervise, and themselves — and nobody else's.
+async fn supervisors_see_their_team(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (a, b) = fixture(&app).await;
+    let (sup, sup_token) = app.staff("sup@example.com", "supervisor").await;
+    let (other_sup, _) = app.staff("other@example.com", "supervisor").await;
+    let admin = app.admin_token().await;
+    let (status, body) = app
+        .send(reqwest::Method::PATCH, &format!("/api/v1/staff/{a}"), Some(&admin), Some(json!({"supervisor_id": sup})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/staff/{b}"),
+            Some(&admin),
+            Some(json!({"supervisor_id": other_sup})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    alert::Entity::insert_many([row(sup, "sla_breach", "critical", at(11, 10), None, None)])
+        .exec_without_returning(&app.app.db)
+        .await
+        .unwrap();
+    let range = "from=2026-11-10T00:00:00Z&to=2026-11-13T00:00:00Z";
+    let (status, team) = app.get(&format!("/api/v1/alerts/stats?{range}"), &sup_token).await;
+    assert_eq!(status, 200, "{team}");
+    assert_eq!((team["scope"].clone(), team["total"].clone()), (json!("team"), json!(11)), "a's 10 and their own 1");
+    let mut staff: Vec<i64> =
+        team["per_staff"].as_array().unwrap().iter().map(|s| s["staff_id"].as_i64().unwrap()).collect();
+    staff.sort();
+    assert_eq!(
+        staff,
+        {
+            let mut v = vec![a, sup];
+            v.sort();
+            v
+        },
+        "not b, who is another supervisor's"
+    );
+    assert_eq!(team["time_to_read_seconds"], json!({"p50": 300, "p90": 3000}), "a's reads");
+    // A supervisor with no one under them: their own figures, under the team scope.
+    let (_, alone) = app.get(&format!("/api/v1/alerts/stats?{range}"), &app.token(other_sup)).await;
+    assert_eq!((alone["scope"].clone(), alone["total"].clone()), (json!("team"), json!(4)), "b's 4 are theirs now");
+    let (_, own) = app.get(&format!("/api/v1/alerts/stats?{range}"), &app.token(a)).await;
+    assert_eq!(own["scope"], "own", "agents keep their own");
+}
+
 on_all_backends!(
+    supervisors_see_their_team,
     stats_maths_on_fixed_data,
     rollups_follow_every_write,
     upgrade_to_statement_triggers,
