@@ -299,6 +299,7 @@ async fn steps_fire_at_their_times_once_each(backend: Backend) {
     assert_eq!(breaches(&app, b, &c).await, [(2, false)]);
     let step2 = app.inbox(b).await.into_iter().find(|x| x["resource_id"] == c["id"]).unwrap();
     assert_eq!(step2["alert_metadata"]["escalation_step"], 2, "{step2}");
+    assert_eq!(step2["title"], format!("SLA breached: Router (#{})", c["id"]), "titles name the complaint's subject");
     assert_eq!(step2["alert_metadata"]["complaint_id"], c["id"], "the rule's metadata kept");
     assert_eq!(breaches(&app, sup, &c).await, [(0, false)], "nobody gets the same event twice");
     // Reading it: the policy it began with, who each step told and when, what comes next.

@@ -102,6 +102,9 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                 c(&["'assigned to '", "x.owner_name"])
             );
             let id = text(b, "x.rid");
+            // `Router keeps dropping the connection (#3)`: what a title names, the
+            // subject first (cut so the id still fits the 255 characters).
+            let subject = c(&["substr(x.title, 1, 200)", "' (#'", &id, "')'"]);
             let mut metadata = vec![
                 ("rule_id", rule_id),
                 ("rule_name", rule_name),
@@ -123,7 +126,7 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                     metadata.push(("first_response_due_at", "x.deadline_json".to_owned()));
                     metadata.push(("overdue_seconds", "x.secs".to_owned()));
                     (
-                        c(&["'First response overdue: complaint #'", &id]),
+                        c(&["'First response overdue: '", &subject]),
                         c(&[
                             &sla_lead[..],
                             &["') has had no first response; it was due '", &due_text, "', '", &duration, "' ago.'"],
@@ -135,7 +138,7 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                     metadata.push(("first_response_due_at", "x.deadline_json".to_owned()));
                     metadata.push(("seconds_left", "x.secs".to_owned()));
                     (
-                        c(&["'First response at risk: complaint #'", &id]),
+                        c(&["'First response at risk: '", &subject]),
                         c(&[
                             &sla_lead[..],
                             &[
@@ -153,7 +156,7 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                 Source::SlaBreached { .. } => {
                     metadata.push(("overdue_seconds", "x.secs".to_owned()));
                     (
-                        c(&["'SLA breached: complaint #'", &id]),
+                        c(&["'SLA breached: '", &subject]),
                         c(&[
                             &sla_lead[..],
                             &["') missed its SLA deadline of '", &due_text, "' by '", &duration, "'.'"],
@@ -166,7 +169,7 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                     metadata.push(("elapsed_percent", percent.to_owned()));
                     metadata.push(("seconds_left", "x.secs".to_owned()));
                     (
-                        c(&["'SLA at risk: complaint #'", &id]),
+                        c(&["'SLA at risk: '", &subject]),
                         c(&[
                             &sla_lead[..],
                             &[&format!(
@@ -189,7 +192,7 @@ pub(super) fn texts(sql: &mut Sql, plan: &RulePlan, version: &str) -> Texts {
                 _ => {
                     let capitalised = c(&["upper(substr(x.priority, 1, 1))", "substr(x.priority, 2)"]);
                     (
-                        c(&[&capitalised, "' complaint #'", &id]),
+                        c(&[&capitalised, "' complaint: '", &subject]),
                         c(&[
                             "'Complaint #'",
                             &id,
