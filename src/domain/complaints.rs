@@ -394,8 +394,21 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     let resolved_before = current.resolved_at.is_some();
     let snapshot = sla::snapshot(app).await?;
     let updated = update_with_clock(app, &snapshot, id, row, explicit_deadline).await?;
-    raise_alerts_now(app, &updated, just_closed(&updated, resolved_before), false).await;
+    after_update(app, current.assigned_to_staff_id, &updated, resolved_before).await;
     Ok(present(&snapshot, updated, app.clock.now()))
+}
+
+/// The effects of an update once it is written: a previous assignee's live
+/// alerts about it end when it changed hands, then the rules are evaluated
+/// (the new assignee's alerts at once). Best effort, like the evaluation:
+/// the write stands, and the periodic check catches up.
+async fn after_update(app: &App, previous: Option<i64>, updated: &complaint::Model, resolved_before: bool) {
+    if let Some(previous) = previous.filter(|p| updated.assigned_to_staff_id != Some(*p))
+        && let Err(e) = super::engine::after_reassignment(app, updated.id, previous).await
+    {
+        tracing::warn!(complaint = updated.id, error = %e, "could not end the previous assignee's alerts");
+    }
+    raise_alerts_now(app, updated, just_closed(updated, resolved_before), false).await;
 }
 
 /// When a complaint moving to `status` was resolved: the first time is kept;
@@ -562,8 +575,9 @@ pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintS
         Change::Content(change) => {
             let resolved_before = existing.resolved_at.is_some();
             let deadline = wanted.sla_deadline.filter(|d| existing.sla_deadline != Some(*d));
+            let previous = existing.assigned_to_staff_id;
             let updated = update_with_clock(app, &snapshot, existing.id, change, deadline).await?;
-            raise_alerts_now(app, &updated, just_closed(&updated, resolved_before), false).await;
+            after_update(app, previous, &updated, resolved_before).await;
             Ok(Synced { outcome: SyncOutcome::Updated, complaint: show(updated) })
         }
     }

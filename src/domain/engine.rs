@@ -203,6 +203,18 @@ pub async fn after_complaint_write(
     Ok(())
 }
 
+/// After a complaint changed hands: the previous assignee's live alerts
+/// about it end (it is no longer theirs to act on; the new assignee's come
+/// with the evaluation that follows the write), and their inbox is resynced.
+pub async fn after_reassignment(app: &App, complaint_id: i64, previous: i64) -> DomainResult<()> {
+    let now = app.clock.now();
+    let expired = store::expire_alerts_of(&app.db, complaint_id, Some(previous), &COMPLAINT_BOUND_TYPES, now).await?;
+    for staff_id in expired {
+        app.events.publish(StaffEvent { staff_id, change: Change::Resync });
+    }
+    Ok(())
+}
+
 fn rule_type(conditions: &Conditions) -> &'static str {
     match conditions {
         Conditions::Sla(_) => "sla",

@@ -155,7 +155,27 @@ async fn list_filters_and_pages(backend: Backend) {
     }
 }
 
+/// Reassigning: the new assignee's alerts at once, the previous assignee's
+/// live alerts about it gone from their inbox, the supervisor's kept.
+async fn reassigning_moves_the_alerts(backend: Backend) {
+    let app = spawn_app!(backend);
+    app.staff("sup@example.com", "supervisor").await;
+    let (a, _) = app.staff_with("a@example.com", "agent", Some("sup@example.com")).await;
+    let (b, _) = app.staff_with("b@example.com", "agent", Some("sup@example.com")).await;
+    let sup = app.staff_id("sup@example.com").await;
+    let c = app
+        .complaint(json!({"title": "Router", "customer_name": "Cy", "priority": "critical", "assigned_to_staff_id": a}))
+        .await;
+    let about = |inbox: Vec<Value>| inbox.iter().filter(|x| x["resource_id"] == c["id"]).count();
+    assert_eq!((about(app.inbox(a).await), about(app.inbox(b).await)), (1, 0));
+    app.patch_complaint(&c["id"], json!({"assigned_to_staff_id": b})).await;
+    assert_eq!(about(app.inbox(b).await), 1, "the new assignee's alert at once");
+    assert_eq!(about(app.inbox(a).await), 0, "the previous assignee's alert ended");
+    assert_eq!(about(app.inbox(sup).await), 1, "the supervisor keeps theirs (no second one)");
+}
+
 on_all_backends!(
+    reassigning_moves_the_alerts,
     create_computes_the_deadline_from_priority,
     assignee_must_be_active_staff,
     patch_status_priority_deadline,

@@ -456,12 +456,26 @@ pub async fn expire_complaint_alerts(
     alert_types: &[&str],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, DbErr> {
+    expire_alerts_of(db, complaint_id, None, alert_types, now).await
+}
+
+/// [`expire_complaint_alerts`], of one recipient only (`recipient`), or of all (`None`).
+pub async fn expire_alerts_of(
+    db: &impl ConnectionTrait,
+    complaint_id: i64,
+    recipient: Option<i64>,
+    alert_types: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, DbErr> {
     use alert::Column as A;
-    let live_of_complaint = Condition::all()
+    let mut live_of_complaint = Condition::all()
         .add(Expr::col(A::ResourceType).eq("complaint"))
         .add(Expr::col(A::ResourceId).eq(complaint_id))
         .add(Expr::col(A::AlertType).is_in(alert_types.iter().copied()))
         .add(Expr::col(A::ExpiresAt).is_null().or(Expr::col(A::ExpiresAt).gt(now)));
+    if let Some(staff_id) = recipient {
+        live_of_complaint = live_of_complaint.add(Expr::col(A::AssignedToStaffId).eq(staff_id));
+    }
     let recipients: Vec<i64> = alert::Entity::find()
         .select_only()
         .column(A::AssignedToStaffId)
