@@ -78,6 +78,12 @@ pub struct ComplaintFilter {
     pub status: Option<String>,
     pub priority: Option<String>,
     pub assigned_to_staff_id: Option<i64>,
+    /// Assigned to one of these staff members (a caller's own, their team's).
+    pub assignees: Option<Vec<i64>>,
+    /// Unassigned only.
+    pub unassigned: bool,
+    /// Lower-case text the title or the customer's name contains.
+    pub text: Option<String>,
     /// Open complaints whose clocks are in this state (`at_risk`, `breached`, `paused`, `running`).
     pub sla_state: Option<SlaFilter>,
     /// Soonest due first (instead of newest first).
@@ -327,6 +333,40 @@ async fn row(app: &App, id: i64) -> DomainResult<complaint::Model> {
     storage::complaints::by_id(&app.db, id)
         .await?
         .ok_or_else(|| DomainError::NotFound(format!("complaint {id} not found")))
+}
+
+/// Narrows `filter` to the complaints of the caller (`me`), of their team
+/// (`team`: theirs and those of the staff they supervise) or to the
+/// unassigned ones (`unassigned`), and to those whose title or customer
+/// contains `text`.
+pub async fn narrow(
+    app: &App,
+    caller: &super::auth::Principal,
+    filter: &mut ComplaintFilter,
+    assignee: Option<&str>,
+    text: Option<&str>,
+) -> DomainResult<()> {
+    match assignee {
+        None => {}
+        Some("me") => filter.assignees = Some(vec![caller.staff_id()?]),
+        Some("team") => {
+            let me = caller.staff_id()?;
+            let mut team = storage::staff::supervised_by(&app.db, me).await?;
+            team.push(me);
+            filter.assignees = Some(team);
+        }
+        Some("unassigned") => filter.unassigned = true,
+        Some(other) => {
+            return Err(DomainError::invalid("assignee", format!("{other:?} is not one of me, team, unassigned")));
+        }
+    }
+    if let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) {
+        if text.chars().count() > 100 {
+            return Err(DomainError::invalid("q", "must be at most 100 characters"));
+        }
+        filter.text = Some(text.to_lowercase());
+    }
+    Ok(())
 }
 
 pub async fn list(app: &App, mut filter: ComplaintFilter, paging: Paging) -> DomainResult<ComplaintPage> {
@@ -810,4 +850,99 @@ async fn import_batch(app: &App, batch: &mut Vec<(usize, String, Wanted)>, dry_r
             report.rejected.extend(entries.iter().map(|(line, _, _)| (*line, why.clone())));
         }
     }
+}
+
+// ---------------------------------------------------------------- a complaint's alerts
+
+/// The alerts a complaint raised, newest first: who got each, what they did
+/// with it, how it was delivered.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ComplaintAlerts {
+    pub complaint_id: i64,
+    pub alerts: Vec<TimelineAlert>,
+    /// More alerts than [`TIMELINE_ALERTS`] exist: the oldest are left out.
+    pub truncated: bool,
+}
+
+/// One alert of a complaint's timeline.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TimelineAlert {
+    pub id: i64,
+    pub alert_type: String,
+    pub severity: String,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
+    pub recipient: super::views::StaffRef,
+    /// 0: the rule's own recipients; n: added by escalation step n.
+    pub escalation_step: i32,
+    pub read_at: Option<DateTime<Utc>>,
+    pub dismissed_at: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<super::views::StaffRef>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub deliveries: Vec<DeliveryState>,
+}
+
+/// Where one delivery of an alert stands.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliveryState {
+    pub channel: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+/// The most alerts a timeline shows.
+pub const TIMELINE_ALERTS: u64 = 200;
+
+/// The alerts complaint `id` raised. Supervisors and admins (`alerts.team`,
+/// `alerts.manage`) see every recipient's; anyone else their own only.
+pub async fn alerts_of(app: &App, caller: &super::auth::Principal, id: i64) -> DomainResult<ComplaintAlerts> {
+    row(app, id).await?;
+    let recipient = match caller.can("alerts.manage") || caller.can("alerts.team") {
+        true => None,
+        false => Some(caller.staff_id()?),
+    };
+    let mut alerts = storage::alerts::of_complaint(&app.db, id, recipient, TIMELINE_ALERTS + 1).await?;
+    let truncated = alerts.len() as u64 > TIMELINE_ALERTS;
+    alerts.truncate(TIMELINE_ALERTS as usize);
+    let ids: Vec<i64> = alerts.iter().map(|a| a.id).collect();
+    let mut staff: Vec<i64> = alerts.iter().map(|a| a.assigned_to_staff_id).collect();
+    staff.sort_unstable();
+    staff.dedup();
+    let (names, deliveries) =
+        tokio::try_join!(storage::stats::staff_names(&app.db, &staff), storage::deliveries::of_alerts(&app.db, &ids))?;
+    let names: std::collections::HashMap<i64, String> = names.into_iter().collect();
+    let mut by_alert: std::collections::HashMap<i64, Vec<DeliveryState>> = std::collections::HashMap::new();
+    for d in deliveries {
+        let state =
+            DeliveryState { channel: d.channel, status: d.status, attempts: d.attempts, last_error: d.last_error };
+        by_alert.entry(d.alert_id).or_default().push(state);
+    }
+    let alerts = alerts
+        .into_iter()
+        .map(|a| TimelineAlert {
+            id: a.id,
+            recipient: super::views::StaffRef {
+                id: a.assigned_to_staff_id,
+                full_name: names.get(&a.assigned_to_staff_id).cloned().unwrap_or_default(),
+            },
+            deliveries: by_alert.remove(&a.id).unwrap_or_default(),
+            alert_type: a.alert_type,
+            severity: a.severity,
+            title: a.title,
+            created_at: a.created_at,
+            escalation_step: a.escalation_step,
+            read_at: a.read_at,
+            dismissed_at: a.dismissed_at,
+            acknowledged_at: a.acknowledged_at,
+            acknowledged_by: a
+                .acknowledged_by
+                .map(|id| super::views::StaffRef { id, full_name: a.acknowledged_by_name.unwrap_or_default() }),
+            resolved_at: a.resolved_at,
+            expires_at: a.expires_at,
+        })
+        .collect();
+    Ok(ComplaintAlerts { complaint_id: id, alerts, truncated })
 }

@@ -111,6 +111,22 @@ pub async fn owned(db: &impl ConnectionTrait, staff_id: i64, id: i64) -> Result<
     Entity::find_by_id(id).filter(Column::AssignedToStaffId.eq(staff_id)).one(db).await
 }
 
+/// The alerts of complaint `complaint_id` (of one recipient, or of all),
+/// newest first, `limit` at most (through `idx_alerts_resource`).
+pub async fn of_complaint(
+    db: &impl ConnectionTrait,
+    complaint_id: i64,
+    recipient: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Model>, DbErr> {
+    let mut query =
+        Entity::find().filter(Column::ResourceType.eq("complaint")).filter(Column::ResourceId.eq(complaint_id));
+    if let Some(staff_id) = recipient {
+        query = query.filter(Column::AssignedToStaffId.eq(staff_id));
+    }
+    query.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id).limit(limit).all(db).await
+}
+
 /// [`owned`], and whether the alert still holds its dedup window (one read).
 pub async fn owned_with_window(
     db: &impl ConnectionTrait,

@@ -259,6 +259,15 @@ pub async fn page(
     if let Some(a) = f.assigned_to_staff_id {
         query = query.filter(Column::AssignedToStaffId.eq(a));
     }
+    if let Some(staff) = &f.assignees {
+        query = query.filter(Column::AssignedToStaffId.is_in(staff.iter().copied()));
+    }
+    if f.unassigned {
+        query = query.filter(Column::AssignedToStaffId.is_null());
+    }
+    if let Some(text) = &f.text {
+        query = query.filter(super::sql::any_contains(&[Column::Title, Column::CustomerName], text));
+    }
     if let Some(state) = f.sla_state {
         let now = f.now.unwrap_or_else(Utc::now);
         let live = Column::Status.is_in(crate::domain::sla::LIVE_STATUSES);

@@ -137,7 +137,6 @@ pub async fn page(
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<staff::Model>, u64), DbErr> {
-    use sea_orm::sea_query::{Expr, ExprTrait, Func};
     use sea_orm::{PaginatorTrait, QueryOrder};
     let mut query = staff::Entity::find();
     if let Some(role_id) = filter.role_id {
@@ -150,14 +149,7 @@ pub async fn page(
         query = query.filter(staff::Column::SupervisorId.eq(supervisor));
     }
     if let Some(text) = &filter.text {
-        // A literal substring: LIKE's wildcards in the text are escaped.
-        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let like = |col: staff::Column| {
-            Expr::expr(Func::lower(Expr::col(col)))
-                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        query =
-            query.filter(sea_orm::Condition::any().add(like(staff::Column::FullName)).add(like(staff::Column::Email)));
+        query = query.filter(super::sql::any_contains(&[staff::Column::FullName, staff::Column::Email], text));
     }
     let total = query.clone().count(db).await?;
     let rows = query

@@ -174,7 +174,73 @@ async fn reassigning_moves_the_alerts(backend: Backend) {
     assert_eq!(about(app.inbox(sup).await), 1, "the supervisor keeps theirs (no second one)");
 }
 
+/// `assignee=me|team|unassigned` and `q` (title or customer, literal text).
+async fn list_by_assignee_and_text(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (sup, sup_token) = app.staff("sup@example.com", "supervisor").await;
+    let (a, a_token) = app.staff_with("a@example.com", "agent", Some("sup@example.com")).await;
+    let (b, _) = app.staff("b@example.com", "agent").await;
+    for (title, customer, assignee) in [
+        ("Router keeps dropping", "Cy Twombly", Some(a)),
+        ("Charged twice", "Ada 100% Lovelace", Some(b)),
+        ("Lost parcel", "Grace", Some(sup)),
+        ("No invoice", "Linus", None),
+    ] {
+        app.complaint(json!({"title": title, "customer_name": customer, "assigned_to_staff_id": assignee})).await;
+    }
+    let titles = |page: &Value| -> Vec<String> {
+        let mut t: Vec<String> =
+            page["complaints"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_owned()).collect();
+        t.sort();
+        t
+    };
+    let (_, mine) = app.get("/api/v1/complaints?assignee=me", &a_token).await;
+    assert_eq!(titles(&mine), ["Router keeps dropping"]);
+    let (_, team) = app.get("/api/v1/complaints?assignee=team", &sup_token).await;
+    assert_eq!(titles(&team), ["Lost parcel", "Router keeps dropping"], "the supervisor's and their agent's");
+    let (_, nobody) = app.get("/api/v1/complaints?assignee=unassigned", &sup_token).await;
+    assert_eq!(titles(&nobody), ["No invoice"]);
+    let (_, found) = app.get("/api/v1/complaints?q=ROUTER", &sup_token).await;
+    assert_eq!(titles(&found), ["Router keeps dropping"], "case-insensitive, on the title");
+    let (_, found) = app.get("/api/v1/complaints?q=100%25", &sup_token).await;
+    assert_eq!(titles(&found), ["Charged twice"], "on the customer, % taken literally");
+    let (_, found) = app.get("/api/v1/complaints?q=_", &sup_token).await;
+    assert_eq!(found["total"], 0, "_ taken literally");
+    let (status, body) = app.get("/api/v1/complaints?assignee=everyone", &sup_token).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("assignee"), "{body}");
+    assert_eq!(app.get(&format!("/api/v1/complaints?q={}", "x".repeat(101)), &sup_token).await.0, 422);
+}
+
+/// A complaint's alerts: who got each and what they did; a supervisor sees
+/// every recipient's, an agent their own.
+async fn complaint_alerts_timeline(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (_, sup_token) = app.staff("sup@example.com", "supervisor").await;
+    let (a, a_token) = app.staff_with("a@example.com", "agent", Some("sup@example.com")).await;
+    let c = app
+        .complaint(json!({"title": "Router", "customer_name": "Cy", "priority": "critical", "assigned_to_staff_id": a}))
+        .await;
+    let mine = app.inbox(a).await.into_iter().find(|x| x["resource_id"] == c["id"]).unwrap();
+    assert_eq!(app.put(&format!("/api/v1/alerts/{}/read", mine["id"]), &a_token).await.0, 204);
+    let path = format!("/api/v1/complaints/{}/alerts", c["id"]);
+    let (status, all) = app.get(&path, &sup_token).await;
+    assert_eq!(status, 200, "{all}");
+    let alerts = all["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 2, "the assignee's and the supervisor's: {all}");
+    let of_a = alerts.iter().find(|x| x["recipient"]["id"] == a).unwrap();
+    assert_eq!(of_a["recipient"]["full_name"], "a");
+    assert!(of_a["read_at"].is_string() && of_a["acknowledged_at"].is_null(), "{of_a}");
+    assert!(of_a["deliveries"].is_array() && of_a["title"].as_str().unwrap().contains("Router"), "{of_a}");
+    assert_eq!(all["truncated"], false);
+    let (_, own) = app.get(&path, &a_token).await;
+    assert_eq!(own["alerts"].as_array().unwrap().len(), 1, "an agent sees their own only: {own}");
+    assert_eq!(app.get("/api/v1/complaints/999999/alerts", &sup_token).await.0, 404);
+}
+
 on_all_backends!(
+    list_by_assignee_and_text,
+    complaint_alerts_timeline,
     reassigning_moves_the_alerts,
     create_computes_the_deadline_from_priority,
     assignee_must_be_active_staff,

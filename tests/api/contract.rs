@@ -269,6 +269,7 @@ async fn openapi_lists_every_route() {
         "GET /api/v1/complaints/{id}",
         "PATCH /api/v1/complaints/{id}",
         "PUT /api/v1/complaints/by-external-id/{external_id}",
+        "GET /api/v1/complaints/{id}/alerts",
         "GET /api/v1/sla/calendars",
         "POST /api/v1/sla/calendars",
         "GET /api/v1/sla/calendars/{id}",

@@ -14,7 +14,11 @@ use crate::http::extract::{Authorized, ComplaintsRead, ComplaintsWrite, Json, Pa
 use crate::http::openapi::{ComplaintStatus, ErrorBody, Priority};
 
 pub fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update)).routes(routes!(sync))
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update))
+        .routes(routes!(sync))
+        .routes(routes!(alerts_of))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -74,6 +78,11 @@ pub struct ListQuery {
     #[param(value_type = Option<Priority>)]
     priority: Option<String>,
     assigned_to_staff_id: Option<i64>,
+    /// `me` (the caller's), `team` (theirs and those of the staff they supervise) or `unassigned`
+    #[param(value_type = Option<String>, pattern = "^(me|team|unassigned)$")]
+    assignee: Option<String>,
+    /// Text the title or the customer's name contains (case-insensitive, at most 100 characters)
+    q: Option<String>,
     /// Open complaints whose SLA clocks are `at_risk`, `breached`, `paused` or `running`
     #[param(value_type = Option<String>, pattern = "^(at_risk|breached|paused|running)$")]
     sla_state: Option<String>,
@@ -88,19 +97,20 @@ pub struct ListQuery {
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
 ))]
 async fn list(
-    _: Authorized<ComplaintsRead>,
+    Authorized { principal, .. }: Authorized<ComplaintsRead>,
     State(app): State<App>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<complaints::ComplaintPage>> {
     let paging = Paging::new(q.page, q.page_size)?;
-    let filter = complaints::ComplaintFilter {
+    let mut filter = complaints::ComplaintFilter {
         status: q.status,
         priority: q.priority,
         assigned_to_staff_id: q.assigned_to_staff_id,
         sla_state: q.sla_state.as_deref().map(complaints::SlaFilter::parse).transpose()?,
         sort_by_due: complaints::parse_sort(q.sort.as_deref())?,
-        now: None,
+        ..Default::default()
     };
+    complaints::narrow(&app, &principal, &mut filter, q.assignee.as_deref(), q.q.as_deref()).await?;
     Ok(axum::Json(complaints::list(&app, filter, paging).await?))
 }
 
@@ -258,4 +268,19 @@ async fn sync(
         }
     };
     Ok((status, axum::Json(synced)))
+}
+
+/// The alerts the complaint raised, newest first (at most 200): who got
+/// each, read / dismissed / acknowledged / resolved, and its deliveries.
+/// Supervisors and admins see every recipient's, anyone else their own.
+#[utoipa::path(get, path = "/complaints/{id}/alerts", operation_id = "complaint_alerts", tag = "complaints", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = complaints::ComplaintAlerts),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn alerts_of(
+    Authorized { principal, .. }: Authorized<ComplaintsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<complaints::ComplaintAlerts>> {
+    Ok(axum::Json(complaints::alerts_of(&app, &principal, id).await?))
 }
