@@ -128,6 +128,7 @@ pub async fn set_active(app: &App, email: &str, active: bool) -> DomainResult<st
         .ok_or_else(|| DomainError::NotFound(format!("no staff member with email {email}")))?;
     if !active {
         app.events.publish(StaffEvent { staff_id: updated.id, change: Change::AccessRevoked });
+        auth::end_sessions(app, updated.id, None).await?;
     }
     // Who is told about their complaints changed (or, their workload): the
     // next scheduled check reads those complaints again.
@@ -433,12 +434,16 @@ pub async fn change(app: &App, id: i64, input: StaffChanges) -> DomainResult<Sta
         .await
         .map_err(taken(email.as_deref().unwrap_or(&before.email)))?;
     let after = storage::staff::by_id(&app.db, id).await?.ok_or_else(|| not_found(id))?;
-    if input.password.is_some() {
+    let deactivated = before.is_active && !after.is_active;
+    if deactivated {
+        // First: live connections close saying why.
+        app.events.publish(StaffEvent { staff_id: id, change: Change::AccessRevoked });
+    }
+    if input.password.is_some() || deactivated {
+        // Ended, not only refused while inactive: a reactivation starts afresh.
         auth::end_sessions(app, id, None).await?;
     }
-    if before.is_active && !after.is_active {
-        app.events.publish(StaffEvent { staff_id: id, change: Change::AccessRevoked });
-    } else if before.role_id != after.role_id || before.email != after.email {
+    if !deactivated && (before.role_id != after.role_id || before.email != after.email) {
         app.events.publish(StaffEvent { staff_id: id, change: Change::SessionsChanged });
     }
     if before.is_active != after.is_active || before.supervisor_id != after.supervisor_id {

@@ -85,6 +85,20 @@ pub async fn scalar(db: &impl ConnectionTrait, stmt: Statement) -> Result<i64, D
     row.try_get_by_index::<i64>(0)
 }
 
+/// `LIKE '%text%'` for a literal `text`: its `%`, `_` and backslashes escaped.
+pub fn contains(text: &str) -> sea_orm::sea_query::LikeExpr {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// `lower(column) LIKE '%text%'` for any of `columns`: `text` is lower-case already.
+pub fn any_contains<C: sea_orm::sea_query::IntoColumnRef + Copy>(columns: &[C], text: &str) -> sea_orm::Condition {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    columns.iter().fold(sea_orm::Condition::any(), |any, col| {
+        any.add(Expr::expr(Func::lower(Expr::col(*col))).like(contains(text)))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,18 +125,4 @@ mod tests {
         sql.bind("a", 2);
         assert!(sql.statement("SELECT {a}").is_err(), "a second value under one name");
     }
-}
-
-/// `LIKE '%text%'` for a literal `text`: its `%`, `_` and backslashes escaped.
-pub fn contains(text: &str) -> sea_orm::sea_query::LikeExpr {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')
-}
-
-/// `lower(column) LIKE '%text%'` for any of `columns`: `text` is lower-case already.
-pub fn any_contains<C: sea_orm::sea_query::IntoColumnRef + Copy>(columns: &[C], text: &str) -> sea_orm::Condition {
-    use sea_orm::sea_query::{Expr, ExprTrait, Func};
-    columns.iter().fold(sea_orm::Condition::any(), |any, col| {
-        any.add(Expr::expr(Func::lower(Expr::col(*col))).like(contains(text)))
-    })
 }

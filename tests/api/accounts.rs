@@ -208,6 +208,12 @@ async fn deactivation_ends_sessions_and_reroutes_alerts(backend: Backend) {
     assert_eq!((status, &body["is_active"]), (200, &json!(false)), "{body}");
     assert_eq!(me(&app, &token).await.0, 401, "refused at once");
     assert_eq!(login(&app, "a@example.com", PASSWORD).await.0, 401);
+    let on = json!({"is_active": true});
+    assert_eq!(app.send(Method::PATCH, &format!("/api/v1/staff/{a}"), Some(&admin), Some(on)).await.0, 200);
+    assert_eq!(me(&app, &token).await.0, 401, "ended, not only refused while inactive: reactivating starts afresh");
+    assert_eq!(login(&app, "a@example.com", PASSWORD).await.0, 200);
+    let off = json!({"is_active": false});
+    assert_eq!(app.send(Method::PATCH, &format!("/api/v1/staff/{a}"), Some(&admin), Some(off)).await.0, 200);
     app.app.clock.advance(TimeDelta::hours(1));
     app.check().await;
     use convergeai_alerts::storage::entities::alert;

@@ -20,6 +20,8 @@ use chrono::{TimeDelta, Utc};
 use reqwest::{Method, header};
 use serde_json::{Value, json};
 
+use convergeai_alerts::config::{Secret, ServeConfig};
+
 use crate::harness::{Backend, TestApp};
 
 /// How long any one expected change on the page may take.
@@ -89,11 +91,13 @@ async fn console_end_to_end_in_headless_chromium() {
     let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
     let (agent_id, _) = app.staff("agent@example.com", "agent").await;
     let (_, admin_token) = app.staff("admin@example.com", "admin").await;
+    // Email is set up on this server (nothing is sent: the dispatcher is off in tests), so it can be chosen.
+    let base = serve_configured(&app, |c| c.delivery.smtp_url = Some(Secret::new("smtp://127.0.0.1:2525"))).await;
     let browser = Browser::start(&chromium, &chromedriver).await;
     let shots = screenshots_dir();
 
     // An agent signs in and sees an empty inbox, the live feed connected.
-    browser.goto(&app.url("/")).await;
+    browser.goto(&format!("{base}/")).await;
     sign_in(&browser, "agent@example.com").await;
     browser.find("#view-inbox:not([hidden]) #inbox-empty:not([hidden])").await;
     browser.wait_for("the live feed", "document.querySelector('#live-state').dataset.state === 'on'").await;
@@ -155,12 +159,30 @@ async fn console_end_to_end_in_headless_chromium() {
             &format!("document.querySelector('{breach} .form-status.is-error')?.textContent.includes('in_app cannot be switched off')"),
         )
         .await;
+    // SMS and webhook are not set up here: greyed out, with the reason.
+    let sms = browser.find(&format!("{breach} input[value=sms]")).await;
+    assert_eq!(sms.property("disabled").await, json!(true));
+    let note = browser.text("#channel-note-webhook").await;
+    assert_eq!(note, "Webhook is not set up on this server — ask your administrator (ALERTS_WEBHOOK_URL).");
     browser.screenshot(&shots, "settings.png").await;
 
-    // Sign out; sign in as an admin, who sees the rules and analytics pages.
+    // Sign out while the server cannot be reached: the tab forgets the token all the same, and says so.
+    let agent_token = browser.execute("return sessionStorage.getItem('convergeai-alerts.token')").await;
+    browser
+        .execute(
+            "window.__realFetch = window.fetch; \
+             window.fetch = (url, init) => String(url).endsWith('/auth/logout') \
+               ? Promise.reject(new TypeError('Failed to fetch')) : window.__realFetch(url, init);",
+        )
+        .await;
     browser.click("#sign-out").await;
     browser.find("#view-signin:not([hidden])").await;
     assert_eq!(browser.execute("return sessionStorage.length").await, json!(0), "the token is gone");
+    let notice = browser.text("#signin-notice").await;
+    assert!(notice.starts_with("You are signed out in this tab. The server could not be told"), "{notice}");
+    assert_eq!(app.get("/api/v1/auth/me", agent_token.as_str().unwrap()).await.0, 200, "the server was not told");
+
+    // Sign in as an admin, who sees the rules and analytics pages.
     sign_in(&browser, "admin@example.com").await;
     browser.find("#view-inbox:not([hidden])").await;
 
@@ -947,6 +969,317 @@ async fn escalation_timeline_and_policy_editor_in_headless_chromium() {
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 
     browser.close().await;
+}
+
+/// Team administration and the account, as an admin: an agent added (a bad
+/// phone number refused next to its field, in words, then fixed), edited (an
+/// email already taken refused next to its field), deactivated (their token
+/// refused from then on) and reactivated; settings grey out the channels
+/// this server has not set up, and SMS without a phone number; the admin's
+/// password changed (their other session ends, this one holds); signed out
+/// through the button (the token refused afterwards).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_administration_and_account_in_headless_chromium() {
+    let Some((chromium, chromedriver)) = browser_tools() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let alan = named_staff(&app, "alan@example.com", "admin", "Alan Turing").await;
+    let grace = named_staff(&app, "grace@example.com", "supervisor", "Grace Hopper").await;
+    named_staff_under(&app, "lin@example.com", "agent", "Lin Chen", Some("grace@example.com")).await;
+    // SMS is set up on this server (nothing is sent: the dispatcher is off); email and webhook are not.
+    let base = serve_configured(&app, |c| c.delivery.sms_url = Some("http://127.0.0.1:9/sms".into())).await;
+
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshots_dir();
+    browser.goto(&format!("{base}/")).await;
+    sign_in(&browser, "alan@example.com").await;
+
+    // The Team page: everyone, in name order, with their supervisor by name.
+    browser.click("li[data-needs='staff.manage']:not([hidden]) a[data-route=team]").await;
+    let rows = "document.querySelectorAll('#team-table tbody tr')";
+    browser.wait_for("the team", &format!("{rows}.length === 3")).await;
+    let emails = browser.execute(&format!("return [...{rows}].map((r) => r.dataset.email)")).await;
+    assert_eq!(emails, json!(["alan@example.com", "grace@example.com", "lin@example.com"]));
+    assert!(browser.text(&format!("#staff-{alan} th")).await.contains("You"));
+    let lin = browser.text("#team-table tr[data-email='lin@example.com']").await;
+    for part in ["Lin Chen", "Agent", "Grace Hopper", "Active", "The organisation’s"] {
+        assert!(lin.contains(part), "{part:?} in {lin}");
+    }
+    let admin = app.admin_token().await;
+
+    // Add an agent: a phone number without its country code is refused next to the field, in words.
+    browser.click("#team-add").await;
+    browser.find("#team-panel:not([hidden]) #team-email").await.send_keys("ada@example.com").await;
+    browser.find("#team-name").await.send_keys("Ada Lovelace").await;
+    browser.click("#team-role option[value=agent]").await;
+    browser.click(&format!("#team-supervisor option[value='{grace}']")).await;
+    let phone = browser.find("#team-phone").await;
+    phone.send_keys("020 7946 0958").await;
+    browser.find("#team-zone").await.send_keys("Europe/London").await;
+    browser.find("#team-password").await.send_keys("analytical-engine-1843").await;
+    browser.click("#team-submit").await;
+    browser
+        .wait_for(
+            "the phone's error",
+            "document.querySelector('#team-phone-error').textContent === \
+             'Phone: must be an international number: + and 6 to 15 digits, e.g. +44 20 7946 0958.'",
+        )
+        .await;
+    assert_eq!(phone.attribute("aria-invalid").await, json!("true"));
+    assert_eq!(browser.execute("return document.activeElement.id").await, json!("team-phone"));
+    assert_eq!(app.get("/api/v1/staff?q=ada", &admin).await.1["total"], 0, "nobody was added");
+
+    // Corrected: added, and listed.
+    phone.clear().await;
+    phone.send_keys("+44 20 7946 0958").await;
+    assert_eq!(browser.text("#team-phone-error").await, "", "the error goes as the field changes");
+    browser.click("#team-submit").await;
+    browser
+        .wait_for(
+            "the added agent",
+            "document.querySelector('#team-status').textContent.startsWith('Added Ada Lovelace (ada@example.com).')",
+        )
+        .await;
+    let ada = app.staff_id("ada@example.com").await;
+    let row = browser.text(&format!("#staff-{ada}")).await;
+    for part in ["Ada Lovelace", "ada@example.com", "Agent", "Grace Hopper", "Active", "Europe/London"] {
+        assert!(row.contains(part), "{part:?} in {row}");
+    }
+    let (status, member) = app.get(&format!("/api/v1/staff/{ada}"), &admin).await;
+    assert_eq!(status, 200, "{member}");
+    assert_eq!(
+        member,
+        json!({"id": ada, "email": "ada@example.com", "full_name": "Ada Lovelace", "phone": "+442079460958",
+               "role": "agent", "supervisor_id": grace, "is_active": true, "time_zone": "Europe/London"})
+    );
+    // Ada signs in (elsewhere) with the first password.
+    let (status, session) = log_in(&app, "ada@example.com", "analytical-engine-1843").await;
+    assert_eq!(status, 200, "{session}");
+    let ada_token = session["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me(&app, &ada_token).await, 200);
+
+    // Edit: an email someone else has is refused next to the email field.
+    browser.click(&format!("#staff-{ada} .do-edit")).await;
+    browser
+        .wait_for(
+            "the form to edit",
+            "document.querySelector('#team-form-title').textContent === 'Edit “Ada Lovelace”'",
+        )
+        .await;
+    assert_eq!(browser.find("#team-phone").await.property("value").await, json!("+442079460958"));
+    assert_eq!(browser.find("#team-supervisor").await.property("value").await, json!(grace.to_string()));
+    let email = browser.find("#team-email").await;
+    email.clear().await;
+    email.send_keys("grace@example.com").await;
+    let name = browser.find("#team-name").await;
+    name.clear().await;
+    name.send_keys("Ada King").await;
+    browser.click("#team-submit").await;
+    browser
+        .wait_for(
+            "the email's error",
+            "document.querySelector('#team-email-error').textContent === \
+             'Email: a staff member with this email already exists.'",
+        )
+        .await;
+    assert_eq!(email.attribute("aria-invalid").await, json!("true"));
+    browser.screenshot_from(&shots, "team-edit-error.png", "#team-panel", 900.0).await;
+
+    // Corrected, and the time zone cleared (the organisation's from now on): saved.
+    email.clear().await;
+    email.send_keys("ada.king@example.com").await;
+    browser.find("#team-zone").await.clear().await;
+    browser.click("#team-submit").await;
+    browser
+        .wait_for(
+            "the saved changes",
+            "document.querySelector('#team-form-notice').textContent === 'Saved the changes to Ada King.'",
+        )
+        .await;
+    let (_, member) = app.get(&format!("/api/v1/staff/{ada}"), &admin).await;
+    assert_eq!(
+        (&member["email"], &member["full_name"], &member["time_zone"], &member["phone"]),
+        (&json!("ada.king@example.com"), &json!("Ada King"), &Value::Null, &json!("+442079460958")),
+        "{member}"
+    );
+    assert!(browser.text(&format!("#staff-{ada}")).await.contains("The organisation’s"));
+
+    // Deactivated, after a confirmation: signed out at once, her token refused.
+    browser.click("#team-deactivate").await;
+    browser.accept_alert().await;
+    browser
+        .wait_for(
+            "the deactivation",
+            "document.querySelector('#team-access-status').textContent === \
+             'Ada King is deactivated and was signed out on every device.'",
+        )
+        .await;
+    browser.find(&format!("#staff-{ada}.is-inactive .tag.inactive")).await;
+    assert_eq!(me(&app, &ada_token).await, 401, "a deactivated agent's token is refused");
+    assert_eq!(log_in(&app, "ada.king@example.com", "analytical-engine-1843").await.0, 401);
+    browser.screenshot_from(&shots, "team.png", "body", 1100.0).await;
+
+    // Filters: by text, by role and state; nobody matching says what to do next.
+    let search = browser.find("#team-filters input[name=q]").await;
+    search.send_keys("hopper").await;
+    browser
+        .wait_for("Grace alone", &format!("{rows}.length === 1 && {rows}[0].dataset.email === 'grace@example.com'"))
+        .await;
+    search.send_keys("-nobody").await;
+    browser.find("#team-empty:not([hidden])").await;
+    assert_eq!(
+        browser.text("#team-empty-text").await,
+        "No one matches these filters. Try another name, or clear the filters."
+    );
+    browser.click("#team-clear-filters").await;
+    browser.wait_for("everyone again", &format!("{rows}.length === 5")).await;
+    browser.click("#team-filters select[name=role] option[value=agent]").await;
+    browser.click("#team-filters select[name=active] option[value=false]").await;
+    browser.wait_for("the inactive agent", &format!("{rows}.length === 1 && {rows}[0].dataset.id === '{ada}'")).await;
+
+    // Reactivated: she can sign in again.
+    browser.click("#team-reactivate").await;
+    browser.accept_alert().await;
+    browser
+        .wait_for(
+            "the reactivation",
+            "document.querySelector('#team-access-status').textContent === 'Ada King is active again and can sign in.'",
+        )
+        .await;
+    assert_eq!(app.get(&format!("/api/v1/staff/{ada}"), &admin).await.1["is_active"], true);
+    assert_eq!(log_in(&app, "ada.king@example.com", "analytical-engine-1843").await.0, 200);
+    assert_eq!(me(&app, &ada_token).await, 401, "the ended session stays ended");
+
+    // Settings: email and webhook are not set up here; SMS is, but Alan has no phone number.
+    browser.click("a[data-route=settings]").await;
+    let breach = "#view-settings:not([hidden]) form[data-alert-type=sla_breach]";
+    let disabled =
+        |channel: &str| format!("document.querySelector('{breach} input[value={channel}]')?.disabled === true");
+    browser.wait_for("email greyed out", &disabled("email")).await;
+    assert!(browser.text(&format!("{breach} label.is-off:has(input[value=email])")).await.contains("(not set up)"));
+    assert_eq!(
+        browser.text("#channel-notes:not([hidden]) #channel-note-email").await,
+        "Email is not set up on this server — ask your administrator (ALERTS_SMTP_URL)."
+    );
+    assert_eq!(browser.execute(&format!("return {}", disabled("webhook"))).await, json!(true));
+    assert_eq!(browser.execute(&format!("return {}", disabled("sms"))).await, json!(true));
+    let sms = browser.text("#channel-note-sms").await;
+    assert!(sms.starts_with("Add a phone number to receive SMS: set yours on the Team page."), "{sms}");
+    assert_eq!(browser.execute(&format!("return {}", disabled("in_app"))).await, json!(false));
+    let profile = browser.text("#account-profile").await;
+    assert!(profile.contains("Alan Turing") && profile.contains("None: SMS cannot reach you"), "{profile}");
+    // With a phone number (set by an admin), SMS can be chosen.
+    let body = json!({"phone": "+1 212 555 0100"});
+    let (status, body) = app.send(Method::PATCH, &format!("/api/v1/staff/{alan}"), Some(&admin), Some(body)).await;
+    assert_eq!(status, 200, "{body}");
+    browser.click("a[data-route=team]").await;
+    browser.click("a[data-route=settings]").await;
+    browser
+        .wait_for(
+            "SMS available",
+            &format!("document.querySelector('{breach} input[value=sms]')?.disabled === false && !document.querySelector('#channel-note-sms')"),
+        )
+        .await;
+
+    // Change password: a confirmation that does not match is caught here; a wrong current password by the server.
+    let (status, other) = log_in(&app, "alan@example.com", "tulip-ledger-42").await;
+    assert_eq!(status, 200, "{other}");
+    let other = other["access_token"].as_str().unwrap().to_owned();
+    browser.find("#password-current").await.send_keys("not-my-password").await;
+    browser.find("#password-new").await.send_keys("difference-engine-1822").await;
+    let confirm = browser.find("#password-confirm").await;
+    confirm.send_keys("difference-engine-1823").await;
+    browser.click("#password-submit").await;
+    browser
+        .wait_for(
+            "the mismatch",
+            "document.querySelector('#password-confirm-error').textContent === \
+             'Confirm the new password: it does not match the new password.'",
+        )
+        .await;
+    assert_eq!(confirm.attribute("aria-invalid").await, json!("true"));
+    confirm.clear().await;
+    confirm.send_keys("difference-engine-1822").await;
+    browser.click("#password-submit").await;
+    browser
+        .wait_for(
+            "the wrong current password",
+            "document.querySelector('#password-current-error').textContent === \
+             'Current password: is not your current password.'",
+        )
+        .await;
+    let current = browser.find("#password-current").await;
+    current.clear().await;
+    current.send_keys("tulip-ledger-42").await;
+    browser.click("#password-submit").await;
+    browser
+        .wait_for(
+            "the new password",
+            "document.querySelector('#password-status').textContent === \
+             'Password changed. Your other sessions were signed out; this one stays signed in.'",
+        )
+        .await;
+    browser.screenshot_from(&shots, "settings-account.png", "#account-settings", 900.0).await;
+    assert_eq!(me(&app, &other).await, 401, "the other session ended");
+    let token = browser.execute("return sessionStorage.getItem('convergeai-alerts.token')").await;
+    let token = token.as_str().expect("the tab's token").to_owned();
+    assert_eq!(me(&app, &token).await, 200, "this session holds");
+    assert_eq!(log_in(&app, "alan@example.com", "difference-engine-1822").await.0, 200);
+
+    // Signing out through the button: the token is refused from then on.
+    browser.click("#sign-out").await;
+    browser.find("#view-signin:not([hidden])").await;
+    assert_eq!(browser.text("#signin-notice").await, "You are signed out.");
+    assert_eq!(browser.execute("return sessionStorage.length").await, json!(0), "the token is gone");
+    assert_eq!(me(&app, &token).await, 401, "a signed-out token is refused");
+
+    // A supervisor sees Analytics, scoped to their team (Lin and Ada report to Grace).
+    sign_in(&browser, "grace@example.com").await;
+    browser.find("li[data-needs='alerts.manage|alerts.team']:not([hidden]) a[data-route=analytics]").await;
+    assert_eq!(browser.count("li[data-needs='staff.manage']:not([hidden])").await, 0, "no Team page for a supervisor");
+    browser.click("a[data-route=analytics]").await;
+    browser
+        .wait_for("the team scope", "document.querySelector('#stats-status')?.textContent.startsWith('Your team')")
+        .await;
+
+    // No script errors on the way (the 422s, the 409 and the 401s above were expected).
+    let log = browser.post("/se/log", json!({"type": "browser"})).await;
+    let errors: Vec<&Value> = log
+        .as_array()
+        .expect("log entries")
+        .iter()
+        .filter(|e| {
+            let message = e["message"].as_str().unwrap_or_default();
+            e["level"] == "SEVERE" && !["422", "409", "401"].iter().any(|s| message.contains(&format!("status of {s}")))
+        })
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.close().await;
+}
+
+/// `POST /auth/login`: status and body.
+async fn log_in(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
+    let body = json!({"email": email, "password": password});
+    app.send(Method::POST, "/api/v1/auth/login", None, Some(body)).await
+}
+
+/// The status `GET /auth/me` answers `token`: 200 while it is valid, 401 once refused.
+async fn me(app: &TestApp, token: &str) -> u16 {
+    app.get("/api/v1/auth/me", token).await.0
+}
+
+/// The app served once more on its own port, as `serve` runs it with the
+/// settings `configure` makes (which delivery channels are set up, say); its
+/// base URL. Same database, clock and event bus as `app`.
+async fn serve_configured(app: &TestApp, configure: impl FnOnce(&mut ServeConfig)) -> String {
+    let mut config = crate::harness::serve_config();
+    configure(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let served = app.app.clone();
+    tokio::spawn(async move {
+        convergeai_alerts::launch::launch(served, &config, listener, std::future::pending()).await.expect("serve")
+    });
+    base
 }
 
 /// Asserts the `<time>` at `css` is `iso`, shown as the console's date helper shows it in `zone` (the page's zone).

@@ -19,7 +19,7 @@ import {
   typeLabel,
 } from './dom.js';
 
-export const needs = 'alerts.manage';
+export const needs = 'alerts.manage|alerts.team';
 export const title = 'analytics';
 
 const UPLOT_SRC = '/console/vendor/uplot-1.6.32/uPlot.iife.min.js';
@@ -90,7 +90,8 @@ async function load() {
     renderSummary(stats);
     renderCharts(stats);
     renderStaff(stats);
-    setStatus(status, `${stats.scope === 'all' ? 'All staff' : 'Your alerts'}, ${from} to ${to} (UTC).`);
+    const whose = { all: 'All staff', team: 'Your team (you and the staff you supervise)' }[stats.scope] ?? 'Your alerts';
+    setStatus(status, `${whose}, ${from} to ${to} (UTC).`);
   } catch (err) {
     setStatus(status, err.message, true);
   }

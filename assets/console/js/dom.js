@@ -112,3 +112,51 @@ export function listText(items) {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
+
+// ---- form errors in words, next to the field they are about
+//
+// The API answers a 4xx with `{"detail": "field: message"}`; a field's error
+// element is the `.field-error` its control names in `aria-describedby`.
+
+/** "must be …" → "Must be …." */
+export const sentence = (text) => capitalize(text.trim()) + (/[.!?]$/.test(text.trim()) ? '' : '.');
+
+/** ("Phone", "must be …") → "Phone: must be …." */
+export const words = (where, message) => `${where}: ${message.trim()}${/[.!?]$/.test(message.trim()) ? '' : '.'}`;
+
+/** `"phone: must be …"` → `{field: "phone", message: "must be …"}`; no field: `field` is `''`. */
+export function splitDetail(detail) {
+  const match = /^([a-z_]+(?:\.[a-z_]+|\[\d+\])*): (.+)$/s.exec(detail);
+  return match ? { field: match[1], message: match[2] } : { field: '', message: detail };
+}
+
+/** The error element a control names in its `aria-describedby`. */
+export function fieldErrorOf(control) {
+  const ids = (control.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
+  return ids.map((id) => document.getElementById(id)).find((el) => el?.classList.contains('field-error'));
+}
+
+/** Shows `text` as the error of `control`, marks it invalid and focuses it. */
+export function showFieldError(control, text) {
+  const error = fieldErrorOf(control);
+  if (error) setStatus(error, text, true);
+  control.setAttribute('aria-invalid', 'true');
+  control.focus();
+}
+
+/** Clears every field error of `form`. */
+export function clearFieldErrors(form) {
+  for (const el of $$('.field-error', form)) el.textContent = '';
+  for (const el of $$('[aria-invalid]', form)) el.removeAttribute('aria-invalid');
+}
+
+/** Clears a field's error as soon as the user edits it. */
+export function clearErrorsOnInput(form) {
+  const clear = (event) => {
+    const error = fieldErrorOf(event.target);
+    if (error) error.textContent = '';
+    event.target.removeAttribute('aria-invalid');
+  };
+  form.addEventListener('input', clear);
+  form.addEventListener('change', clear);
+}

@@ -4,13 +4,16 @@
 // `type` (`unread_count`, `alert.created`, `alert.updated`) with the message
 // as `detail`. Besides those: `state` ({connected}) when the socket opens or
 // drops, `resync` when it reconnects after a drop (messages may have been
-// missed), and `expired` when the server closes it because the token expired.
+// missed), and `expired` ({reason}) when the server closes it because the
+// token expired (4001) or the session ended (4003: signed out, password
+// changed or reset, or "account deactivated").
 // `state` turns connected on the first message (the unread count the server
 // sends once it is subscribed), so from then on no alert can be missed.
 
 import { api, session } from './api.js';
 
 const TOKEN_EXPIRED = 4001;
+const SESSION_ENDED = 4003;
 const MAX_DELAY_MS = 30_000;
 
 export class LiveFeed extends EventTarget {
@@ -65,7 +68,7 @@ export class LiveFeed extends EventTarget {
       if (socket !== this.#socket || !this.#running) return;
       this.#socket = null;
       this.#emit('state', { connected: false });
-      if (event.code === TOKEN_EXPIRED) this.#emit('expired', {});
+      if (event.code === TOKEN_EXPIRED || event.code === SESSION_ENDED) this.#emit('expired', { reason: event.reason });
       else this.#retry();
     });
   }

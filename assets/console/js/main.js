@@ -14,14 +14,15 @@ import * as sla from './sla.js';
  * Each view module exports `needs` (a permission), `title` and `show(context)`,
  * and may export `roles` (the roles it is for, besides the permission).
  */
-const VIEWS = { inbox, settings, sla, rules, analytics };
+const VIEWS = { inbox, settings, sla, rules, analytics, team: settings.teamView };
 const NOTICE_KEY = 'convergeai-alerts.notice';
 
 const live = new LiveFeed();
 const context = { me: null, live, setBadge, can };
 
+/** Whether the signed-in user holds `permission` (or any of `a|b`). */
 function can(permission) {
-  return context.me?.permissions.includes(permission) ?? false;
+  return permission.split('|').some((p) => context.me?.permissions.includes(p) ?? false);
 }
 
 /** Whether the signed-in user has `needs` and, when `roles` lists any, one of those roles. */
@@ -73,20 +74,58 @@ $('#signin-form').addEventListener('submit', async (event) => {
   }
 });
 
+let signingOut = false;
+
 /**
  * Forgets the token and reloads, so nothing of this user stays in memory;
- * `notice` is shown on the sign-in page.
+ * `notice` is shown on the sign-in page. Once: later calls (a 401 or a
+ * closed live feed on the way out) change nothing.
  */
 function signOut(notice) {
+  if (signingOut) return;
+  signingOut = true;
   live.stop();
   session.token = null;
   if (notice) sessionStorage.setItem(NOTICE_KEY, notice);
   location.replace(location.pathname);
 }
 
-$('#sign-out').addEventListener('click', () => signOut('You are signed out.'));
+/** How long the sign-out button waits for the server before forgetting the token anyway. */
+const LOGOUT_WAIT_MS = 5000;
+
+/**
+ * The Sign out button: the server refuses this token from now on (on every
+ * instance), then the tab forgets it. When the server cannot be reached the
+ * tab forgets it all the same, and says the session may still be valid.
+ */
+async function signOutEverywhere() {
+  const button = $('#sign-out');
+  button.disabled = true;
+  button.textContent = 'Signing out…';
+  live.stop();
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), LOGOUT_WAIT_MS));
+  try {
+    await Promise.race([api('POST', '/api/v1/auth/logout'), timeout]);
+    signOut('You are signed out.');
+  } catch (err) {
+    // 401: the token had already ended, which is what signing out wants.
+    signOut(
+      err.status === 401
+        ? 'You are signed out.'
+        : 'You are signed out in this tab. The server could not be told, so the session stays valid until it expires.',
+    );
+  }
+}
+
+$('#sign-out').addEventListener('click', signOutEverywhere);
 whenUnauthorized(() => signOut('Your session has ended. Please sign in again.'));
-live.addEventListener('expired', () => signOut('Your session has ended. Please sign in again.'));
+live.addEventListener('expired', (event) =>
+  signOut(
+    event.detail?.reason === 'account deactivated'
+      ? 'Your account was deactivated. Ask an administrator if you need access again.'
+      : 'Your session has ended. Please sign in again.',
+  ),
+);
 
 // ---- signed in ----
 
