@@ -162,7 +162,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve { serve } => serve.db_options(),
         _ => storage::DbOptions::default(),
     };
-    let app = open_with(&cli.common, &db_options).await?;
+    let mut app = open_with(&cli.common, &db_options).await?;
     match cli.command {
         Command::Migrate => {
             println!("migrations applied; database is up to date");
@@ -172,9 +172,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             if serve.demo {
                 let accounts = demo::load(&app).await.map_err(|e| format!("loading demo data: {e}"))?;
                 eprintln!("demo accounts (password {:?}):", demo::DEMO_PASSWORD);
-                for (email, role) in accounts {
+                for (email, role) in &accounts {
                     eprintln!("  {role:<10} {email}");
                 }
+                app.demo_accounts = Arc::new(demo::described(&accounts));
             }
             let listener =
                 TcpListener::bind(serve.bind).await.map_err(|e| format!("cannot listen on {}: {e}", serve.bind))?;
@@ -277,6 +278,7 @@ pub async fn open_with(common: &CommonConfig, db_options: &storage::DbOptions) -
         login_throttle: Default::default(),
         sla_settings: Default::default(),
         channels: Default::default(),
+        demo_accounts: Default::default(),
     })
 }
 

@@ -12,6 +12,31 @@ use crate::storage;
 type DemoComplaint = (String, &'static str, &'static str, &'static str, Option<i64>, i64, i64);
 
 pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// A demo account as the sign-in page of a demo server lists it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DemoAccount {
+    pub email: String,
+    pub role: &'static str,
+    /// What signing in as it shows.
+    pub shows: &'static str,
+}
+
+/// The demo accounts of `load`'s list, with what each shows.
+pub fn described(accounts: &[(String, &'static str)]) -> Vec<DemoAccount> {
+    accounts
+        .iter()
+        .map(|(email, role)| DemoAccount {
+            email: email.clone(),
+            role,
+            shows: match *role {
+                "admin" => "everything: rules, SLA calendars, escalation policies, the team, everyone's analytics",
+                "supervisor" => "the agents' breaches and escalations, the SLA board, the team's analytics",
+                _ => "an agent's own inbox and settings",
+            },
+        })
+        .collect()
+}
 const ADMIN: &str = "admin@demo.local";
 
 /// Creates the demo data unless it exists; returns the accounts to print.

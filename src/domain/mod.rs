@@ -73,6 +73,8 @@ pub struct App {
     pub sla_settings: Arc<sla::SnapshotCache>,
     /// Which delivery channels the operator configured (`serve` sets it).
     pub channels: Arc<ConfiguredChannels>,
+    /// The demo accounts, shown on the sign-in page of `serve --demo` (else none).
+    pub demo_accounts: Arc<Vec<demo::DemoAccount>>,
 }
 
 /// Which delivery channels are configured on this service (in-app always is).

@@ -308,3 +308,21 @@ async fn revocation_reaches_another_instance_at_once() {
         "refused on the other instance after: sign-out {signed_out:?}, password change {changed:?}, deactivation {deactivated:?}"
     );
 }
+
+/// A demo server lists its accounts for the sign-in page; any other says it is not one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_servers_list_their_accounts() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (status, body) = app.send(Method::GET, "/api/v1/auth/demo-accounts", None, None).await;
+    assert_eq!((status, body), (200, json!({"password": null, "accounts": []})), "not a demo server");
+    let mut demo = app.instance().await;
+    let accounts = convergeai_alerts::domain::demo::load(&demo).await.unwrap();
+    demo.demo_accounts = std::sync::Arc::new(convergeai_alerts::domain::demo::described(&accounts));
+    let base = crate::harness::serve(demo).await;
+    let listed: Value = reqwest::get(format!("{base}/api/v1/auth/demo-accounts")).await.unwrap().json().await.unwrap();
+    assert_eq!(listed["password"], "demo-password");
+    let roles: Vec<&str> = listed["accounts"].as_array().unwrap().iter().map(|a| a["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["admin", "supervisor", "agent", "agent", "agent"]);
+    let email = listed["accounts"][1]["email"].as_str().unwrap();
+    assert_eq!(login(&app, email, "demo-password").await.0, 200, "the listed account signs in");
+}

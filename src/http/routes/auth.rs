@@ -10,7 +10,12 @@ use crate::http::extract::{Authenticated, ClientAddress, Json, bearer_of};
 use crate::http::openapi::ErrorBody;
 
 pub fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(me)).routes(routes!(logout)).routes(routes!(password))
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(me))
+        .routes(routes!(logout))
+        .routes(routes!(password))
+        .routes(routes!(demo_accounts))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -110,4 +115,25 @@ async fn password(
     let me = principal.staff_id()?;
     auth::change_password(&app, me, caller_token(&headers)?, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DemoAccounts {
+    /// The password of every demo account; null on a server that is not a demo
+    password: Option<&'static str>,
+    /// Empty on a server that is not a demo
+    accounts: Vec<crate::domain::demo::DemoAccount>,
+}
+
+/// The demo accounts, for the sign-in page of a server started with
+/// `serve --demo`; none on any other server.
+#[utoipa::path(get, path = "/auth/demo-accounts", tag = "auth", responses(
+    (status = 200, body = DemoAccounts),
+))]
+async fn demo_accounts(State(app): State<App>) -> axum::Json<DemoAccounts> {
+    let demo = !app.demo_accounts.is_empty();
+    axum::Json(DemoAccounts {
+        password: demo.then_some(crate::domain::demo::DEMO_PASSWORD),
+        accounts: app.demo_accounts.as_ref().clone(),
+    })
 }
