@@ -340,6 +340,36 @@ pub async fn list(app: &App, query: StaffQuery) -> DomainResult<StaffPage> {
     })
 }
 
+/// Someone a complaint can be assigned to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Assignee {
+    pub id: i64,
+    pub full_name: String,
+    /// `admin`, `supervisor` or `agent`
+    pub role: String,
+    pub supervisor_id: Option<i64>,
+}
+
+/// The most assignees one list returns.
+pub const MAX_ASSIGNEES: u64 = 1000;
+
+/// The active staff a complaint can be assigned to, by name (for
+/// `complaints.write`: whoever reassigns needs the names, not the accounts).
+pub async fn assignees(app: &App) -> DomainResult<Vec<Assignee>> {
+    let filter = storage::staff::StaffFilter { active: Some(true), ..Default::default() };
+    let (rows, _) = storage::staff::page(&app.db, &filter, 0, MAX_ASSIGNEES).await?;
+    let roles = storage::staff::role_names(&app.db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Assignee {
+            role: roles.get(&row.role_id).cloned().unwrap_or_default(),
+            id: row.id,
+            full_name: row.full_name,
+            supervisor_id: row.supervisor_id,
+        })
+        .collect())
+}
+
 pub async fn get(app: &App, id: i64) -> DomainResult<StaffMember> {
     let row = storage::staff::by_id(&app.db, id).await?.ok_or_else(|| not_found(id))?;
     member(app, row).await

@@ -19,6 +19,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get_one, update))
         .routes(routes!(sync))
         .routes(routes!(alerts_of))
+        .routes(routes!(assignees))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -283,4 +284,16 @@ async fn alerts_of(
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<complaints::ComplaintAlerts>> {
     Ok(axum::Json(complaints::alerts_of(&app, &principal, id).await?))
+}
+
+/// The active staff a complaint can be assigned to, by name (at most 1 000).
+#[utoipa::path(get, path = "/complaints/assignees", operation_id = "complaint_assignees", tag = "complaints", security(("bearer" = [])), responses(
+    (status = 200, body = Vec<crate::domain::staff::Assignee>),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+))]
+async fn assignees(
+    _: Authorized<ComplaintsWrite>,
+    State(app): State<App>,
+) -> ApiResult<axum::Json<Vec<crate::domain::staff::Assignee>>> {
+    Ok(axum::Json(crate::domain::staff::assignees(&app).await?))
 }

@@ -64,6 +64,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/rules.js", JS),
     asset!("js/analytics.js", JS),
     asset!("js/sla.js", JS),
+    asset!("js/complaints.js", JS),
     asset!("vendor/uplot-1.6.32/uPlot.iife.min.js", JS),
     asset!("vendor/uplot-1.6.32/uPlot.min.css", CSS),
     asset!("vendor/uplot-1.6.32/LICENSE", TEXT),

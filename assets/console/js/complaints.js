@@ -1,0 +1,1 @@
+// The complaints pages (list, one complaint with its alerts): see main.js.
