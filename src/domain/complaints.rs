@@ -438,15 +438,16 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     Ok(present(&snapshot, updated, app.clock.now()))
 }
 
-/// The effects of an update once it is written: a previous assignee's live
-/// alerts about it end when it changed hands, then the rules are evaluated
+/// The effects of an update once it is written: when it changed hands, a
+/// previous assignee's live alerts about it end and the others' say who has
+/// it now; then the rules are evaluated
 /// (the new assignee's alerts at once). Best effort, like the evaluation:
 /// the write stands, and the periodic check catches up.
 async fn after_update(app: &App, previous: Option<i64>, updated: &complaint::Model, resolved_before: bool) {
-    if let Some(previous) = previous.filter(|p| updated.assigned_to_staff_id != Some(*p))
-        && let Err(e) = super::engine::after_reassignment(app, updated.id, previous).await
+    if previous != updated.assigned_to_staff_id
+        && let Err(e) = super::engine::after_reassignment(app, updated.id, previous, updated.assigned_to_staff_id).await
     {
-        tracing::warn!(complaint = updated.id, error = %e, "could not end the previous assignee's alerts");
+        tracing::warn!(complaint = updated.id, error = %e, "could not move the alerts to the new assignee");
     }
     raise_alerts_now(app, updated, just_closed(updated, resolved_before), false).await;
 }

@@ -206,11 +206,41 @@ pub async fn after_complaint_write(
 /// After a complaint changed hands: the previous assignee's live alerts
 /// about it end (it is no longer theirs to act on; the new assignee's come
 /// with the evaluation that follows the write), and their inbox is resynced.
-pub async fn after_reassignment(app: &App, complaint_id: i64, previous: i64) -> DomainResult<()> {
+/// The other recipients' alerts (a supervisor's) say who has it now.
+pub async fn after_reassignment(
+    app: &App,
+    complaint_id: i64,
+    previous: Option<i64>,
+    next: Option<i64>,
+) -> DomainResult<()> {
     let now = app.clock.now();
-    let expired = store::expire_alerts_of(&app.db, complaint_id, Some(previous), &COMPLAINT_BOUND_TYPES, now).await?;
-    for staff_id in expired {
-        app.events.publish(StaffEvent { staff_id, change: Change::Resync });
+    if let Some(previous) = previous {
+        let expired =
+            store::expire_alerts_of(&app.db, complaint_id, Some(previous), &COMPLAINT_BOUND_TYPES, now).await?;
+        for staff_id in expired {
+            app.events.publish(StaffEvent { staff_id, change: Change::Resync });
+        }
+    }
+    let ids: Vec<i64> = previous.into_iter().chain(next).collect();
+    let names: HashMap<i64, String> = crate::storage::stats::staff_names(&app.db, &ids).await?.into_iter().collect();
+    let who = |id: Option<i64>| match id.and_then(|id| names.get(&id)) {
+        Some(name) => format!("assigned to {name}"),
+        None => "unassigned".to_owned(),
+    };
+    let (was, now_is) = (who(previous), who(next));
+    let reworded = crate::storage::alerts::reword_assignee(
+        &app.db,
+        complaint_id,
+        &COMPLAINT_BOUND_TYPES,
+        next,
+        &was,
+        &now_is,
+        now,
+    )
+    .await?;
+    for alert in reworded {
+        let staff_id = alert.assigned_to_staff_id;
+        app.events.publish(StaffEvent { staff_id, change: Change::Updated { alert: Box::new(alert.into()) } });
     }
     Ok(())
 }

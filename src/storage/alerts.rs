@@ -127,6 +127,58 @@ pub async fn of_complaint(
     query.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id).limit(limit).all(db).await
 }
 
+/// After a complaint changed hands (to `assignee`, or to no one): its live
+/// alerts of `alert_types` (but the new assignee's own) say who has it now —
+/// `was` becomes `now_is` in the message's "(high, assigned to Ann)" or
+/// "(unassigned)", and the metadata's `assigned_to_staff_id` follows.
+/// Returns the alerts it rewrote.
+pub async fn reword_assignee(
+    db: &impl ConnectionTrait,
+    complaint_id: i64,
+    alert_types: &[&str],
+    assignee: Option<i64>,
+    was: &str,
+    now_is: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Model>, DbErr> {
+    let keep = assignee;
+    use super::dialect::{Dialect, json_set_int};
+    use super::sql::Sql;
+    let dialect = Dialect::of(db)?;
+    let mut sql = Sql::new(dialect);
+    let complaint = sql.bind("complaint", complaint_id);
+    let at = sql.bind("now", now);
+    let types: Vec<String> = alert_types.iter().map(|t| format!("'{t}'")).collect();
+    let keep = match keep {
+        Some(staff) => format!(" AND assigned_to_staff_id <> {}", sql.bind("keep", staff)),
+        None => String::new(),
+    };
+    let live = format!(
+        "resource_type = 'complaint' AND resource_id = {complaint} AND alert_type IN ({}) \
+         AND (expires_at IS NULL OR expires_at > {at}){keep}",
+        types.join(", ")
+    );
+    let ids: Vec<i64> = db
+        .query_all_raw(sql.statement(&format!("SELECT id FROM alerts WHERE {live} ORDER BY id"))?)
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (was, now_is) = (sql.bind("was", format!("{was})")), sql.bind("now_is", format!("{now_is})")));
+    let who = sql.bind("assignee", assignee);
+    let metadata = json_set_int(dialect, "alert_metadata", "assigned_to_staff_id", &who);
+    let ids_text = super::sql::id_list(&ids).unwrap_or_default();
+    let update = format!(
+        "UPDATE alerts SET message = REPLACE(message, {was}, {now_is}), alert_metadata = {metadata} \
+         WHERE id IN ({ids_text}) AND alert_metadata IS NOT NULL"
+    );
+    db.execute_raw(sql.statement(&update)?).await?;
+    by_ids(db, &ids).await
+}
+
 /// [`owned`], and whether the alert still holds its dedup window (one read).
 pub async fn owned_with_window(
     db: &impl ConnectionTrait,

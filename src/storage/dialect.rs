@@ -234,6 +234,19 @@ pub fn json_object(dialect: Dialect, fields: &[(&str, String)]) -> String {
     format!("{function}({})", args.join(", "))
 }
 
+/// `json` (a JSON column) with `key` set to the integer expression `value`
+/// (JSON null when it is NULL).
+pub fn json_set_int(dialect: Dialect, json: &str, key: &str, value: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("json_set({json}, '$.{key}', {value})"),
+        Dialect::MySql => format!("JSON_SET({json}, '$.{key}', {value})"),
+        // `json` columns: through jsonb, whose jsonb_set is strict (a NULL value would null the whole).
+        Dialect::Postgres => format!(
+            "CAST(jsonb_set(CAST({json} AS jsonb), ARRAY['{key}'], COALESCE(to_jsonb(CAST({value} AS BIGINT)), 'null'::jsonb)) AS json)"
+        ),
+    }
+}
+
 /// Ends a derived table's `SELECT` so that it is computed once, not merged
 /// into the outer query (which would evaluate its expressions once per use).
 pub fn materialized(dialect: Dialect) -> &'static str {

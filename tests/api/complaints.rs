@@ -172,6 +172,21 @@ async fn reassigning_moves_the_alerts(backend: Backend) {
     assert_eq!(about(app.inbox(b).await), 1, "the new assignee's alert at once");
     assert_eq!(about(app.inbox(a).await), 0, "the previous assignee's alert ended");
     assert_eq!(about(app.inbox(sup).await), 1, "the supervisor keeps theirs (no second one)");
+    let of_sup = app.inbox(sup).await.into_iter().find(|x| x["resource_id"] == c["id"]).unwrap();
+    let message = of_sup["message"].as_str().unwrap();
+    assert!(message.contains("(assigned to b)") && !message.contains("assigned to a"), "{message}");
+    assert_eq!(of_sup["alert_metadata"]["assigned_to_staff_id"], b, "{of_sup}");
+
+    // Unassigned, then assigned: the on-call's alerts stop saying "unassigned".
+    let d = app.complaint(json!({"title": "Modem", "customer_name": "Di", "priority": "critical"})).await;
+    let of_d = |inbox: Vec<Value>| inbox.into_iter().find(|x| x["resource_id"] == d["id"]).unwrap();
+    assert!(of_d(app.inbox(sup).await)["message"].as_str().unwrap().contains("(unassigned)"));
+    app.patch_complaint(&d["id"], json!({"assigned_to_staff_id": a})).await;
+    let reworded = of_d(app.inbox(sup).await);
+    assert!(reworded["message"].as_str().unwrap().contains("(assigned to a)"), "{reworded}");
+    assert_eq!(reworded["alert_metadata"]["assigned_to_staff_id"], a);
+    app.patch_complaint(&d["id"], json!({"assigned_to_staff_id": null})).await;
+    assert!(of_d(app.inbox(sup).await)["message"].as_str().unwrap().contains("(unassigned)"), "and back");
 }
 
 /// `assignee=me|team|unassigned` and `q` (title or customer, literal text).
