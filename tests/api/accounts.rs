@@ -4,12 +4,10 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{Backend, TestApp, redis_url, ws_connect, ws_next};
+use crate::harness::{Backend, TestApp, redis_url, ws_closed, ws_connect, ws_next};
 use crate::{on_all_backends, spawn_app};
 
 const PASSWORD: &str = "tulip-ledger-42";
@@ -29,21 +27,6 @@ async fn me(app: &TestApp, token: &str) -> (u16, Value) {
     app.get("/api/v1/auth/me", token).await
 }
 
-/// The close frame of a live connection: (code, reason).
-async fn closed(mut ws: crate::harness::Ws) -> (u16, String) {
-    let frame = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Close(frame))) => return frame,
-                Some(Ok(_)) => continue,
-                other => panic!("expected a close frame, got {other:?}"),
-            }
-        }
-    });
-    let frame = frame.await.expect("closed in time").expect("with a code");
-    (u16::from(frame.code), frame.reason.to_string())
-}
-
 /// Signing out ends that session (its live connection too), not the person's others.
 async fn sign_out_ends_that_session_only(backend: Backend) {
     let app = spawn_app!(backend);
@@ -57,7 +40,7 @@ async fn sign_out_ends_that_session_only(backend: Backend) {
     let (status, body) = me(&app, &laptop).await;
     assert_eq!(status, 401);
     assert!(body["detail"].as_str().unwrap().contains("session has ended"), "{body}");
-    assert_eq!(closed(ws).await, (4003, "session ended".to_owned()));
+    assert_eq!(ws_closed(ws).await, (4003, "session ended".to_owned()));
     assert_eq!(me(&app, &phone).await.0, 200, "the other session holds");
     crate::harness::ws_silent(&mut other_ws, 300).await;
     let (status, _) = app.send(Method::POST, "/api/v1/auth/logout", Some(&laptop), None).await;

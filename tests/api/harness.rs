@@ -450,3 +450,20 @@ pub async fn ws_silent(ws: &mut Ws, millis: u64) {
         }
     }
 }
+
+/// The close frame a live connection ends with, within 5 s: (code, reason).
+pub async fn ws_closed(mut ws: Ws) -> (u16, String) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    });
+    let frame = frame.await.expect("closed in time").expect("with a code");
+    (u16::from(frame.code), frame.reason.to_string())
+}

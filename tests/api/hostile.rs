@@ -311,23 +311,10 @@ async fn out_of_range_and_null_inputs_are_refused(backend: Backend) {
 async fn deactivation_closes_live_connections(backend: Backend) {
     let app = spawn_app!(backend);
     let (a, _) = app.staff("a@example.com", "agent").await;
-    let close_code = |mut ws: crate::harness::Ws| async move {
-        let frame = tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                match ws.next().await {
-                    Some(Ok(Message::Close(frame))) => return frame,
-                    Some(Ok(_)) => continue,
-                    other => panic!("expected a close frame, got {other:?}"),
-                }
-            }
-        });
-        let frame = frame.await.expect("closed in time").expect("with a code");
-        (u16::from(frame.code), frame.reason.to_string())
-    };
     let mut ws = ws_connect(&app.base, &app.token(a)).await;
     assert_eq!(ws_next(&mut ws, 5).await["type"], "unread_count");
     convergeai_alerts::domain::staff::set_active(&app.app, "a@example.com", false).await.unwrap();
-    assert_eq!(close_code(ws).await, (4003, "account deactivated".to_owned()));
+    assert_eq!(crate::harness::ws_closed(ws).await, (4003, "account deactivated".to_owned()));
     let (status, _) = app.get("/api/v1/auth/me", &app.token(a)).await;
     assert_eq!(status, 401, "the token is refused at once too");
 
@@ -346,7 +333,7 @@ async fn deactivation_closes_live_connections(backend: Backend) {
     let mut ws = ws_connect(&base_two, &app.token(a)).await;
     assert_eq!(ws_next(&mut ws, 5).await["type"], "unread_count");
     convergeai_alerts::domain::staff::set_active(&one, "a@example.com", false).await.unwrap();
-    assert_eq!(close_code(ws).await.0, 4003, "closed on the other instance");
+    assert_eq!(crate::harness::ws_closed(ws).await.0, 4003, "closed on the other instance");
 }
 
 crate::on_all_backends!(out_of_range_and_null_inputs_are_refused, deactivation_closes_live_connections);
