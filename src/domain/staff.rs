@@ -460,9 +460,22 @@ pub async fn change(app: &App, id: i64, input: StaffChanges) -> DomainResult<Sta
         password_hash,
     };
     let now = app.clock.now();
-    storage::staff::update(&app.db, id, changes, now)
-        .await
-        .map_err(taken(email.as_deref().unwrap_or(&before.email)))?;
+    let admin = role_named(app, Role::Admin.as_str()).await?.id;
+    let stops_being_admin = before.is_active
+        && before.role_id == admin
+        && (input.is_active == Some(false) || changes.role_id.is_some_and(|r| r != admin));
+    let txn = storage::begin_write(&app.db).await?;
+    if stops_being_admin {
+        // The active admins locked, so two admins cannot demote each other at once and leave none.
+        let admins = storage::staff::active_with_role_for_update(&txn, admin).await?;
+        if admins.iter().all(|a| *a == id) {
+            return Err(DomainError::Conflict(
+                "this is the last active admin: make someone else an admin first, so the service keeps one".into(),
+            ));
+        }
+    }
+    storage::staff::update(&txn, id, changes, now).await.map_err(taken(email.as_deref().unwrap_or(&before.email)))?;
+    txn.commit().await?;
     let after = storage::staff::by_id(&app.db, id).await?.ok_or_else(|| not_found(id))?;
     let deactivated = before.is_active && !after.is_active;
     if deactivated {

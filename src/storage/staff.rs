@@ -226,3 +226,19 @@ pub async fn supervised_by(db: &impl ConnectionTrait, supervisor: i64) -> Result
         .all(db)
         .await
 }
+
+/// The ids of the active staff of a role, locked for this transaction on
+/// MySQL and PostgreSQL in id order (SQLite's write transaction holds the
+/// only write lock already).
+pub async fn active_with_role_for_update(db: &impl ConnectionTrait, role_id: i64) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::QueryOrder;
+    let query = staff::Entity::find()
+        .filter(staff::Column::RoleId.eq(role_id))
+        .filter(staff::Column::IsActive.eq(true))
+        .order_by_asc(staff::Column::Id);
+    let rows = match super::dialect::Dialect::of(db)? {
+        super::dialect::Dialect::Sqlite => query.all(db).await?,
+        super::dialect::Dialect::MySql | super::dialect::Dialect::Postgres => query.lock_exclusive().all(db).await?,
+    };
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

@@ -207,6 +207,42 @@ async fn deactivation_ends_sessions_and_reroutes_alerts(backend: Backend) {
     assert_eq!(breach, 1, "to the supervisors, as for an unassigned complaint");
 }
 
+/// The service keeps an active admin: the last one can be neither
+/// deactivated nor demoted, also when two admins demote each other at once.
+async fn the_last_admin_stays(backend: Backend) {
+    let app = spawn_app!(backend);
+    let admin = app.admin_token().await;
+    let me = app.staff_id("harness-admin@example.com").await;
+    let path = format!("/api/v1/staff/{me}");
+    for change in [json!({"is_active": false}), json!({"role": "supervisor"})] {
+        let (status, body) = app.send(Method::PATCH, &path, Some(&admin), Some(change)).await;
+        assert_eq!(status, 409, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("last active admin"), "{body}");
+    }
+    assert_eq!(me_status(&app, &admin).await, 200, "still signed in, still an admin");
+    // Two admins demote each other at once: one of them stays.
+    let (other, other_token) = app.staff("other-admin@example.com", "admin").await;
+    let demote = |token: String, id: i64| {
+        let (client, url) = (app.client.clone(), app.url(&format!("/api/v1/staff/{id}")));
+        async move {
+            let body = json!({"role": "agent"});
+            client.patch(url).bearer_auth(token).json(&body).send().await.unwrap().status().as_u16()
+        }
+    };
+    let (a, b) = tokio::join!(demote(admin.clone(), other), demote(other_token, me));
+    // The other is refused: 409 when both ran at once, or 403 when it came
+    // second and its caller was no longer an admin.
+    let refused = |s: u16| s == 409 || s == 403;
+    assert!((a == 200 && refused(b)) || (b == 200 && refused(a)), "exactly one demotion went through: {a}, {b}");
+    let (_, admins) =
+        app.get("/api/v1/staff?role=admin&active=true", &app.token(if a == 200 { me } else { other })).await;
+    assert_eq!(admins["total"], 1, "{admins}");
+}
+
+async fn me_status(app: &TestApp, token: &str) -> u16 {
+    me(app, token).await.0
+}
+
 /// Delivery channels and whether they are configured, without secrets.
 async fn channels_say_what_is_configured(backend: Backend) {
     let app = spawn_app!(backend);
@@ -226,6 +262,7 @@ on_all_backends!(
     password_change_and_reset_end_sessions,
     staff_api_adds_lists_and_changes_accounts,
     deactivation_ends_sessions_and_reroutes_alerts,
+    the_last_admin_stays,
     channels_say_what_is_configured,
 );
 
