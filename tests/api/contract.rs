@@ -49,6 +49,7 @@ async fn role_endpoint_matrix(backend: Backend) {
         )
         .await;
     let complaint = format!("/api/v1/complaints/{}", complaint["id"]);
+    let complaint_alerts = format!("{complaint}/alerts");
     let rule_body = |role: &str| {
         json!({"rule_name": format!("r-{role}"), "rule_type": "event", "conditions": {"priority": "high"},
                "alert_config": {"alert_type": "critical_complaint", "severity": "warning"}})
@@ -83,6 +84,9 @@ async fn role_endpoint_matrix(backend: Backend) {
         (Method::DELETE, "/api/v1/api-keys/999999".into(), None, [404, 403, 403, 401, 401, 403, 404]),
         (Method::GET, "/api/v1/channels".into(), None, [200, 200, 200, 401, 401, 403, 200]),
         (Method::GET, "/api/v1/complaints/assignees".into(), None, [200, 200, 403, 401, 401, 200, 403]),
+        (Method::GET, complaint_alerts, None, [200, 200, 200, 401, 401, 403, 403]),
+        (Method::GET, "/api/v1/complaints/999999/alerts".into(), None, [404, 404, 404, 401, 401, 404, 403]),
+        (Method::GET, "/api/v1/auth/demo-accounts".into(), None, [200, 200, 200, 200, 200, 200, 200]),
         (Method::GET, "/api/v1/staff".into(), None, [200, 403, 403, 401, 401, 403, 200]),
         (Method::POST, "/api/v1/staff".into(), Some(json!("new staff")), [201, 403, 403, 401, 401, 403, 201]),
         (Method::GET, "/api/v1/staff/999999".into(), None, [404, 403, 403, 401, 401, 403, 404]),
