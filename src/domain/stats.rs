@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -21,13 +22,15 @@ const MAX_RANGE_DAYS: i64 = 366;
 pub struct Stats {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// The IANA zone whose days `per_day` counts.
+    pub time_zone: String,
     /// `all` for `alerts.manage`; `team` for `alerts.team` (a supervisor:
     /// the staff they supervise, and themselves); else `own`.
     pub scope: &'static str,
     pub total: i64,
     pub by_type: BTreeMap<String, i64>,
     pub by_severity: BTreeMap<String, i64>,
-    /// One entry per UTC day of the range, zeros included.
+    /// One entry per day of the range in `time_zone`, zeros included.
     pub per_day: Vec<DayCount>,
     /// Share of the alerts that were read / dismissed (0 when there are none).
     pub read_rate: f64,
@@ -45,7 +48,7 @@ pub struct Stats {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DayCount {
-    /// `YYYY-MM-DD` (UTC)
+    /// `YYYY-MM-DD` in the stats' `time_zone`
     pub date: String,
     pub total: i64,
     pub info: i64,
@@ -149,8 +152,18 @@ pub async fn compute(
     caller: &Principal,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
+    time_zone: Option<&str>,
 ) -> DomainResult<Stats> {
     let now = app.clock.now();
+    // The reader's days: the zone asked for, else theirs, else UTC.
+    let zone = match time_zone {
+        Some(zone) => super::staff::check_time_zone("time_zone", zone)?,
+        None => match caller.staff() {
+            Some(id) => crate::storage::staff::by_id(&app.db, id).await?.and_then(|s| s.time_zone).unwrap_or_default(),
+            None => String::new(),
+        },
+    };
+    let zone: Tz = zone.parse().unwrap_or(Tz::UTC);
     // Checked before any arithmetic: near chrono's ends it panics or stops moving.
     let to = super::time::check("to", to.unwrap_or(now))?;
     let from = match from {
@@ -197,14 +210,14 @@ pub async fn compute(
     let zeros = |names: &[&str]| names.iter().map(|n| ((*n).to_owned(), 0)).collect::<BTreeMap<String, i64>>();
     let mut by_type = zeros(AlertType::NAMES);
     let mut by_severity = zeros(Severity::NAMES);
-    let mut days = empty_days(from, to);
+    let mut days = empty_days(from, to, zone);
     let (mut total, mut read, mut dismissed) = (0, 0, 0);
     for g in groups {
         total += g.alerts;
         read += g.read;
         dismissed += g.dismissed;
         *by_type.entry(g.alert_type).or_default() += g.alerts;
-        if let Some(d) = days.get_mut(&g.day) {
+        if let Some(d) = days.get_mut(&local_day(g.hour, zone)) {
             d.total += g.alerts;
             match Severity::from_name(&g.severity) {
                 Some(Severity::Info) => d.info += g.alerts,
@@ -241,6 +254,7 @@ pub async fn compute(
     Ok(Stats {
         from,
         to,
+        time_zone: zone.name().to_owned(),
         scope,
         total,
         by_type,
@@ -288,10 +302,19 @@ impl Acknowledgements {
 /// One zeroed entry per UTC day of [from, to). The loop counts its steps,
 /// so it ends whatever the dates (the range was checked, but a loop on a
 /// request path must not depend on that).
-fn empty_days(from: DateTime<Utc>, to: DateTime<Utc>) -> BTreeMap<String, DayCount> {
-    let last = to.checked_sub_signed(TimeDelta::microseconds(1)).unwrap_or(to).date_naive();
+/// The reader's day (`YYYY-MM-DD` in `zone`) of an hour since the Unix
+/// epoch: the day its start falls on (a zone off by half an hour counts the
+/// hour to the day it begins in).
+fn local_day(hour: i64, zone: Tz) -> String {
+    let start =
+        DateTime::<Utc>::UNIX_EPOCH.checked_add_signed(TimeDelta::hours(hour)).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    start.with_timezone(&zone).format("%Y-%m-%d").to_string()
+}
+
+fn empty_days(from: DateTime<Utc>, to: DateTime<Utc>, zone: Tz) -> BTreeMap<String, DayCount> {
+    let last = to.checked_sub_signed(TimeDelta::microseconds(1)).unwrap_or(to).with_timezone(&zone).date_naive();
     let mut days = BTreeMap::new();
-    let mut day = Some(from.date_naive());
+    let mut day = Some(from.with_timezone(&zone).date_naive());
     for _ in 0..=MAX_RANGE_DAYS {
         let Some(d) = day.filter(|d| *d <= last) else { break };
         let date = d.format("%Y-%m-%d").to_string();
@@ -308,9 +331,9 @@ mod tests {
     #[test]
     fn the_day_series_ends_at_chronos_last_date() {
         let to = DateTime::<Utc>::MAX_UTC;
-        let days = empty_days(to - TimeDelta::days(3), to);
+        let days = empty_days(to - TimeDelta::days(3), to, Tz::UTC);
         assert_eq!(days.len(), 4);
-        let days = empty_days(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        let days = empty_days(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC, Tz::UTC);
         assert_eq!(days.len(), MAX_RANGE_DAYS as usize + 1, "bounded however wide the range");
     }
 

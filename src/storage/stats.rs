@@ -3,10 +3,10 @@
 //! whole hours, and from `alerts` itself for the minutes at its edges and for
 //! one staff member's own figures. Latencies come back as histograms (a
 //! bounded number of rows whatever the number of alerts).
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 
-use super::dialect::{Dialect, as_int, floor, int_div, seconds_between, unindexed, utc_day, with_index};
+use super::dialect::{Dialect, as_int, epoch_hour, floor, int_div, seconds_between, unindexed, with_index};
 use super::sql::{Sql, id_list};
 
 /// Which alerts: created in [from, to), of some staff members (one's own,
@@ -46,11 +46,12 @@ async fn pairs(db: &impl ConnectionTrait, statement: Statement) -> Result<Vec<(i
     db.query_all_raw(statement).await?.iter().map(|r| Ok((r.try_get("", "st")?, r.try_get("", "n")?))).collect()
 }
 
-/// One group of a window's alerts: created on one UTC day, of one type and
+/// One group of a window's alerts: created in one UTC hour, of one type and
 /// severity; how many, how many were read, how many dismissed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    pub day: String,
+    /// Hours since the Unix epoch (the service maps them to the reader's days).
+    pub hour: i64,
     pub alert_type: String,
     pub severity: String,
     pub alerts: i64,
@@ -63,29 +64,29 @@ pub struct Group {
 /// the breakdowns and the daily series.
 pub async fn groups(db: &impl ConnectionTrait, w: &Window) -> Result<Vec<Group>, DbErr> {
     let rows = db.query_all_raw(groups_statement(Dialect::of(db)?, w)?).await?;
-    rows.iter().map(|r| group(r, r.try_get("", "d")?)).collect()
+    rows.iter().map(|r| group(r, r.try_get("", "h")?)).collect()
 }
 
 pub fn groups_statement(dialect: Dialect, w: &Window) -> Result<Statement, DbErr> {
     let mut sql = Sql::new(dialect);
     let cond = filter(&mut sql, w);
     let b = sql.dialect();
-    let day = utc_day(b, "a.created_at");
+    let hour = epoch_hour(b, "a.created_at");
     // SUM of a CASE is portable; COUNT(*) > 0 in every group, so never NULL.
     let read = as_int(b, "SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END)");
     let dismissed = as_int(b, "SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END)");
     let text = format!(
-        "SELECT {day} AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, {read} AS r, {dismissed} AS x \
-         FROM alerts a WHERE {cond} GROUP BY {day}, a.alert_type, a.severity"
+        "SELECT {hour} AS h, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, {read} AS r, {dismissed} AS x \
+         FROM alerts a WHERE {cond} GROUP BY {hour}, a.alert_type, a.severity"
     );
     sql.statement(&text)
 }
 
 /// A group from a row with columns t, s, n, r, x (type, severity, alerts,
-/// read, dismissed), of the given day.
-fn group(r: &sea_orm::QueryResult, day: String) -> Result<Group, DbErr> {
+/// read, dismissed), of the given hour.
+fn group(r: &sea_orm::QueryResult, hour: i64) -> Result<Group, DbErr> {
     Ok(Group {
-        day,
+        hour,
         alert_type: r.try_get("", "t")?,
         severity: r.try_get("", "s")?,
         alerts: r.try_get("", "n")?,
@@ -100,11 +101,7 @@ pub async fn hourly_groups(db: &impl ConnectionTrait, from_hour: i64, to_hour: i
     db.query_all_raw(hourly_groups_statement(Dialect::of(db)?, from_hour, to_hour)?)
         .await?
         .iter()
-        .map(|r| {
-            let hour: i64 = r.try_get("", "hour")?;
-            let day = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::hours(hour);
-            group(r, day.format("%Y-%m-%d").to_string())
-        })
+        .map(|r| group(r, r.try_get("", "hour")?))
         .collect()
 }
 

@@ -354,6 +354,44 @@ async fn medians_for_many_staff(backend: Backend) {
     }
 }
 
+/// `per_day` counts the reader's days: the zone asked for, else the
+/// caller's own, else UTC; a bad zone is a 422 naming it.
+async fn days_are_the_readers(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (a, b) = fixture(&app).await;
+    let range = "from=2026-11-10T00:00:00Z&to=2026-11-13T00:00:00Z";
+    let days = |s: &serde_json::Value| -> Vec<(String, i64)> {
+        s["per_day"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["date"].as_str().unwrap().to_owned(), d["total"].as_i64().unwrap()))
+            .collect()
+    };
+    let (_, utc) = app.get(&format!("/api/v1/alerts/stats?{range}"), &app.token(b)).await;
+    assert_eq!(utc["time_zone"], "UTC");
+    assert_eq!(days(&utc), [("2026-11-10".into(), 0), ("2026-11-11".into(), 4), ("2026-11-12".into(), 0)]);
+    // B's four alerts came at 15:00 UTC on the 11th: 00:00 on the 12th in Tokyo.
+    let (status, tokyo) = app.get(&format!("/api/v1/alerts/stats?{range}&time_zone=Asia/Tokyo"), &app.token(b)).await;
+    assert_eq!(status, 200, "{tokyo}");
+    assert_eq!(tokyo["time_zone"], "Asia/Tokyo");
+    assert_eq!(
+        days(&tokyo),
+        [("2026-11-10".into(), 0), ("2026-11-11".into(), 0), ("2026-11-12".into(), 4), ("2026-11-13".into(), 0)],
+        "the range's days in Tokyo, 09:00 on the 10th to 09:00 on the 13th"
+    );
+    // A's own zone is the default for A.
+    let admin = app.admin_token().await;
+    let tz = json!({"time_zone": "America/New_York"});
+    assert_eq!(app.send(reqwest::Method::PATCH, &format!("/api/v1/staff/{a}"), Some(&admin), Some(tz)).await.0, 200);
+    let (_, own) = app.get(&format!("/api/v1/alerts/stats?{range}"), &app.token(a)).await;
+    assert_eq!(own["time_zone"], "America/New_York");
+    assert_eq!(own["per_day"][0]["date"], "2026-11-09", "midnight UTC is the evening before in New York");
+    let (status, body) = app.get(&format!("/api/v1/alerts/stats?{range}&time_zone=Mars/Base"), &admin).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("time_zone"), "{body}");
+}
+
 /// A supervisor (`alerts.team`) sees their team's figures — the staff they
 /// supervise, and themselves — and nobody else's.
 async fn supervisors_see_their_team(backend: Backend) {
@@ -404,6 +442,7 @@ async fn supervisors_see_their_team(backend: Backend) {
 }
 
 on_all_backends!(
+    days_are_the_readers,
     supervisors_see_their_team,
     stats_maths_on_fixed_data,
     rollups_follow_every_write,

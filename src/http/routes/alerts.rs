@@ -243,6 +243,8 @@ pub struct StatsQuery {
     from: Option<chrono::DateTime<chrono::Utc>>,
     /// RFC 3339; default now
     to: Option<chrono::DateTime<chrono::Utc>>,
+    /// IANA zone whose days `per_day` counts; default the caller's (else UTC)
+    time_zone: Option<String>,
 }
 
 /// Alert statistics over [from, to): everyone's for `alerts.manage`, else the caller's own.
@@ -255,5 +257,5 @@ async fn stats(
     State(app): State<App>,
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<axum::Json<crate::domain::stats::Stats>> {
-    Ok(axum::Json(crate::domain::stats::compute(&app, &principal, q.from, q.to).await?))
+    Ok(axum::Json(crate::domain::stats::compute(&app, &principal, q.from, q.to, q.time_zone.as_deref()).await?))
 }

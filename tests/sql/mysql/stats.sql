@@ -2,17 +2,17 @@
 
 -- groups (everyone)
 -- values: ChronoDateTime(Some(2026-11-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00))
-SELECT DATE_FORMAT(a.created_at, '%Y-%m-%d') AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS SIGNED) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS SIGNED) AS x
+SELECT TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', a.created_at) AS h, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS SIGNED) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS SIGNED) AS x
   FROM alerts a
   WHERE a.created_at >= ? AND a.created_at < ?
-  GROUP BY DATE_FORMAT(a.created_at, '%Y-%m-%d'), a.alert_type, a.severity;
+  GROUP BY TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', a.created_at), a.alert_type, a.severity;
 
 -- groups (one staff member)
 -- values: ChronoDateTime(Some(2026-11-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(5))
-SELECT DATE_FORMAT(a.created_at, '%Y-%m-%d') AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS SIGNED) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS SIGNED) AS x
+SELECT TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', a.created_at) AS h, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS SIGNED) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS SIGNED) AS x
   FROM alerts a
   WHERE a.created_at >= ? AND a.created_at < ? AND a.assigned_to_staff_id = ?
-  GROUP BY DATE_FORMAT(a.created_at, '%Y-%m-%d'), a.alert_type, a.severity;
+  GROUP BY TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', a.created_at), a.alert_type, a.severity;
 
 -- hourly groups
 -- values: BigInt(Some(490000)), BigInt(Some(490720))

@@ -2,17 +2,21 @@
 
 -- groups (everyone)
 -- values: ChronoDateTimeUtc(Some(2026-11-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z))
-SELECT to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS x
+SELECT CAST(FLOOR(EXTRACT(EPOCH
+  FROM a.created_at) / 3600) AS BIGINT) AS h, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS x
   FROM alerts a
   WHERE a.created_at >= $1 AND a.created_at < $2
-  GROUP BY to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), a.alert_type, a.severity;
+  GROUP BY CAST(FLOOR(EXTRACT(EPOCH
+  FROM a.created_at) / 3600) AS BIGINT), a.alert_type, a.severity;
 
 -- groups (one staff member)
 -- values: ChronoDateTimeUtc(Some(2026-11-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(5))
-SELECT to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS x
+SELECT CAST(FLOOR(EXTRACT(EPOCH
+  FROM a.created_at) / 3600) AS BIGINT) AS h, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS x
   FROM alerts a
   WHERE a.created_at >= $1 AND a.created_at < $2 AND a.assigned_to_staff_id = $3
-  GROUP BY to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), a.alert_type, a.severity;
+  GROUP BY CAST(FLOOR(EXTRACT(EPOCH
+  FROM a.created_at) / 3600) AS BIGINT), a.alert_type, a.severity;
 
 -- hourly groups
 -- values: BigInt(Some(490000)), BigInt(Some(490720))

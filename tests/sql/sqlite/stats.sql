@@ -2,17 +2,17 @@
 
 -- groups (everyone)
 -- values: ChronoDateTimeUtc(Some(2026-11-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z))
-SELECT substr(a.created_at, 1, 10) AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER) AS x
+SELECT (CAST(strftime('%s', a.created_at) AS INTEGER) / 3600) AS h, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER) AS x
   FROM alerts a
   WHERE a.created_at >= ? AND a.created_at < ?
-  GROUP BY substr(a.created_at, 1, 10), a.alert_type, a.severity;
+  GROUP BY (CAST(strftime('%s', a.created_at) AS INTEGER) / 3600), a.alert_type, a.severity;
 
 -- groups (one staff member)
 -- values: ChronoDateTimeUtc(Some(2026-11-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(5))
-SELECT substr(a.created_at, 1, 10) AS d, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER) AS x
+SELECT (CAST(strftime('%s', a.created_at) AS INTEGER) / 3600) AS h, a.alert_type AS t, a.severity AS s, COUNT(*) AS n, CAST(SUM(CASE WHEN a.read_at IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER) AS r, CAST(SUM(CASE WHEN a.dismissed_at IS NOT NULL THEN 1 ELSE 0 END) AS INTEGER) AS x
   FROM alerts a
   WHERE a.created_at >= ? AND a.created_at < ? AND a.assigned_to_staff_id = ?
-  GROUP BY substr(a.created_at, 1, 10), a.alert_type, a.severity;
+  GROUP BY (CAST(strftime('%s', a.created_at) AS INTEGER) / 3600), a.alert_type, a.severity;
 
 -- hourly groups
 -- values: BigInt(Some(490000)), BigInt(Some(490720))
