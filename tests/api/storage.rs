@@ -44,15 +44,31 @@ async fn seeds_roles_permissions_and_default_rules(backend: Backend) {
     perms.sort();
     assert_eq!(
         perms,
-        ["alerts.manage", "alerts.read", "complaints.read", "complaints.write", "sla.manage", "staff.manage"]
+        [
+            "alerts.manage",
+            "alerts.read",
+            "alerts.team",
+            "complaints.read",
+            "complaints.write",
+            "sla.manage",
+            "staff.manage"
+        ]
     );
 
     for (role, expected) in [
         (
             "admin",
-            vec!["alerts.manage", "alerts.read", "complaints.read", "complaints.write", "sla.manage", "staff.manage"],
+            vec![
+                "alerts.manage",
+                "alerts.read",
+                "alerts.team",
+                "complaints.read",
+                "complaints.write",
+                "sla.manage",
+                "staff.manage",
+            ],
         ),
-        ("supervisor", vec!["alerts.read", "complaints.read", "complaints.write"]),
+        ("supervisor", vec!["alerts.read", "alerts.team", "complaints.read", "complaints.write"]),
         ("agent", vec!["alerts.read", "complaints.read"]),
     ] {
         let role = storage::staff::role_by_name(&conn, role).await.unwrap().unwrap();
