@@ -226,7 +226,32 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
     let snapshot = sla::snapshot(app).await?;
     let complaint = insert_with_clock(app, &snapshot, row, explicit_deadline).await?;
     raise_alerts_now(app, &complaint, false, true).await;
-    Ok(present(&snapshot, complaint, app.clock.now()))
+    present_named(app, &snapshot, complaint).await
+}
+
+/// Fills in the assignees' names of `complaints` (one query for them all).
+async fn name_assignees(app: &App, complaints: &mut [Complaint]) -> DomainResult<()> {
+    let mut ids: Vec<i64> = complaints.iter().filter_map(|c| c.assigned_to_staff_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let names: std::collections::HashMap<i64, String> =
+        storage::stats::staff_names(&app.db, &ids).await?.into_iter().collect();
+    for c in complaints {
+        c.assignee = c
+            .assigned_to_staff_id
+            .map(|id| super::views::StaffRef { id, full_name: names.get(&id).cloned().unwrap_or_default() });
+    }
+    Ok(())
+}
+
+/// [`present`], with the assignee's name.
+async fn present_named(app: &App, snapshot: &Snapshot, m: complaint::Model) -> DomainResult<Complaint> {
+    let mut complaint = present(snapshot, m, app.clock.now());
+    name_assignees(app, std::slice::from_mut(&mut complaint)).await?;
+    Ok(complaint)
 }
 
 /// A complaint as clients see it: its row and its clocks at `now`.
@@ -326,7 +351,7 @@ async fn raise_alerts_now(app: &App, complaint: &complaint::Model, closed: bool,
 pub async fn get(app: &App, id: i64) -> DomainResult<Complaint> {
     let complaint = row(app, id).await?;
     let snapshot = sla::snapshot(app).await?;
-    Ok(present(&snapshot, complaint, app.clock.now()))
+    present_named(app, &snapshot, complaint).await
 }
 
 async fn row(app: &App, id: i64) -> DomainResult<complaint::Model> {
@@ -380,8 +405,10 @@ pub async fn list(app: &App, mut filter: ComplaintFilter, paging: Paging) -> Dom
     }
     let (complaints, total) = storage::complaints::page(&app.db, &filter, paging.offset(), paging.page_size).await?;
     let snapshot = sla::snapshot(app).await?;
+    let mut complaints: Vec<Complaint> = complaints.into_iter().map(|c| present(&snapshot, c, now)).collect();
+    name_assignees(app, &mut complaints).await?;
     Ok(ComplaintPage {
-        complaints: complaints.into_iter().map(|c| present(&snapshot, c, now)).collect(),
+        complaints,
         total,
         page: paging.page,
         page_size: paging.page_size,
@@ -435,7 +462,7 @@ pub async fn update(app: &App, id: i64, changes: ComplaintChanges) -> DomainResu
     let snapshot = sla::snapshot(app).await?;
     let updated = update_with_clock(app, &snapshot, id, row, explicit_deadline).await?;
     after_update(app, current.assigned_to_staff_id, &updated, resolved_before).await;
-    Ok(present(&snapshot, updated, app.clock.now()))
+    present_named(app, &snapshot, updated).await
 }
 
 /// The effects of an update once it is written: when it changed hands, a
@@ -583,6 +610,12 @@ fn check_external_id(external_id: &str) -> DomainResult<()> {
 /// racing identical requests create one complaint (the unique index decides,
 /// the losers find it and compare).
 pub async fn sync_by_external_id(app: &App, external_id: &str, input: ComplaintSync) -> DomainResult<Synced> {
+    let mut synced = sync(app, external_id, input).await?;
+    name_assignees(app, std::slice::from_mut(&mut synced.complaint)).await?;
+    Ok(synced)
+}
+
+async fn sync(app: &App, external_id: &str, input: ComplaintSync) -> DomainResult<Synced> {
     check_external_id(external_id)?;
     let wanted = wanted(app, input).await?;
     let now = app.clock.now();

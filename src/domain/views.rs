@@ -110,6 +110,8 @@ pub struct Complaint {
     pub first_responded_at: Option<DateTime<Utc>>,
     /// Its SLA clocks now
     pub sla: super::sla::SlaView,
+    /// Who it is assigned to, by name (null when unassigned)
+    pub assignee: Option<StaffRef>,
 }
 
 impl Complaint {
@@ -131,6 +133,7 @@ impl Complaint {
             external_id: m.external_id,
             first_responded_at: m.first_responded_at,
             sla,
+            assignee: None,
         }
     }
 }

@@ -211,6 +211,7 @@ async fn list_by_assignee_and_text(backend: Backend) {
     };
     let (_, mine) = app.get("/api/v1/complaints?assignee=me", &a_token).await;
     assert_eq!(titles(&mine), ["Router keeps dropping"]);
+    assert_eq!(mine["complaints"][0]["assignee"], json!({"id": a, "full_name": "a"}), "named for anyone who reads it");
     let (_, team) = app.get("/api/v1/complaints?assignee=team", &sup_token).await;
     assert_eq!(titles(&team), ["Lost parcel", "Router keeps dropping"], "the supervisor's and their agent's");
     let (_, nobody) = app.get("/api/v1/complaints?assignee=unassigned", &sup_token).await;
