@@ -1,6 +1,9 @@
-// Analytics (alerts.manage): GET /api/v1/alerts/stats over a UTC date range,
+// Analytics (alerts.manage, alerts.team): GET /api/v1/alerts/stats over a date range of the reader's zone,
 // as summary figures, uPlot charts (per day by severity; by type; by
-// severity), a data table under each chart, and the per-staff table.
+// severity), a data table under each chart, and the per-staff table. The
+// per-day chart starts at the first day with alerts (a short history is not
+// drawn as weeks of zeros); every date reads the same way ("12 Mar 2025"), in
+// the reader's language, of the days the server counts in the reader's zone.
 //
 // uPlot 1.6.32 (MIT) is vendored in /console/vendor/uplot-1.6.32/ and loaded
 // the first time this page opens.
@@ -57,7 +60,23 @@ export async function show() {
   await load();
 }
 
-const isoDate = (date) => date.toISOString().slice(0, 10);
+/** The reader's calendar date of `date`, as `YYYY-MM-DD`. */
+const isoDate = (date) =>
+  `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+
+/** One way to write a day everywhere on this page: "12 Mar 2025" (a calendar date: formatted as such, whatever the zone). */
+const dayFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+/** The chart's axis: "12 Mar". */
+const axisFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+/** "2025-03-12" (or a Date, or seconds since the epoch) → "12 Mar 2025". */
+const dayText = (day) =>
+  dayFormat.format(typeof day === 'number' ? day * 1000 : typeof day === 'string' ? Date.parse(`${day}T00:00:00Z`) : day);
+
+/** The days from the first one with an alert; all of them when none has any. */
+function fromFirstAlert(days) {
+  const first = days.findIndex((d) => d.total > 0);
+  return first > 0 ? days.slice(first) : days;
+}
 
 function loadUplot() {
   uplotLoading ??= new Promise((resolve, reject) => {
@@ -81,9 +100,15 @@ async function load() {
     setStatus(status, 'Choose a start date on or before the end date.', true);
     return;
   }
-  // The end date is inclusive: ask up to the start of the next day.
-  const end = isoDate(new Date(Date.parse(`${to}T00:00:00Z`) + DAY_MS));
-  const query = new URLSearchParams({ from: `${from}T00:00:00Z`, to: `${end}T00:00:00Z` });
+  // The reader's days: from the start date's local midnight up to the one after
+  // the (inclusive) end date, counted by the server in the reader's zone.
+  const localMidnight = (day, plusDays = 0) => {
+    const date = new Date(`${day}T00:00:00`);
+    date.setDate(date.getDate() + plusDays);
+    return date.toISOString();
+  };
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const query = new URLSearchParams({ from: localMidnight(from), to: localMidnight(to, 1), time_zone: zone });
   setStatus(status, 'Loading…');
   try {
     const [stats] = await Promise.all([api('GET', `/api/v1/alerts/stats?${query}`), loadUplot()]);
@@ -91,7 +116,7 @@ async function load() {
     renderCharts(stats);
     renderStaff(stats);
     const whose = { all: 'All staff', team: 'Your team (you and the staff you supervise)' }[stats.scope] ?? 'Your alerts';
-    setStatus(status, `${whose}, ${from} to ${to} (UTC).`);
+    setStatus(status, `${whose}, ${dayText(from)} to ${dayText(to)} (days in ${stats.time_zone}).`);
   } catch (err) {
     setStatus(status, err.message, true);
   }
@@ -111,19 +136,32 @@ function renderSummary(stats) {
 
 function renderCharts(stats) {
   for (const chart of charts) chart.destroy();
-  const days = stats.per_day;
+  const days = fromFirstAlert(stats.per_day);
+  perDayNote(stats.per_day, days);
   charts = [
     perDayChart($('#chart-per-day'), days),
     barChart($('#chart-by-type'), ALERT_TYPES.map((t) => SHORT_TYPE[t]), ALERT_TYPES.map((t) => stats.by_type[t] ?? 0), '#4338ca', 'Alerts'),
     barChart($('#chart-by-severity'), SEVERITIES.map(capitalize), SEVERITIES.map((s) => stats.by_severity[s] ?? 0), SEVERITIES.map((s) => STYLE[s].color), 'Alerts'),
   ];
   $('#table-per-day').replaceChildren(
-    table('Alerts per day', ['Date', 'Total', ...SEVERITIES.map(capitalize)], days.map((d) => [d.date, d.total, ...SEVERITIES.map((s) => d[s])])),
+    table('Alerts per day', ['Date', 'Total', ...SEVERITIES.map(capitalize)], days.map((d) => [dayText(d.date), d.total, ...SEVERITIES.map((s) => d[s])])),
   );
   $('#table-by-type').replaceChildren(table('Alerts by type', ['Type', 'Alerts'], ALERT_TYPES.map((t) => [typeLabel(t), stats.by_type[t] ?? 0])));
   $('#table-by-severity').replaceChildren(
     table('Alerts by severity', ['Severity', 'Alerts'], SEVERITIES.map((s) => [capitalize(s), stats.by_severity[s] ?? 0])),
   );
+}
+
+/** Under the per-day chart: where it starts, when that is later than the range. */
+function perDayNote(all, shown) {
+  let note = $('#per-day-note');
+  if (!note) {
+    note = h('p', { className: 'hint small', id: 'per-day-note' });
+    $('#chart-per-day').before(note);
+  }
+  if (!all.some((d) => d.total > 0)) note.textContent = 'No alerts in this range.';
+  else if (shown.length < all.length) note.textContent = `From ${dayText(shown[0].date)}, the first day with alerts.`;
+  else note.textContent = '';
 }
 
 const chartWidth = (el) => Math.max(240, el.clientWidth);
@@ -143,9 +181,17 @@ function perDayChart(el, days) {
     width: chartWidth(el),
     height: 260,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
-    scales: { y: { range: fromZero } },
-    axes: [{}, countAxis],
-    series: [{ label: 'Day', value: '{YYYY}-{MM}-{DD}' }, ...series],
+    // One day alone gets half a day either side, so it is drawn in the middle.
+    scales: { x: { range: (u, min, max) => (min === max ? [min - 43_200, max + 43_200] : [min, max]) }, y: { range: fromZero } },
+    axes: [
+      {
+        // Ticks on whole days only, written like the rest of the page.
+        incrs: [1, 2, 7, 14, 28, 56, 91, 182, 364].map((n) => n * 86_400),
+        values: (u, splits) => splits.map((ts) => axisFormat.format(ts * 1000)),
+      },
+      countAxis,
+    ],
+    series: [{ label: 'Day', value: (u, ts) => (ts === null || ts === undefined ? '' : dayText(ts)) }, ...series],
     legend: { live: false },
   };
   return new uPlot(options, [xs, ...SEVERITIES.map((s) => days.map((d) => d[s]))], el);

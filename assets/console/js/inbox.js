@@ -6,6 +6,10 @@
 // An alert is one recipient's copy of an alert event: acknowledging any copy
 // acknowledges the event for all its recipients, whose open inboxes follow
 // from the feed's alert.updated messages.
+//
+// A card about a complaint links to the complaint's page; for
+// complaints.write it also offers "Reassign": the assignee select of the
+// complaint page, inline in the card.
 
 import { api } from './api.js';
 import {
@@ -20,8 +24,15 @@ import {
   minutesText,
   setStatus,
   targetText,
-  typeLabel,
 } from './dom.js';
+import {
+  assignedText,
+  assigneeSelect,
+  chosenAssignee,
+  loadAssignees,
+  typeBadge,
+  updateComplaint,
+} from './complaints.js';
 
 export const needs = 'alerts.read';
 export const title = 'inbox';
@@ -54,6 +65,7 @@ function bind(ctx) {
   $('#page-next').addEventListener('click', () => goTo(state.page + 1));
   $('#read-all').addEventListener('click', readAll);
   list().addEventListener('click', onAction);
+  list().addEventListener('submit', onReassign);
 
   ctx.live.addEventListener('alert.created', (event) => visible() && onCreated(event.detail.alert));
   ctx.live.addEventListener('alert.updated', (event) => {
@@ -114,10 +126,14 @@ function render(alert) {
   item.classList.add(`sev-${alert.severity}`);
   const heading = item.querySelector('.alert-title');
   heading.id = `alert-${alert.id}-title`;
-  heading.textContent = alert.title;
+  const complaintId = alert.resource_type === 'complaint' ? alert.resource_id : null;
+  if (complaintId !== null) {
+    heading.replaceChildren(h('a', { href: `#/complaints/${complaintId}`, className: 'complaint-link' }, alert.title));
+    item.dataset.complaint = complaintId;
+  } else heading.textContent = alert.title;
   item.querySelector('article').setAttribute('aria-labelledby', heading.id);
   item.querySelector('.sev').textContent = capitalize(alert.severity);
-  item.querySelector('.alert-type').textContent = typeLabel(alert.alert_type);
+  item.querySelector('.alert-type').replaceChildren(...typeBadge(alert.alert_type));
   item.querySelector('.alert-message').textContent = alert.message;
   const time = item.querySelector('time.created');
   time.dateTime = alert.created_at;
@@ -132,6 +148,7 @@ function render(alert) {
   const timeline = item.querySelector('details.timeline');
   timeline.querySelector('summary').setAttribute('aria-describedby', heading.id);
   timeline.addEventListener('toggle', () => timeline.open && loadTimeline(item));
+  if (complaintId !== null && context.can('complaints.write')) addReassign(item, alert, heading.id);
   fill(item, alert);
   return item;
 }
@@ -192,6 +209,8 @@ async function onAction(event) {
   const item = button?.closest('li.alert');
   if (!item) return;
   if (button.classList.contains('do-retry')) return retryTimeline(item, button);
+  if (button.classList.contains('do-reassign')) return openReassign(item);
+  if (button.classList.contains('do-reassign-cancel')) return closeReassign(item, true);
   if (!button.matches('.do-read, .do-dismiss, .do-ack')) return;
   if (button.classList.contains('do-ack')) return acknowledge(item, button);
   const id = item.dataset.id;
@@ -305,6 +324,121 @@ async function readAll() {
   } catch (err) {
     status(err.message, true);
   }
+}
+
+// ------------------------------------------------------ reassigning the complaint
+
+/**
+ * A "Reassign" button after the card's actions, and its inline form (hidden
+ * until the button opens it): the complaint page's assignee select.
+ */
+function addReassign(item, alert, headingId) {
+  const id = `reassign-${alert.id}`;
+  const open = h('button', { type: 'button', className: 'secondary do-reassign' }, 'Reassign');
+  open.setAttribute('aria-describedby', headingId);
+  open.setAttribute('aria-expanded', 'false');
+  open.setAttribute('aria-controls', id);
+  item.querySelector('.actions').append(open);
+  const select = h('select', { id: `${id}-select`, name: 'assigned_to_staff_id' });
+  select.setAttribute('aria-describedby', `${id}-error`);
+  const error = h('p', { className: 'error field-error', id: `${id}-error` });
+  error.setAttribute('role', 'alert');
+  const form = h(
+    'form',
+    { className: 'reassign', id, hidden: true, noValidate: true },
+    h('label', { htmlFor: select.id }, `Assign complaint #${alert.resource_id} to`),
+    h(
+      'div',
+      { className: 'reassign-row' },
+      select,
+      h('button', { type: 'submit', className: 'do-reassign-save' }, 'Reassign'),
+      h('button', { type: 'button', className: 'secondary do-reassign-cancel' }, 'Cancel'),
+    ),
+    error,
+  );
+  form.setAttribute('aria-label', `Reassign the complaint of “${alert.title}”`);
+  item.querySelector('.actions').after(form);
+}
+
+/** Opens the card's reassign form: the assignees, the complaint's current one chosen. */
+async function openReassign(item) {
+  const form = item.querySelector('form.reassign');
+  const select = form.elements.assigned_to_staff_id;
+  const error = form.querySelector('.field-error');
+  item.querySelector('.do-reassign').setAttribute('aria-expanded', 'true');
+  form.hidden = false;
+  setStatus(error, '');
+  select.removeAttribute('aria-invalid');
+  select.replaceChildren(h('option', { value: '' }, 'Loading…'));
+  select.disabled = true;
+  let complaint;
+  try {
+    [complaint] = await Promise.all([
+      api('GET', `/api/v1/complaints/${item.dataset.complaint}`),
+      loadAssignees(context, true),
+    ]);
+  } catch (err) {
+    select.replaceChildren();
+    const text = err.status === 404 ? 'This complaint no longer exists.' : err.message;
+    setStatus(error, `Could not load the assignees: ${text}`, true);
+    return;
+  }
+  select.disabled = false;
+  assigneeSelect(select, complaint.assigned_to_staff_id, context);
+  form.dataset.current = complaint.assigned_to_staff_id ?? '';
+  select.focus();
+}
+
+function closeReassign(item, refocus) {
+  const form = item.querySelector('form.reassign');
+  if (!form || form.hidden) return;
+  form.hidden = true;
+  const button = item.querySelector('.do-reassign');
+  button.setAttribute('aria-expanded', 'false');
+  if (refocus) button.focus();
+}
+
+async function onReassign(event) {
+  const form = event.target.closest('form.reassign');
+  const item = form?.closest('li.alert');
+  if (!item) return;
+  event.preventDefault();
+  const select = form.elements.assigned_to_staff_id;
+  const error = form.querySelector('.field-error');
+  const save = form.querySelector('.do-reassign-save');
+  if (select.disabled) return;
+  const chosen = chosenAssignee(select);
+  if (String(chosen ?? '') === form.dataset.current) {
+    const already = chosen === null ? 'It is unassigned already' : 'It is theirs already';
+    setStatus(error, `${already}: choose someone else.`, true);
+    select.setAttribute('aria-invalid', 'true');
+    select.focus();
+    return;
+  }
+  const number = item.dataset.complaint;
+  save.disabled = true;
+  let updated;
+  try {
+    updated = await updateComplaint(number, { assigned_to_staff_id: chosen });
+  } catch (err) {
+    save.disabled = false;
+    const reason =
+      err.status === 404
+        ? 'this complaint no longer exists.'
+        : err.status === 403
+          ? 'you may not reassign complaints.'
+          : err.message.replace(/^assigned_to_staff_id: /, '');
+    setStatus(error, `Could not reassign it: ${reason}`, true);
+    select.setAttribute('aria-invalid', 'true');
+    select.focus();
+    return;
+  }
+  save.disabled = false;
+  const text = `Complaint #${number} reassigned. ${assignedText(updated.assigned_to_staff_id, context)}`;
+  status(text);
+  announce(text);
+  form.dataset.current = updated.assigned_to_staff_id ?? '';
+  closeReassign(item, item.contains(document.activeElement));
 }
 
 // ------------------------------------------------------ the escalation timeline

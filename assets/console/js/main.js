@@ -2,19 +2,22 @@
 // permission, unread badge, live-feed state) and hash routing between views.
 
 import { api, session, whenUnauthorized } from './api.js';
-import { $, $$, announce, capitalize, setStatus } from './dom.js';
+import { $, $$, announce, capitalize, h, setStatus } from './dom.js';
 import { LiveFeed } from './live.js';
 import * as inbox from './inbox.js';
 import * as settings from './settings.js';
 import * as rules from './rules.js';
 import * as analytics from './analytics.js';
 import * as sla from './sla.js';
+import * as complaints from './complaints.js';
 
 /**
  * Each view module exports `needs` (a permission), `title` and `show(context)`,
  * and may export `roles` (the roles it is for, besides the permission).
  */
 const VIEWS = { inbox, settings, sla, rules, analytics, team: settings.teamView };
+// The complaints list, and one complaint at `#/complaints/{id}` (see `route`).
+Object.assign(VIEWS, { complaints, complaint: complaints.complaintView });
 const NOTICE_KEY = 'convergeai-alerts.notice';
 
 const live = new LiveFeed();
@@ -49,6 +52,45 @@ function showSignIn() {
   sessionStorage.removeItem(NOTICE_KEY);
   setStatus($('#signin-notice'), notice ?? '');
   $('#signin-email').focus();
+  showDemoAccounts();
+}
+
+/**
+ * A demo server (`serve --demo`) lists its accounts and their password under
+ * the form; choosing one fills the form in. Other servers list none: nothing shows.
+ */
+async function showDemoAccounts() {
+  const box = $('#demo-accounts');
+  let demo;
+  try {
+    demo = await api('GET', '/api/v1/auth/demo-accounts');
+  } catch {
+    return;
+  }
+  if (!demo?.password || !demo.accounts?.length) return;
+  $('#demo-password').textContent = demo.password;
+  $('#demo-list').replaceChildren(
+    ...demo.accounts.map((account) => {
+      const showsId = `demo-shows-${account.email.replace(/\W/g, '-')}`;
+      const use = h('button', { type: 'button', className: 'secondary demo-use' }, account.email);
+      use.dataset.email = account.email;
+      use.setAttribute('aria-describedby', showsId);
+      use.addEventListener('click', () => {
+        const form = $('#signin-form');
+        form.elements.email.value = account.email;
+        form.elements.password.value = demo.password;
+        form.querySelector('button[type=submit]').focus();
+      });
+      return h(
+        'li',
+        {},
+        use,
+        h('span', { className: 'tag' }, capitalize(account.role)),
+        h('span', { className: 'demo-shows', id: showsId }, capitalize(account.shows)),
+      );
+    }),
+  );
+  box.hidden = false;
 }
 
 $('#signin-form').addEventListener('submit', async (event) => {
@@ -140,7 +182,14 @@ async function startSession() {
     }
     return;
   }
-  $('#whoami').textContent = `${context.me.email} (${context.me.role})`;
+  // The person by name, with their role; the email on hover.
+  const who = $('#whoami');
+  who.replaceChildren(
+    h('span', { className: 'who-name' }, context.me.full_name || context.me.email),
+    h('span', { className: 'who-role' }, capitalize(context.me.role)),
+  );
+  who.title = `Signed in as ${context.me.email}`;
+  who.dataset.email = context.me.email;
   for (const item of $$('[data-needs]')) item.hidden = !allowed(item.dataset.needs, item.dataset.roles?.split(' '));
   $('#topbar').hidden = false;
   if (can('alerts.read')) {
@@ -172,7 +221,10 @@ function route() {
     }));
     return;
   }
-  const name = location.hash.replace(/^#\/?/, '');
+  let name = location.hash.replace(/^#\/?/, '');
+  // `#/complaints/123`: the `complaint` view, given the id.
+  const [, complaintId] = /^complaints\/(\d+)$/.exec(name) ?? [];
+  if (complaintId) name = 'complaint';
   const view = VIEWS[name];
   if (!view || !allowed(view.needs, view.roles)) {
     location.replace('#/inbox');
@@ -180,13 +232,13 @@ function route() {
   }
   showOnly(`view-${name}`);
   for (const link of $$('a[data-route]')) {
-    if (link.dataset.route === name) link.setAttribute('aria-current', 'page');
+    if (link.dataset.route === (view.nav ?? name)) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   document.title = `${capitalize(view.title)} · ConvergeAI Alerts`;
   // Move focus to the new page's heading, so keyboard and screen-reader users start there.
   $(`#view-${name} h1`).focus();
-  view.show(context);
+  view.show(context, complaintId);
 }
 
 window.addEventListener('hashchange', route);
