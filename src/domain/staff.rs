@@ -117,23 +117,16 @@ pub async fn token_for(app: &App, email: &str) -> DomainResult<auth::AccessToken
     app.auth.issue(staff.id, app.clock.now())
 }
 
-/// Activates or deactivates an account. Deactivating ends the person's
-/// access at once on this instance (and on every instance that shares its
-/// event bus): cached permissions are dropped and open WebSockets close;
-/// other instances notice within their periodic re-check.
-pub async fn set_active(app: &App, email: &str, active: bool) -> DomainResult<staff::Model> {
+/// Activates or deactivates an account (the `staff activate|deactivate`
+/// commands): the same change as the API's, so a deactivation ends the
+/// person's sessions at once on every instance that shares the event bus,
+/// re-routes their complaints' alerts, and keeps the last active admin.
+pub async fn set_active(app: &App, email: &str, active: bool) -> DomainResult<StaffMember> {
     let email = parse_email("email", email)?;
-    let updated = storage::staff::set_active(&app.db, &email, active, app.clock.now())
+    let staff = storage::staff::by_email(&app.db, &email)
         .await?
         .ok_or_else(|| DomainError::NotFound(format!("no staff member with email {email}")))?;
-    if !active {
-        app.events.publish(StaffEvent { staff_id: updated.id, change: Change::AccessRevoked });
-        auth::end_sessions(app, updated.id, None).await?;
-    }
-    // Who is told about their complaints changed (or, their workload): the
-    // next scheduled check reads those complaints again.
-    storage::sla::mark_unchecked_of(&app.db, updated.id, app.clock.now()).await?;
-    Ok(updated)
+    change(app, staff.id, StaffChanges { is_active: Some(active), ..Default::default() }).await
 }
 
 // ---------------------------------------------------------------- team administration

@@ -38,22 +38,6 @@ pub async fn by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<s
     staff::Entity::find().filter(staff::Column::Email.eq(email)).one(db).await
 }
 
-/// Sets `is_active` of the account with this email; `None` when there is none.
-pub async fn set_active(
-    db: &impl ConnectionTrait,
-    email: &str,
-    active: bool,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<staff::Model>, DbErr> {
-    staff::Entity::update_many()
-        .col_expr(staff::Column::IsActive, sea_orm::sea_query::Expr::value(active))
-        .col_expr(staff::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(staff::Column::Email.eq(email))
-        .exec(db)
-        .await?;
-    by_email(db, email).await
-}
-
 /// Sets a staff member's password hash.
 pub async fn set_password(
     db: &impl ConnectionTrait,

@@ -32,7 +32,9 @@ async fn sign_out_ends_that_session_only(backend: Backend) {
     let app = spawn_app!(backend);
     app.staff("a@example.com", "agent").await;
     let (laptop, phone) = (session(&app, "a@example.com").await, session(&app, "a@example.com").await);
-    let ws = ws_connect(&app.base, &laptop).await;
+    let mut ws = ws_connect(&app.base, &laptop).await;
+    // Its first message: the connection listens for changes from here on.
+    assert_eq!(ws_next(&mut ws, 5).await["type"], "unread_count");
     let mut other_ws = ws_connect(&app.base, &phone).await;
     assert_eq!(ws_next(&mut other_ws, 5).await["type"], "unread_count");
     let (status, body) = app.send(Method::POST, "/api/v1/auth/logout", Some(&laptop), None).await;
@@ -220,6 +222,11 @@ async fn the_last_admin_stays(backend: Backend) {
         assert!(body["detail"].as_str().unwrap().contains("last active admin"), "{body}");
     }
     assert_eq!(me_status(&app, &admin).await, 200, "still signed in, still an admin");
+    let by_cli = convergeai_alerts::domain::staff::set_active(&app.app, "harness-admin@example.com", false).await;
+    assert!(
+        matches!(by_cli, Err(convergeai_alerts::domain::DomainError::Conflict(_))),
+        "the command line keeps the last admin too: {by_cli:?}"
+    );
     // Two admins demote each other at once: one of them stays.
     let (other, other_token) = app.staff("other-admin@example.com", "admin").await;
     let demote = |token: String, id: i64| {
