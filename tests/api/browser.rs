@@ -232,14 +232,7 @@ async fn console_end_to_end_in_headless_chromium() {
     browser.screenshot_full_page(&shots, "analytics.png").await;
 
     // No script errors or Content-Security-Policy violations on the way (the two 422s above were expected).
-    let log = browser.post("/se/log", json!({"type": "browser"})).await;
-    let errors: Vec<&Value> = log
-        .as_array()
-        .expect("log entries")
-        .iter()
-        .filter(|e| e["level"] == "SEVERE" && !e["message"].as_str().unwrap_or_default().contains("status of 422"))
-        .collect();
-    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.assert_no_console_errors(&[422]).await;
 
     browser.close().await;
 }
@@ -420,14 +413,7 @@ async fn rule_editor_and_demo_sign_in_in_headless_chromium() {
     assert_eq!(browser.text("#whoami .who-role").await, "Supervisor");
 
     // No script errors on the way (the 409 above was expected).
-    let log = browser.post("/se/log", json!({"type": "browser"})).await;
-    let errors: Vec<&Value> = log
-        .as_array()
-        .expect("log entries")
-        .iter()
-        .filter(|e| e["level"] == "SEVERE" && !e["message"].as_str().unwrap_or_default().contains("status of 409"))
-        .collect();
-    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.assert_no_console_errors(&[409]).await;
     browser.close().await;
 }
 
@@ -680,17 +666,7 @@ async fn sla_board_end_to_end_in_headless_chromium() {
     browser.wait_for("the inbox", "location.hash === '#/inbox' && !document.querySelector('#view-inbox').hidden").await;
 
     // No script errors on the way (the 422s and the 409 above were expected).
-    let log = browser.post("/se/log", json!({"type": "browser"})).await;
-    let errors: Vec<&Value> = log
-        .as_array()
-        .expect("log entries")
-        .iter()
-        .filter(|e| {
-            let message = e["message"].as_str().unwrap_or_default();
-            e["level"] == "SEVERE" && !message.contains("status of 422") && !message.contains("status of 409")
-        })
-        .collect();
-    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.assert_no_console_errors(&[409, 422]).await;
 
     browser.close().await;
 }
@@ -855,10 +831,7 @@ async fn inbox_acknowledgement_in_headless_chromium() {
     // No script errors on the way.
     for handle in browser.window_handles().await {
         browser.switch_to(&handle).await;
-        let log = browser.post("/se/log", json!({"type": "browser"})).await;
-        let errors: Vec<&Value> =
-            log.as_array().expect("log entries").iter().filter(|e| e["level"] == "SEVERE").collect();
-        assert!(errors.is_empty(), "console errors: {errors:#?}");
+        browser.assert_no_console_errors(&[]).await;
     }
 
     browser.close().await;
@@ -1143,17 +1116,7 @@ async fn escalation_timeline_and_policy_editor_in_headless_chromium() {
         .await;
 
     // No script errors on the way (the 422 and the 409 above were expected).
-    let log = browser.post("/se/log", json!({"type": "browser"})).await;
-    let errors: Vec<&Value> = log
-        .as_array()
-        .expect("log entries")
-        .iter()
-        .filter(|e| {
-            let message = e["message"].as_str().unwrap_or_default();
-            e["level"] == "SEVERE" && !message.contains("status of 422") && !message.contains("status of 409")
-        })
-        .collect();
-    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.assert_no_console_errors(&[409, 422]).await;
 
     browser.close().await;
 }
@@ -1429,17 +1392,7 @@ async fn team_administration_and_account_in_headless_chromium() {
         .await;
 
     // No script errors on the way (the 422s, the 409 and the 401s above were expected).
-    let log = browser.post("/se/log", json!({"type": "browser"})).await;
-    let errors: Vec<&Value> = log
-        .as_array()
-        .expect("log entries")
-        .iter()
-        .filter(|e| {
-            let message = e["message"].as_str().unwrap_or_default();
-            e["level"] == "SEVERE" && !["422", "409", "401"].iter().any(|s| message.contains(&format!("status of {s}")))
-        })
-        .collect();
-    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.assert_no_console_errors(&[401, 409, 422]).await;
     browser.close().await;
 }
 
@@ -1604,10 +1557,7 @@ async fn complaints_list_page_and_reassignment_in_headless_chromium() {
     assert_eq!(second.count(&format!("#complaint-timeline li.c-event[data-staff='{ada}']")).await, 0, "only hers");
 
     for b in [&browser, &second] {
-        let log = b.post("/se/log", json!({"type": "browser"})).await;
-        let errors: Vec<&Value> =
-            log.as_array().expect("log entries").iter().filter(|e| e["level"] == "SEVERE").collect();
-        assert!(errors.is_empty(), "console errors: {errors:#?}");
+        b.assert_no_console_errors(&[]).await;
     }
     second.close().await;
     browser.close().await;
@@ -1909,6 +1859,23 @@ impl Browser {
     }
 
     /// How many elements match `css` now.
+    /// No script error or Content-Security-Policy violation in the page's
+    /// console, but the failed requests of `expected` statuses (a test's
+    /// deliberate 4xx answers).
+    async fn assert_no_console_errors(&self, expected: &[u16]) {
+        let log = self.post("/se/log", json!({"type": "browser"})).await;
+        let errors: Vec<&Value> = log
+            .as_array()
+            .expect("log entries")
+            .iter()
+            .filter(|e| {
+                let message = e["message"].as_str().unwrap_or_default();
+                e["level"] == "SEVERE" && !expected.iter().any(|s| message.contains(&format!("status of {s}")))
+            })
+            .collect();
+        assert!(errors.is_empty(), "console errors: {errors:#?}");
+    }
+
     async fn count(&self, css: &str) -> usize {
         let found = self.post("/elements", json!({"using": "css selector", "value": css})).await;
         found.as_array().map_or(0, Vec::len)

@@ -22,6 +22,8 @@ import {
   splitDetail,
   typeLabel,
   words,
+  CHANNEL_NAMES as CHANNELS,
+  DELIVERY_STATES,
 } from './dom.js';
 
 export const needs = 'complaints.read';
@@ -37,15 +39,6 @@ export const STATUSES = {
 const METRICS = { first_response: 'First response', resolution: 'Resolution' };
 const CLOCK_STATES = { running: 'Running', paused: 'Paused', met: 'Met', breached: 'Breached' };
 const ROLES = { agent: 'Agents', supervisor: 'Supervisors', admin: 'Admins' };
-const CHANNELS = { in_app: 'In the app', email: 'Email', sms: 'SMS', webhook: 'Webhook' };
-const DELIVERY_STATES = {
-  pending: 'queued',
-  sending: 'sending',
-  sent: 'sent',
-  failed: 'failed, will retry',
-  dead: 'failed, gave up',
-  skipped: 'skipped',
-};
 const PAGE_SIZE = 20;
 
 /** `<time>` in the reader's zone (the inbox's format), "3 minutes ago" on hover. */

@@ -160,3 +160,14 @@ export function clearErrorsOnInput(form) {
   form.addEventListener('input', clear);
   form.addEventListener('change', clear);
 }
+
+/** Delivery channels and a delivery's states, as the alert timelines say them. */
+export const CHANNEL_NAMES = { in_app: 'In the app', email: 'Email', sms: 'SMS', webhook: 'Webhook' };
+export const DELIVERY_STATES = {
+  pending: 'queued',
+  sending: 'sending',
+  sent: 'sent',
+  failed: 'failed, will retry',
+  dead: 'failed, gave up',
+  skipped: 'skipped',
+};

@@ -24,6 +24,8 @@ import {
   minutesText,
   setStatus,
   targetText,
+  CHANNEL_NAMES as CHANNELS,
+  DELIVERY_STATES,
 } from './dom.js';
 import {
   assignedText,
@@ -443,15 +445,6 @@ async function onReassign(event) {
 
 // ------------------------------------------------------ the escalation timeline
 
-const CHANNELS = { in_app: 'In the app', email: 'Email', sms: 'SMS', webhook: 'Webhook' };
-const DELIVERY_STATES = {
-  pending: 'queued',
-  sending: 'sending',
-  sent: 'sent',
-  failed: 'failed, will retry',
-  dead: 'failed, gave up',
-  skipped: 'skipped',
-};
 /** Timeline reads in flight, by item: only the latest one's answer is shown. */
 const timelineReads = new WeakMap();
 
