@@ -391,8 +391,7 @@ pub async fn enqueue(
     outbox_rows(db, &mut sql, &format!("al.id IN ({ids})"), channels, now).await
 }
 
-/// One `INSERT … SELECT` of outbox rows per channel, for the alerts (`al`)
-/// matching `which` whose recipient subscribed to it.
+/// The outbox rows of the alerts (`al`) matching `which`, per the recipients' channels.
 async fn outbox_rows(
     db: &impl ConnectionTrait,
     sql: &mut Sql,
@@ -400,33 +399,11 @@ async fn outbox_rows(
     channels: &std::collections::HashMap<i64, Vec<&'static str>>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let now = sql.bind("now", now);
-    for (channel, staff) in by_channel(channels) {
-        let Some(staff) = id_list(&staff) else { continue };
-        let channel = sql.bind(&format!("channel_{channel}"), channel.to_owned());
-        let insert = format!(
-            "INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, \
-             created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, {channel}, 'pending', 0, {now}, {now}, \
-             {now} FROM alerts al WHERE al.assigned_to_staff_id IN ({staff}) AND {which}"
-        );
+    sql.bind("now", now);
+    for insert in super::deliveries::outbox_inserts(sql, channels, which) {
         db.execute_raw(sql.statement(&insert)?).await?;
     }
     Ok(())
-}
-
-fn by_channel(channels: &std::collections::HashMap<i64, Vec<&'static str>>) -> Vec<(&'static str, Vec<i64>)> {
-    let mut by: std::collections::BTreeMap<&'static str, Vec<i64>> = Default::default();
-    for (staff, list) in channels {
-        for channel in list {
-            by.entry(channel).or_default().push(*staff);
-        }
-    }
-    by.into_iter()
-        .map(|(c, mut s)| {
-            s.sort_unstable();
-            (c, s)
-        })
-        .collect()
 }
 
 /// Uses the recipient's acknowledge link of alert `id`, once: whether this was the first use.

@@ -153,3 +153,32 @@ pub async fn of_alerts(db: &impl ConnectionTrait, alert_ids: &[i64]) -> Result<V
         .all(db)
         .await
 }
+
+/// One `INSERT … SELECT` of outbox rows per channel someone subscribed to
+/// (`channels`: each recipient's), for the alerts (`al`) matching `which`,
+/// due at `{now}` (bound by the caller): the engine's new alerts, an
+/// escalation step's, a repeat's reminders.
+pub fn outbox_inserts(
+    sql: &mut super::sql::Sql,
+    channels: &std::collections::HashMap<i64, Vec<&'static str>>,
+    which: &str,
+) -> Vec<String> {
+    let mut by_channel: std::collections::BTreeMap<&'static str, Vec<i64>> = Default::default();
+    for (staff_id, list) in channels {
+        for channel in list {
+            by_channel.entry(channel).or_default().push(*staff_id);
+        }
+    }
+    let mut statements = Vec::with_capacity(by_channel.len());
+    for (channel, mut staff) in by_channel {
+        staff.sort_unstable();
+        let Some(staff) = super::sql::id_list(&staff) else { continue };
+        let channel = sql.bind(&format!("channel_{channel}"), channel.to_owned());
+        statements.push(format!(
+            "INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, \
+             created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, {channel}, 'pending', 0, {{now}}, {{now}}, \
+             {{now}} FROM alerts al WHERE al.assigned_to_staff_id IN ({staff}) AND {which}"
+        ));
+    }
+    statements
+}

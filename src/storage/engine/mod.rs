@@ -24,7 +24,7 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
 
 use super::dialect::{Dialect, correlated, materialized};
 use super::entities::alert;
-use super::sql::{Sql, id_list, scalar};
+use super::sql::{Sql, scalar};
 use super::{Db, begin_write, retrying};
 pub use crate::domain::vocab::SlaMetric;
 use insert::insert_alerts;
@@ -218,7 +218,7 @@ impl RuleStatements {
         let counts_itself = dialect == Dialect::Postgres;
         let count = (!counts_itself).then(|| format!("SELECT COUNT(*) {}", candidates.from));
         let created = (!counts_itself).then(|| format!("SELECT COUNT(*) FROM alerts al WHERE {NEW}"));
-        let outbox = outbox_inserts(&mut sql, plan);
+        let outbox = super::deliveries::outbox_inserts(&mut sql, &plan.outbox, NEW);
         let events = event_statements(&mut sql, plan, now);
         Some(Self {
             sql,
@@ -420,31 +420,6 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, now: DateTime<Utc>) -> Vec<S
         Some(_) => vec![end, begin, link, link_acknowledged],
         None => vec![end, link, link_acknowledged],
     }
-}
-
-/// The outbox rows of this run's alerts, one `INSERT … SELECT` per channel
-/// someone subscribed to.
-fn outbox_inserts(sql: &mut Sql, plan: &RulePlan) -> Vec<String> {
-    let mut by_channel: HashMap<&str, Vec<i64>> = HashMap::new();
-    for (staff_id, channels) in &plan.outbox {
-        for channel in channels {
-            by_channel.entry(channel).or_default().push(*staff_id);
-        }
-    }
-    let mut channels: Vec<_> = by_channel.into_iter().collect();
-    channels.sort();
-    let mut statements = Vec::with_capacity(channels.len());
-    for (channel, mut staff) in channels {
-        staff.sort_unstable();
-        let Some(staff) = id_list(&staff) else { continue };
-        let channel = sql.bind(&format!("channel_{channel}"), channel.to_owned());
-        statements.push(format!(
-            "INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, \
-             created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, {channel}, 'pending', 0, {{now}}, {{now}}, \
-             {{now}} FROM alerts al WHERE al.assigned_to_staff_id IN ({staff}) AND {NEW}"
-        ));
-    }
-    statements
 }
 
 /// Ends the live SLA and critical alerts of a complaint that was resolved or
