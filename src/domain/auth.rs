@@ -364,7 +364,8 @@ pub async fn change_password(
     }
     super::staff::check_password(new_password, &staff.email).map_err(|e| e.renamed("new_password"))?;
     let hash = hash_password(new_password.to_owned()).await?;
-    storage::staff::set_password(&app.db, staff_id, &hash, app.clock.now()).await?;
+    let changes = storage::staff::Changes { password_hash: Some(hash), ..Default::default() };
+    storage::staff::update(&app.db, staff_id, changes, app.clock.now()).await?;
     end_sessions(app, staff_id, Some(&token_hash(token))).await
 }
 

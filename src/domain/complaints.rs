@@ -238,7 +238,7 @@ async fn name_assignees(app: &App, complaints: &mut [Complaint]) -> DomainResult
         return Ok(());
     }
     let names: std::collections::HashMap<i64, String> =
-        storage::stats::staff_names(&app.db, &ids).await?.into_iter().collect();
+        storage::staff::names(&app.db, &ids).await?.into_iter().collect();
     for c in complaints {
         c.assignee = c
             .assigned_to_staff_id
@@ -374,12 +374,7 @@ pub async fn narrow(
     match assignee {
         None => {}
         Some("me") => filter.assignees = Some(vec![caller.staff_id()?]),
-        Some("team") => {
-            let me = caller.staff_id()?;
-            let mut team = storage::staff::supervised_by(&app.db, me).await?;
-            team.push(me);
-            filter.assignees = Some(team);
-        }
+        Some("team") => filter.assignees = Some(super::staff::team_of(app, caller.staff_id()?).await?),
         Some("unassigned") => filter.unassigned = true,
         Some(other) => {
             return Err(DomainError::invalid("assignee", format!("{other:?} is not one of me, team, unassigned")));
@@ -946,7 +941,7 @@ pub async fn alerts_of(app: &App, caller: &super::auth::Principal, id: i64) -> D
     staff.sort_unstable();
     staff.dedup();
     let (names, deliveries) =
-        tokio::try_join!(storage::stats::staff_names(&app.db, &staff), storage::deliveries::of_alerts(&app.db, &ids))?;
+        tokio::try_join!(storage::staff::names(&app.db, &staff), storage::deliveries::of_alerts(&app.db, &ids))?;
     let names: std::collections::HashMap<i64, String> = names.into_iter().collect();
     let mut by_alert: std::collections::HashMap<i64, Vec<DeliveryState>> = std::collections::HashMap::new();
     for d in deliveries {

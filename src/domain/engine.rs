@@ -222,7 +222,7 @@ pub async fn after_reassignment(
         }
     }
     let ids: Vec<i64> = previous.into_iter().chain(next).collect();
-    let names: HashMap<i64, String> = crate::storage::stats::staff_names(&app.db, &ids).await?.into_iter().collect();
+    let names: HashMap<i64, String> = crate::storage::staff::names(&app.db, &ids).await?.into_iter().collect();
     let who = |id: Option<i64>| match id.and_then(|id| names.get(&id)) {
         Some(name) => format!("assigned to {name}"),
         None => "unassigned".to_owned(),

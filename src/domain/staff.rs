@@ -71,12 +71,7 @@ pub fn check_password(password: &str, email: &str) -> DomainResult<()> {
 pub async fn create(app: &App, input: CreateStaff) -> DomainResult<staff::Model> {
     let email = parse_email("email", &input.email)?;
     check_password(&input.password, &email)?;
-    let role = storage::staff::role_by_name(&app.db, &input.role).await?.ok_or_else(|| {
-        DomainError::invalid(
-            "role",
-            format!("unknown role {:?}; expected one of {}", input.role, Role::NAMES.join(", ")),
-        )
-    })?;
+    let role = role_named(app, &input.role).await?;
     let supervisor_id = match input.supervisor_email {
         Some(sup) => {
             let sup_email = parse_email("supervisor", &sup)?;
@@ -87,22 +82,42 @@ pub async fn create(app: &App, input: CreateStaff) -> DomainResult<staff::Model>
         }
         None => None,
     };
-    let full_name = input.full_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
-    let password_hash = auth::hash_password(input.password).await?;
+    let account = Account { email, password: input.password, role_id: role.id, supervisor_id, time_zone: None };
+    insert(app, account, input.full_name, input.phone).await
+}
+
+/// An account's checked fields, to insert.
+struct Account {
+    email: String,
+    password: String,
+    role_id: i64,
+    supervisor_id: Option<i64>,
+    time_zone: Option<String>,
+}
+
+/// Inserts an active account (its name the email's local part when none is
+/// given); a taken email is a 409 saying so.
+async fn insert(
+    app: &App,
+    account: Account,
+    full_name: Option<String>,
+    phone: Option<String>,
+) -> DomainResult<staff::Model> {
+    let Account { email, password, role_id, supervisor_id, time_zone } = account;
+    let full_name = full_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let password_hash = auth::hash_password(password).await?;
     let new = storage::staff::NewStaff {
         email: email.clone(),
         full_name,
-        phone: input.phone,
+        phone,
         password_hash,
-        role_id: role.id,
+        role_id,
         supervisor_id,
         is_active: true,
+        time_zone,
         now: app.clock.now(),
     };
-    storage::staff::insert(&app.db, new).await.map_err(|e| match DomainError::from(e) {
-        DomainError::Conflict(_) => DomainError::Conflict(format!("a staff member with email {email} already exists")),
-        other => other,
-    })
+    storage::staff::insert(&app.db, new).await.map_err(taken(&email))
 }
 
 /// A token for an existing, active staff member (the `token` command).
@@ -280,9 +295,9 @@ async fn check_supervisor(app: &App, id: i64, of: Option<i64>) -> DomainResult<i
     Ok(supervisor.id)
 }
 
-async fn member(app: &App, row: staff::Model) -> DomainResult<StaffMember> {
-    let role = storage::staff::role_name(&app.db, row.role_id).await?.unwrap_or_default();
-    Ok(StaffMember {
+/// A row as the API shows it, with its role's name.
+fn member(row: staff::Model, role: String) -> StaffMember {
+    StaffMember {
         id: row.id,
         email: row.email,
         full_name: row.full_name,
@@ -291,7 +306,13 @@ async fn member(app: &App, row: staff::Model) -> DomainResult<StaffMember> {
         supervisor_id: row.supervisor_id,
         is_active: row.is_active,
         time_zone: row.time_zone,
-    })
+    }
+}
+
+/// [`member`], its role's name read.
+async fn member_of(app: &App, row: staff::Model) -> DomainResult<StaffMember> {
+    let role = storage::staff::role_name(&app.db, row.role_id).await?.unwrap_or_default();
+    Ok(member(row, role))
 }
 
 pub async fn list(app: &App, query: StaffQuery) -> DomainResult<StaffPage> {
@@ -313,15 +334,9 @@ pub async fn list(app: &App, query: StaffQuery) -> DomainResult<StaffPage> {
     let roles = storage::staff::role_names(&app.db).await?;
     let staff = rows
         .into_iter()
-        .map(|row| StaffMember {
-            role: roles.get(&row.role_id).cloned().unwrap_or_default(),
-            id: row.id,
-            email: row.email,
-            full_name: row.full_name,
-            phone: row.phone,
-            supervisor_id: row.supervisor_id,
-            is_active: row.is_active,
-            time_zone: row.time_zone,
+        .map(|row| {
+            let role = roles.get(&row.role_id).cloned().unwrap_or_default();
+            member(row, role)
         })
         .collect();
     Ok(StaffPage {
@@ -331,6 +346,13 @@ pub async fn list(app: &App, query: StaffQuery) -> DomainResult<StaffPage> {
         page_size: paging.page_size,
         total_pages: paging.total_pages(total),
     })
+}
+
+/// A supervisor's team: the staff they supervise, and themselves.
+pub async fn team_of(app: &App, supervisor: i64) -> DomainResult<Vec<i64>> {
+    let mut team = storage::staff::supervised_by(&app.db, supervisor).await?;
+    team.push(supervisor);
+    Ok(team)
 }
 
 /// Someone a complaint can be assigned to.
@@ -365,7 +387,7 @@ pub async fn assignees(app: &App) -> DomainResult<Vec<Assignee>> {
 
 pub async fn get(app: &App, id: i64) -> DomainResult<StaffMember> {
     let row = storage::staff::by_id(&app.db, id).await?.ok_or_else(|| not_found(id))?;
-    member(app, row).await
+    member_of(app, row).await
 }
 
 fn not_found(id: i64) -> DomainError {
@@ -383,37 +405,16 @@ pub async fn add(app: &App, input: NewStaffMember) -> DomainResult<StaffMember> 
     let email = parse_email("email", &input.email)?;
     check_password(&input.password, &email)?;
     let role = role_named(app, &input.role).await?;
-    let full_name = match input.full_name {
-        Some(name) => check_name(&name)?,
-        None => email.split('@').next().unwrap_or_default().to_owned(),
-    };
+    let full_name = input.full_name.as_deref().map(check_name).transpose()?;
     let phone = input.phone.as_deref().map(check_phone).transpose()?;
     let time_zone = input.time_zone.as_deref().map(|z| check_time_zone("time_zone", z)).transpose()?;
     let supervisor_id = match input.supervisor_id {
         Some(id) => Some(check_supervisor(app, id, None).await?),
         None => None,
     };
-    let password_hash = auth::hash_password(input.password).await?;
-    let new = storage::staff::NewStaff {
-        email: email.clone(),
-        full_name,
-        phone,
-        password_hash,
-        role_id: role.id,
-        supervisor_id,
-        is_active: true,
-        now: app.clock.now(),
-    };
-    let row = storage::staff::insert(&app.db, new).await.map_err(taken(&email))?;
-    let row = match time_zone {
-        Some(zone) => {
-            let changes = storage::staff::Changes { time_zone: Some(Some(zone)), ..Default::default() };
-            storage::staff::update(&app.db, row.id, changes, app.clock.now()).await.map_err(taken(&email))?;
-            storage::staff::by_id(&app.db, row.id).await?.ok_or_else(|| not_found(row.id))?
-        }
-        None => row,
-    };
-    member(app, row).await
+    let account = Account { email, password: input.password, role_id: role.id, supervisor_id, time_zone };
+    let row = insert(app, account, full_name, phone).await?;
+    Ok(member(row, role.name))
 }
 
 /// Changes an account. A new role, a deactivation or a password reset ends
@@ -486,7 +487,7 @@ pub async fn change(app: &App, id: i64, input: StaffChanges) -> DomainResult<Sta
         // Who is told about their complaints changed: the next check reads them again.
         storage::sla::mark_unchecked_of(&app.db, id, now).await?;
     }
-    member(app, after).await
+    member_of(app, after).await
 }
 
 #[cfg(test)]

@@ -179,11 +179,7 @@ pub async fn compute(
     let (scope, staff) = if caller.can("alerts.manage") {
         ("all", None)
     } else if caller.can("alerts.team") {
-        // A supervisor's team: the staff they supervise, and themselves.
-        let me = caller.staff_id()?;
-        let mut team = crate::storage::staff::supervised_by(&app.db, me).await?;
-        team.push(me);
-        ("team", Some(team))
+        ("team", Some(super::staff::team_of(app, caller.staff_id()?).await?))
     } else {
         ("own", Some(vec![caller.staff_id()?]))
     };
@@ -205,7 +201,7 @@ pub async fn compute(
     let (groups, staff_alerts) = counts;
     let mut staff_ids: Vec<i64> = staff_alerts.keys().copied().collect();
     staff_ids.sort_unstable();
-    let names: HashMap<i64, String> = store::staff_names(db, &staff_ids).await?.into_iter().collect();
+    let names: HashMap<i64, String> = crate::storage::staff::names(db, &staff_ids).await?.into_iter().collect();
 
     let zeros = |names: &[&str]| names.iter().map(|n| ((*n).to_owned(), 0)).collect::<BTreeMap<String, i64>>();
     let mut by_type = zeros(AlertType::NAMES);

@@ -141,42 +141,41 @@ pub async fn reword_assignee(
     now_is: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Model>, DbErr> {
-    let keep = assignee;
     use super::dialect::{Dialect, json_set_int};
     use super::sql::Sql;
+    let mut live = live_about_complaint(complaint_id, alert_types, now);
+    if let Some(assignee) = assignee {
+        live = live.add(Column::AssignedToStaffId.ne(assignee));
+    }
+    let ids: Vec<i64> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(live)
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let Some(ids_text) = super::sql::id_list(&ids) else { return Ok(Vec::new()) };
     let dialect = Dialect::of(db)?;
     let mut sql = Sql::new(dialect);
-    let complaint = sql.bind("complaint", complaint_id);
-    let at = sql.bind("now", now);
-    let types: Vec<String> = alert_types.iter().map(|t| format!("'{t}'")).collect();
-    let keep = match keep {
-        Some(staff) => format!(" AND assigned_to_staff_id <> {}", sql.bind("keep", staff)),
-        None => String::new(),
-    };
-    let live = format!(
-        "resource_type = 'complaint' AND resource_id = {complaint} AND alert_type IN ({}) \
-         AND (expires_at IS NULL OR expires_at > {at}){keep}",
-        types.join(", ")
-    );
-    let ids: Vec<i64> = db
-        .query_all_raw(sql.statement(&format!("SELECT id FROM alerts WHERE {live} ORDER BY id"))?)
-        .await?
-        .iter()
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .collect::<Result<_, _>>()?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
     let (was, now_is) = (sql.bind("was", format!("{was})")), sql.bind("now_is", format!("{now_is})")));
     let who = sql.bind("assignee", assignee);
     let metadata = json_set_int(dialect, "alert_metadata", "assigned_to_staff_id", &who);
-    let ids_text = super::sql::id_list(&ids).unwrap_or_default();
     let update = format!(
         "UPDATE alerts SET message = REPLACE(message, {was}, {now_is}), alert_metadata = {metadata} \
          WHERE id IN ({ids_text}) AND alert_metadata IS NOT NULL"
     );
     db.execute_raw(sql.statement(&update)?).await?;
     by_ids(db, &ids).await
+}
+
+/// The live alerts (not expired at `now`) of `alert_types` about complaint `complaint_id`.
+pub fn live_about_complaint(complaint_id: i64, alert_types: &[&str], now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(Expr::col(Column::ResourceType).eq("complaint"))
+        .add(Expr::col(Column::ResourceId).eq(complaint_id))
+        .add(Expr::col(Column::AlertType).is_in(alert_types.iter().copied()))
+        .add(Expr::col(Column::ExpiresAt).is_null().or(Expr::col(Column::ExpiresAt).gt(now)))
 }
 
 /// [`owned`], and whether the alert still holds its dedup window (one read).

@@ -14,6 +14,7 @@ pub struct NewStaff {
     pub role_id: i64,
     pub supervisor_id: Option<i64>,
     pub is_active: bool,
+    pub time_zone: Option<String>,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -26,6 +27,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewStaff) -> Result<staff::M
         role_id: Set(new.role_id),
         supervisor_id: Set(new.supervisor_id),
         is_active: Set(new.is_active),
+        time_zone: Set(new.time_zone),
         created_at: Set(new.now),
         updated_at: Set(new.now),
         ..Default::default()
@@ -36,22 +38,6 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewStaff) -> Result<staff::M
 
 pub async fn by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<staff::Model>, DbErr> {
     staff::Entity::find().filter(staff::Column::Email.eq(email)).one(db).await
-}
-
-/// Sets a staff member's password hash.
-pub async fn set_password(
-    db: &impl ConnectionTrait,
-    id: i64,
-    password_hash: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), DbErr> {
-    staff::Entity::update_many()
-        .col_expr(staff::Column::PasswordHash, sea_orm::sea_query::Expr::value(password_hash))
-        .col_expr(staff::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(staff::Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map(|_| ())
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<staff::Model>, DbErr> {
@@ -225,4 +211,21 @@ pub async fn active_with_role_for_update(db: &impl ConnectionTrait, role_id: i64
         super::dialect::Dialect::MySql | super::dialect::Dialect::Postgres => query.lock_exclusive().all(db).await?,
     };
     Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// (id, full name) of the given staff members.
+pub async fn names(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let rows: Vec<(i64, String)> = staff::Entity::find()
+            .select_only()
+            .column(staff::Column::Id)
+            .column(staff::Column::FullName)
+            .filter(staff::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
 }

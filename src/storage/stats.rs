@@ -271,25 +271,6 @@ pub fn unread_by_staff_statement(dialect: Dialect, w: &Window, now: DateTime<Utc
     ))
 }
 
-/// (id, full name) of the given staff members.
-pub async fn staff_names(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
-    use super::entities::staff;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(super::BATCH_ROWS) {
-        let rows: Vec<(i64, String)> = staff::Entity::find()
-            .select_only()
-            .column(staff::Column::Id)
-            .column(staff::Column::FullName)
-            .filter(staff::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows);
-    }
-    Ok(out)
-}
-
 /// Acknowledged events of a window (by start) as a histogram per (alert
 /// type, who acknowledged, bucket of seconds to acknowledge), buckets as the
 /// latency ones: exact below 10 min, to 10 s below 10 h, to 5 min below 10

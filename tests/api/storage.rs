@@ -42,32 +42,20 @@ async fn seeds_roles_permissions_and_default_rules(backend: Backend) {
     let mut perms: Vec<String> =
         permission::Entity::find().all(&conn).await.unwrap().into_iter().map(|p| p.name).collect();
     perms.sort();
-    assert_eq!(
-        perms,
-        [
-            "alerts.manage",
-            "alerts.read",
-            "alerts.team",
-            "complaints.read",
-            "complaints.write",
-            "sla.manage",
-            "staff.manage"
-        ]
-    );
+    // Admins hold every permission.
+    let every = [
+        "alerts.manage",
+        "alerts.read",
+        "alerts.team",
+        "complaints.read",
+        "complaints.write",
+        "sla.manage",
+        "staff.manage",
+    ];
+    assert_eq!(perms, every);
 
     for (role, expected) in [
-        (
-            "admin",
-            vec![
-                "alerts.manage",
-                "alerts.read",
-                "alerts.team",
-                "complaints.read",
-                "complaints.write",
-                "sla.manage",
-                "staff.manage",
-            ],
-        ),
+        ("admin", every.to_vec()),
         ("supervisor", vec!["alerts.read", "alerts.team", "complaints.read", "complaints.write"]),
         ("agent", vec!["alerts.read", "complaints.read"]),
     ] {

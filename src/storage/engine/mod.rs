@@ -19,7 +19,7 @@ mod wording;
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement};
 
 use super::dialect::{Dialect, correlated, materialized};
@@ -443,11 +443,7 @@ pub async fn expire_alerts_of(
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, DbErr> {
     use alert::Column as A;
-    let mut live_of_complaint = Condition::all()
-        .add(Expr::col(A::ResourceType).eq("complaint"))
-        .add(Expr::col(A::ResourceId).eq(complaint_id))
-        .add(Expr::col(A::AlertType).is_in(alert_types.iter().copied()))
-        .add(Expr::col(A::ExpiresAt).is_null().or(Expr::col(A::ExpiresAt).gt(now)));
+    let mut live_of_complaint = super::alerts::live_about_complaint(complaint_id, alert_types, now);
     if let Some(staff_id) = recipient {
         live_of_complaint = live_of_complaint.add(Expr::col(A::AssignedToStaffId).eq(staff_id));
     }
