@@ -825,6 +825,7 @@ fn sample_notification(id: i64) -> Notification {
             acknowledged_by: None,
             resolved_at: None,
             escalation_step: 0,
+            snoozed_until: None,
         },
         recipient: Recipient {
             staff_id: 1,

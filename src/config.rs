@@ -69,6 +69,10 @@ pub struct ServeConfig {
     #[arg(long, env = "ALERTS_ESCALATION_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub escalation_seconds: u64,
 
+    /// Seconds between wakes of snoozed alerts (how late a snooze may end, at most)
+    #[arg(long, env = "ALERTS_SNOOZE_WAKE_SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub snooze_wake_seconds: u64,
+
     /// Seconds between cleanups
     #[arg(long, env = "ALERTS_CLEANUP_SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
     pub cleanup_seconds: u64,
@@ -269,6 +273,7 @@ impl ServeConfig {
             critical_check: Duration::from_secs(self.critical_check_seconds),
             workload_check: Duration::from_secs(self.workload_check_seconds),
             escalation: Duration::from_secs(self.escalation_seconds),
+            snooze_wake: Duration::from_secs(self.snooze_wake_seconds),
             cleanup: Duration::from_secs(self.cleanup_seconds),
             retention: chrono::TimeDelta::days(self.retention_days),
         })

@@ -24,6 +24,8 @@ pub struct InboxFilter {
     pub resource_type: Option<String>,
     pub resource_id: Option<i64>,
     pub acknowledged: Option<bool>,
+    /// The snoozed alerts instead of the others (`status=snoozed`).
+    pub snoozed: bool,
 }
 
 impl InboxFilter {
@@ -35,6 +37,7 @@ impl InboxFilter {
             && self.resource_type.is_none()
             && self.resource_id.is_none()
             && self.acknowledged.is_none()
+            && !self.snoozed
     }
 }
 

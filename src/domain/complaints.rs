@@ -471,6 +471,12 @@ async fn after_update(app: &App, previous: Option<i64>, updated: &complaint::Mod
     {
         tracing::warn!(complaint = updated.id, error = %e, "could not move the alerts to the new assignee");
     }
+    // Whoever snoozed an alert about it should hear that it changed hands.
+    if previous != updated.assigned_to_staff_id
+        && let Err(e) = super::snooze::wake_complaint(app, updated.id).await
+    {
+        tracing::warn!(complaint = updated.id, error = %e, "could not wake the complaint's snoozed alerts");
+    }
     raise_alerts_now(app, updated, just_closed(updated, resolved_before), false).await;
 }
 

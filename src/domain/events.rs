@@ -37,6 +37,11 @@ pub enum Change {
     ReadAll {
         updated: u64,
     },
+    /// A snoozed alert came back (its time came, a newer alert or a
+    /// reassignment woke it, or its owner woke it): unread, in the inbox again.
+    Woken {
+        alert: Box<Alert>,
+    },
     /// The counts changed with no alert object to send (alerts expired with
     /// their complaint), or events may have been missed (the cross-instance
     /// link was down): clients should re-read their unread count. `staff_id`

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod rules;
 pub mod scheduler;
 pub mod sla;
+pub mod snooze;
 pub mod staff;
 pub mod stats;
 pub mod subscriptions;

@@ -19,6 +19,8 @@ pub struct SchedulerConfig {
     pub critical_check: Duration,
     pub workload_check: Duration,
     pub escalation: Duration,
+    /// Wakes the snoozed alerts whose time came, or that a newer alert supersedes.
+    pub snooze_wake: Duration,
     pub cleanup: Duration,
     /// Dismissed or expired alerts are deleted this long after.
     pub retention: TimeDelta,
@@ -31,6 +33,7 @@ impl Default for SchedulerConfig {
             critical_check: Duration::from_secs(600),
             workload_check: Duration::from_secs(900),
             escalation: Duration::from_secs(30),
+            snooze_wake: Duration::from_secs(15),
             cleanup: Duration::from_secs(86_400),
             retention: TimeDelta::days(90),
         }
@@ -44,6 +47,7 @@ pub struct JobRuns {
     pub critical_check: AtomicU64,
     pub workload_check: AtomicU64,
     pub escalation: AtomicU64,
+    pub snooze_wake: AtomicU64,
     pub cleanup: AtomicU64,
 }
 
@@ -54,6 +58,7 @@ impl JobRuns {
             "critical_check" => &self.critical_check,
             "workload_check" => &self.workload_check,
             "escalation" => &self.escalation,
+            "snooze_wake" => &self.snooze_wake,
             _ => &self.cleanup,
         }
     }
@@ -76,6 +81,7 @@ pub fn spawn(app: App, config: SchedulerConfig, shutdown: watch::Receiver<bool>)
         ("critical_check", config.critical_check),
         ("workload_check", config.workload_check),
         ("escalation", config.escalation),
+        ("snooze_wake", config.snooze_wake),
         ("cleanup", config.cleanup),
     ];
     for (job, every) in jobs {
@@ -122,6 +128,7 @@ pub async fn run_job(app: &App, job: &str, config: &SchedulerConfig) -> DomainRe
         "critical_check" => incremental_check(app, job, &["event"], false).await?,
         "workload_check" => incremental_check(app, job, &["threshold"], false).await?,
         "escalation" => super::escalation::tick(app).await?,
+        "snooze_wake" => super::snooze::tick(app).await?,
         _ => {
             let deleted = engine::cleanup(app, config.retention).await?;
             tracing::info!(job, deleted, "cleanup done");

@@ -39,6 +39,8 @@ pub struct Alert {
     pub resolved_at: Option<DateTime<Utc>>,
     /// 0: the rule's own recipients; n: added by escalation step n.
     pub escalation_step: i32,
+    /// Snoozed: out of the inbox and its unread count until then; null when not snoozed.
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
 
 /// A staff member named in another row.
@@ -84,6 +86,7 @@ impl From<alert::Model> for Alert {
                 .map(|id| StaffRef { id, full_name: m.acknowledged_by_name.unwrap_or_default() }),
             resolved_at: m.resolved_at,
             escalation_step: m.escalation_step,
+            snoozed_until: m.snoozed_until,
         }
     }
 }

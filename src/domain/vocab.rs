@@ -108,6 +108,11 @@ vocabulary! {
         FirstResponse => "first_response",
         Resolution => "resolution",
     }
+    /// Which of one's alerts the inbox lists: the active ones (default), or the snoozed ones.
+    InboxStatus {
+        Active => "active",
+        Snoozed => "snoozed",
+    }
     /// Where an SLA clock stands.
     ClockState {
         Running => "running",
@@ -181,6 +186,7 @@ mod tests {
         check(SlaState::ALL, SlaState::as_str, SlaState::from_name);
         check(SlaMetric::ALL, SlaMetric::as_str, SlaMetric::from_name);
         check(ClockState::ALL, ClockState::as_str, ClockState::from_name);
+        check(InboxStatus::ALL, InboxStatus::as_str, InboxStatus::from_name);
         let err = Priority::parse("priority", "urgent").map_err(|e| e.to_string());
         assert_eq!(err, Err("priority: \"urgent\" is not one of low, medium, high, critical".to_owned()));
         assert_eq!(ComplaintStatus::OPEN.map(ComplaintStatus::is_open), [true, true]);

@@ -17,8 +17,18 @@ fn live(staff_id: i64, now: DateTime<Utc>) -> Condition {
         .add(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)))
 }
 
+/// Not snoozed at `now`: never snoozed, woken, or due (the wake job marks it
+/// unread and pushes it within its interval).
+fn awake(now: DateTime<Utc>) -> Condition {
+    Condition::any().add(Column::SnoozedUntil.is_null()).add(Column::SnoozedUntil.lte(now))
+}
+
 fn filtered(staff_id: i64, now: DateTime<Utc>, f: &InboxFilter) -> Condition {
     let mut cond = live(staff_id, now);
+    cond = match f.snoozed {
+        false => cond.add(awake(now)),
+        true => cond.add(Column::SnoozedUntil.gt(now)),
+    };
     if let Some(read) = f.is_read {
         cond = cond.add(Column::IsRead.eq(read));
     }
@@ -51,14 +61,13 @@ pub async fn inbox_rows(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Model>, DbErr> {
-    Entity::find()
-        .filter(filtered(staff_id, now, filter))
-        .order_by_desc(Column::CreatedAt)
-        .order_by_desc(Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await
+    let query = Entity::find().filter(filtered(staff_id, now, filter));
+    // Snoozed: the first to wake first.
+    let query = match filter.snoozed {
+        false => query.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id),
+        true => query.order_by_asc(Column::SnoozedUntil).order_by_asc(Column::Id),
+    };
+    query.offset(offset).limit(limit).all(db).await
 }
 
 /// One page of the inbox, newest first, and the number of matching alerts.
@@ -75,8 +84,9 @@ pub async fn inbox_page(
     Ok((rows, total))
 }
 
-/// A staff member's live alerts: how many, how many unread, and the earliest
-/// expiry among them (until when the two counts stay true without a write).
+/// A staff member's live alerts but the snoozed: how many, how many unread,
+/// and until when the two counts stay true without a write (the earliest
+/// expiry or wake among them).
 #[derive(Debug, FromQueryResult)]
 pub struct LiveCounts {
     pub live: i64,
@@ -84,18 +94,52 @@ pub struct LiveCounts {
     pub earliest_expiry: Option<DateTime<Utc>>,
 }
 
+/// The same figures of the snoozed ones alone, and the first to wake.
+#[derive(Debug, FromQueryResult)]
+struct SnoozedCounts {
+    live: i64,
+    unread: i64,
+    earliest_wake: Option<DateTime<Utc>>,
+}
+
+/// Two reads: every live alert (from the unread badge's covering index), then
+/// the snoozed among them (through `idx_alerts_snoozed_staff`, which holds
+/// only snoozed alerts), taken out.
 pub async fn live_counts(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<LiveCounts, DbErr> {
     let unread: Expr = Expr::case(Column::IsRead.eq(false), 1).into();
     let counts = Entity::find()
         .select_only()
         .expr_as(Expr::col(Column::Id).count(), "live")
-        .expr_as(unread.count(), "unread")
+        .expr_as(unread.clone().count(), "unread")
         .expr_as(Expr::col(Column::ExpiresAt).min(), "earliest_expiry")
         .filter(live(staff_id, now))
         .into_model::<LiveCounts>()
         .one(db)
         .await?;
-    Ok(counts.unwrap_or(LiveCounts { live: 0, unread: 0, earliest_expiry: None }))
+    let counts = counts.unwrap_or(LiveCounts { live: 0, unread: 0, earliest_expiry: None });
+    if counts.live == 0 {
+        return Ok(counts);
+    }
+    let snoozed = Entity::find()
+        .select_only()
+        .expr_as(Expr::col(Column::Id).count(), "live")
+        .expr_as(unread.count(), "unread")
+        .expr_as(Expr::col(Column::SnoozedUntil).min(), "earliest_wake")
+        .filter(live(staff_id, now).add(Column::SnoozedUntil.gt(now)))
+        .into_model::<SnoozedCounts>()
+        .one(db)
+        .await?;
+    Ok(match snoozed {
+        Some(s) if s.live > 0 => LiveCounts {
+            live: counts.live - s.live,
+            unread: counts.unread - s.unread,
+            earliest_expiry: match (counts.earliest_expiry, s.earliest_wake) {
+                (Some(e), Some(w)) => Some(Ord::min(e, w)),
+                (e, w) => e.or(w),
+            },
+        },
+        _ => counts,
+    })
 }
 
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Model>, DbErr> {
@@ -213,6 +257,8 @@ pub async fn dismiss(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: Dat
     let result = Entity::update_many()
         .col_expr(Column::IsDismissed, Expr::value(true))
         .col_expr(Column::DismissedAt, Expr::value(now))
+        .col_expr(Column::SnoozedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::SnoozedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(Column::Id.eq(id))
         .filter(Column::AssignedToStaffId.eq(staff_id))
         .filter(Column::IsDismissed.eq(false))
@@ -221,12 +267,13 @@ pub async fn dismiss(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: Dat
     Ok(result.rows_affected > 0)
 }
 
-/// Marks every live unread alert of `staff_id` read; returns how many.
+/// Marks every live unread alert of `staff_id` read (but the snoozed, which
+/// the inbox does not show); returns how many.
 pub async fn mark_all_read(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<u64, DbErr> {
     let result = Entity::update_many()
         .col_expr(Column::IsRead, Expr::value(true))
         .col_expr(Column::ReadAt, Expr::value(now))
-        .filter(live(staff_id, now).add(Column::IsRead.eq(false)))
+        .filter(live(staff_id, now).add(awake(now)).add(Column::IsRead.eq(false)))
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -289,4 +336,129 @@ pub async fn delete_old_alerts_batch(db: &impl ConnectionTrait, before: DateTime
         .and_where(Expr::col(A::Id).in_subquery(derived))
         .take();
     Ok(db.execute(&q).await?.rows_affected())
+}
+
+/// Snoozes one of `staff_id`'s live alerts until `until` (again: a new time).
+/// Returns whether a row changed (not: missing, another's, dismissed, expired).
+pub async fn snooze(
+    db: &impl ConnectionTrait,
+    staff_id: i64,
+    id: i64,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = Entity::update_many()
+        .col_expr(Column::SnoozedUntil, Expr::value(until))
+        .col_expr(Column::SnoozedAt, Expr::value(now))
+        .filter(live(staff_id, now).add(Column::Id.eq(id)))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Which snoozed alerts a wake claims.
+pub enum Wakes<'a> {
+    /// Those whose time came (`snoozed_until <= now`), the first due first.
+    Due,
+    /// These, if still snoozed (early wakes).
+    Ids(&'a [i64]),
+}
+
+/// Wakes up to `limit` snoozed alerts in one transaction: they lose their
+/// snooze, and the live ones become unread (`read_at`, the first read, is
+/// kept). Race-free: the rows are locked as they are chosen (PostgreSQL and
+/// MariaDB skip what a racing wake holds; SQLite has one writer, taken up
+/// front), so of racing wakes each alert is woken by one. Returns the woken alerts.
+pub async fn wake(db: &super::Db, which: Wakes<'_>, now: DateTime<Utc>, limit: u64) -> Result<Vec<Model>, DbErr> {
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{LockBehavior, LockType};
+    let dialect = super::dialect::Dialect::of(db)?;
+    let txn = super::begin_write(db).await?;
+    let mut select = Query::select();
+    select.column(Column::Id).from(Entity).limit(limit);
+    match which {
+        Wakes::Due => select
+            .and_where(Expr::col(Column::SnoozedUntil).lte(now))
+            .order_by(Column::SnoozedUntil, sea_orm::Order::Asc),
+        Wakes::Ids(ids) => select
+            .and_where(Expr::col(Column::SnoozedUntil).is_not_null())
+            .and_where(Expr::col(Column::Id).is_in(ids.iter().copied())),
+    };
+    match dialect {
+        super::dialect::Dialect::MySql | super::dialect::Dialect::Postgres => {
+            select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        super::dialect::Dialect::Sqlite => {}
+    }
+    let rows = txn.query_all_raw(super::dialect::portable(dialect.backend().build(&select))).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        txn.commit().await?;
+        return Ok(Vec::new());
+    }
+    let still_live = Condition::all()
+        .add(Column::IsDismissed.eq(false))
+        .add(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)));
+    let update = Entity::update_many()
+        .col_expr(Column::SnoozedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::SnoozedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::IsRead, Expr::case(still_live, false).finally(Expr::col(Column::IsRead)).into())
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .build(dialect.backend());
+    txn.execute_raw(super::dialect::portable(update)).await?;
+    let woken = Entity::find().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id).all(&txn).await?;
+    txn.commit().await?;
+    Ok(woken)
+}
+
+/// Wakes one of `staff_id`'s snoozed alerts now (unread, if live). Returns
+/// whether this call woke it (not: not snoozed, or woken by a racing wake).
+pub async fn wake_one(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let still_live = Condition::all()
+        .add(Column::IsDismissed.eq(false))
+        .add(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)));
+    let result = Entity::update_many()
+        .col_expr(Column::SnoozedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::SnoozedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::IsRead, Expr::case(still_live, false).finally(Expr::col(Column::IsRead)).into())
+        .filter(Column::Id.eq(id))
+        .filter(Column::AssignedToStaffId.eq(staff_id))
+        .filter(Column::SnoozedUntil.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Snoozed alerts that a newer alert of the same resource and recipient,
+/// created since `since` and after the snooze began, supersedes (at risk →
+/// breached): driven by the new alerts (`idx_alerts_created`), each probing
+/// its resource's alerts (`idx_alerts_resource`). At most `limit` ids.
+pub async fn superseded(db: &impl ConnectionTrait, since: DateTime<Utc>, limit: u64) -> Result<Vec<i64>, DbErr> {
+    use super::sql::Sql;
+    let mut sql = Sql::new(super::dialect::Dialect::of(db)?);
+    let since = sql.bind("since", since);
+    let limit = sql.bind("limit", i64::try_from(limit).unwrap_or(i64::MAX));
+    let select = format!(
+        "SELECT DISTINCT s.id FROM alerts n \
+         JOIN alerts s ON s.resource_type = n.resource_type AND s.resource_id = n.resource_id \
+         AND s.assigned_to_staff_id = n.assigned_to_staff_id \
+         WHERE n.created_at > {since} AND n.resource_id IS NOT NULL \
+         AND s.snoozed_until IS NOT NULL AND s.id < n.id AND s.snoozed_at <= n.created_at \
+         ORDER BY s.id LIMIT {limit}"
+    );
+    let rows = db.query_all_raw(sql.statement(&select)?).await?;
+    rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect()
+}
+
+/// The snoozed alerts about complaint `complaint_id` (every recipient's).
+pub async fn snoozed_of_complaint(db: &impl ConnectionTrait, complaint_id: i64) -> Result<Vec<i64>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::ResourceType.eq("complaint"))
+        .filter(Column::ResourceId.eq(complaint_id))
+        .filter(Column::SnoozedUntil.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await
 }

@@ -98,6 +98,7 @@ async fn alert_object_carries_every_column(backend: Backend) {
             "resource_id",
             "resource_type",
             "severity",
+            "snoozed_until",
             "title"
         ]
     );

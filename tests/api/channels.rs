@@ -51,6 +51,8 @@ fn sample_alert(id: i64, alert_type: &str, title: &str) -> alert::Model {
         resolved_at: None,
         escalation_step: 0,
         ack_link_used_at: None,
+        snoozed_until: None,
+        snoozed_at: None,
     }
 }
 

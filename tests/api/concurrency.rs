@@ -112,6 +112,7 @@ async fn two_schedulers_share_each_job(backend: Backend) {
         critical_check: Duration::from_secs(3600),
         workload_check: Duration::from_secs(3600),
         escalation: Duration::from_secs(3600),
+        snooze_wake: Duration::from_secs(3600),
         cleanup: Duration::from_secs(3600),
         retention: TimeDelta::days(90),
     };

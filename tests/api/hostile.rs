@@ -397,6 +397,8 @@ async fn extreme_values_on_every_route() {
         "10000-01-01T00:00:00Z",
     ];
     let id = complaint["id"].to_string();
+    let admin_id = app.staff_id("harness-admin@example.com").await;
+    let alert = app.alert(admin_id, "sla_at_risk", "warning", 1).await;
     // (method, path with {n} / {t}, JSON body with {n} / {t}); one placeholder kind per template.
     let number_routes: Vec<(Method, String, Option<String>)> = vec![
         (Method::GET, "/api/v1/alerts?page={n}".into(), None),
@@ -405,6 +407,8 @@ async fn extreme_values_on_every_route() {
         (Method::GET, "/api/v1/alerts/{n}".into(), None),
         (Method::PUT, "/api/v1/alerts/{n}/read".into(), None),
         (Method::PUT, "/api/v1/alerts/{n}/dismiss".into(), None),
+        (Method::PUT, "/api/v1/alerts/{n}/snooze".into(), Some(r#"{"preset":"1h"}"#.into())),
+        (Method::DELETE, "/api/v1/alerts/{n}/snooze".into(), None),
         (Method::GET, "/api/v1/alerts/{n}/deliveries".into(), None),
         (Method::GET, "/api/v1/alerts/rules/{n}".into(), None),
         (Method::PUT, "/api/v1/alerts/rules/{n}/enable".into(), None),
@@ -431,6 +435,7 @@ async fn extreme_values_on_every_route() {
             Some(r#"{"title":"t","customer_name":"c","sla_deadline":"{t}"}"#.into()),
         ),
         (Method::PATCH, format!("/api/v1/complaints/{id}"), Some(r#"{"sla_deadline":"{t}"}"#.into())),
+        (Method::PUT, format!("/api/v1/alerts/{alert}/snooze"), Some(r#"{"until":"{t}"}"#.into())),
     ];
     let mut cases = Vec::new();
     for (routes, marker, values) in [(&number_routes, "{n}", &numbers[..]), (&timestamp_routes, "{t}", &timestamps[..])]

@@ -25,5 +25,6 @@ mod observability;
 mod properties;
 mod realtime;
 mod sla;
+mod snooze;
 mod stats;
 mod storage;

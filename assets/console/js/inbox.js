@@ -1,5 +1,8 @@
 // The inbox: the caller's alerts with filters and paging; acknowledge, read,
-// dismiss, read-all; live updates from the feed while it is on screen; each
+// dismiss, read-all; snooze (a preset per card: PUT /alerts/{id}/snooze),
+// the snoozed ones under "Show: Snoozed" with their wake time in the reader's
+// zone and "Wake now" (DELETE /alerts/{id}/snooze); a woken alert comes back
+// live as the feed's alert.created with "woken": true; live updates from the feed while it is on screen; each
 // card's escalation timeline (GET /alerts/{id}/escalation), in a disclosure
 // read when it opens and again when the alert changes while it is open.
 //
@@ -39,7 +42,9 @@ import {
 export const needs = 'alerts.read';
 export const title = 'inbox';
 
-const state = { page: 1, page_size: 20, is_read: '', severity: '', alert_type: '', total: 0, total_pages: 1 };
+const state = { page: 1, page_size: 20, status: '', is_read: '', severity: '', alert_type: '', total: 0, total_pages: 1 };
+const FILTERS = ['status', 'is_read', 'severity', 'alert_type'];
+const SNOOZE_NAMES = { '1h': '1 hour', '3h': '3 hours', tomorrow: 'tomorrow 09:00', next_working_day: 'the next working day' };
 let context = null;
 /** The alert each item on screen shows, so a partial change can be merged in. */
 const shown = new WeakMap();
@@ -57,7 +62,7 @@ function bind(ctx) {
   context = ctx;
   const filters = $('#inbox-filters');
   filters.addEventListener('change', () => {
-    for (const name of ['is_read', 'severity', 'alert_type']) state[name] = filters.elements[name].value;
+    for (const name of FILTERS) state[name] = filters.elements[name].value;
     state.page_size = Number(filters.elements.page_size.value);
     state.page = 1;
     load();
@@ -68,8 +73,13 @@ function bind(ctx) {
   $('#read-all').addEventListener('click', readAll);
   list().addEventListener('click', onAction);
   list().addEventListener('submit', onReassign);
+  list().addEventListener('change', onSnooze);
 
-  ctx.live.addEventListener('alert.created', (event) => visible() && onCreated(event.detail.alert));
+  ctx.live.addEventListener('alert.created', (event) => {
+    if (!visible()) return;
+    if (event.detail.woken && $(`#alert-${event.detail.alert.id}`)) onUpdated(event.detail.alert);
+    else onCreated(event.detail.alert);
+  });
   ctx.live.addEventListener('alert.updated', (event) => {
     if (!visible()) return;
     if (event.detail.read_all) load();
@@ -85,7 +95,7 @@ function goTo(page) {
 
 async function load() {
   const query = new URLSearchParams({ page: state.page, page_size: state.page_size });
-  for (const name of ['is_read', 'severity', 'alert_type']) if (state[name]) query.set(name, state[name]);
+  for (const name of FILTERS) if (state[name]) query.set(name, state[name]);
   list().setAttribute('aria-busy', 'true');
   try {
     const data = await api('GET', `/api/v1/alerts?${query}`);
@@ -111,10 +121,14 @@ function renderPager() {
   $('#page-next').disabled = state.page >= state.total_pages;
 }
 
+/** Whether `alert` is snoozed now. */
+const snoozed = (alert) => Boolean(alert.snoozed_until) && Date.parse(alert.snoozed_until) > Date.now();
+
 /** Whether `alert` belongs on screen under the current filters. */
 function matches(alert) {
   return (
     !alert.is_dismissed &&
+    snoozed(alert) === (state.status === 'snoozed') &&
     (state.is_read === '' || String(alert.is_read) === state.is_read) &&
     (state.severity === '' || alert.severity === state.severity) &&
     (state.alert_type === '' || alert.alert_type === state.alert_type)
@@ -142,6 +156,7 @@ function render(alert) {
   time.title = formatDateTime(alert.created_at);
   time.textContent = formatAgo(alert.created_at);
   for (const button of item.querySelectorAll('button')) button.setAttribute('aria-describedby', heading.id);
+  item.querySelector('.do-snooze').setAttribute('aria-label', `Snooze “${alert.title}”`);
   // Its name says which alert (so no description); acknowledging is for everyone the alert went to.
   const ack = item.querySelector('.do-ack');
   ack.removeAttribute('aria-describedby');
@@ -188,6 +203,16 @@ function fill(item, changes) {
     time.textContent = formatDateTime(alert.acknowledged_at);
   }
   item.querySelector('.do-ack').hidden = acknowledged || resolved;
+
+  const isSnoozed = snoozed(alert);
+  item.classList.toggle('is-snoozed', isSnoozed);
+  item.querySelector('.snooze-state').hidden = !isSnoozed;
+  item.querySelector('.do-wake').hidden = !isSnoozed;
+  if (isSnoozed) {
+    const time = item.querySelector('time.snooze-time');
+    time.dateTime = alert.snoozed_until;
+    time.textContent = formatDateTime(alert.snoozed_until);
+  }
 }
 
 /**
@@ -213,6 +238,7 @@ async function onAction(event) {
   if (button.classList.contains('do-retry')) return retryTimeline(item, button);
   if (button.classList.contains('do-reassign')) return openReassign(item);
   if (button.classList.contains('do-reassign-cancel')) return closeReassign(item, true);
+  if (button.classList.contains('do-wake')) return wake(item, button);
   if (!button.matches('.do-read, .do-dismiss, .do-ack')) return;
   if (button.classList.contains('do-ack')) return acknowledge(item, button);
   const id = item.dataset.id;
@@ -272,6 +298,51 @@ async function acknowledge(item, button) {
     if (item.querySelector('details.timeline').open) loadTimeline(item);
   } else removeItem(item);
   announce(`Acknowledged “${title}”.`);
+}
+
+/** Snoozes the item's alert until the chosen preset; it leaves the inbox (or shows its new time). */
+async function onSnooze(event) {
+  const select = event.target.closest('select.do-snooze');
+  const item = select?.closest('li.alert');
+  if (!item || !select.value) return;
+  const preset = select.value;
+  const title = item.querySelector('.alert-title').textContent;
+  select.disabled = true;
+  let alert;
+  try {
+    alert = await api('PUT', `/api/v1/alerts/${item.dataset.id}/snooze`, { preset });
+  } catch (err) {
+    status(`Could not snooze “${title}”: ${err.message}`, true);
+    select.disabled = false;
+    select.value = '';
+    return;
+  }
+  select.disabled = false;
+  select.value = '';
+  const text = `Snoozed “${title}” until ${formatDateTime(alert.snoozed_until)} (${SNOOZE_NAMES[preset] ?? preset}).`;
+  status(text);
+  announce(text);
+  if (matches(alert)) fill(item, alert);
+  else removeItem(item);
+}
+
+/** Wakes the item's snoozed alert now: back in the inbox, unread. */
+async function wake(item, button) {
+  const title = item.querySelector('.alert-title').textContent;
+  button.disabled = true;
+  let alert;
+  try {
+    alert = await api('DELETE', `/api/v1/alerts/${item.dataset.id}/snooze`);
+  } catch (err) {
+    status(`Could not wake “${title}”: ${err.message}`, true);
+    button.disabled = false;
+    return;
+  }
+  button.disabled = false;
+  status('');
+  announce(`“${title}” is back in your inbox.`);
+  if (matches(alert)) fill(item, alert);
+  else removeItem(item);
 }
 
 /** Removes an item, keeping keyboard focus in the list (next item, else the heading). */

@@ -7,10 +7,12 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::alerts::InboxFilter;
 use crate::domain::paging::Paging;
+use crate::domain::snooze::SnoozeRequest;
 use crate::domain::views::{Alert, Delivery};
-use crate::domain::{App, DomainError, alerts, engine, escalation};
+use crate::domain::vocab::InboxStatus;
+use crate::domain::{App, DomainError, alerts, engine, escalation, snooze};
 use crate::http::error::ApiResult;
-use crate::http::extract::{AlertsManage, AlertsRead, Authorized, Path, Query};
+use crate::http::extract::{AlertsManage, AlertsRead, Authorized, Json, Path, Query};
 use crate::http::openapi::{AlertType, ErrorBody, Severity};
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -21,6 +23,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(get_one))
         .routes(routes!(mark_read))
         .routes(routes!(dismiss))
+        .routes(routes!(snooze, wake))
         .routes(routes!(acknowledge))
         .routes(routes!(escalation_of))
         .routes(routes!(check))
@@ -49,6 +52,9 @@ pub struct ListQuery {
     resource_id: Option<i64>,
     /// Acknowledged (by any recipient of the event) or not
     acknowledged: Option<bool>,
+    /// `active` (default: not snoozed) or `snoozed` (the snoozed ones, the first to wake first)
+    #[param(value_type = Option<InboxStatus>)]
+    status: Option<String>,
     /// The original implementation's spelling of `is_read=false`
     unread_only: Option<bool>,
     /// Comma-separated alert types (original implementation)
@@ -74,6 +80,10 @@ impl ListQuery {
             (_, Some(true)) => Some(false),
             (is_read, _) => is_read,
         };
+        let snoozed = match self.status.as_deref().map(|raw| InboxStatus::parse("status", raw)).transpose()? {
+            Some(InboxStatus::Snoozed) => true,
+            Some(InboxStatus::Active) | None => false,
+        };
         let filter = InboxFilter {
             is_read,
             severities: split_list(self.severity, self.severities),
@@ -81,6 +91,7 @@ impl ListQuery {
             resource_type: self.resource_type,
             resource_id: self.resource_id,
             acknowledged: self.acknowledged,
+            snoozed,
         };
         Ok((filter, paging))
     }
@@ -174,6 +185,38 @@ async fn dismiss(
 ) -> ApiResult<StatusCode> {
     alerts::dismiss(&app, principal.staff_id()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Snoozes an alert: out of the inbox and its unread count until `until`
+/// or a preset's time (cut to its expiry), then back unread and pushed live.
+/// Not an acknowledgement: its escalation goes on.
+#[utoipa::path(put, path = "/alerts/{id}/snooze", operation_id = "snooze_alert", tag = "alerts", params(("id" = i64, Path)),
+    request_body = SnoozeRequest, security(("bearer" = [])), responses(
+    (status = 200, description = "Snoozed (again: the new time)", body = Alert),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, description = "Dismissed or expired", body = ErrorBody),
+    (status = 422, description = "Neither or both of until and preset, an unknown preset, or a time not between 1 minute and 30 days ahead", body = ErrorBody),
+))]
+async fn snooze(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Json(body): Json<SnoozeRequest>,
+) -> ApiResult<axum::Json<Alert>> {
+    Ok(axum::Json(snooze::snooze(&app, principal.staff_id()?, id, body).await?))
+}
+
+/// Wakes a snoozed alert now: back in the inbox, unread. An alert not snoozed is returned as it is.
+#[utoipa::path(delete, path = "/alerts/{id}/snooze", operation_id = "wake_alert", tag = "alerts", params(("id" = i64, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = Alert),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+))]
+async fn wake(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Alert>> {
+    Ok(axum::Json(snooze::wake_now(&app, principal.staff_id()?, id).await?))
 }
 
 /// Acknowledges the alert's event for all its recipients (each of their

@@ -4,7 +4,9 @@
 //! on connect and after every change; `{"type": "alert.created", "alert":
 //! {...}}`; `{"type": "alert.updated", "alert": {...}}` after a read or
 //! dismiss; `{"type": "alert.updated", "read_all": true, "updated": N}`
-//! after read-all. The same alert object as the REST API.
+//! after read-all; `{"type": "alert.created", "alert": {...}, "woken": true}`
+//! when a snoozed alert comes back (a client that knows `alert.created`
+//! shows it as it shows a new one). The same alert object as the REST API.
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -200,6 +202,7 @@ async fn push(app: &App, me: i64, event: &StaffEvent, socket: &mut WebSocket) ->
     let message = match &event.change {
         Change::Created { alert } => Some(json!({"type": "alert.created", "alert": alert})),
         Change::Updated { alert } => Some(json!({"type": "alert.updated", "alert": alert})),
+        Change::Woken { alert } => Some(json!({"type": "alert.created", "alert": alert, "woken": true})),
         Change::ReadAll { updated } => Some(json!({"type": "alert.updated", "read_all": true, "updated": updated})),
         Change::Resync | Change::AccessRevoked | Change::SessionsChanged => None,
     };

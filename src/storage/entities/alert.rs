@@ -31,6 +31,10 @@ pub struct Model {
     pub escalation_step: i32,
     /// When the recipient's one-tap acknowledge link was used (it works once).
     pub ack_link_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Out of the inbox and its counts until then (SPEC 10); the wake job clears it.
+    pub snoozed_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it was snoozed: a newer alert of the same complaint and person wakes it early.
+    pub snoozed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,335 @@
+//! Snooze (SPEC 10, issue 19): a staff member puts one of their alerts out
+//! of the inbox and its unread count until a time, and it comes back unread,
+//! pushed live. Snoozing is not acknowledging: the alert's event escalates
+//! as before.
+//!
+//! - The time: `until` (RFC 3339), or a preset: `1h`, `3h`, `tomorrow`
+//!   (09:00 tomorrow in the person's zone, `staff.time_zone`, else UTC),
+//!   `next_working_day` (the first opening of the complaint's SLA calendar
+//!   on a later day than today in the calendar's zone; for an alert about no
+//!   complaint, or a complaint on the 24x7 calendar: as `tomorrow`). It must
+//!   lie between 1 minute and 30 days ahead (else 422), and is cut to the
+//!   alert's expiry (it never sleeps past it).
+//! - Only a live alert (not dismissed, not expired) can be snoozed: else 409.
+//! - It wakes when its time comes (the `snooze_wake` job, every
+//!   `ALERTS_SNOOZE_WAKE_SECONDS`, 15 s by default), early when a newer alert
+//!   about the same resource reaches the same person (the same job: the new
+//!   alerts since its last run) or when its complaint changes hands (at
+//!   once), or when its owner wakes it. Each wake is one transaction that
+//!   locks what it wakes, so racing wakes (instances, the owner) wake each
+//!   alert once; each woken live alert is published as [`Change::Woken`].
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::events::{Change, StaffEvent};
+use super::views::Alert;
+use super::vocab::not_one_of;
+use super::{App, DomainError, DomainResult};
+use crate::storage::entities::alert;
+use crate::storage::migrations::CALENDAR_24X7;
+use crate::storage::{self, alerts::Wakes};
+
+/// The nearest a snooze may end.
+pub const MIN_AHEAD: TimeDelta = TimeDelta::minutes(1);
+/// The farthest a snooze may end.
+pub const MAX_AHEAD: TimeDelta = TimeDelta::days(30);
+/// Alerts one wake transaction takes.
+pub const BATCH: u64 = 5000;
+/// Beyond this many woken alerts at once, each person gets one resync
+/// instead of an event per alert (as the engine announces its alerts).
+const ANNOUNCE_ROWS: usize = 1000;
+/// New alerts created this little before the last run are looked at again
+/// (they may have been committing while it read).
+const COMMIT_MARGIN: TimeDelta = TimeDelta::seconds(60);
+/// The furthest back the job looks for newer alerts (after an outage).
+const LOOKBACK: TimeDelta = TimeDelta::days(1);
+
+/// `PUT /alerts/{id}/snooze`: exactly one of the two.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    /// When it comes back (RFC 3339): between 1 minute and 30 days ahead
+    pub until: Option<DateTime<Utc>>,
+    /// `1h`, `3h`, `tomorrow` (09:00 in the caller's time zone) or
+    /// `next_working_day` (the next day's opening of the complaint's SLA calendar)
+    #[schema(example = "tomorrow")]
+    pub preset: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    OneHour,
+    ThreeHours,
+    Tomorrow,
+    NextWorkingDay,
+}
+
+impl Preset {
+    pub const NAMES: [&'static str; 4] = ["1h", "3h", "tomorrow", "next_working_day"];
+
+    pub fn parse(field: &str, raw: &str) -> DomainResult<Preset> {
+        match raw {
+            "1h" => Ok(Preset::OneHour),
+            "3h" => Ok(Preset::ThreeHours),
+            "tomorrow" => Ok(Preset::Tomorrow),
+            "next_working_day" => Ok(Preset::NextWorkingDay),
+            other => Err(not_one_of(field, other, &Self::NAMES)),
+        }
+    }
+}
+
+fn not_found(id: i64) -> DomainError {
+    DomainError::NotFound(format!("alert {id} not found"))
+}
+
+/// 409 unless the alert is live at `now`.
+fn check_live(alert: &alert::Model, now: DateTime<Utc>) -> DomainResult<()> {
+    if alert.is_dismissed {
+        return Err(DomainError::Conflict(format!(
+            "alert {} is dismissed: only a live alert can be snoozed",
+            alert.id
+        )));
+    }
+    if alert.expires_at.is_some_and(|e| e <= now) {
+        return Err(DomainError::Conflict(format!("alert {} has expired: only a live alert can be snoozed", alert.id)));
+    }
+    Ok(())
+}
+
+/// Snoozes one of the caller's alerts; returns it with its `snoozed_until`.
+pub async fn snooze(app: &App, staff_id: i64, id: i64, request: SnoozeRequest) -> DomainResult<Alert> {
+    let now = app.clock.now();
+    let alert = storage::alerts::owned(&app.db, staff_id, id).await?.ok_or_else(|| not_found(id))?;
+    check_live(&alert, now)?;
+    let (field, wanted) = match (request.until, request.preset) {
+        (Some(_), Some(_)) => return Err(DomainError::invalid("until", "give either until or preset, not both")),
+        (None, None) => {
+            return Err(DomainError::invalid(
+                "until",
+                format!("give until (a time) or preset ({})", Preset::NAMES.join(", ")),
+            ));
+        }
+        (Some(until), None) => ("until", super::time::check("until", until)?),
+        (None, Some(raw)) => ("preset", preset_time(app, staff_id, &alert, Preset::parse("preset", &raw)?, now).await?),
+    };
+    check_ahead(field, wanted, now)?;
+    let until = alert.expires_at.map_or(wanted, |expiry| wanted.min(expiry));
+    if !storage::alerts::snooze(&app.db, staff_id, id, until, now).await? {
+        // Dismissed or expired since it was read.
+        let alert = storage::alerts::owned(&app.db, staff_id, id).await?.ok_or_else(|| not_found(id))?;
+        check_live(&alert, now)?;
+        return Err(DomainError::Conflict(format!("alert {id} changed meanwhile; try again")));
+    }
+    let alert = super::alerts::get(app, staff_id, id).await?;
+    app.events.publish(StaffEvent { staff_id, change: Change::Updated { alert: Box::new(alert.clone()) } });
+    Ok(alert)
+}
+
+/// 422 unless `at` lies between [`MIN_AHEAD`] and [`MAX_AHEAD`] from `now`.
+fn check_ahead(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> DomainResult<()> {
+    if at < now + MIN_AHEAD || at > now + MAX_AHEAD {
+        return Err(DomainError::invalid(
+            field,
+            format!("a snooze must end between 1 minute and 30 days from now ({} was asked)", at.to_rfc3339()),
+        ));
+    }
+    Ok(())
+}
+
+/// When a preset ends, for this person and alert.
+async fn preset_time(
+    app: &App,
+    staff_id: i64,
+    alert: &alert::Model,
+    preset: Preset,
+    now: DateTime<Utc>,
+) -> DomainResult<DateTime<Utc>> {
+    match preset {
+        Preset::OneHour => Ok(now + TimeDelta::hours(1)),
+        Preset::ThreeHours => Ok(now + TimeDelta::hours(3)),
+        Preset::Tomorrow => Ok(tomorrow_at_nine(zone_of(app, staff_id).await?, now)),
+        Preset::NextWorkingDay => {
+            let revision = match (alert.resource_type.as_deref(), alert.resource_id) {
+                (Some("complaint"), Some(complaint)) => {
+                    storage::complaints::calendar_revisions(&app.db, &[complaint]).await?.first().and_then(|r| r.1)
+                }
+                _ => None,
+            };
+            let snapshot = super::sla::snapshot(app).await?;
+            match revision.filter(|r| *r != CALENDAR_24X7).and_then(|r| snapshot.revision(Some(r))) {
+                Some(calendar) => next_working_day(calendar, now).ok_or_else(|| {
+                    DomainError::invalid("preset", "the complaint's calendar has no working time ahead")
+                }),
+                None => Ok(tomorrow_at_nine(zone_of(app, staff_id).await?, now)),
+            }
+        }
+    }
+}
+
+/// The person's time zone (UTC when unset or unknown).
+async fn zone_of(app: &App, staff_id: i64) -> DomainResult<Tz> {
+    let staff = storage::staff::by_id(&app.db, staff_id).await?;
+    Ok(staff.and_then(|s| s.time_zone).and_then(|z| Tz::from_str(&z).ok()).unwrap_or(Tz::UTC))
+}
+
+/// `time` on `date` in `zone` (the earlier of two in a repeated hour; an
+/// hour later in a skipped one).
+fn local(zone: Tz, date: chrono::NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
+    let at = date.and_time(time);
+    zone.from_local_datetime(&at)
+        .earliest()
+        .or_else(|| zone.from_local_datetime(&(at + TimeDelta::hours(1))).earliest())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// 09:00 tomorrow in `zone`.
+pub fn tomorrow_at_nine(zone: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
+    let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
+    now.with_timezone(&zone)
+        .date_naive()
+        .succ_opt()
+        .and_then(|tomorrow| local(zone, tomorrow, nine))
+        .unwrap_or(now + TimeDelta::days(1))
+}
+
+/// The first opening of `calendar` on a later day than today (in its zone).
+pub fn next_working_day(calendar: &super::calendar::Calendar, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let zone = calendar.time_zone();
+    let tomorrow = now.with_timezone(&zone).date_naive().succ_opt()?;
+    calendar.next_opening(local(zone, tomorrow, NaiveTime::MIN)?)
+}
+
+/// `DELETE /alerts/{id}/snooze`: wakes one of the caller's alerts now
+/// (unread); an alert not snoozed is returned as it is.
+pub async fn wake_now(app: &App, staff_id: i64, id: i64) -> DomainResult<Alert> {
+    let now = app.clock.now();
+    let woke = storage::alerts::wake_one(&app.db, staff_id, id, now).await?;
+    let alert = super::alerts::get(app, staff_id, id).await?;
+    if woke {
+        let row = storage::alerts::owned(&app.db, staff_id, id).await?.ok_or_else(|| not_found(id))?;
+        announce(app, vec![row], now);
+    }
+    Ok(alert)
+}
+
+/// The scheduled job: wakes the snoozes that came due, then those a newer
+/// alert (created since the last run) supersedes. Returns how many woke.
+pub async fn tick(app: &App) -> DomainResult<u64> {
+    let now = app.clock.now();
+    let since = match storage::leases::watermark(&app.db, JOB).await? {
+        Some(last) => (last - COMMIT_MARGIN).max(now - LOOKBACK),
+        None => now - LOOKBACK,
+    };
+    let mut woken = wake_due(app).await?;
+    loop {
+        let ids = storage::alerts::superseded(&app.db, since, BATCH).await?;
+        if ids.is_empty() {
+            break;
+        }
+        let rows = storage::alerts::wake(&app.db, Wakes::Ids(&ids), now, BATCH).await?;
+        let n = rows.len();
+        woken += n as u64;
+        announce(app, rows, now);
+        // Fewer found than a batch, or none of them ours (a racing run holds them).
+        if ids.len() < BATCH as usize || n == 0 {
+            break;
+        }
+    }
+    storage::leases::set_watermark(&app.db, JOB, now).await?;
+    Ok(woken)
+}
+
+/// The job's name (its lease and watermark).
+pub const JOB: &str = "snooze_wake";
+
+/// Wakes every snooze due now, a batch per transaction. Returns how many woke.
+pub async fn wake_due(app: &App) -> DomainResult<u64> {
+    let now = app.clock.now();
+    let mut woken = 0;
+    loop {
+        let rows = storage::alerts::wake(&app.db, Wakes::Due, now, BATCH).await?;
+        let n = rows.len();
+        woken += n as u64;
+        announce(app, rows, now);
+        if n < BATCH as usize {
+            return Ok(woken);
+        }
+    }
+}
+
+/// Wakes every snoozed alert about a complaint (it changed hands).
+pub async fn wake_complaint(app: &App, complaint_id: i64) -> DomainResult<u64> {
+    let ids = storage::alerts::snoozed_of_complaint(&app.db, complaint_id).await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let now = app.clock.now();
+    let mut woken = 0;
+    for chunk in ids.chunks(BATCH as usize) {
+        let rows = storage::alerts::wake(&app.db, Wakes::Ids(chunk), now, BATCH).await?;
+        woken += rows.len() as u64;
+        announce(app, rows, now);
+    }
+    Ok(woken)
+}
+
+/// After commit: each woken live alert to its owner's connections on every
+/// instance (a resync per person beyond [`ANNOUNCE_ROWS`]). Dismissed or
+/// expired ones only lost their snooze: nobody sees them.
+fn announce(app: &App, woken: Vec<alert::Model>, now: DateTime<Utc>) {
+    let live: Vec<alert::Model> =
+        woken.into_iter().filter(|a| !a.is_dismissed && a.expires_at.is_none_or(|e| e > now)).collect();
+    if live.len() <= ANNOUNCE_ROWS {
+        for alert in live {
+            let staff_id = alert.assigned_to_staff_id;
+            app.events.publish(StaffEvent { staff_id, change: Change::Woken { alert: Box::new(alert.into()) } });
+        }
+    } else {
+        let mut staff: Vec<i64> = live.iter().map(|a| a.assigned_to_staff_id).collect();
+        staff.sort_unstable();
+        staff.dedup();
+        for staff_id in staff {
+            app.events.publish(StaffEvent { staff_id, change: Change::Resync });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    }
+
+    #[test]
+    fn tomorrow_is_nine_in_the_persons_zone_across_dst() {
+        let berlin = chrono_tz::Europe::Berlin;
+        assert_eq!(tomorrow_at_nine(berlin, at("2027-01-11T22:30:00Z")), at("2027-01-12T08:00:00Z"));
+        // 23:30 UTC is already the 12th in Berlin: tomorrow is the 13th.
+        assert_eq!(tomorrow_at_nine(berlin, at("2027-01-11T23:30:00Z")), at("2027-01-13T08:00:00Z"));
+        // The night the clocks go forward (28 March 2027): 09:00 CEST is 07:00 UTC.
+        assert_eq!(tomorrow_at_nine(berlin, at("2027-03-27T12:00:00Z")), at("2027-03-28T07:00:00Z"));
+        assert_eq!(tomorrow_at_nine(Tz::UTC, at("2027-01-11T22:30:00Z")), at("2027-01-12T09:00:00Z"));
+    }
+
+    #[test]
+    fn presets_parse_by_name_and_others_are_refused() {
+        assert_eq!(Preset::parse("preset", "3h").ok(), Some(Preset::ThreeHours));
+        let err = Preset::parse("preset", "2h").map_err(|e| e.to_string());
+        assert_eq!(err, Err("preset: \"2h\" is not one of 1h, 3h, tomorrow, next_working_day".to_owned()));
+    }
+
+    #[test]
+    fn bounds_are_one_minute_to_thirty_days() {
+        let now = at("2027-01-11T10:00:00Z");
+        assert!(check_ahead("until", now + TimeDelta::minutes(1), now).is_ok());
+        assert!(check_ahead("until", now + TimeDelta::days(30), now).is_ok());
+        assert!(check_ahead("until", now + TimeDelta::seconds(59), now).is_err());
+        assert!(check_ahead("until", now + TimeDelta::days(30) + TimeDelta::seconds(1), now).is_err());
+    }
+}
