@@ -37,13 +37,8 @@ pub(crate) fn on_open_window(dialect: Dialect) -> &'static str {
 /// alert per window when checkers race.
 pub(super) fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> String {
     let b = sql.dialect();
-    let resource_type = resource_type(sql, plan);
-    let Candidates { from, rid, .. } = candidates;
-    let not_open = format!(
-        "NOT EXISTS (SELECT 1 FROM alerts o WHERE o.dedup_open = 1 AND o.alert_type = {{alert_type}} \
-         AND o.resource_type = {resource_type} AND o.resource_id = {rid} AND o.assigned_to_staff_id = m.rcp{})",
-        correlated(b)
-    );
+    let Candidates { from, .. } = candidates;
+    let not_open = key_free(sql, plan, candidates);
     let (insert, columns) = alert_rows(sql, plan, candidates, "alerts", true);
     let fence = materialized(b);
     let (order, conflict) = (lock_order(b), on_open_window(b));
@@ -60,6 +55,18 @@ pub(super) fn insert_alerts(sql: &mut Sql, plan: &RulePlan, candidates: &Candida
             format!("{insert} FROM (SELECT {columns} {from} AND {not_open} {fence}) x WHERE TRUE{order} {conflict}")
         }
     }
+}
+
+/// A candidate's key has no open window (a filter over the candidates'
+/// `FROM`): it would get a new alert.
+pub(super) fn key_free(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates) -> String {
+    let resource_type = resource_type(sql, plan);
+    format!(
+        "NOT EXISTS (SELECT 1 FROM alerts o WHERE o.dedup_open = 1 AND o.alert_type = {{alert_type}} \
+         AND o.resource_type = {resource_type} AND o.resource_id = {} AND o.assigned_to_staff_id = m.rcp{})",
+        candidates.rid,
+        correlated(sql.dialect())
+    )
 }
 
 /// `INSERT INTO table (…) SELECT …` of a rule's alerts, up to its `FROM`,
@@ -82,8 +89,20 @@ pub(super) fn alert_rows(
         None => ("FALSE".to_owned(), "NULL".to_owned()),
     };
     let Texts { columns, title, message, metadata } = texts(sql, plan, &candidates.version);
-    let (dedup_columns, dedup_values) =
-        if dedup { (", dedup_open, dedup_version, check_run", ", 1, x.ver, {stamp}") } else { ("", "") };
+    let (mut dedup_columns, mut dedup_values) = if dedup {
+        (", dedup_open, dedup_version, check_run".to_owned(), ", 1, x.ver, {stamp}".to_owned())
+    } else {
+        (String::new(), String::new())
+    };
+    if dedup && plan.escalation.is_some() {
+        // The resource's open event, begun before the insert: written here
+        // rather than by a later update of every new alert.
+        dedup_columns.push_str(", event_id");
+        dedup_values.push_str(&format!(
+            ", (SELECT e.id FROM alert_events e WHERE e.event_open = 1 AND e.alert_type = {{alert_type}} \
+             AND e.resource_type = {resource_type} AND e.resource_id = x.rid)"
+        ));
+    }
     let insert = format!(
         "INSERT INTO {table} (alert_type, severity, title, message, resource_type, resource_id, \
          assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at\

@@ -8,8 +8,65 @@ UPDATE alerts AS w SET dedup_open = NULL
   FROM complaints c
   WHERE c.id = w.resource_id), ''));
 
+-- begin_events0
+-- values: String(Some("first_response_breach")), String(Some("complaint")), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(7)), String(Some("first_response_breach")), String(Some("complaint"))
+UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
+  WHERE ev.event_open = 1 AND ev.alert_type = $1 AND ev.resource_type = $2 AND ev.resource_id IN (SELECT c.id AS rid
+  FROM complaints c LEFT
+  JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
+  JOIN (SELECT a.id AS owner, a.id AS rcp
+  FROM staff a
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, s.id
+  FROM staff a
+  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, r.id
+  FROM staff a
+  JOIN staff r ON r.is_active = TRUE
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($3)
+  WHERE a.is_active = TRUE
+  UNION SELECT 0, r.id
+  FROM staff r
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($4)
+  WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
+  WHERE c.status IN ($5, $6) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= $7 AND c.first_responded_at IS NULL AND c.id = $8 AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.dedup_open = 1 AND o.alert_type = $9 AND o.resource_type = $10 AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp OFFSET 0)) AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.event_id = ev.id AND o.dedup_open = 1 OFFSET 0);
+
+-- begin_events1
+-- values: BigInt(Some(1)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(7)), String(Some("first_response_breach")), String(Some("complaint"))
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, $2, $3, x.rid, 1, $4, CAST($5 AS json), 1, $6, 0
+  FROM (SELECT DISTINCT c.id AS rid
+  FROM complaints c LEFT
+  JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
+  JOIN (SELECT a.id AS owner, a.id AS rcp
+  FROM staff a
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, s.id
+  FROM staff a
+  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, r.id
+  FROM staff a
+  JOIN staff r ON r.is_active = TRUE
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($7)
+  WHERE a.is_active = TRUE
+  UNION SELECT 0, r.id
+  FROM staff r
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($8)
+  WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
+  WHERE c.status IN ($9, $10) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= $11 AND c.first_responded_at IS NULL AND c.id = $12 AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.dedup_open = 1 AND o.alert_type = $13 AND o.resource_type = $14 AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp OFFSET 0)) x
+  WHERE TRUE
+  ORDER BY x.rid
+  ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
+
 -- insert
--- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("first_response_breach")), String(Some("complaint")), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(7)), String(Some("first_response_breach")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response overdue")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1"))
+-- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("first_response_breach")), String(Some("complaint")), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(7)), String(Some("first_response_breach")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response overdue")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("first_response_breach")), String(Some("complaint"))
 WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(EPOCH
   FROM c.first_response_due_at) * 1000000 AS BIGINT) AS TEXT), '0') || '|' || c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, to_char(c.first_response_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS deadline_text, to_char(c.first_response_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(FLOOR(EXTRACT(EPOCH
   FROM ($1 - c.first_response_due_at))::float8) AS BIGINT) AS secs, c.first_response_due_text AS due_local, NOT EXISTS (SELECT 1
@@ -33,7 +90,9 @@ WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(E
   FROM staff r
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($5)
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN ($6, $7) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= $8 AND c.first_responded_at IS NULL AND c.id = $9), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT $10, $11, substr(('First response overdue: ' || (substr(x.title, 1, 200) || ' (#' || CAST(x.rid AS TEXT) || ')')), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" (' || x.priority || ', ' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || ') has had no first response; it was due ' || COALESCE(x.due_local, (x.deadline_text || ' UTC')) || ', ' || CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || ' ago.'), $12, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $13, 'rule_name', $14, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'overdue_seconds', x.secs), $15, CASE WHEN x.rcp IN (3) THEN $16 END, $17, 1, x.ver, $18
+  WHERE c.status IN ($6, $7) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= $8 AND c.first_responded_at IS NULL AND c.id = $9), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id) SELECT $10, $11, substr(('First response overdue: ' || (substr(x.title, 1, 200) || ' (#' || CAST(x.rid AS TEXT) || ')')), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" (' || x.priority || ', ' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || ') has had no first response; it was due ' || COALESCE(x.due_local, (x.deadline_text || ' UTC')) || ', ' || CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || ' ago.'), $12, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $13, 'rule_name', $14, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'overdue_seconds', x.secs), $15, CASE WHEN x.rcp IN (3) THEN $16 END, $17, 1, x.ver, $18, (SELECT e.id
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = $19 AND e.resource_type = $20 AND e.resource_id = x.rid)
   FROM x
   WHERE x.fresh
   ORDER BY x.rid, x.rcp
@@ -42,34 +101,6 @@ WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(E
   FROM ins);
 
 -- events0
--- values: String(Some("first_response_breach")), String(Some("complaint")), BigInt(Some(0)), String(Some("run-1"))
-UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
-  WHERE ev.event_open = 1 AND ev.alert_type = $1 AND ev.resource_type = $2 AND ev.resource_id IN (SELECT al.resource_id
-  FROM alerts al
-  WHERE al.id > $3 AND al.check_run = $4) AND NOT EXISTS (SELECT 1
-  FROM alerts o
-  WHERE o.event_id = ev.id AND o.dedup_open = 1 OFFSET 0);
-
--- events1
--- values: BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), BigInt(Some(0)), String(Some("run-1"))
-INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, x.alert_type, x.resource_type, x.resource_id, 1, $2, CAST($3 AS json), 1, $4, 0
-  FROM (SELECT DISTINCT y.alert_type, y.resource_type, y.resource_id
-  FROM (SELECT al.alert_type, al.resource_type, al.resource_id
-  FROM alerts al
-  WHERE al.id > $5 AND al.check_run = $6 OFFSET 0) y) x
-  WHERE TRUE
-  ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
-
--- events2
--- values: BigInt(Some(0)), String(Some("run-1"))
-UPDATE alerts AS al SET event_id = (SELECT e.id
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id)
-  WHERE al.id > $1 AND al.check_run = $2 AND EXISTS (SELECT 1
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id OFFSET 0);
-
--- events3
 -- values: BigInt(Some(0)), String(Some("run-1"))
 UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
   FROM alert_events e

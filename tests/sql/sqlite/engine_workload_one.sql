@@ -7,9 +7,69 @@ UPDATE alerts AS w SET dedup_open = NULL
   FROM complaints
   WHERE id = ?) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload');
 
+-- begin_events0
+-- values: String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), BigInt(Some(7)), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
+UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
+  WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id IN (SELECT a.id AS rid
+  FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
+  FROM complaints o
+  WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT assigned_to_staff_id
+  FROM complaints
+  WHERE id = ?)
+  GROUP BY o.assigned_to_staff_id) w
+  JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
+  JOIN (SELECT a.id AS owner, a.id AS rcp
+  FROM staff a
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, s.id
+  FROM staff a
+  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, r.id
+  FROM staff a
+  JOIN staff r ON r.is_active = TRUE
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
+  WHERE a.is_active = TRUE) m ON m.owner = a.id
+  WHERE w.n > ? AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.event_id = ev.id AND o.dedup_open = 1);
+
+-- begin_events1
+-- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("open")), String(Some("in_progress")), BigInt(Some(7)), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, x.rid, 1, ?, ?, 1, ?, 0
+  FROM (SELECT DISTINCT a.id AS rid
+  FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
+  FROM complaints o
+  WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT assigned_to_staff_id
+  FROM complaints
+  WHERE id = ?)
+  GROUP BY o.assigned_to_staff_id) w
+  JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
+  JOIN (SELECT a.id AS owner, a.id AS rcp
+  FROM staff a
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, s.id
+  FROM staff a
+  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
+  WHERE a.is_active = TRUE
+  UNION SELECT a.id, r.id
+  FROM staff a
+  JOIN staff r ON r.is_active = TRUE
+  JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
+  WHERE a.is_active = TRUE) m ON m.owner = a.id
+  WHERE w.n > ? AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) x
+  WHERE TRUE
+  ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
+
 -- insert
--- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), BigInt(Some(7)), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
-INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run) SELECT ?, ?, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST(? AS TEXT) || ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_object('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS INTEGER), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?
+-- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), BigInt(Some(7)), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
+INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id) SELECT ?, ?, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST(? AS TEXT) || ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_object('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS INTEGER), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, (SELECT e.id
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = ? AND e.resource_type = ? AND e.resource_id = x.rid)
   FROM (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
@@ -67,34 +127,6 @@ SELECT COUNT(*)
   WHERE al.id > ? AND al.check_run = ?;
 
 -- events0
--- values: String(Some("high_workload")), String(Some("staff")), BigInt(Some(0)), String(Some("run-1"))
-UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
-  WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id IN (SELECT al.resource_id
-  FROM alerts al
-  WHERE al.id > ? AND al.check_run = ?) AND NOT EXISTS (SELECT 1
-  FROM alerts o
-  WHERE o.event_id = ev.id AND o.dedup_open = 1);
-
--- events1
--- values: BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), BigInt(Some(0)), String(Some("run-1"))
-INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, x.alert_type, x.resource_type, x.resource_id, 1, ?, ?, 1, ?, 0
-  FROM (SELECT DISTINCT y.alert_type, y.resource_type, y.resource_id
-  FROM (SELECT al.alert_type, al.resource_type, al.resource_id
-  FROM alerts al
-  WHERE al.id > ? AND al.check_run = ? LIMIT -1 OFFSET 0) y) x
-  WHERE TRUE
-  ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
-
--- events2
--- values: BigInt(Some(0)), String(Some("run-1"))
-UPDATE alerts AS al SET event_id = (SELECT e.id
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id)
-  WHERE al.id > ? AND al.check_run = ? AND EXISTS (SELECT 1
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = al.alert_type AND e.resource_type = al.resource_type AND e.resource_id = al.resource_id);
-
--- events3
 -- values: BigInt(Some(0)), String(Some("run-1"))
 UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
   FROM alert_events e
