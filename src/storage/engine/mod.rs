@@ -379,7 +379,17 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates, now
     // Each `EXISTS` a probe per new alert: PostgreSQL, planning with statistics
     // from before this run's events, made a semi-join of one a scan per alert.
     let probe = correlated(dialect);
-    let over = format!("NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = ev.id AND o.dedup_open = 1{probe})");
+    // An event's alerts by `idx_alerts_event` alone: with statistics from
+    // before the run's events, PostgreSQL intersected it with every open
+    // window of `idx_alerts_dedup` for each event (the COALESCE keeps that
+    // index out).
+    // Joined to the resources (`n`), the probe also names `n`, or PostgreSQL
+    // runs it for every open event of the type while scanning them.
+    let over = |joined: &str| {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = ev.id{joined} AND COALESCE(o.dedup_open, 0) = 1{probe})"
+        )
+    };
     // The resources whose events may end or begin: those with new alerts
     // (after the insert), or with a key free (before it).
     let (rid, from) = match &plan.escalation {
@@ -403,12 +413,25 @@ fn event_statements(sql: &mut Sql, plan: &RulePlan, candidates: &Candidates, now
             "UPDATE alert_events ev JOIN ({distinct}) n \
              ON ev.resource_id = n.rid SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL \
              WHERE ev.event_open = 1 AND ev.alert_type = {{alert_type}} AND ev.resource_type = {{resource_type}} \
-             AND {over}"
+             AND {over}",
+            over = over(" AND o.resource_id = n.rid")
         ),
-        Dialect::Sqlite | Dialect::Postgres => format!(
+        // PostgreSQL made the `IN (subquery)` a subplan run for every open
+        // event of the type (minutes at 100 000 open events): the resources
+        // are a derived table behind a fence, read once and joined.
+        Dialect::Postgres => format!(
+            "UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL \
+             FROM ({distinct} {fence}) n WHERE ev.resource_id = n.rid \
+             AND ev.event_open = 1 AND ev.alert_type = {{alert_type}} AND ev.resource_type = {{resource_type}} \
+             AND {over}",
+            fence = materialized(dialect),
+            over = over(" AND o.resource_id = n.rid")
+        ),
+        Dialect::Sqlite => format!(
             "UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL \
              WHERE ev.event_open = 1 AND ev.alert_type = {{alert_type}} AND ev.resource_type = {{resource_type}} \
-             AND ev.resource_id IN ({resources}) AND {over}"
+             AND ev.resource_id IN ({resources}) AND {over}",
+            over = over("")
         ),
     };
     // ... and its acknowledgement, when someone acknowledged it already (rare: a

@@ -48,7 +48,7 @@ UPDATE alert_events ev
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp)) n ON ev.resource_id = n.rid SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL
   WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND o.dedup_open = 1);
+  WHERE o.event_id = ev.id AND o.resource_id = n.rid AND COALESCE(o.dedup_open, 0) = 1);
 
 -- begin_events1
 -- values: BigInt(Some(1)), String(Some("critical_complaint")), String(Some("complaint")), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00)), String(Some("admin")), String(Some("supervisor")), String(Some("critical")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("critical_complaint")), String(Some("complaint")), String(Some("critical_complaint")), String(Some("complaint"))

@@ -33,7 +33,7 @@ UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at 
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp)) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND o.dedup_open = 1);
+  WHERE o.event_id = ev.id AND COALESCE(o.dedup_open, 0) = 1);
 
 -- begin_events1
 -- values: BigInt(Some(1)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(7)), String(Some("first_response_breach")), String(Some("complaint"))

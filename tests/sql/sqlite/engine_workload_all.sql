@@ -30,7 +30,7 @@ UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at 
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND o.dedup_open = 1);
+  WHERE o.event_id = ev.id AND COALESCE(o.dedup_open, 0) = 1);
 
 -- begin_events1
 -- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
