@@ -157,7 +157,19 @@ pub struct DeliveryArgs {
     #[arg(long, env = "ALERTS_WEBHOOK_SECRET", hide_env_values = true, value_parser = parse_any_secret)]
     pub webhook_secret: Option<Secret>,
 
-    /// Allow the webhook and SMS targets configured here on loopback and
+    /// Slack incoming webhook (https://hooks.slack.com/services/…) that rules
+    /// with `alert_config.team_channels: ["slack"]` post their alert events to;
+    /// the URL is a credential and never shown
+    #[arg(long, env = "ALERTS_SLACK_WEBHOOK_URL", hide_env_values = true, value_parser = parse_any_secret)]
+    pub slack_webhook_url: Option<Secret>,
+
+    /// Microsoft Teams incoming webhook (or Workflows "post to a channel" URL)
+    /// that rules with `alert_config.team_channels: ["teams"]` post their alert
+    /// events to; the URL is a credential and never shown
+    #[arg(long, env = "ALERTS_TEAMS_WEBHOOK_URL", hide_env_values = true, value_parser = parse_any_secret)]
+    pub teams_webhook_url: Option<Secret>,
+
+    /// Allow the webhook, SMS, Slack and Teams targets configured here on loopback and
     /// private networks: the operator's own targets are trusted (an
     /// integration on the same network is the common case); `false` turns the
     /// SSRF guard on for them too
@@ -207,6 +219,8 @@ impl DeliveryArgs {
             email: set(self.smtp_url.as_ref().map(|s| s.expose())),
             sms: set(self.sms_url.as_deref()),
             webhook: set(self.webhook_url.as_deref()),
+            slack: set(self.slack_webhook_url.as_ref().map(|s| s.expose())),
+            teams: set(self.teams_webhook_url.as_ref().map(|s| s.expose())),
         }
     }
 
@@ -218,6 +232,8 @@ impl DeliveryArgs {
             sms_token: self.sms_token.clone(),
             webhook_url: self.webhook_url.clone(),
             webhook_secret: self.webhook_secret.clone(),
+            slack_webhook_url: self.slack_webhook_url.clone(),
+            teams_webhook_url: self.teams_webhook_url.clone(),
             allow_private_targets: self.allow_private_targets,
             templates_dir: self.templates_dir.clone(),
             timeout: Duration::from_secs(self.delivery_timeout_seconds),
@@ -331,7 +347,10 @@ mod tests {
         args.smtp_url = Some(Secret::new("smtp://127.0.0.1:2525"));
         args.sms_url = Some("  ".into());
         args.webhook_url = None;
+        args.slack_webhook_url = Some(Secret::new("https://hooks.slack.com/services/T/B/X"));
+        args.teams_webhook_url = Some(Secret::new(""));
         let configured = args.configured_channels();
         assert!(configured.email && !configured.sms && !configured.webhook);
+        assert!(configured.slack && !configured.teams);
     }
 }

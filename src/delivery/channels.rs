@@ -1,4 +1,5 @@
-//! Email (SMTP), SMS (HTTP provider API) and signed webhooks.
+//! Email (SMTP), SMS (HTTP provider API), signed webhooks, and the team
+//! channels' incoming webhooks (Slack, Microsoft Teams; payloads in `team`).
 //!
 //! [`Channels::new`] checks the configuration and compiles the templates
 //! once; [`Channels::send`] makes one attempt at one delivery and says
@@ -7,8 +8,9 @@
 //! webhook id, SMS reference) is derived from the outbox row and stays the
 //! same across retries.
 //!
-//! Secrets (SMTP password, SMS token, webhook secret) never appear in errors,
-//! logs or `Debug` output; URLs are shown with their password as `***`.
+//! Secrets (SMTP password, SMS token, webhook secret, the Slack and Teams
+//! webhook URLs) never appear in errors, logs or `Debug` output; URLs are
+//! shown with their password as `***`, the team webhooks as their host only.
 use std::error::Error as StdError;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -28,8 +30,9 @@ use serde_json::json;
 use sha2::Sha256;
 use url::{Host, Url};
 
+use super::team::{self, TeamPost};
 use super::templates::Templates;
-use super::{Channel, DeliveryConfig, Notification, SendError};
+use super::{Channel, DeliveryConfig, Notification, SendError, TeamChannel};
 use crate::domain::auth::Secret;
 
 /// The longest a TCP connect to an SMS provider or webhook receiver may take
@@ -46,6 +49,8 @@ pub struct Channels {
     email: Option<Email>,
     sms: Option<Sms>,
     webhook: Option<Webhook>,
+    slack: Option<TeamHook>,
+    teams: Option<TeamHook>,
     http: Http,
 }
 
@@ -55,6 +60,8 @@ impl fmt::Debug for Channels {
             .field("email", &self.email.as_ref().map(|e| &e.server))
             .field("sms", &self.sms.as_ref().map(|s| redact(&s.url)))
             .field("webhook", &self.webhook.as_ref().map(|w| redact(&w.url)))
+            .field("slack", &self.slack.as_ref().map(|h| redact_path(&h.url)))
+            .field("teams", &self.teams.as_ref().map(|h| redact_path(&h.url)))
             .field("allow_private_targets", &self.http.allow_private_targets)
             .field("templates", &self.templates)
             .finish()
@@ -79,8 +86,35 @@ impl Channels {
             Some(url) => Some(Webhook::new(url, config.webhook_secret.as_ref())?),
             None => None,
         };
+        let team_hook = |url: &Option<Secret>, what: &'static str| {
+            url.as_ref()
+                .map(|u| u.expose().trim())
+                .filter(|u| !u.is_empty())
+                .map(|u| TeamHook::new(what, u))
+                .transpose()
+        };
+        let slack = team_hook(&config.slack_webhook_url, "Slack webhook")?;
+        let teams = team_hook(&config.teams_webhook_url, "Teams webhook")?;
         let http = Http::new(config.timeout, config.allow_private_targets)?;
-        Ok(Self { templates, email, sms, webhook, http })
+        Ok(Self { templates, email, sms, webhook, slack, teams, http })
+    }
+
+    /// One attempt at posting an alert event to a team channel.
+    pub async fn post(&self, channel: TeamChannel, post: &TeamPost) -> Result<(), SendError> {
+        let (hook, body) = match channel {
+            TeamChannel::Slack => (&self.slack, team::slack_payload(post)),
+            TeamChannel::Teams => (&self.teams, team::teams_payload(post)),
+        };
+        let Some(hook) = hook else {
+            return Err(SendError::Skipped(format!("{channel} is not configured (no {channel} webhook URL)")));
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let result = self.http.post(hook.peer, &hook.url, headers, body.to_string().into_bytes()).await;
+        if result.is_ok() {
+            tracing::debug!(channel = channel.as_str(), delivery_id = post.delivery_id, "team post sent");
+        }
+        result
     }
 
     /// One attempt at delivering `notification` over `channel`.
@@ -426,7 +460,38 @@ fn header_value(s: &str) -> HeaderValue {
 }
 
 // ---------------------------------------------------------------------------
-// HTTP (SMS and webhook)
+// Team channels
+
+/// A Slack or Teams incoming webhook: a JSON POST of the product's own
+/// payload (see `team`). The URL's path (and query) is the credential: it
+/// is shown as its host only. Answers are classified as for the webhook
+/// (2xx sent; 429, 5xx, timeouts retry; other 4xx permanent, e.g. Slack's
+/// 404 `no_service` for a revoked hook). Neither product deduplicates, so a
+/// post retried after a lost answer may show twice (at least once).
+struct TeamHook {
+    url: Url,
+    /// "Slack webhook", "Teams webhook": the peer in reasons.
+    peer: &'static str,
+}
+
+impl TeamHook {
+    fn new(peer: &'static str, raw: &str) -> Result<Self, String> {
+        // The error must not quote the URL: its path is the secret.
+        let url = Url::parse(raw).map_err(|e| format!("invalid {peer} URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("invalid {peer} URL {}: expected http(s)://host/…", redact_path(&url)));
+        }
+        Ok(Self { url, peer })
+    }
+}
+
+/// `scheme://host[:port]/***`: a URL whose path is a credential, shown without it.
+fn redact_path(url: &Url) -> String {
+    format!("{}://{}/***", url.scheme(), host_port(url))
+}
+
+// ---------------------------------------------------------------------------
+// HTTP (SMS, webhook, team channels)
 
 /// The one HTTP client, with the SSRF guard. With the guard on, the client
 /// also resolves names through [`PublicOnlyResolver`], which applies to an
@@ -771,6 +836,19 @@ mod tests {
             let e = email(url).err().expect(url);
             assert!(e.starts_with("invalid SMTP URL"), "{url}: {e}");
         }
+    }
+
+    #[test]
+    fn team_webhook_urls_are_never_shown_whole() {
+        let secret = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX";
+        let hook = TeamHook::new("Slack webhook", secret).expect("valid");
+        assert_eq!(redact_path(&hook.url), "https://hooks.slack.com:443/***");
+        let config = DeliveryConfig { slack_webhook_url: Some(Secret::new(secret)), ..Default::default() };
+        let shown = format!("{:?}", Channels::new(&config).expect("channels"));
+        assert!(!shown.contains("XXXX") && shown.contains("hooks.slack.com"), "{shown}");
+        let e = TeamHook::new("Teams webhook", "ftp://example.com/secret-path").err().expect("refused");
+        assert!(!e.contains("secret-path"), "{e}");
+        assert!(TeamHook::new("Teams webhook", "not a url with a secret").is_err());
     }
 
     #[test]

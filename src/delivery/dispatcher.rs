@@ -13,7 +13,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::channels::Channels;
-use super::{Channel, Notification, Recipient, SendError};
+use super::team::TeamPost;
+use super::{Channel, Notification, Recipient, SendError, TeamChannel};
 use crate::domain::App;
 use crate::storage::{self, entities::notification_delivery as delivery};
 
@@ -142,8 +143,9 @@ pub async fn run(app: App, channels: Arc<Channels>, config: DispatcherConfig, mu
 
 type Sent = (delivery::Model, Result<(), SendError>);
 
-/// Reads the claimed rows' alerts and recipients and starts a send for each;
-/// a send waits for one of the `limit` permits.
+/// Reads the claimed rows' alerts and recipients (and, for team posts,
+/// their complaints) and starts a send for each; a send waits for one of
+/// the `limit` permits.
 async fn start_sends(
     app: &App,
     channels: &Arc<Channels>,
@@ -161,37 +163,69 @@ async fn start_sends(
         storage::alerts::by_ids(&app.db, &alert_ids).await?.into_iter().map(|a| (a.id, a)).collect();
     let staff: HashMap<i64, _> =
         storage::staff::by_ids(&app.db, &staff_ids).await?.into_iter().map(|s| (s.id, s)).collect();
+    let team_alerts: Vec<&storage::entities::alert::Model> = rows
+        .iter()
+        .filter(|r| TeamChannel::from_name(&r.channel).is_some())
+        .filter_map(|r| alerts.get(&r.alert_id))
+        .collect();
+    let complaints = super::team::complaints(app, &team_alerts).await?;
     for row in rows {
         let (Some(alert), Some(person)) = (alerts.get(&row.alert_id), staff.get(&row.staff_id)) else {
             continue; // deleted meanwhile: the row went with it (cascade)
         };
-        let ack_url =
-            public_url.filter(|_| alert.acknowledged_at.is_none() && alert.resolved_at.is_none()).map(|base| {
-                let expires = alert.expires_at.unwrap_or(alert.created_at + crate::domain::ack_links::DEFAULT_LIFETIME);
-                format!("{base}/ack/{}", app.auth.ack_links.sign(alert.id, person.id, expires))
-            });
-        let notification = Notification {
-            delivery_id: row.id,
-            ack_url,
-            alert: alert.clone().into(),
-            recipient: Recipient {
-                staff_id: person.id,
-                full_name: person.full_name.clone(),
-                email: person.email.clone(),
-                phone: person.phone.clone(),
-            },
+        let live = alert.acknowledged_at.is_none() && alert.resolved_at.is_none();
+        let ack_url = public_url.filter(|_| live).map(|base| {
+            let expires = alert.expires_at.unwrap_or(alert.created_at + crate::domain::ack_links::DEFAULT_LIFETIME);
+            format!("{base}/ack/{}", app.auth.ack_links.sign(alert.id, person.id, expires))
+        });
+        let message = match TeamChannel::from_name(&row.channel) {
+            Some(team) => Message::Team(
+                team,
+                TeamPost {
+                    delivery_id: row.id,
+                    // The link is the event's: only a rule that escalates has one to offer.
+                    ack_url: ack_url.filter(|_| alert.event_id.is_some()),
+                    complaint: alert
+                        .resource_id
+                        .and_then(|id| complaints.get(&id))
+                        .cloned()
+                        .filter(|_| alert.resource_type.as_deref() == Some("complaint")),
+                    alert: alert.clone().into(),
+                },
+            ),
+            None => Message::Person(
+                Channel::from_name(&row.channel),
+                Notification {
+                    delivery_id: row.id,
+                    ack_url,
+                    alert: alert.clone().into(),
+                    recipient: Recipient {
+                        staff_id: person.id,
+                        full_name: person.full_name.clone(),
+                        email: person.email.clone(),
+                        phone: person.phone.clone(),
+                    },
+                },
+            ),
         };
         let (channels, limit) = (channels.clone(), limit.clone());
         sends.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let outcome = match Channel::from_name(&row.channel) {
-                Some(channel) => channels.send(channel, &notification).await,
-                None => Err(SendError::Permanent(format!("unknown channel {:?}", row.channel))),
+            let outcome = match message {
+                Message::Person(Some(channel), notification) => channels.send(channel, &notification).await,
+                Message::Team(team, post) => channels.post(team, &post).await,
+                Message::Person(None, _) => Err(SendError::Permanent(format!("unknown channel {:?}", row.channel))),
             };
             (row, outcome)
         });
     }
     Ok(())
+}
+
+/// What one outbox row sends: a person's notification, or a team post.
+enum Message {
+    Person(Option<Channel>, Notification),
+    Team(TeamChannel, TeamPost),
 }
 
 /// Outcomes not yet written.

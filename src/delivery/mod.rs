@@ -1,8 +1,10 @@
 //! Notification delivery: the outbox dispatcher and the channels (email,
-//! SMS, signed webhook) it sends through. In-app delivery is the inbox row
-//! itself (and its live push); it never goes through the outbox.
+//! SMS, signed webhook; Slack and Teams for a whole team) it sends through.
+//! In-app delivery is the inbox row itself (and its live push); it never
+//! goes through the outbox.
 pub mod channels;
 pub mod dispatcher;
+pub mod team;
 pub mod templates;
 
 use std::path::PathBuf;
@@ -13,7 +15,7 @@ use serde::Serialize;
 use crate::domain::auth::Secret;
 use crate::domain::views::Alert;
 
-pub use crate::domain::vocab::Channel;
+pub use crate::domain::vocab::{Channel, TeamChannel};
 
 /// Who a notification is for.
 #[derive(Debug, Clone, Serialize)]
@@ -62,8 +64,13 @@ pub struct DeliveryConfig {
     pub sms_token: Option<Secret>,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<Secret>,
-    /// Allow webhook/SMS targets on loopback and private networks (SSRF guard
-    /// off): true for targets the operator configured, the only kind there is.
+    /// Slack incoming webhook (`https://hooks.slack.com/services/…`): its
+    /// path is the credential, so the whole URL is a secret.
+    pub slack_webhook_url: Option<Secret>,
+    /// Microsoft Teams incoming webhook (or Workflows URL), a secret as Slack's.
+    pub teams_webhook_url: Option<Secret>,
+    /// Allow webhook/SMS/Slack/Teams targets on loopback and private networks
+    /// (SSRF guard off): true for targets the operator configured, the only kind there is.
     pub allow_private_targets: bool,
     /// A folder of template files overriding the built-in ones.
     pub templates_dir: Option<PathBuf>,
@@ -80,6 +87,8 @@ impl Default for DeliveryConfig {
             sms_token: None,
             webhook_url: None,
             webhook_secret: None,
+            slack_webhook_url: None,
+            teams_webhook_url: None,
             // The operator's own targets are trusted (SPEC 11).
             allow_private_targets: true,
             templates_dir: None,

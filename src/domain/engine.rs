@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::events::{Change, StaffEvent};
 use super::rules::{self, AlertConfig, Conditions, RuleSpec};
-use super::vocab::{AlertType, Channel, ComplaintStatus, SlaMetric, SlaState};
+use super::vocab::{AlertType, Channel, ComplaintStatus, SlaMetric, SlaState, TeamChannel};
 use super::{App, DomainResult};
 use crate::storage::engine::{self as store, Scope, Source};
 
@@ -155,6 +155,7 @@ pub async fn outbox_channels(app: &App, alert_type: &str) -> DomainResult<HashMa
         expires_after_hours: 0,
         mandatory: true,
         escalation_policy: None,
+        team_channels: Vec::new(),
     };
     Ok(Routes::load(app, &config).await?.outbox)
 }
@@ -302,6 +303,12 @@ fn plan(spec: &RuleSpec, routes: Routes, escalation: Option<&super::escalation::
         expires_after: TimeDelta::hours(config.expires_after_hours),
         dismissed_for: routes.dismissed_for,
         outbox: routes.outbox,
+        team_channels: config
+            .team_channels
+            .iter()
+            .filter_map(|n| TeamChannel::from_name(n))
+            .map(TeamChannel::as_str)
+            .collect(),
         escalation: escalation.map(super::escalation::Policy::start),
     }
 }

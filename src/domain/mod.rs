@@ -84,21 +84,31 @@ pub struct ConfiguredChannels {
     pub email: bool,
     pub sms: bool,
     pub webhook: bool,
+    pub slack: bool,
+    pub teams: bool,
 }
 
 /// One delivery channel and whether it is configured.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ChannelStatus {
-    /// `in_app`, `email`, `sms` or `webhook`
+    /// `in_app`, `email`, `sms` or `webhook` (a person's channels), `slack` or
+    /// `teams` (a team's, named by a rule's `alert_config.team_channels`)
     pub channel: &'static str,
     pub configured: bool,
 }
 
 impl ConfiguredChannels {
     pub fn statuses(&self) -> Vec<ChannelStatus> {
-        [("in_app", true), ("email", self.email), ("sms", self.sms), ("webhook", self.webhook)]
-            .into_iter()
-            .map(|(channel, configured)| ChannelStatus { channel, configured })
-            .collect()
+        [
+            ("in_app", true),
+            ("email", self.email),
+            ("sms", self.sms),
+            ("webhook", self.webhook),
+            ("slack", self.slack),
+            ("teams", self.teams),
+        ]
+        .into_iter()
+        .map(|(channel, configured)| ChannelStatus { channel, configured })
+        .collect()
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::views::{self, Rule};
-use super::vocab::{AlertType, ComplaintStatus, Priority, Role, RuleType, Severity, SlaState, not_one_of};
+use super::vocab::{AlertType, ComplaintStatus, Priority, Role, RuleType, Severity, SlaState, TeamChannel, not_one_of};
 use super::{App, DomainError, DomainResult};
 use crate::storage::{self, entities::alert_rule};
 
@@ -58,6 +58,10 @@ pub struct AlertConfig {
     /// The name of the escalation policy its events climb (none: they do not escalate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation_policy: Option<String>,
+    /// Team channels (`slack`, `teams`) each alert event is posted to, once
+    /// per event, whoever its recipients are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub team_channels: Vec<String>,
 }
 
 /// The one metric a threshold rule counts.
@@ -199,6 +203,12 @@ pub fn validate(rule_type: &str, conditions: &Value, alert_config: &Value) -> Do
     check_recipients("alert_config.unassigned_recipients", &config.unassigned_recipients)?;
     if config.recipients.is_empty() {
         return Err(DomainError::invalid("alert_config.recipients", "must name at least one recipient"));
+    }
+    for (i, name) in config.team_channels.iter().enumerate() {
+        TeamChannel::parse("alert_config.team_channels", name)?;
+        if config.team_channels[..i].contains(name) {
+            return Err(DomainError::invalid("alert_config.team_channels", format!("names {name:?} twice")));
+        }
     }
     check_range("alert_config.dedup_window_hours", config.dedup_window_hours, 1, 8760)?;
     check_range("alert_config.expires_after_hours", config.expires_after_hours, 1, 8760)?;

@@ -79,6 +79,11 @@ vocabulary! {
         Sms => "sms",
         Webhook => "webhook",
     }
+    /// Where a rule's alert events are posted for a whole team (an operator-configured incoming webhook).
+    TeamChannel {
+        Slack => "slack",
+        Teams => "teams",
+    }
     Priority {
         Low => "low",
         Medium => "medium",
@@ -180,6 +185,7 @@ mod tests {
         check(Severity::ALL, Severity::as_str, Severity::from_name);
         check(RuleType::ALL, RuleType::as_str, RuleType::from_name);
         check(Channel::ALL, Channel::as_str, Channel::from_name);
+        check(TeamChannel::ALL, TeamChannel::as_str, TeamChannel::from_name);
         check(Priority::ALL, Priority::as_str, Priority::from_name);
         check(ComplaintStatus::ALL, ComplaintStatus::as_str, ComplaintStatus::from_name);
         check(Role::ALL, Role::as_str, Role::from_name);

@@ -242,6 +242,15 @@ pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Model>, 
     Entity::find_by_id(id).one(db).await
 }
 
+/// The complaints of `ids` that exist, in no particular order.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Model>, DbErr> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        out.extend(Entity::find().filter(Column::Id.is_in(chunk.iter().copied())).all(db).await?);
+    }
+    Ok(out)
+}
+
 /// One page, newest first, and the number of matches.
 pub async fn page(
     db: &impl ConnectionTrait,

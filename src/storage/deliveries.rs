@@ -182,3 +182,28 @@ pub fn outbox_inserts(
     }
     statements
 }
+
+/// One `INSERT … SELECT` per team channel (`slack`, `teams`) of the outbox
+/// row that posts an alert event there: one row per resource whose new
+/// alerts (`which`, over `al`) begin its event, tied to the lowest-id of
+/// them (the representative; its recipient fills `staff_id`, its alert the
+/// delivery log). An alert "begins" the event when no open alert of its
+/// type and resource has a lower id: not one of an earlier run (the event
+/// goes on, a new recipient joined it), nor of this run (it is not the
+/// lowest). The run's alerts exist once per key (the dedup index), so each
+/// event gets one row per channel whatever the number of racing checkers.
+pub fn team_inserts(sql: &mut super::sql::Sql, team_channels: &[&'static str], which: &str) -> Vec<String> {
+    let probe = super::dialect::correlated(sql.dialect());
+    let mut statements = Vec::with_capacity(team_channels.len());
+    for team in team_channels {
+        let channel = sql.bind(&format!("channel_{team}"), (*team).to_owned());
+        statements.push(format!(
+            "INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, \
+             created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, {channel}, 'pending', 0, {{now}}, {{now}}, \
+             {{now}} FROM alerts al WHERE {which} AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.dedup_open = 1 \
+             AND o.alert_type = al.alert_type AND o.resource_type = al.resource_type \
+             AND o.resource_id = al.resource_id AND o.id < al.id{probe})"
+        ));
+    }
+    statements
+}

@@ -257,7 +257,7 @@ async fn channels_say_what_is_configured(backend: Backend) {
     let (status, channels) = app.get("/api/v1/channels", &agent).await;
     assert_eq!(status, 200, "{channels}");
     let names: Vec<&str> = channels.as_array().unwrap().iter().map(|c| c["channel"].as_str().unwrap()).collect();
-    assert_eq!(names, ["in_app", "email", "sms", "webhook"]);
+    assert_eq!(names, ["in_app", "email", "sms", "webhook", "slack", "teams"]);
     assert_eq!(channels[0]["configured"], true);
     for c in channels.as_array().unwrap() {
         assert_eq!(c.as_object().unwrap().len(), 2, "channel and configured only: {c}");

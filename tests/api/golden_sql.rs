@@ -37,6 +37,7 @@ fn plan(name: &str, source: Source, alert_type: &str) -> RulePlan {
         expires_after: TimeDelta::hours(168),
         dismissed_for: vec![3],
         outbox: HashMap::from([(1, vec!["email", "sms"]), (2, vec!["webhook"])]),
+        team_channels: Vec::new(),
         escalation: Some(EscalationStart {
             policy: serde_json::json!({"id": 1, "name": "breach-default"}),
             first_step_after: TimeDelta::minutes(30),
@@ -73,11 +74,15 @@ fn plans() -> Vec<(&'static str, RulePlan)> {
         ),
         (
             "critical",
-            plan(
-                "Critical complaint",
-                Source::Priority { priority: "critical".to_owned(), statuses: statuses() },
-                "critical_complaint",
-            ),
+            RulePlan {
+                // Posted to both team channels, once per event.
+                team_channels: vec!["slack", "teams"],
+                ..plan(
+                    "Critical complaint",
+                    Source::Priority { priority: "critical".to_owned(), statuses: statuses() },
+                    "critical_complaint",
+                )
+            },
         ),
         ("workload", plan("High workload", Source::Workload { statuses: statuses(), threshold: 10 }, "high_workload")),
     ]

@@ -28,3 +28,4 @@ mod sla;
 mod snooze;
 mod stats;
 mod storage;
+mod team_channels;

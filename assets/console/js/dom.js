@@ -162,7 +162,14 @@ export function clearErrorsOnInput(form) {
 }
 
 /** Delivery channels and a delivery's states, as the alert timelines say them. */
-export const CHANNEL_NAMES = { in_app: 'In the app', email: 'Email', sms: 'SMS', webhook: 'Webhook' };
+export const CHANNEL_NAMES = {
+  in_app: 'In the app',
+  email: 'Email',
+  sms: 'SMS',
+  webhook: 'Webhook',
+  slack: 'Slack (team channel)',
+  teams: 'Teams (team channel)',
+};
 export const DELIVERY_STATES = {
   pending: 'queued',
   sending: 'sending',

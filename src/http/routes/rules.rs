@@ -47,7 +47,7 @@ async fn list(
 /// `sla` `{"sla_state": "at_risk"|"breached", "threshold_percent": 0..100 (at_risk), "statuses": [...]}`,
 /// `event` `{"priority": "critical"}`, `threshold` `{"metric": "open_assigned_complaints", "threshold": N}`.
 /// `alert_config`: `{"alert_type", "severity", "recipients", "unassigned_recipients", "dedup_window_hours",
-/// "expires_after_hours", "mandatory"}`.
+/// "expires_after_hours", "mandatory", "escalation_policy", "team_channels": ["slack"|"teams"]}`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRule {

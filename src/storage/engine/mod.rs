@@ -85,6 +85,8 @@ pub struct RulePlan {
     pub dismissed_for: Vec<i64>,
     /// Outbox channels per recipient (`email`, `sms`, `webhook`).
     pub outbox: HashMap<i64, Vec<&'static str>>,
+    /// Team channels (`slack`, `teams`) each new event is posted to, once.
+    pub team_channels: Vec<&'static str>,
     /// The rule's escalation policy, kept by each event it begins.
     pub escalation: Option<EscalationStart>,
 }
@@ -192,7 +194,9 @@ pub struct RuleStatements {
     /// `alert_events::event_of`); links each new alert to its resource's open
     /// event, if any, taking its acknowledgement if someone gave it already.
     pub events: Vec<String>,
-    /// The outbox rows of this run's alerts, one statement per channel.
+    /// The outbox rows of this run's alerts, one statement per channel; then
+    /// one per team channel, a row per event this run began
+    /// ([`super::deliveries::team_inserts`]).
     pub outbox: Vec<String>,
     /// This run's alerts that are not born dismissed, to announce.
     pub new_alerts: String,
@@ -223,7 +227,8 @@ impl RuleStatements {
         let counts_itself = dialect == Dialect::Postgres;
         let count = (!counts_itself).then(|| format!("SELECT COUNT(*) {}", candidates.from));
         let created = (!counts_itself).then(|| format!("SELECT COUNT(*) FROM alerts al WHERE {NEW}"));
-        let outbox = super::deliveries::outbox_inserts(&mut sql, &plan.outbox, NEW);
+        let mut outbox = super::deliveries::outbox_inserts(&mut sql, &plan.outbox, NEW);
+        outbox.extend(super::deliveries::team_inserts(&mut sql, &plan.team_channels, NEW));
         let EventStatements { before: begin_events, after: events } =
             event_statements(&mut sql, plan, &candidates, now);
         Some(Self {

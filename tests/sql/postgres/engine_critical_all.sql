@@ -132,6 +132,22 @@ INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attemp
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (2) AND al.id > $5 AND al.check_run = $6;
 
+-- outbox3
+-- values: String(Some("slack")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
+  FROM alerts al
+  WHERE al.id > $5 AND al.check_run = $6 AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.dedup_open = 1 AND o.alert_type = al.alert_type AND o.resource_type = al.resource_type AND o.resource_id = al.resource_id AND o.id < al.id OFFSET 0);
+
+-- outbox4
+-- values: String(Some("teams")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
+  FROM alerts al
+  WHERE al.id > $5 AND al.check_run = $6 AND NOT EXISTS (SELECT 1
+  FROM alerts o
+  WHERE o.dedup_open = 1 AND o.alert_type = al.alert_type AND o.resource_type = al.resource_type AND o.resource_id = al.resource_id AND o.id < al.id OFFSET 0);
+
 -- new_alerts
 -- values: BigInt(Some(0)), String(Some("run-1"))
 SELECT al.*
