@@ -1563,6 +1563,161 @@ async fn complaints_list_page_and_reassignment_in_headless_chromium() {
     browser.close().await;
 }
 
+/// Snooze in the inbox. Ada (an agent in Berlin, her browser too) has two
+/// critical complaints' alerts. She snoozes one until tomorrow 09:00 from its
+/// card: it leaves the inbox and the unread badge drops. A failed snooze is
+/// shown in words. Under "Show: Snoozed" the card says when it comes back, in
+/// her zone; "Wake now" brings it back to the inbox, unread, and the badge
+/// goes up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snooze_in_headless_chromium() {
+    let Some((chromium, chromedriver)) = browser_tools() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let ada = named_staff(&app, "ada@example.com", "agent", "Ada Lovelace").await;
+    let admin = app.admin_token().await;
+    let zone = chrono_tz::Europe::Berlin;
+    let body = json!({"time_zone": zone.name()});
+    let (status, body) = app.send(Method::PATCH, &format!("/api/v1/staff/{ada}"), Some(&admin), Some(body)).await;
+    assert_eq!(status, 200, "{body}");
+    let hers = json!({"assigned_to_staff_id": ada});
+    let refund = seed(&app, "Refund never arrived", "Dana Smith", "critical", hers.clone()).await;
+    let router = seed(&app, "Router keeps dropping", "Lee Wong", "critical", hers).await;
+    let inbox = app.inbox(ada).await;
+    assert_eq!(inbox.len(), 2, "{inbox:?}");
+    let about = |complaint: &Value| -> Value {
+        let found = inbox.iter().find(|a| a["resource_id"] == *complaint);
+        found.cloned().unwrap_or_else(|| panic!("no alert about {complaint} in {inbox:?}"))
+    };
+    let (snoozing, staying) = (about(&router), about(&refund));
+    let title = snoozing["title"].as_str().unwrap().to_owned();
+    let card = format!("#alert-{}", snoozing["id"]);
+    let other = format!("#alert-{}", staying["id"]);
+
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshots_dir();
+    browser.set_time_zone(zone.name()).await;
+    browser.goto(&app.url("/")).await;
+    sign_in(&browser, "ada@example.com").await;
+    browser.wait_for("the live feed", "document.querySelector('#live-state').dataset.state === 'on'").await;
+    browser.wait_for("Ada's two alerts", "document.querySelectorAll('#alert-list li.alert.unread').length === 2").await;
+    browser.wait_for("the badge at 2", "document.querySelector('#badge-count').textContent === '2'").await;
+    browser.execute("window.__sameDocument = true").await;
+
+    // Each card's snooze menu names its alert; nothing is snoozed in the inbox.
+    let select = browser.find(&format!("{card} select.do-snooze")).await;
+    assert_eq!(select.attribute("aria-label").await, json!(format!("Snooze “{title}”")));
+    assert_eq!(browser.count(&format!("{card} .do-wake:not([hidden])")).await, 0);
+    assert_eq!(browser.count(&format!("{card} .snooze-state:not([hidden])")).await, 0);
+
+    // A failed snooze (the server's 409, stubbed in the page) is shown in words; the card stays.
+    browser
+        .execute(
+            "const real = window.fetch; window.__realFetch = real; \
+             window.fetch = (url, init) => String(url).endsWith('/snooze') \
+               ? Promise.resolve(new Response(JSON.stringify({detail: 'alert 1 is dismissed: only a live alert can be snoozed'}), \
+                   {status: 409, headers: {'Content-Type': 'application/json'}})) \
+               : real(url, init);",
+        )
+        .await;
+    browser.click(&format!("{card} select.do-snooze option[value='3h']")).await;
+    browser
+        .wait_for(
+            "the error",
+            &format!(
+                "document.querySelector('#inbox-status.is-error')?.textContent === \
+                 'Could not snooze “{title}”: alert 1 is dismissed: only a live alert can be snoozed'"
+            ),
+        )
+        .await;
+    browser.find(&format!("{card} select.do-snooze:not(:disabled)")).await;
+    assert_eq!(select.property("value").await, json!(""), "the menu is back on “Snooze…”");
+    assert_eq!(browser.count("#alert-list li.alert").await, 2);
+    browser.execute("window.fetch = window.__realFetch").await;
+
+    // By keyboard, an arrow key only chooses (Chromium fires `change` at once): nothing is snoozed
+    // until Enter, and Escape puts the menu back.
+    select.send_keys("\u{E015}").await;
+    let hint = format!("Press Enter to snooze “{title}” for 1 hour, or Escape to cancel.");
+    browser.wait_for("the hint", &format!("document.querySelector('#inbox-status').textContent === '{hint}'")).await;
+    assert_eq!(select.property("value").await, json!("1h"));
+    assert_eq!(app.inbox(ada).await.len(), 2, "nothing snoozed yet");
+    select.send_keys("\u{E00C}").await;
+    browser.wait_for("the hint gone", "document.querySelector('#inbox-status').textContent === ''").await;
+    assert_eq!(select.property("value").await, json!(""));
+    assert_eq!(browser.count("#alert-list li.alert").await, 2);
+
+    // Snoozed until tomorrow 09:00 by keyboard (down to the third preset, Enter): it leaves the
+    // inbox, focus moves to the other card, the badge drops, the API agrees.
+    select.send_keys("\u{E015}\u{E015}\u{E015}").await;
+    assert_eq!(select.property("value").await, json!("tomorrow"));
+    select.send_keys("\u{E007}").await;
+    browser
+        .wait_for(
+            "the card gone",
+            &format!(
+                "!document.querySelector('{card}') && document.querySelectorAll('#alert-list li.alert').length === 1"
+            ),
+        )
+        .await;
+    browser.wait_for("the badge at 1", "document.querySelector('#badge-count').textContent === '1'").await;
+    browser.find(&format!("{other}.unread")).await;
+    browser.wait_for("focus on the other card", &format!("document.activeElement.matches('{other} button')")).await;
+    let (status, snoozed) = app.get(&format!("/api/v1/alerts/{}", snoozing["id"]), &app.token(ada)).await;
+    assert_eq!(status, 200, "{snoozed}");
+    let until = snoozed["snoozed_until"].as_str().expect("snoozed_until").to_owned();
+    let until_at = chrono::DateTime::parse_from_rfc3339(&until).unwrap().with_timezone(&zone);
+    assert_eq!(until_at.format("%H:%M").to_string(), "09:00", "tomorrow 09:00 in Berlin: {until}");
+    assert_eq!(until_at.date_naive(), app.app.clock.now().with_timezone(&zone).date_naive().succ_opt().unwrap());
+    let said = browser.text("#inbox-status").await;
+    assert!(said.starts_with(&format!("Snoozed “{title}” until ")) && said.ends_with("(tomorrow 09:00)."), "{said}");
+    assert_eq!(app.inbox(ada).await.len(), 1, "out of the inbox");
+    let (_, count) = app.get("/api/v1/alerts/unread/count", &app.token(ada)).await;
+    assert_eq!(count["unread_count"], 1, "{count}");
+
+    // Show: Snoozed. Only the snoozed card, when it comes back in Ada's zone, and "Wake now".
+    browser.click("#inbox-filters select[name=status] option[value=snoozed]").await;
+    browser.find(&format!("{card}.is-snoozed .snooze-state:not([hidden])")).await;
+    browser.wait_for("only the snoozed card", "document.querySelectorAll('#alert-list li.alert').length === 1").await;
+    assert_eq!(browser.count(&other).await, 0);
+    let state = browser.text(&format!("{card} .snooze-state")).await;
+    assert!(state.starts_with("Snoozed until "), "{state}");
+    assert_time_in_zone(&browser, &format!("{card} time.snooze-time"), &until, zone.name()).await;
+    let shown = browser.text(&format!("{card} time.snooze-time")).await;
+    assert!(shown.contains("9:00"), "{shown} is not 09:00 in {zone}");
+    let wake = browser.find(&format!("{card} .do-wake:not([hidden])")).await;
+    assert_eq!(wake.text().await, "Wake now");
+    assert_eq!(wake.attribute("aria-label").await, json!(format!("Wake “{title}” now")));
+    browser.screenshot(&shots, "snoozed.png").await;
+
+    // Wake now (by keyboard): it leaves the snoozed list, focus stays in the view, and it comes back
+    // to the inbox, unread; the badge goes back to 2.
+    wake.send_keys("\u{E007}").await;
+    browser
+        .wait_for(
+            "the snoozed list empty",
+            &format!(
+                "!document.querySelector('{card}') && \
+                 document.querySelector('#inbox-empty:not([hidden])')?.textContent === \
+                 'No snoozed alerts. Snooze one from its card in the inbox.'"
+            ),
+        )
+        .await;
+    browser.wait_for("focus on the heading", "document.activeElement.id === 'inbox-title'").await;
+    browser.wait_for("the badge at 2", "document.querySelector('#badge-count').textContent === '2'").await;
+    let (_, woken) = app.get(&format!("/api/v1/alerts/{}", snoozing["id"]), &app.token(ada)).await;
+    assert_eq!((&woken["snoozed_until"], &woken["is_read"]), (&Value::Null, &json!(false)), "{woken}");
+    browser.click("#inbox-filters select[name=status] option[value='']").await;
+    browser.find(&format!("{card}.unread:not(.is-snoozed)")).await;
+    browser.wait_for("both cards", "document.querySelectorAll('#alert-list li.alert.unread').length === 2").await;
+    assert_eq!(browser.text(&format!("{card} .read-state")).await, "Unread");
+    assert_eq!(browser.count(&format!("{card} .do-wake:not([hidden])")).await, 0);
+    assert_eq!(browser.execute("return window.__sameDocument === true").await, json!(true), "the page reloaded");
+
+    // No script errors on the way (the 409 was the stub's: no request failed).
+    browser.assert_no_console_errors(&[]).await;
+    browser.close().await;
+}
+
 /// Every rule, as the API lists them.
 async fn all_rules(app: &TestApp, token: &str) -> Vec<Value> {
     let (status, rules) = app.get("/api/v1/alerts/rules", token).await;

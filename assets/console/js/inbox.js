@@ -45,13 +45,37 @@ export const title = 'inbox';
 const state = { page: 1, page_size: 20, status: '', is_read: '', severity: '', alert_type: '', total: 0, total_pages: 1 };
 const FILTERS = ['status', 'is_read', 'severity', 'alert_type'];
 const SNOOZE_NAMES = { '1h': '1 hour', '3h': '3 hours', tomorrow: 'tomorrow 09:00', next_working_day: 'the next working day' };
+const SNOOZE_SPANS = {
+  '1h': 'for 1 hour',
+  '3h': 'for 3 hours',
+  tomorrow: 'until tomorrow 09:00',
+  next_working_day: 'until the next working day',
+};
+const EMPTY_INBOX = 'No alerts here. New ones appear as they arrive.';
+const EMPTY_SNOOZED = 'No snoozed alerts. Snooze one from its card in the inbox.';
 let context = null;
 /** The alert each item on screen shows, so a partial change can be merged in. */
 const shown = new WeakMap();
+/**
+ * Items that had focus when one of their controls was disabled for a request
+ * (which takes focus away): should the feed remove one first, focus still
+ * moves to its neighbour.
+ */
+const hadFocusBefore = new WeakSet();
 
 const list = () => $('#alert-list');
 const visible = () => !$('#view-inbox').hidden;
-const status = (text, isError) => setStatus($('#inbox-status'), text, isError);
+function status(text, isError) {
+  const el = $('#inbox-status');
+  delete el.dataset.hint;
+  setStatus(el, text, isError);
+}
+/** A hint about a snooze menu's pending choice, gone with the choice. */
+function snoozeHint(text) {
+  status(text);
+  $('#inbox-status').dataset.hint = 'snooze';
+}
+const clearSnoozeHint = () => $('#inbox-status').dataset.hint === 'snooze' && status('');
 
 export function show(ctx) {
   if (!context) bind(ctx);
@@ -74,6 +98,9 @@ function bind(ctx) {
   list().addEventListener('click', onAction);
   list().addEventListener('submit', onReassign);
   list().addEventListener('change', onSnooze);
+  list().addEventListener('keydown', onSnoozeKey);
+  list().addEventListener('pointerdown', onSnoozePointer);
+  list().addEventListener('focusout', onSnoozeLeave);
 
   ctx.live.addEventListener('alert.created', (event) => {
     if (!visible()) return;
@@ -115,7 +142,9 @@ async function load() {
 
 function renderPager() {
   const count = list().children.length;
-  $('#inbox-empty').hidden = count > 0;
+  const empty = $('#inbox-empty');
+  empty.hidden = count > 0;
+  empty.textContent = state.status === 'snoozed' ? EMPTY_SNOOZED : EMPTY_INBOX;
   $('#page-info').textContent = `Page ${state.page} of ${state.total_pages} · ${state.total} alert${state.total === 1 ? '' : 's'}`;
   $('#page-prev').disabled = state.page <= 1;
   $('#page-next').disabled = state.page >= state.total_pages;
@@ -157,6 +186,10 @@ function render(alert) {
   time.textContent = formatAgo(alert.created_at);
   for (const button of item.querySelectorAll('button')) button.setAttribute('aria-describedby', heading.id);
   item.querySelector('.do-snooze').setAttribute('aria-label', `Snooze “${alert.title}”`);
+  // Its name says which alert, as the Snooze menu's does.
+  const wakeButton = item.querySelector('.do-wake');
+  wakeButton.removeAttribute('aria-describedby');
+  wakeButton.setAttribute('aria-label', `Wake “${alert.title}” now`);
   // Its name says which alert (so no description); acknowledging is for everyone the alert went to.
   const ack = item.querySelector('.do-ack');
   ack.removeAttribute('aria-describedby');
@@ -300,55 +333,139 @@ async function acknowledge(item, button) {
   announce(`Acknowledged “${title}”.`);
 }
 
-/** Snoozes the item's alert until the chosen preset; it leaves the inbox (or shows its new time). */
-async function onSnooze(event) {
+/**
+ * Snooze menus whose value the keyboard changed while closed (arrow keys,
+ * Home/End, typing a preset's first letter): Chromium and others fire
+ * `change` at each such key, so acting on it would snooze on the first
+ * arrow press. Those wait for Enter (Escape or leaving the menu cancels);
+ * a choice made in the open menu (mouse, touch, or Space/Alt+Down then
+ * Enter) snoozes at once.
+ */
+const browsing = new WeakSet();
+const BROWSE_KEYS = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
+
+function onSnoozeKey(event) {
+  const select = event.target.closest?.('select.do-snooze');
+  if (!select) return;
+  const key = event.key ?? '';
+  const typed = key.length === 1 && key !== ' ';
+  if (key === 'Enter') {
+    if (!browsing.has(select) || !select.value) return;
+    event.preventDefault();
+    browsing.delete(select);
+    snooze(select);
+  } else if (key === 'Escape') {
+    if (browsing.has(select)) cancelBrowsing(select);
+  } else if ((BROWSE_KEYS.has(key) || typed) && !event.altKey && !event.ctrlKey && !event.metaKey) {
+    browsing.add(select);
+  } else {
+    // Space, F4, Alt+Down…: the menu opens, and what is chosen in it counts.
+    browsing.delete(select);
+  }
+}
+
+function onSnoozePointer(event) {
+  const select = event.target.closest?.('select.do-snooze');
+  if (select) browsing.delete(select);
+}
+
+/** Leaving a menu whose choice Enter never confirmed puts it back on "Snooze…". */
+function onSnoozeLeave(event) {
+  const select = event.target.closest?.('select.do-snooze');
+  if (select && browsing.has(select)) cancelBrowsing(select);
+}
+
+function cancelBrowsing(select) {
+  browsing.delete(select);
+  select.value = '';
+  clearSnoozeHint();
+}
+
+/** The menu's choice: snoozes, or (changed by the keyboard while closed) says how to confirm it. */
+function onSnooze(event) {
   const select = event.target.closest('select.do-snooze');
-  const item = select?.closest('li.alert');
-  if (!item || !select.value) return;
+  if (!select?.closest('li.alert')) return;
+  if (!browsing.has(select)) {
+    snooze(select);
+    return;
+  }
+  if (!select.value) {
+    clearSnoozeHint();
+    return;
+  }
+  const title = select.closest('li.alert').querySelector('.alert-title').textContent;
+  const span = SNOOZE_SPANS[select.value] ?? select.value;
+  snoozeHint(`Press Enter to snooze “${title}” ${span}, or Escape to cancel.`);
+}
+
+/** Snoozes the menu's alert until its chosen preset; it leaves the inbox (or shows its new time). */
+async function snooze(select) {
+  const item = select.closest('li.alert');
+  if (!item || !select.value || select.disabled) return;
   const preset = select.value;
   const title = item.querySelector('.alert-title').textContent;
+  // Disabling the menu takes focus from it: where it was decides where it goes after.
+  const hadFocus = item.contains(document.activeElement);
+  if (hadFocus) hadFocusBefore.add(item);
   select.disabled = true;
   let alert;
   try {
     alert = await api('PUT', `/api/v1/alerts/${item.dataset.id}/snooze`, { preset });
   } catch (err) {
+    hadFocusBefore.delete(item);
     status(`Could not snooze “${title}”: ${err.message}`, true);
     select.disabled = false;
     select.value = '';
+    if (hadFocus && item.isConnected) select.focus();
     return;
   }
+  hadFocusBefore.delete(item);
   select.disabled = false;
   select.value = '';
   const text = `Snoozed “${title}” until ${formatDateTime(alert.snoozed_until)} (${SNOOZE_NAMES[preset] ?? preset}).`;
   status(text);
   announce(text);
-  if (matches(alert)) fill(item, alert);
-  else removeItem(item);
+  if (matches(alert)) {
+    fill(item, alert);
+    if (hadFocus && item.isConnected) select.focus();
+  } else removeItem(item, hadFocus);
 }
 
 /** Wakes the item's snoozed alert now: back in the inbox, unread. */
 async function wake(item, button) {
   const title = item.querySelector('.alert-title').textContent;
+  const hadFocus = item.contains(document.activeElement);
+  if (hadFocus) hadFocusBefore.add(item);
   button.disabled = true;
   let alert;
   try {
     alert = await api('DELETE', `/api/v1/alerts/${item.dataset.id}/snooze`);
   } catch (err) {
+    hadFocusBefore.delete(item);
     status(`Could not wake “${title}”: ${err.message}`, true);
     button.disabled = false;
+    if (hadFocus && item.isConnected) button.focus();
     return;
   }
+  hadFocusBefore.delete(item);
   button.disabled = false;
   status('');
   announce(`“${title}” is back in your inbox.`);
-  if (matches(alert)) fill(item, alert);
-  else removeItem(item);
+  if (matches(alert)) {
+    fill(item, alert);
+    if (hadFocus && item.isConnected) keepFocus(item, button, true);
+  } else removeItem(item, hadFocus);
 }
 
-/** Removes an item, keeping keyboard focus in the list (next item, else the heading). */
-function removeItem(item) {
+/**
+ * Removes an item, keeping keyboard focus in the list (next item, else the
+ * heading). `hadFocus`: whether focus was in it (before a disabled control lost it).
+ */
+function removeItem(item, hadFocus = item.contains(document.activeElement) || hadFocusBefore.has(item)) {
   if (!item.isConnected) return;
-  const hadFocus = item.contains(document.activeElement);
+  const now = document.activeElement;
+  // Not if the reader moved on meanwhile.
+  hadFocus &&= now === null || now === document.body || item.contains(now);
   const neighbour = item.nextElementSibling ?? item.previousElementSibling;
   item.remove();
   state.total = Math.max(0, state.total - 1);

@@ -203,7 +203,8 @@ async function startSession() {
 live.addEventListener('unread_count', (event) => setBadge(event.detail.unread_count));
 live.addEventListener('alert.created', (event) => {
   const { severity, title } = event.detail.alert;
-  announce(`New ${severity} alert: ${title}`);
+  // A snoozed alert coming back is not a new one.
+  announce(event.detail.woken ? `Back from snooze: ${title}` : `New ${severity} alert: ${title}`);
 });
 live.addEventListener('state', (event) => {
   const state = $('#live-state');
