@@ -62,11 +62,12 @@ fn ada(phone: Option<&str>) -> Recipient {
         full_name: "Ada Lovelace".into(),
         email: "ada@example.com".into(),
         phone: phone.map(Into::into),
+        time_zone: "UTC".into(),
     }
 }
 
 fn notification(delivery_id: i64, alert: alert::Model, recipient: Recipient) -> Notification {
-    Notification { delivery_id, alert: alert.into(), recipient, ack_url: None }
+    Notification { delivery_id, alert: alert.into(), recipient, ack_url: None, summary: None }
 }
 
 fn breach(delivery_id: i64) -> Notification {
