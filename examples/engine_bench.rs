@@ -118,6 +118,7 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
         jwt_secret: None,
         token_ttl_seconds: 3600,
         sla_hours: Default::default(),
+        time_zone: chrono_tz::Tz::UTC,
     })
     .await
     .map_err(|e| anyhow!(e))?;

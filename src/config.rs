@@ -231,7 +231,9 @@ impl DeliveryArgs {
 
 /// An IANA zone name (`Europe/Berlin`, `UTC`).
 fn parse_time_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
-    raw.trim().parse().map_err(|_| format!("ALERTS_TIME_ZONE must be an IANA time zone such as Europe/Berlin (got {raw:?})"))
+    raw.trim()
+        .parse()
+        .map_err(|_| format!("ALERTS_TIME_ZONE must be an IANA time zone such as Europe/Berlin (got {raw:?})"))
 }
 
 /// `on` or `off`, read once into a boolean.

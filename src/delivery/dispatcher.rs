@@ -14,9 +14,9 @@ use tokio::time::Instant;
 
 use super::channels::Channels;
 use super::{Channel, Notification, Recipient, SendError, Summary, templates};
+use crate::domain::App;
 use crate::domain::preferences::{Quiet, QuietDelivery};
 use crate::domain::views::Alert;
-use crate::domain::App;
 use crate::storage::{self, entities::notification_delivery as delivery};
 
 #[derive(Debug, Clone)]
@@ -166,13 +166,15 @@ async fn start_sends(
     let quiet: HashMap<i64, Quiet> = staff.iter().map(|(id, s)| (*id, Quiet::of(s, app.time_zone))).collect();
     // Summaries carry the rows deferred for them.
     let summaries: Vec<&delivery::Model> = rows.iter().filter(|r| r.summary_until.is_some()).collect();
-    let carried = if summaries.is_empty() { Vec::new() } else { storage::deliveries::carried(&app.db, &summaries).await? };
+    let carried =
+        if summaries.is_empty() { Vec::new() } else { storage::deliveries::carried(&app.db, &summaries).await? };
     let mut alert_ids: Vec<i64> = rows.iter().map(|r| r.alert_id).collect();
     let mut carried_by: HashMap<i64, Vec<&delivery::Model>> = HashMap::new();
     for row in &carried {
-        let Some(summary) = summaries.iter().find(|s| {
-            s.staff_id == row.staff_id && s.channel == row.channel && s.summary_until == row.deferred_until
-        }) else {
+        let Some(summary) = summaries
+            .iter()
+            .find(|s| s.staff_id == row.staff_id && s.channel == row.channel && s.summary_until == row.deferred_until)
+        else {
             continue;
         };
         let list = carried_by.entry(summary.id).or_default();

@@ -362,7 +362,9 @@ pub fn summary_email(notification: &Notification, summary: &Summary) -> EmailCon
         text.push_str(&format!("\n… and {more} more in your inbox.\n"));
         html.push_str(&format!("<p>… and {more} more in your inbox.</p>\n"));
     }
-    text.push_str("\nThey arrived during your quiet hours; urgent alerts still reach you at once.\n-- \nConvergeAI Alerts\n");
+    text.push_str(
+        "\nThey arrived during your quiet hours; urgent alerts still reach you at once.\n-- \nConvergeAI Alerts\n",
+    );
     html.push_str("<p style=\"color: #666\">They arrived during your quiet hours; urgent alerts still reach you at once.</p>\n</body>\n</html>\n");
     EmailContent { subject: headline, text, html: Some(html) }
 }

@@ -153,7 +153,10 @@ pub fn zone_of(row: &staff::Model, default_zone: Tz) -> Tz {
 /// an end, start before end, no overlaps), not the whole week.
 pub fn parse_quiet_hours(value: &Value) -> DomainResult<WeeklyHours> {
     let Some(object) = value.as_object() else {
-        return Err(DomainError::invalid("quiet_hours", "must be an object of weekdays, e.g. {\"mon\": [[\"19:00\", \"24:00\"]]}"));
+        return Err(DomainError::invalid(
+            "quiet_hours",
+            "must be an object of weekdays, e.g. {\"mon\": [[\"19:00\", \"24:00\"]]}",
+        ));
     };
     let mut hours = WeeklyHours::new();
     for (key, periods) in object {
@@ -204,8 +207,11 @@ fn clip(text: &str) -> String {
 
 /// A staff member's preferences as the API shows them.
 pub fn view(row: &staff::Model, default_zone: Tz) -> Preferences {
-    let quiet_hours =
-        row.quiet_hours.as_ref().and_then(|v| serde_json::from_value::<WeeklyHours>(v.clone()).ok()).unwrap_or_default();
+    let quiet_hours = row
+        .quiet_hours
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<WeeklyHours>(v.clone()).ok())
+        .unwrap_or_default();
     Preferences {
         time_zone: zone_of(row, default_zone).name().to_owned(),
         time_zone_is_default: row.time_zone.is_none(),

@@ -170,7 +170,9 @@ pub fn defer_statements(dialect: Dialect, deferrals: &[Deferral], now: DateTime<
                 now.into(),
             ]);
         }
-        insert.on_conflict(OnConflict::columns([D::StaffId, D::Channel, D::SummaryUntil]).do_nothing_on([D::Id]).to_owned());
+        insert.on_conflict(
+            OnConflict::columns([D::StaffId, D::Channel, D::SummaryUntil]).do_nothing_on([D::Id]).to_owned(),
+        );
         statements.push(portable(dialect.backend().build(&insert)));
     }
     statements
@@ -191,19 +193,20 @@ pub async fn carried(db: &impl ConnectionTrait, summaries: &[&delivery::Model]) 
                     .add(D::DeferredUntil.eq(s.summary_until)),
             );
         }
-        let rows = delivery::Entity::find()
-            .filter(D::Status.eq("deferred"))
-            .filter(any)
-            .order_by_asc(D::Id)
-            .all(db)
-            .await?;
+        let rows =
+            delivery::Entity::find().filter(D::Status.eq("deferred")).filter(any).order_by_asc(D::Id).all(db).await?;
         out.extend(rows);
     }
     Ok(out)
 }
 
 /// Marks the rows a sent summary carried as sent by it.
-pub async fn mark_carried(db: &impl ConnectionTrait, summary_id: i64, ids: &[i64], now: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn mark_carried(
+    db: &impl ConnectionTrait,
+    summary_id: i64,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let dialect = Dialect::of(db)?;
     for chunk in ids.chunks(super::BATCH_ROWS) {
         let update = delivery::Entity::update_many()

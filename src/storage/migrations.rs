@@ -1378,8 +1378,11 @@ impl MigrationTrait for PersonalDelivery {
                 m.alter_table(Table::alter().table("staff").add_column(&mut column).take()).await?;
             }
         }
-        let outbox_columns =
-            [ts(b, "deferred_until").null().take(), ts(b, "summary_until").null().take(), id_ref("carried_by").null().take()];
+        let outbox_columns = [
+            ts(b, "deferred_until").null().take(),
+            ts(b, "summary_until").null().take(),
+            id_ref("carried_by").null().take(),
+        ];
         for mut column in outbox_columns {
             let name = column.get_column_name();
             if !m.has_column("notification_deliveries", &name).await? {

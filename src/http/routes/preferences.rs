@@ -3,8 +3,8 @@
 use axum::extract::State;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::domain::preferences::{self, Preferences, PreferencesChange};
 use crate::domain::App;
+use crate::domain::preferences::{self, Preferences, PreferencesChange};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsRead, Authorized, Json, Path, StaffManage};
 use crate::http::openapi::ErrorBody;
@@ -18,7 +18,10 @@ pub fn routes() -> OpenApiRouter<App> {
     (status = 200, body = Preferences),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
 ))]
-async fn mine(Authorized { principal, .. }: Authorized<AlertsRead>, State(app): State<App>) -> ApiResult<axum::Json<Preferences>> {
+async fn mine(
+    Authorized { principal, .. }: Authorized<AlertsRead>,
+    State(app): State<App>,
+) -> ApiResult<axum::Json<Preferences>> {
     Ok(axum::Json(preferences::get(&app, principal.staff_id()?).await?))
 }
 
@@ -41,7 +44,11 @@ async fn change_mine(
     (status = 200, body = Preferences),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
 ))]
-async fn of_staff(_: Authorized<StaffManage>, State(app): State<App>, Path(id): Path<i64>) -> ApiResult<axum::Json<Preferences>> {
+async fn of_staff(
+    _: Authorized<StaffManage>,
+    State(app): State<App>,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Preferences>> {
     Ok(axum::Json(preferences::get(&app, id).await?))
 }
 
