@@ -481,6 +481,9 @@ async fn fill(app: &App, n: usize, seed: u64) -> Result<Mix> {
                 sessions_valid_after: Set(None),
                 kept_session: Set(None),
                 time_zone: Set(None),
+                quiet_hours: Set(None),
+                dnd_until: Set(None),
+                quiet_hours_delivery: Set(None),
             }
         })
         .collect();

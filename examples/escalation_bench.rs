@@ -184,6 +184,9 @@ async fn fill(app: &App, events: i64) -> Result<()> {
             sessions_valid_after: Set(None),
             kept_session: Set(None),
             time_zone: Set(None),
+            quiet_hours: Set(None),
+            dnd_until: Set(None),
+            quiet_hours_delivery: Set(None),
         })
         .collect();
     staff::Entity::insert_many(staff_rows).exec_without_returning(db).await?;

@@ -303,10 +303,13 @@ fn summary_headline(total: usize) -> String {
     format!("{total} {noun} while you were away")
 }
 
+/// One complaint's alerts in a summary (none: alerts about no complaint).
+type ByComplaint<'a> = (Option<i64>, Vec<&'a crate::domain::views::Alert>);
+
 /// The summary's alerts grouped by type (in order of first arrival), then by
 /// complaint: (type label, [(complaint id or none, alerts)]).
-fn summary_groups(summary: &Summary) -> Vec<(String, Vec<(Option<i64>, Vec<&crate::domain::views::Alert>)>)> {
-    let mut groups: Vec<(String, Vec<(Option<i64>, Vec<&crate::domain::views::Alert>)>)> = Vec::new();
+fn summary_groups(summary: &Summary) -> Vec<(String, Vec<ByComplaint<'_>>)> {
+    let mut groups: Vec<(String, Vec<ByComplaint<'_>>)> = Vec::new();
     for alert in &summary.alerts {
         let label = type_label(&alert.alert_type);
         let complaint = (alert.resource_type.as_deref() == Some("complaint")).then_some(alert.resource_id).flatten();
