@@ -350,6 +350,7 @@ async fn setup(args: &Args, serve: &ServeConfig, url: &str) -> Result<(App, Vec<
         jwt_secret: None,
         token_ttl_seconds: 3600,
         sla_hours: Default::default(),
+        time_zone: chrono_tz::Tz::UTC,
     };
     let app = convergeai_alerts::cli::open_with(&common, &serve.db_options()).await.map_err(|e| anyhow!(e))?;
     let mut agents = Vec::with_capacity(args.staff);
@@ -832,7 +833,9 @@ fn sample_notification(id: i64) -> Notification {
             full_name: "Agent 000".into(),
             email: "agent000@bench.example".into(),
             phone: None,
+            time_zone: "UTC".into(),
         },
+        summary: None,
     }
 }
 

@@ -118,6 +118,7 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
         jwt_secret: None,
         token_ttl_seconds: 3600,
         sla_hours: Default::default(),
+        time_zone: chrono_tz::Tz::UTC,
     })
     .await
     .map_err(|e| anyhow!(e))?;
@@ -484,6 +485,9 @@ async fn fill(app: &App, n: usize, seed: u64) -> Result<Mix> {
                 sessions_valid_after: Set(None),
                 kept_session: Set(None),
                 time_zone: Set(None),
+                quiet_hours: Set(None),
+                dnd_until: Set(None),
+                quiet_hours_delivery: Set(None),
             }
         })
         .collect();

@@ -77,6 +77,7 @@ async fn run(args: &Args, target: &scratch_db::ScratchDb) -> Result<()> {
         jwt_secret: None,
         token_ttl_seconds: 3600,
         sla_hours: Default::default(),
+        time_zone: chrono_tz::Tz::UTC,
     })
     .await
     .map_err(|e| anyhow!(e))?;
@@ -183,6 +184,9 @@ async fn fill(app: &App, events: i64) -> Result<()> {
             sessions_valid_after: Set(None),
             kept_session: Set(None),
             time_zone: Set(None),
+            quiet_hours: Set(None),
+            dnd_until: Set(None),
+            quiet_hours_delivery: Set(None),
         })
         .collect();
     staff::Entity::insert_many(staff_rows).exec_without_returning(db).await?;

@@ -272,6 +272,7 @@ pub async fn open_with(common: &CommonConfig, db_options: &storage::DbOptions) -
         clock,
         auth: Arc::new(Auth::new(&secret, common.token_ttl_seconds)),
         sla: common.sla_hours,
+        time_zone: common.time_zone,
         events: Default::default(),
         outbox_wakeup: Default::default(),
         metrics: Default::default(),

@@ -36,6 +36,10 @@ pub struct CommonConfig {
     /// SLA length per priority when a complaint comes without a deadline
     #[arg(long, global = true, env = "ALERTS_SLA_HOURS", default_value = "critical=4,high=24,medium=72,low=168")]
     pub sla_hours: SlaPolicy,
+
+    /// The organisation's IANA time zone: the zone of staff who chose none
+    #[arg(long, global = true, env = "ALERTS_TIME_ZONE", default_value = "UTC", value_parser = parse_time_zone)]
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// Settings of `serve`.
@@ -239,6 +243,13 @@ impl DeliveryArgs {
             timeout: Duration::from_secs(self.delivery_timeout_seconds),
         }
     }
+}
+
+/// An IANA zone name (`Europe/Berlin`, `UTC`).
+fn parse_time_zone(raw: &str) -> Result<chrono_tz::Tz, String> {
+    raw.trim()
+        .parse()
+        .map_err(|_| format!("ALERTS_TIME_ZONE must be an IANA time zone such as Europe/Berlin (got {raw:?})"))
 }
 
 /// `on` or `off`, read once into a boolean.

@@ -14,8 +14,10 @@ use tokio::time::Instant;
 
 use super::channels::Channels;
 use super::team::TeamPost;
-use super::{Channel, Notification, Recipient, SendError, TeamChannel};
+use super::{Channel, Notification, Recipient, SendError, Summary, TeamChannel, templates};
 use crate::domain::App;
+use crate::domain::preferences::{Quiet, QuietDelivery};
+use crate::domain::views::Alert;
 use crate::storage::{self, entities::notification_delivery as delivery};
 
 #[derive(Debug, Clone)]
@@ -141,11 +143,13 @@ pub async fn run(app: App, channels: Arc<Channels>, config: DispatcherConfig, mu
     outcomes.flush(&app).await;
 }
 
-type Sent = (delivery::Model, Result<(), SendError>);
+/// A finished send: its row, the outcome, and for a summary the ids of the rows it carried.
+type Sent = (delivery::Model, Result<(), SendError>, Vec<i64>);
 
 /// Reads the claimed rows' alerts and recipients (and, for team posts,
-/// their complaints) and starts a send for each; a send waits for one of
-/// the `limit` permits.
+/// their complaints), puts off what reaches someone in their quiet hours
+/// (see [`quiet_hours`]), and starts a send for each of the others; a send
+/// waits for one of the `limit` permits.
 async fn start_sends(
     app: &App,
     channels: &Arc<Channels>,
@@ -157,12 +161,35 @@ async fn start_sends(
     if rows.is_empty() {
         return Ok(());
     }
-    let alert_ids: Vec<i64> = rows.iter().map(|r| r.alert_id).collect();
+    let now = app.clock.now();
     let staff_ids: Vec<i64> = rows.iter().map(|r| r.staff_id).collect();
-    let alerts: HashMap<i64, _> =
-        storage::alerts::by_ids(&app.db, &alert_ids).await?.into_iter().map(|a| (a.id, a)).collect();
     let staff: HashMap<i64, _> =
         storage::staff::by_ids(&app.db, &staff_ids).await?.into_iter().map(|s| (s.id, s)).collect();
+    let quiet: HashMap<i64, Quiet> = staff.iter().map(|(id, s)| (*id, Quiet::of(s, app.time_zone))).collect();
+    // Summaries carry the rows deferred for them.
+    let summaries: Vec<&delivery::Model> = rows.iter().filter(|r| r.summary_until.is_some()).collect();
+    let carried =
+        if summaries.is_empty() { Vec::new() } else { storage::deliveries::carried(&app.db, &summaries).await? };
+    let mut alert_ids: Vec<i64> = rows.iter().map(|r| r.alert_id).collect();
+    let mut carried_by: HashMap<i64, Vec<&delivery::Model>> = HashMap::new();
+    for row in &carried {
+        let Some(summary) = summaries
+            .iter()
+            .find(|s| s.staff_id == row.staff_id && s.channel == row.channel && s.summary_until == row.deferred_until)
+        else {
+            continue;
+        };
+        let list = carried_by.entry(summary.id).or_default();
+        if list.len() < templates::SUMMARY_MAX_LISTED {
+            alert_ids.push(row.alert_id);
+        }
+        list.push(row);
+    }
+    alert_ids.sort_unstable();
+    alert_ids.dedup();
+    let alerts: HashMap<i64, _> =
+        storage::alerts::by_ids(&app.db, &alert_ids).await?.into_iter().map(|a| (a.id, a)).collect();
+    let rows = quiet_hours(app, rows, &alerts, &quiet, now).await?;
     let team_alerts: Vec<&storage::entities::alert::Model> = rows
         .iter()
         .filter(|r| TeamChannel::from_name(&r.channel).is_some())
@@ -173,11 +200,28 @@ async fn start_sends(
         let (Some(alert), Some(person)) = (alerts.get(&row.alert_id), staff.get(&row.staff_id)) else {
             continue; // deleted meanwhile: the row went with it (cascade)
         };
-        let live = alert.acknowledged_at.is_none() && alert.resolved_at.is_none();
+        let zone = quiet.get(&person.id).map_or(app.time_zone, |q| q.zone);
+        let mut carried_ids = Vec::new();
+        let summary = match row.summary_until {
+            Some(_) => {
+                let rows = carried_by.remove(&row.id).unwrap_or_default();
+                carried_ids = rows.iter().map(|r| r.id).collect();
+                let listed: Vec<Alert> = rows
+                    .iter()
+                    .take(templates::SUMMARY_MAX_LISTED)
+                    .filter_map(|r| alerts.get(&r.alert_id))
+                    .map(|a| a.clone().into())
+                    .collect();
+                Some(Summary { alerts: listed, total: rows.len() })
+            }
+            None => None,
+        };
+        let live = summary.is_none() && alert.acknowledged_at.is_none() && alert.resolved_at.is_none();
         let ack_url = public_url.filter(|_| live).map(|base| {
             let expires = alert.expires_at.unwrap_or(alert.created_at + crate::domain::ack_links::DEFAULT_LIFETIME);
             format!("{base}/ack/{}", app.auth.ack_links.sign(alert.id, person.id, expires))
         });
+        let nothing_to_summarise = summary.as_ref().is_some_and(|s| s.total == 0);
         let message = match TeamChannel::from_name(&row.channel) {
             Some(team) => Message::Team(
                 team,
@@ -204,19 +248,25 @@ async fn start_sends(
                         full_name: person.full_name.clone(),
                         email: person.email.clone(),
                         phone: person.phone.clone(),
+                        time_zone: zone.name().to_owned(),
                     },
+                    summary,
                 },
             ),
         };
         let (channels, limit) = (channels.clone(), limit.clone());
         sends.spawn(async move {
+            if nothing_to_summarise {
+                let reason = "nothing left to summarise: every deferred alert went on its own".to_owned();
+                return (row, Err(SendError::Skipped(reason)), carried_ids);
+            }
             let _permit = limit.acquire_owned().await;
             let outcome = match message {
                 Message::Person(Some(channel), notification) => channels.send(channel, &notification).await,
                 Message::Team(team, post) => channels.post(team, &post).await,
                 Message::Person(None, _) => Err(SendError::Permanent(format!("unknown channel {:?}", row.channel))),
             };
-            (row, outcome)
+            (row, outcome, carried_ids)
         });
     }
     Ok(())
@@ -228,10 +278,67 @@ enum Message {
     Team(TeamChannel, TeamPost),
 }
 
+/// Quiet hours (SPEC 10): of the claimed rows, the email and SMS of a
+/// person in quiet hours or do-not-disturb, for an alert type no rule marks
+/// `bypass_quiet_hours`, are put off to the end of them (in one transaction:
+/// [`storage::deliveries::defer`]) instead of sent: for one summary per
+/// channel, or each in turn, as the person chose. Returns the rows to send
+/// now. Decided here, when a row is due, rather than when the engine writes
+/// it: the engine's set-based inserts stay as they are, and a preference
+/// changed meanwhile counts.
+async fn quiet_hours(
+    app: &App,
+    rows: Vec<delivery::Model>,
+    alerts: &HashMap<i64, crate::storage::entities::alert::Model>,
+    quiet: &HashMap<i64, Quiet>,
+    now: DateTime<Utc>,
+) -> Result<Vec<delivery::Model>, sea_orm::DbErr> {
+    let quiet_until = |row: &delivery::Model| {
+        let personal = matches!(Channel::from_name(&row.channel), Some(Channel::Email | Channel::Sms));
+        if !personal || row.summary_until.is_some() {
+            return None;
+        }
+        quiet.get(&row.staff_id)?.until(now)
+    };
+    if !rows.iter().any(|r| quiet_until(r).is_some()) {
+        return Ok(rows);
+    }
+    let bypass: std::collections::HashSet<String> = crate::domain::rules::enabled_specs(app)
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?
+        .into_iter()
+        .filter(|r| r.config.bypass_quiet_hours)
+        .map(|r| r.config.alert_type)
+        .collect();
+    let mut send = Vec::with_capacity(rows.len());
+    let mut deferrals = Vec::new();
+    for row in rows {
+        let urgent = alerts.get(&row.alert_id).is_some_and(|a| bypass.contains(&a.alert_type));
+        match quiet_until(&row).filter(|_| !urgent) {
+            Some(until) => deferrals.push(storage::deliveries::Deferral {
+                id: row.id,
+                alert_id: row.alert_id,
+                staff_id: row.staff_id,
+                channel: row.channel.clone(),
+                until,
+                summary: quiet.get(&row.staff_id).is_some_and(|q| q.delivery == QuietDelivery::Summary),
+            }),
+            None => send.push(row),
+        }
+    }
+    storage::deliveries::defer(&app.db, &deferrals, now).await?;
+    for d in &deferrals {
+        app.metrics.delivery(&d.channel, "deferred");
+    }
+    Ok(send)
+}
+
 /// Outcomes not yet written.
 #[derive(Default)]
 struct Outcomes {
     sent: Vec<i64>,
+    /// (summary row id, the rows it carried) of the summaries sent.
+    carried: Vec<(i64, Vec<i64>)>,
     /// (row id, status, error, next attempt) of the rows not sent.
     others: Vec<(i64, &'static str, String, DateTime<Utc>)>,
     /// When the oldest of them came in.
@@ -245,13 +352,16 @@ impl Outcomes {
 
     /// Classifies one finished send (a send task that panicked keeps its claim, which expires and retries).
     fn add(&mut self, app: &App, config: &DispatcherConfig, joined: Result<Sent, tokio::task::JoinError>) {
-        let Ok((row, outcome)) = joined else { return };
+        let Ok((row, outcome, carried)) = joined else { return };
         self.since.get_or_insert_with(Instant::now);
         let now = app.clock.now();
         let (status, error, next) = match outcome {
             Ok(()) => {
                 app.metrics.delivery(&row.channel, "sent");
                 self.sent.push(row.id);
+                if !carried.is_empty() {
+                    self.carried.push((row.id, carried));
+                }
                 return;
             }
             Err(SendError::Skipped(reason)) => {
@@ -285,11 +395,21 @@ impl Outcomes {
         let now = app.clock.now();
         let others = std::mem::take(&mut self.others);
         let sent = std::mem::take(&mut self.sent);
+        let carried = std::mem::take(&mut self.carried);
         let written = async {
             for (id, status, error, next) in &others {
                 storage::deliveries::mark_outcome(&app.db, *id, status, error, *next, now).await?;
             }
-            storage::deliveries::mark_sent(&app.db, &sent, now).await
+            if carried.is_empty() {
+                return storage::deliveries::mark_sent(&app.db, &sent, now).await;
+            }
+            // A summary and the rows it carried are sent together or not at all.
+            let txn = storage::begin_write(&app.db).await?;
+            storage::deliveries::mark_sent(&txn, &sent, now).await?;
+            for (summary, ids) in &carried {
+                storage::deliveries::mark_carried(&txn, *summary, ids, now).await?;
+            }
+            txn.commit().await
         };
         if let Err(e) = written.await {
             tracing::warn!(error = %e, "recording delivery outcomes failed; the claims will expire and retry");

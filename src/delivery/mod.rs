@@ -24,6 +24,8 @@ pub struct Recipient {
     pub full_name: String,
     pub email: String,
     pub phone: Option<String>,
+    /// The IANA zone the recipient reads times in (theirs, else the organisation's).
+    pub time_zone: String,
 }
 
 /// One delivery of one alert to one recipient over one channel.
@@ -37,6 +39,18 @@ pub struct Notification {
     /// The recipient's one-tap acknowledge link (`/ack/{token}`), when the
     /// service knows its public address and the alert is not acknowledged yet.
     pub ack_url: Option<String>,
+    /// Set when this delivery is the one message of a quiet-hours summary
+    /// (then `alert` is its first alert).
+    pub summary: Option<Summary>,
+}
+
+/// What arrived for one person on one channel during their quiet hours.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The alerts listed, oldest first (at most [`templates::SUMMARY_MAX_LISTED`]).
+    pub alerts: Vec<Alert>,
+    /// How many alerts arrived (the list may be shorter).
+    pub total: usize,
 }
 
 /// Why a send did not happen.

@@ -26,7 +26,13 @@
 //! - `metadata`: `alert.alert_metadata`, or an empty map when it has none
 //!   (e.g. `metadata.complaint_id`, `metadata.sla_deadline`, `metadata.open_complaints`);
 //! - `type_label` ("SLA breach"), `severity_label` ("CRITICAL"),
-//!   `created_at` ("2025-01-31 14:05 UTC") and `delivery_id`.
+//!   `created_at` and `expires_at` in the recipient's zone, named
+//!   ("Mon 7 Dec 09:40 Europe/Berlin"; `alert.created_at` stays UTC RFC 3339),
+//!   and `delivery_id`.
+//!
+//! A quiet-hours summary (one message for what arrived while the recipient
+//! was away) is written by [`summary_email`] and [`summary_sms`], not by a
+//! template.
 //!
 //! Undefined names render as nothing (minijinja's lenient mode), so a
 //! template that mentions a field some alerts lack still renders.
@@ -36,7 +42,7 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment};
 use serde_json::{Value, json};
 
-use super::Notification;
+use super::{Notification, Summary};
 use crate::domain::vocab::AlertType;
 
 /// The longest SMS text sent, in characters (two concatenated 160-character segments).
@@ -97,8 +103,8 @@ Raised:    {{ created_at }}
 {%- if metadata.complaint_id %}
 Complaint: #{{ metadata.complaint_id }}{% if metadata.priority %} ({{ metadata.priority }} priority){% endif %}
 {%- endif %}
-{%- if alert.expires_at %}
-Expires:   {{ alert.expires_at }}
+{%- if expires_at %}
+Expires:   {{ expires_at }}
 {%- endif %}
 {%- if ack_url %}
 
@@ -213,6 +219,9 @@ impl Templates {
 
     /// Subject, text body and HTML alternative of the email for this notification.
     pub fn email(&self, notification: &Notification) -> Result<EmailContent, String> {
+        if let Some(summary) = &notification.summary {
+            return Ok(summary_email(notification, summary));
+        }
         let subject = collapse_whitespace(&self.render(Kind::EmailSubject, notification)?);
         let subject = if subject.is_empty() { collapse_whitespace(&notification.alert.title) } else { subject };
         let mut text = self.render(Kind::EmailText, notification)?.trim_end().to_owned();
@@ -224,6 +233,9 @@ impl Templates {
 
     /// The SMS text for this notification: trimmed, at most [`SMS_MAX_CHARS`] characters.
     pub fn sms(&self, notification: &Notification) -> Result<String, String> {
+        if let Some(summary) = &notification.summary {
+            return Ok(truncate_chars(&summary_sms(summary), SMS_MAX_CHARS));
+        }
         let text = self.render(Kind::Sms, notification)?;
         let text = text.trim();
         if text.is_empty() {
@@ -269,10 +281,108 @@ fn context(notification: &Notification) -> Value {
         "metadata": alert.alert_metadata.clone().filter(Value::is_object).unwrap_or_else(|| json!({})),
         "type_label": type_label(&alert.alert_type),
         "severity_label": alert.severity.to_uppercase(),
-        "created_at": alert.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        "created_at": local_time(alert.created_at, &notification.recipient.time_zone),
+        "expires_at": alert.expires_at.map(|t| local_time(t, &notification.recipient.time_zone)),
         "delivery_id": notification.delivery_id,
         "ack_url": notification.ack_url,
     })
+}
+
+/// The most alerts a summary lists (it counts them all).
+pub const SUMMARY_MAX_LISTED: usize = 50;
+
+/// A time as its reader reads it: "Mon 7 Dec 09:40 Europe/Berlin" (UTC for a zone this build does not know).
+pub fn local_time(t: chrono::DateTime<chrono::Utc>, zone: &str) -> String {
+    let zone = zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::Tz::UTC);
+    format!("{} {}", t.with_timezone(&zone).format("%a %-d %b %H:%M"), zone.name())
+}
+
+/// "7 alerts while you were away" (one alert: "1 alert …").
+fn summary_headline(total: usize) -> String {
+    let noun = if total == 1 { "alert" } else { "alerts" };
+    format!("{total} {noun} while you were away")
+}
+
+/// One complaint's alerts in a summary (none: alerts about no complaint).
+type ByComplaint<'a> = (Option<i64>, Vec<&'a crate::domain::views::Alert>);
+
+/// The summary's alerts grouped by type (in order of first arrival), then by
+/// complaint: (type label, [(complaint id or none, alerts)]).
+fn summary_groups(summary: &Summary) -> Vec<(String, Vec<ByComplaint<'_>>)> {
+    let mut groups: Vec<(String, Vec<ByComplaint<'_>>)> = Vec::new();
+    for alert in &summary.alerts {
+        let label = type_label(&alert.alert_type);
+        let complaint = (alert.resource_type.as_deref() == Some("complaint")).then_some(alert.resource_id).flatten();
+        let index = match groups.iter().position(|(l, _)| *l == label) {
+            Some(i) => i,
+            None => {
+                groups.push((label, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let by_complaint = &mut groups[index].1;
+        match by_complaint.iter_mut().find(|(c, _)| *c == complaint) {
+            Some((_, alerts)) => alerts.push(alert),
+            None => by_complaint.push((complaint, vec![alert])),
+        }
+    }
+    groups
+}
+
+/// The email of a quiet-hours summary: the alerts listed, grouped by type and complaint, times in the reader's zone.
+pub fn summary_email(notification: &Notification, summary: &Summary) -> EmailContent {
+    let zone = &notification.recipient.time_zone;
+    let headline = summary_headline(summary.total);
+    let mut text = format!("Hello {},\n\n{headline}:\n", notification.recipient.full_name);
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html>\n<body style=\"font-family: sans-serif\">\n<p>Hello {},</p>\n<p><strong>{}</strong></p>\n",
+        escape(&notification.recipient.full_name),
+        escape(&headline)
+    );
+    for (label, by_complaint) in summary_groups(summary) {
+        let count: usize = by_complaint.iter().map(|(_, a)| a.len()).sum();
+        text.push_str(&format!("\n{label} ({count})\n"));
+        html.push_str(&format!("<h3>{} ({count})</h3>\n<ul>\n", escape(&label)));
+        for (complaint, alerts) in by_complaint {
+            if let Some(id) = complaint {
+                text.push_str(&format!("  Complaint #{id}\n"));
+                html.push_str(&format!("<li>Complaint #{id}<ul>\n"));
+            }
+            for alert in alerts {
+                let when = local_time(alert.created_at, zone);
+                let indent = if complaint.is_some() { "    " } else { "  " };
+                text.push_str(&format!("{indent}- {when}: {}\n", alert.title));
+                html.push_str(&format!("<li>{}: {}</li>\n", escape(&when), escape(&alert.title)));
+            }
+            if complaint.is_some() {
+                html.push_str("</ul></li>\n");
+            }
+        }
+        html.push_str("</ul>\n");
+    }
+    if summary.total > summary.alerts.len() {
+        let more = summary.total - summary.alerts.len();
+        text.push_str(&format!("\n… and {more} more in your inbox.\n"));
+        html.push_str(&format!("<p>… and {more} more in your inbox.</p>\n"));
+    }
+    text.push_str(
+        "\nThey arrived during your quiet hours; urgent alerts still reach you at once.\n-- \nConvergeAI Alerts\n",
+    );
+    html.push_str("<p style=\"color: #666\">They arrived during your quiet hours; urgent alerts still reach you at once.</p>\n</body>\n</html>\n");
+    EmailContent { subject: headline, text, html: Some(html) }
+}
+
+/// The SMS of a quiet-hours summary: "3 alerts while you were away: 2 SLA breach, 1 SLA at risk".
+pub fn summary_sms(summary: &Summary) -> String {
+    let counts: Vec<String> = summary_groups(summary)
+        .iter()
+        .map(|(label, by_complaint)| format!("{} {label}", by_complaint.iter().map(|(_, a)| a.len()).sum::<usize>()))
+        .collect();
+    format!("{}: {}", summary_headline(summary.total), counts.join(", "))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A human name for an alert type.

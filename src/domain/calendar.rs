@@ -286,6 +286,34 @@ impl Calendar {
         DateTime::from_timestamp(found?, 0)
     }
 
+    /// The first instant `>= t` that is not working time, looking at most `within`
+    /// ahead: working periods that touch (a day's 24:00 and the next day's
+    /// 00:00) run on as one. `t` itself when it is not working time; `None`
+    /// when the calendar is working throughout `[t, t + within)`.
+    pub fn next_closing(&self, t: DateTime<Utc>, within: chrono::TimeDelta) -> Option<DateTime<Utc>> {
+        if !self.is_working(t) {
+            return Some(t);
+        }
+        let from = t.timestamp();
+        let until = from.saturating_add(within.num_seconds().max(0));
+        let mut end = from;
+        let mut found = None;
+        let _ = self.scan(from, until, |a, b| {
+            if a > end {
+                found = Some(end);
+                return ControlFlow::Break(());
+            }
+            end = end.max(b);
+            ControlFlow::Continue(())
+        });
+        let end = match found {
+            Some(end) => end,
+            None if end < until => end,
+            None => return None,
+        };
+        DateTime::from_timestamp(end, 0)
+    }
+
     /// Whether the second `[s, s + 1)` (UTC, seconds since the epoch) is working time.
     fn working_second(&self, s: i64) -> bool {
         if !(RANGE_START..RANGE_END).contains(&s) || !self.ever_open {

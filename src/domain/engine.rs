@@ -154,6 +154,7 @@ pub async fn outbox_channels(app: &App, alert_type: &str) -> DomainResult<HashMa
         dedup_window_hours: 0,
         expires_after_hours: 0,
         mandatory: true,
+        bypass_quiet_hours: false,
         escalation_policy: None,
         team_channels: Vec::new(),
     };

@@ -53,6 +53,9 @@ pub enum Change {
     /// changed or reset) or their role changed: every instance drops what it
     /// cached of them, and their live connections check their token again.
     SessionsChanged,
+    /// The staff member's time zone, quiet hours or do-not-disturb changed:
+    /// their live connections read them again (for `silent` pushes).
+    PreferencesChanged,
 }
 
 /// Where events are published. The default is in-process only; `realtime`

@@ -13,6 +13,7 @@ pub mod escalation;
 pub mod events;
 pub mod inbox_cache;
 pub mod paging;
+pub mod preferences;
 pub mod rules;
 pub mod scheduler;
 pub mod sla;
@@ -64,6 +65,8 @@ pub struct App {
     pub clock: Clock,
     pub auth: Arc<auth::Auth>,
     pub sla: complaints::SlaPolicy,
+    /// The organisation's time zone (`ALERTS_TIME_ZONE`): the zone of staff who chose none.
+    pub time_zone: chrono_tz::Tz,
     /// Live changes to staff members' alerts (WebSocket push).
     pub events: Arc<events::EventBus>,
     /// Woken when outbox rows were written, so the dispatcher need not wait for its next poll.

@@ -55,6 +55,9 @@ pub struct AlertConfig {
     /// In-app delivery of this alert type cannot be switched off.
     #[serde(default)]
     pub mandatory: bool,
+    /// Email and SMS of this alert type reach people in their quiet hours and do-not-disturb.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bypass_quiet_hours: bool,
     /// The name of the escalation policy its events climb (none: they do not escalate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation_policy: Option<String>,

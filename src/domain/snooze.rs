@@ -18,7 +18,6 @@
 //!   once), or when its owner wakes it. Each wake is one transaction that
 //!   locks what it wakes, so racing wakes (instances, the owner) wake each
 //!   alert once; each woken live alert is published as [`Change::Woken`].
-use std::str::FromStr;
 
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -170,10 +169,10 @@ async fn preset_time(
     }
 }
 
-/// The person's time zone (UTC when unset or unknown).
+/// The person's time zone (the organisation's when unset or unknown).
 async fn zone_of(app: &App, staff_id: i64) -> DomainResult<Tz> {
     let staff = storage::staff::by_id(&app.db, staff_id).await?;
-    Ok(staff.and_then(|s| s.time_zone).and_then(|z| Tz::from_str(&z).ok()).unwrap_or(Tz::UTC))
+    Ok(staff.map_or(app.time_zone, |s| super::preferences::zone_of(&s, app.time_zone)))
 }
 
 /// `time` on `date` in `zone` (the earlier of two in a repeated hour; an

@@ -452,6 +452,7 @@ pub async fn change(app: &App, id: i64, input: StaffChanges) -> DomainResult<Sta
             .map(|z| z.as_deref().map(|z| check_time_zone("time_zone", z)).transpose())
             .transpose()?,
         password_hash,
+        ..Default::default()
     };
     let now = app.clock.now();
     let admin = role_named(app, Role::Admin.as_str()).await?.id;

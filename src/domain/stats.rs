@@ -155,7 +155,7 @@ pub async fn compute(
     time_zone: Option<&str>,
 ) -> DomainResult<Stats> {
     let now = app.clock.now();
-    // The reader's days: the zone asked for, else theirs, else UTC.
+    // The reader's days: the zone asked for, else theirs, else the organisation's.
     let zone = match time_zone {
         Some(zone) => super::staff::check_time_zone("time_zone", zone)?,
         None => match caller.staff() {
@@ -163,7 +163,7 @@ pub async fn compute(
             None => String::new(),
         },
     };
-    let zone: Tz = zone.parse().unwrap_or(Tz::UTC);
+    let zone: Tz = zone.parse().unwrap_or(app.time_zone);
     // Checked before any arithmetic: near chrono's ends it panics or stops moving.
     let to = super::time::check("to", to.unwrap_or(now))?;
     let from = match from {

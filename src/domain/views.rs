@@ -211,7 +211,8 @@ pub struct Delivery {
     pub staff_id: i64,
     /// `email`, `sms` or `webhook`
     pub channel: String,
-    /// `pending`, `sending`, `sent`, `failed` (will retry), `dead` (gave up) or `skipped`
+    /// `pending`, `sending`, `sent`, `failed` (will retry), `dead` (gave up), `skipped`, or
+    /// `deferred` (waiting for the end of the recipient's quiet hours, for their summary)
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,

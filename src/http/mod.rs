@@ -44,6 +44,7 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
         .merge(routes::complaints::routes())
         .merge(routes::api_keys::routes())
         .merge(routes::staff::routes())
+        .merge(routes::preferences::routes())
         .merge(routes::health::routes());
     let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", api)

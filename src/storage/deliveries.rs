@@ -10,9 +10,12 @@ use super::entities::notification_delivery::{self as delivery, Column as D};
 
 /// Rows due at `now`: new or failed ones whose time has come, and ones whose
 /// sender's claim ran out (it crashed mid-send): that is crash recovery.
+/// A `deferred` row waits for its summary; if none carried it by its
+/// `next_attempt_at` (the end of quiet hours plus [`SUMMARY_GRACE`]), it goes
+/// on its own.
 fn due(now: DateTime<Utc>) -> sea_orm::sea_query::Condition {
     sea_orm::sea_query::Condition::any()
-        .add(Expr::col(D::Status).is_in(["pending", "failed"]).and(Expr::col(D::NextAttemptAt).lte(now)))
+        .add(Expr::col(D::Status).is_in(["pending", "failed", "deferred"]).and(Expr::col(D::NextAttemptAt).lte(now)))
         .add(Expr::col(D::Status).eq("sending").and(Expr::col(D::ClaimedUntil).lt(now)))
 }
 
@@ -68,6 +71,154 @@ pub fn claim_update(dialect: Dialect, ids: &[i64], now: DateTime<Utc>, claim: Ti
         .col_expr(D::UpdatedAt, Expr::value(now))
         .filter(D::Id.is_in(ids.iter().copied()));
     portable(update.build(dialect.backend()))
+}
+
+/// How long after the end of quiet hours a deferred row waits for its
+/// summary before it is sent on its own: longer than a summary's retries
+/// take (8 attempts, about 21 minutes with the default backoff), so only a
+/// summary that failed for good, or a row deferred after its summary went,
+/// is sent alone.
+pub const SUMMARY_GRACE: TimeDelta = TimeDelta::hours(1);
+
+/// A claimed row put off to the end of its recipient's quiet hours.
+#[derive(Debug, Clone)]
+pub struct Deferral {
+    pub id: i64,
+    pub alert_id: i64,
+    pub staff_id: i64,
+    pub channel: String,
+    pub until: DateTime<Utc>,
+    /// Carried by one summary (else sent on its own at `until`).
+    pub summary: bool,
+}
+
+/// Puts claimed rows off to the end of quiet hours, in one transaction of
+/// at most three statements: the rows sent each in turn become `pending`
+/// at `until`; the rows for a summary become `deferred`, and each (person,
+/// channel, until) gets its summary row unless it has one (a unique index:
+/// racing dispatchers create one summary). The claim's attempt is given back.
+pub async fn defer(db: &Db, deferrals: &[Deferral], now: DateTime<Utc>) -> Result<(), DbErr> {
+    if deferrals.is_empty() {
+        return Ok(());
+    }
+    let dialect = Dialect::of(db)?;
+    let txn = begin_write(db).await?;
+    for statement in defer_statements(dialect, deferrals, now) {
+        txn.execute_raw(statement).await?;
+    }
+    txn.commit().await
+}
+
+pub fn defer_statements(dialect: Dialect, deferrals: &[Deferral], now: DateTime<Utc>) -> Vec<Statement> {
+    use sea_orm::sea_query::{CaseStatement, OnConflict};
+    use std::collections::BTreeMap;
+    let mut statements = Vec::new();
+    for summary in [false, true] {
+        // Rows grouped by their new time: one CASE arm per distinct end of quiet hours.
+        let mut by_until: BTreeMap<DateTime<Utc>, Vec<i64>> = BTreeMap::new();
+        for d in deferrals.iter().filter(|d| d.summary == summary) {
+            by_until.entry(d.until).or_default().push(d.id);
+        }
+        if by_until.is_empty() {
+            continue;
+        }
+        let ids: Vec<i64> = by_until.values().flatten().copied().collect();
+        let (mut next, mut until) = (CaseStatement::new(), CaseStatement::new());
+        for (at, group) in &by_until {
+            let due = if summary { *at + SUMMARY_GRACE } else { *at };
+            next = next.case(Expr::col(D::Id).is_in(group.iter().copied()), Expr::value(due));
+            until = until.case(Expr::col(D::Id).is_in(group.iter().copied()), Expr::value(*at));
+        }
+        let update = delivery::Entity::update_many()
+            .col_expr(D::Status, Expr::value(if summary { "deferred" } else { "pending" }))
+            .col_expr(D::NextAttemptAt, next.finally(Expr::col(D::NextAttemptAt)).into())
+            .col_expr(D::DeferredUntil, until.finally(Expr::col(D::DeferredUntil)).into())
+            .col_expr(D::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(D::Attempts, Expr::col(D::Attempts).sub(1))
+            .col_expr(D::UpdatedAt, Expr::value(now))
+            .filter(D::Id.is_in(ids))
+            .filter(D::Status.eq("sending"));
+        statements.push(portable(update.build(dialect.backend())));
+    }
+    let mut summaries: BTreeMap<(i64, &str, DateTime<Utc>), i64> = BTreeMap::new();
+    for d in deferrals.iter().filter(|d| d.summary) {
+        summaries.entry((d.staff_id, d.channel.as_str(), d.until)).or_insert(d.alert_id);
+    }
+    if !summaries.is_empty() {
+        let mut insert = Query::insert();
+        insert.into_table(delivery::Entity).columns([
+            D::AlertId,
+            D::StaffId,
+            D::Channel,
+            D::Status,
+            D::Attempts,
+            D::NextAttemptAt,
+            D::SummaryUntil,
+            D::CreatedAt,
+            D::UpdatedAt,
+        ]);
+        for ((staff_id, channel, until), alert_id) in summaries {
+            insert.values_panic([
+                alert_id.into(),
+                staff_id.into(),
+                channel.into(),
+                "pending".into(),
+                0.into(),
+                until.into(),
+                until.into(),
+                now.into(),
+                now.into(),
+            ]);
+        }
+        insert.on_conflict(
+            OnConflict::columns([D::StaffId, D::Channel, D::SummaryUntil]).do_nothing_on([D::Id]).to_owned(),
+        );
+        statements.push(portable(dialect.backend().build(&insert)));
+    }
+    statements
+}
+
+/// The rows the summary rows `summaries` carry: each one's deferred rows of
+/// the same person, channel and end of quiet hours, in id order.
+pub async fn carried(db: &impl ConnectionTrait, summaries: &[&delivery::Model]) -> Result<Vec<delivery::Model>, DbErr> {
+    use sea_orm::sea_query::Condition;
+    let mut out = Vec::new();
+    for chunk in summaries.chunks(100) {
+        let mut any = Condition::any();
+        for s in chunk {
+            any = any.add(
+                Condition::all()
+                    .add(D::StaffId.eq(s.staff_id))
+                    .add(D::Channel.eq(s.channel.clone()))
+                    .add(D::DeferredUntil.eq(s.summary_until)),
+            );
+        }
+        let rows =
+            delivery::Entity::find().filter(D::Status.eq("deferred")).filter(any).order_by_asc(D::Id).all(db).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Marks the rows a sent summary carried as sent by it.
+pub async fn mark_carried(
+    db: &impl ConnectionTrait,
+    summary_id: i64,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let dialect = Dialect::of(db)?;
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let update = delivery::Entity::update_many()
+            .col_expr(D::Status, Expr::value("sent"))
+            .col_expr(D::SentAt, Expr::value(now))
+            .col_expr(D::CarriedBy, Expr::value(summary_id))
+            .col_expr(D::UpdatedAt, Expr::value(now))
+            .filter(D::Id.is_in(chunk.iter().copied()))
+            .filter(D::Status.eq("deferred"));
+        db.execute_raw(portable(update.build(dialect.backend()))).await?;
+    }
+    Ok(())
 }
 
 /// Marks rows sent, in one statement.

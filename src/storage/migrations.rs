@@ -29,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(Sessions),
             Box::new(EscalationStepIndex),
             Box::new(Snooze),
+            Box::new(PersonalDelivery),
         ]
     }
 }
@@ -1343,4 +1344,92 @@ pub fn default_rules() -> Vec<(&'static str, &'static str, serde_json::Value, se
             }),
         ),
     ]
+}
+
+/// Personal delivery (SPEC 10): a staff member's quiet hours (weekly periods
+/// in their zone, JSON), do-not-disturb (`dnd_until`) and what happens to what
+/// arrives meanwhile (`quiet_hours_delivery`: `summary`, the default when
+/// null, or `each`). On the outbox: `deferred_until`, the end of the quiet
+/// hours a row was put off to (status `deferred` while a summary will carry
+/// it); `summary_until`, set on the one summary row of a (person, channel,
+/// end of quiet hours), unique, so racing dispatchers create one summary;
+/// `carried_by`, the summary row whose message carried a deferred row. The
+/// seeded breach and critical rules bypass quiet hours.
+struct PersonalDelivery;
+
+impl MigrationName for PersonalDelivery {
+    fn name(&self) -> &str {
+        "m0016_personal_delivery"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PersonalDelivery {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let b = Dialect::try_from(m.get_database_backend())?;
+        let staff_columns = [
+            ColumnDef::new("quiet_hours").json().null().take(),
+            ts(b, "dnd_until").null().take(),
+            ColumnDef::new("quiet_hours_delivery").string_len(10).null().take(),
+        ];
+        for mut column in staff_columns {
+            let name = column.get_column_name();
+            if !m.has_column("staff", &name).await? {
+                m.alter_table(Table::alter().table("staff").add_column(&mut column).take()).await?;
+            }
+        }
+        let outbox_columns = [
+            ts(b, "deferred_until").null().take(),
+            ts(b, "summary_until").null().take(),
+            id_ref("carried_by").null().take(),
+        ];
+        for mut column in outbox_columns {
+            let name = column.get_column_name();
+            if !m.has_column("notification_deliveries", &name).await? {
+                m.alter_table(Table::alter().table("notification_deliveries").add_column(&mut column).take()).await?;
+            }
+        }
+        // One summary per (person, channel, end of quiet hours); NULLs (every other row) do not collide.
+        if !m.has_index("notification_deliveries", "idx_deliveries_summary").await? {
+            m.create_index(
+                index("idx_deliveries_summary", "notification_deliveries", &["staff_id", "channel", "summary_until"])
+                    .unique()
+                    .take(),
+            )
+            .await?;
+        }
+        // The rows a summary carries.
+        if !m.has_index("notification_deliveries", "idx_deliveries_deferred").await? {
+            m.create_index(index(
+                "idx_deliveries_deferred",
+                "notification_deliveries",
+                &["staff_id", "channel", "deferred_until"],
+            ))
+            .await?;
+        }
+        // What the organisation marks urgent reaches people in their quiet hours.
+        let db = m.get_connection();
+        for name in ["sla_breach_critical", "critical_complaint_created"] {
+            let select = Query::select()
+                .columns(["id", "alert_config"])
+                .from("alert_rules")
+                .and_where(Expr::col("rule_name").eq(name))
+                .take();
+            let Some(row) = db.query_one(&select).await? else { continue };
+            let id: i64 = row.try_get("", "id")?;
+            let mut config: serde_json::Value = row.try_get("", "alert_config")?;
+            let Some(object) = config.as_object_mut() else { continue };
+            if object.contains_key("bypass_quiet_hours") {
+                continue;
+            }
+            object.insert("bypass_quiet_hours".into(), serde_json::Value::Bool(true));
+            let update = Query::update()
+                .table("alert_rules")
+                .value("alert_config", config)
+                .and_where(Expr::col("id").eq(id))
+                .take();
+            db.execute(&update).await?;
+        }
+        Ok(())
+    }
 }

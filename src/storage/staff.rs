@@ -148,6 +148,9 @@ pub struct Changes {
     pub is_active: Option<bool>,
     pub time_zone: Option<Option<String>>,
     pub password_hash: Option<String>,
+    pub quiet_hours: Option<Option<serde_json::Value>>,
+    pub dnd_until: Option<Option<chrono::DateTime<chrono::Utc>>>,
+    pub quiet_hours_delivery: Option<Option<String>>,
 }
 
 /// Applies `changes` to staff member `id` in one statement.
@@ -182,6 +185,15 @@ pub async fn update(
     }
     if let Some(v) = changes.password_hash {
         update = update.col_expr(staff::Column::PasswordHash, Expr::value(v));
+    }
+    if let Some(v) = changes.quiet_hours {
+        update = update.col_expr(staff::Column::QuietHours, Expr::value(v));
+    }
+    if let Some(v) = changes.dnd_until {
+        update = update.col_expr(staff::Column::DndUntil, Expr::value(v));
+    }
+    if let Some(v) = changes.quiet_hours_delivery {
+        update = update.col_expr(staff::Column::QuietHoursDelivery, Expr::value(v));
     }
     update.filter(staff::Column::Id.eq(id)).exec(db).await.map(|_| ())
 }

@@ -1396,6 +1396,55 @@ async fn team_administration_and_account_in_headless_chromium() {
     browser.close().await;
 }
 
+/// Preferences on the Settings page: a zone chosen, a night of quiet hours
+/// typed as two periods, do not disturb for an hour, saved; a period that
+/// ends before it starts is refused next to its day, in words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preferences_in_headless_chromium() {
+    let Some((chromium, chromedriver)) = browser_tools() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    let lin = named_staff(&app, "lin@example.com", "agent", "Lin Chen").await;
+    let base = serve_configured(&app, |_| {}).await;
+    let browser = Browser::start(&chromium, &chromedriver).await;
+    let shots = screenshots_dir();
+    browser.goto(&format!("{base}/")).await;
+    sign_in(&browser, "lin@example.com").await;
+    browser.click("a[data-route=settings]").await;
+    browser
+        .wait_for(
+            "the preferences",
+            "document.querySelector('#prefs-dnd-state').textContent === 'Do not disturb is off.'",
+        )
+        .await;
+    browser.click("#prefs-zone option[value='Europe/Berlin']").await;
+    browser.find("#prefs-day-mon").await.send_keys("19:00-24:00").await;
+    browser.find("#prefs-day-tue").await.send_keys("00:00-08:00").await;
+    browser.click("#prefs-dnd input[value='1h']").await;
+    browser.click("#prefs-mode input[value=each]").await;
+    browser.click("#prefs-submit").await;
+    browser.wait_for("saved", "document.querySelector('#prefs-status').textContent === 'Preferences saved.'").await;
+    let (status, prefs) = app.get("/api/v1/me/preferences", &app.token(lin)).await;
+    assert_eq!(status, 200, "{prefs}");
+    assert_eq!(prefs["time_zone"], "Europe/Berlin");
+    assert_eq!(prefs["quiet_hours"], json!({"mon": [["19:00", "24:00"]], "tue": [["00:00", "08:00"]]}));
+    assert_eq!(prefs["quiet_hours_delivery"], "each");
+    assert!(browser.text("#prefs-dnd-state").await.starts_with("Do not disturb is on until"));
+
+    browser.find("#prefs-day-wed").await.send_keys("09:00-08:00").await;
+    browser.click("#prefs-submit").await;
+    browser
+        .wait_for(
+            "the refusal",
+            "document.querySelector('#prefs-day-wed-error').textContent === \
+             'Wednesday, period 1: end 08:00 must be after start 09:00.'",
+        )
+        .await;
+    assert_eq!(browser.find("#prefs-day-wed").await.attribute("aria-invalid").await, json!("true"));
+    browser.screenshot_from(&shots, "settings-preferences.png", "#prefs-form", 1100.0).await;
+    browser.assert_no_console_errors(&[422]).await;
+    browser.close().await;
+}
+
 /// The complaints pages. Grace supervises Ada and Bea. Ada's critical
 /// complaint raises alerts for Ada and Grace, then breaches its deadline.
 /// Grace, in New York, opens the alert in her inbox (its type's icon, a

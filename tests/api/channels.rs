@@ -62,11 +62,12 @@ fn ada(phone: Option<&str>) -> Recipient {
         full_name: "Ada Lovelace".into(),
         email: "ada@example.com".into(),
         phone: phone.map(Into::into),
+        time_zone: "UTC".into(),
     }
 }
 
 fn notification(delivery_id: i64, alert: alert::Model, recipient: Recipient) -> Notification {
-    Notification { delivery_id, alert: alert.into(), recipient, ack_url: None }
+    Notification { delivery_id, alert: alert.into(), recipient, ack_url: None, summary: None }
 }
 
 fn breach(delivery_id: i64) -> Notification {
@@ -117,14 +118,14 @@ fn assert_skipped(result: Result<(), SendError>) -> String {
 // SMTP peer: mailin-embedded on a thread of its own
 
 #[derive(Debug, Clone)]
-struct Mail {
-    envelope_to: Vec<String>,
-    data: String,
+pub(crate) struct Mail {
+    pub(crate) envelope_to: Vec<String>,
+    pub(crate) data: String,
 }
 
 impl Mail {
     /// A header's value, unfolded; `None` when absent.
-    fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         let text = self.data.replace("\r\n", "\n");
         let head = text.split("\n\n").next().unwrap_or_default().replace("\n ", " ").replace("\n\t", " ");
         head.lines().find_map(|line| {
@@ -171,7 +172,7 @@ impl mailin_embedded::Handler for SmtpHandler {
 }
 
 /// An SMTP server on 127.0.0.1:0; returns its `smtp://` URL and the mails it accepted.
-fn smtp_server(rcpt_reply: Option<u16>) -> (String, Arc<Mutex<Vec<Mail>>>) {
+pub(crate) fn smtp_server(rcpt_reply: Option<u16>) -> (String, Arc<Mutex<Vec<Mail>>>) {
     let mails = Arc::new(Mutex::new(Vec::new()));
     let handler = SmtpHandler { rcpt_reply, mails: mails.clone(), envelope_to: Vec::new(), data: Vec::new() };
     let listener = StdTcpListener::bind("127.0.0.1:0").expect("bind SMTP port");

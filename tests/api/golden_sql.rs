@@ -171,6 +171,24 @@ fn render(dialect: Dialect) -> Vec<(String, String)> {
     section(&mut out, "sent", &deliveries::mark_sent_statement(dialect, &[1, 2], now()));
     let retry = now() + TimeDelta::seconds(30);
     section(&mut out, "outcome", &deliveries::mark_outcome_statement(dialect, 3, "failed", "HTTP 503", retry, now()));
+    let morning = now() + TimeDelta::hours(20);
+    let deferral = |id: i64, staff_id: i64, until: DateTime<Utc>, summary: bool| deliveries::Deferral {
+        id,
+        alert_id: id * 10,
+        staff_id,
+        channel: "email".into(),
+        until,
+        summary,
+    };
+    let deferrals = [
+        deferral(4, 1, morning, true),
+        deferral(5, 1, morning, true),
+        deferral(6, 2, morning + TimeDelta::hours(1), true),
+        deferral(7, 3, morning, false),
+    ];
+    for (i, statement) in deliveries::defer_statements(dialect, &deferrals, now()).iter().enumerate() {
+        section(&mut out, &format!("quiet hours: defer {}", i + 1), statement);
+    }
     files.push(("outbox.sql".to_owned(), out));
 
     let mut out =

@@ -76,6 +76,7 @@ pub fn common_config(url: &str) -> CommonConfig {
         jwt_secret: Some(Secret::new(TEST_SECRET)),
         token_ttl_seconds: 3600,
         sla_hours: Default::default(),
+        time_zone: chrono_tz::Tz::UTC,
     }
 }
 

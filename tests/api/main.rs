@@ -22,6 +22,7 @@ mod harness;
 mod hostile;
 mod import;
 mod observability;
+mod preferences;
 mod properties;
 mod realtime;
 mod sla;

@@ -177,4 +177,5 @@ export const DELIVERY_STATES = {
   failed: 'failed, will retry',
   dead: 'failed, gave up',
   skipped: 'skipped',
+  deferred: 'waiting for quiet hours to end',
 };

@@ -2,7 +2,8 @@
 // A type without a saved subscription is delivered in the app only. A
 // channel the server has not set up (GET /channels), or SMS without a phone
 // number, cannot be chosen, and the page says why. The Account section shows
-// who is signed in and changes their password.
+// who is signed in and changes their password; Preferences (preferences.js)
+// their time zone, quiet hours and do not disturb.
 //
 // For alerts.manage (admins): escalation policies, listed with the rules
 // that use them; created, edited and deleted through a form (steps as rows:
@@ -16,6 +17,7 @@
 // A 4xx `detail` ("field: message") is shown next to its field, in words.
 
 import { api } from './api.js';
+import { showPreferences } from './preferences.js';
 import {
   $,
   $$,
@@ -58,6 +60,7 @@ export async function show(ctx) {
     bindAccount();
   }
   if (ctx.can('alerts.manage')) loadPolicies();
+  showPreferences();
   const status = $('#settings-status');
   try {
     const [{ subscriptions }, channels, me] = await Promise.all([

@@ -61,6 +61,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/main.js", JS),
     asset!("js/inbox.js", JS),
     asset!("js/settings.js", JS),
+    asset!("js/preferences.js", JS),
     asset!("js/rules.js", JS),
     asset!("js/analytics.js", JS),
     asset!("js/sla.js", JS),

@@ -6,6 +6,7 @@ pub mod complaints;
 pub mod console;
 pub mod escalation;
 pub mod health;
+pub mod preferences;
 pub mod rules;
 pub mod sla;
 pub mod staff;

@@ -7,6 +7,10 @@
 //! after read-all; `{"type": "alert.created", "alert": {...}, "woken": true}`
 //! when a snoozed alert comes back (a client that knows `alert.created`
 //! shows it as it shows a new one). The same alert object as the REST API.
+//! `alert.created` carries `"silent": true` while the person is in quiet
+//! hours or do-not-disturb (the client shows it without a sound or a
+//! banner); each connection keeps the person's quiet hours and reads them
+//! again when they change.
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -19,6 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::domain::events::{Change, StaffEvent};
+use crate::domain::preferences::Quiet;
 use crate::domain::{App, DomainError, alerts, api_keys, auth};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, bearer_token};
@@ -127,6 +132,7 @@ async fn run_feed(app: &App, session: &Session, socket: &mut WebSocket) {
     let (me, expires) = (session.verified.staff_id, session.verified.expires_at);
     // Subscribe before the snapshot, so nothing falls between them.
     let mut events = app.events.subscribe();
+    let mut quiet = quiet_of(app, me).await;
     let exit = 'conn: {
         if send_unread_count(app, me, socket).await.is_err() {
             break 'conn Exit::Slow;
@@ -150,8 +156,12 @@ async fn run_feed(app: &App, session: &Session, socket: &mut WebSocket) {
                             break 'conn Exit::Ended;
                         }
                     }
+                    Ok(event) if event.staff_id == me && matches!(event.change, Change::PreferencesChanged) => {
+                        quiet = quiet_of(app, me).await;
+                    }
                     Ok(event) if event.concerns(me) => {
-                        if push(app, me, &event, socket).await.is_err() {
+                        let silent = quiet.until(app.clock.now()).is_some();
+                        if push(app, me, &event, silent, socket).await.is_err() {
                             break 'conn Exit::Slow;
                         }
                     }
@@ -198,13 +208,21 @@ async fn run_feed(app: &App, session: &Session, socket: &mut WebSocket) {
     }
 }
 
-async fn push(app: &App, me: i64, event: &StaffEvent, socket: &mut WebSocket) -> Result<(), ()> {
+/// The person's quiet hours; none when they cannot be read (pushes then make a sound).
+async fn quiet_of(app: &App, me: i64) -> Quiet {
+    match crate::storage::staff::by_id(&app.db, me).await {
+        Ok(Some(row)) => Quiet::of(&row, app.time_zone),
+        _ => Quiet::never(app.time_zone),
+    }
+}
+
+async fn push(app: &App, me: i64, event: &StaffEvent, silent: bool, socket: &mut WebSocket) -> Result<(), ()> {
     let message = match &event.change {
-        Change::Created { alert } => Some(json!({"type": "alert.created", "alert": alert})),
+        Change::Created { alert } => Some(json!({"type": "alert.created", "alert": alert, "silent": silent})),
         Change::Updated { alert } => Some(json!({"type": "alert.updated", "alert": alert})),
         Change::Woken { alert } => Some(json!({"type": "alert.created", "alert": alert, "woken": true})),
         Change::ReadAll { updated } => Some(json!({"type": "alert.updated", "read_all": true, "updated": updated})),
-        Change::Resync | Change::AccessRevoked | Change::SessionsChanged => None,
+        Change::Resync | Change::AccessRevoked | Change::SessionsChanged | Change::PreferencesChanged => None,
     };
     if let Some(message) = message {
         send(socket, Message::Text(message.to_string().into())).await?;

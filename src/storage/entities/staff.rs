@@ -21,6 +21,12 @@ pub struct Model {
     pub kept_session: Option<String>,
     /// IANA time zone; none: the organisation's.
     pub time_zone: Option<String>,
+    /// Weekly quiet periods in the person's zone, `{"mon": [["19:00", "24:00"]], …}`; none: no quiet hours.
+    pub quiet_hours: Option<Json>,
+    /// Do not disturb until then (a past time means nothing).
+    pub dnd_until: Option<DateTimeUtc>,
+    /// What arrives in quiet hours: `summary` (none means this) or `each`.
+    pub quiet_hours_delivery: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

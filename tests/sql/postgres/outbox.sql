@@ -1,11 +1,11 @@
 -- The delivery outbox: claiming due rows and recording outcomes.
 
 -- claim: pick
--- values: String(Some("pending")), String(Some("failed")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sending")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigUnsigned(Some(50))
+-- values: String(Some("pending")), String(Some("failed")), String(Some("deferred")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sending")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigUnsigned(Some(50))
 SELECT "id"
   FROM "notification_deliveries"
-  WHERE ("status" IN ($1, $2) AND "next_attempt_at" <= $3) OR ("status" = $4 AND "claimed_until" < $5)
-  ORDER BY "next_attempt_at" ASC LIMIT $6 FOR UPDATE SKIP LOCKED;
+  WHERE ("status" IN ($1, $2, $3) AND "next_attempt_at" <= $4) OR ("status" = $5 AND "claimed_until" < $6)
+  ORDER BY "next_attempt_at" ASC LIMIT $7 FOR UPDATE SKIP LOCKED;
 
 -- claim: mark
 -- values: String(Some("sending")), ChronoDateTimeUtc(Some(2026-12-01T09:32:00Z)), Int(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), BigInt(Some(2)), BigInt(Some(3))
@@ -21,4 +21,19 @@ UPDATE "notification_deliveries" SET "status" = $1, "sent_at" = $2, "claimed_unt
 -- values: String(Some("failed")), String(Some("HTTP 503")), ChronoDateTimeUtc(Some(2026-12-01T09:30:30Z)), ChronoDateTimeUtc(None), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(3)), String(Some("sending"))
 UPDATE "notification_deliveries" SET "status" = $1, "last_error" = $2, "next_attempt_at" = $3, "claimed_until" = $4, "updated_at" = $5
   WHERE "notification_deliveries"."id" = $6 AND "notification_deliveries"."status" = $7;
+
+-- quiet hours: defer 1
+-- values: String(Some("pending")), BigInt(Some(7)), ChronoDateTimeUtc(Some(2026-12-02T05:30:00Z)), BigInt(Some(7)), ChronoDateTimeUtc(Some(2026-12-02T05:30:00Z)), ChronoDateTimeUtc(None), Int(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(7)), String(Some("sending"))
+UPDATE "notification_deliveries" SET "status" = $1, "next_attempt_at" = (CASE WHEN ("id" IN ($2)) THEN $3 ELSE "next_attempt_at" END), "deferred_until" = (CASE WHEN ("id" IN ($4)) THEN $5 ELSE "deferred_until" END), "claimed_until" = $6, "attempts" = "attempts" - $7, "updated_at" = $8
+  WHERE "notification_deliveries"."id" IN ($9) AND "notification_deliveries"."status" = $10;
+
+-- quiet hours: defer 2
+-- values: String(Some("deferred")), BigInt(Some(4)), BigInt(Some(5)), ChronoDateTimeUtc(Some(2026-12-02T06:30:00Z)), BigInt(Some(6)), ChronoDateTimeUtc(Some(2026-12-02T07:30:00Z)), BigInt(Some(4)), BigInt(Some(5)), ChronoDateTimeUtc(Some(2026-12-02T05:30:00Z)), BigInt(Some(6)), ChronoDateTimeUtc(Some(2026-12-02T06:30:00Z)), ChronoDateTimeUtc(None), Int(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(4)), BigInt(Some(5)), BigInt(Some(6)), String(Some("sending"))
+UPDATE "notification_deliveries" SET "status" = $1, "next_attempt_at" = (CASE WHEN ("id" IN ($2, $3)) THEN $4 WHEN ("id" IN ($5)) THEN $6 ELSE "next_attempt_at" END), "deferred_until" = (CASE WHEN ("id" IN ($7, $8)) THEN $9 WHEN ("id" IN ($10)) THEN $11 ELSE "deferred_until" END), "claimed_until" = $12, "attempts" = "attempts" - $13, "updated_at" = $14
+  WHERE "notification_deliveries"."id" IN ($15, $16, $17) AND "notification_deliveries"."status" = $18;
+
+-- quiet hours: defer 3
+-- values: BigInt(Some(40)), BigInt(Some(1)), String(Some("email")), String(Some("pending")), Int(Some(0)), ChronoDateTimeUtc(Some(2026-12-02T05:30:00Z)), ChronoDateTimeUtc(Some(2026-12-02T05:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(60)), BigInt(Some(2)), String(Some("email")), String(Some("pending")), Int(Some(0)), ChronoDateTimeUtc(Some(2026-12-02T06:30:00Z)), ChronoDateTimeUtc(Some(2026-12-02T06:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z))
+INSERT INTO "notification_deliveries" ("alert_id", "staff_id", "channel", "status", "attempts", "next_attempt_at", "summary_until", "created_at", "updated_at") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9), ($10, $11, $12, $13, $14, $15, $16, $17, $18)
+  ON CONFLICT ("staff_id", "channel", "summary_until") DO NOTHING;
 
