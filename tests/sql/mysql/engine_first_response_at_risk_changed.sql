@@ -20,8 +20,7 @@ SELECT w.id
 
 -- begin_events0
 -- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("first_response_at_risk")), String(Some("complaint")), String(Some("first_response_at_risk")), String(Some("complaint")), String(Some("first_response_at_risk")), String(Some("complaint"))
-UPDATE alert_events ev
-  JOIN (SELECT DISTINCT c.id AS rid
+UPDATE (SELECT DISTINCT c.id AS rid
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -53,8 +52,8 @@ UPDATE alert_events ev
   FROM alerts e
   WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp)) n ON ev.resource_id = n.rid SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL
-  WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND NOT EXISTS (SELECT 1
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp)) n STRAIGHT_JOIN alert_events ev ON ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id = n.rid SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL
+  WHERE NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.event_id = ev.id AND o.resource_id = n.rid AND COALESCE(o.dedup_open, 0) = 1);
 

@@ -9,8 +9,7 @@ SELECT w.id
 
 -- begin_events0
 -- values: String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), String(Some("staff"))
-UPDATE alert_events ev
-  JOIN (SELECT DISTINCT a.id AS rid
+UPDATE (SELECT DISTINCT a.id AS rid
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
   WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL
@@ -30,8 +29,8 @@ UPDATE alert_events ev
   WHERE a.is_active = TRUE) m ON m.owner = a.id
   WHERE w.n > ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) n ON ev.resource_id = n.rid SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL
-  WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND NOT EXISTS (SELECT 1
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) n STRAIGHT_JOIN alert_events ev ON ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id = n.rid SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL
+  WHERE NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.event_id = ev.id AND o.resource_id = n.rid AND COALESCE(o.dedup_open, 0) = 1);
 
