@@ -188,8 +188,13 @@ fn future_deadline(deadline: DateTime<Utc>, now: DateTime<Utc>) -> DomainResult<
 
 /// The assignee must be an active staff member.
 async fn check_assignee(app: &App, staff_id: i64) -> DomainResult<i64> {
+    active_assignee(app, staff_id).await.map(|s| s.id)
+}
+
+/// [`check_assignee`], with the name a new complaint shows.
+async fn active_assignee(app: &App, staff_id: i64) -> DomainResult<super::views::StaffRef> {
     match storage::staff::by_id(&app.db, staff_id).await? {
-        Some(s) if s.is_active => Ok(staff_id),
+        Some(s) if s.is_active => Ok(super::views::StaffRef { id: s.id, full_name: s.full_name }),
         _ => Err(DomainError::invalid("assigned_to_staff_id", format!("no active staff member with id {staff_id}"))),
     }
 }
@@ -202,7 +207,7 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
     };
     let customer_email = new.customer_email.map(|e| parse_email("customer_email", &e)).transpose()?;
     let assignee = match new.assigned_to_staff_id {
-        Some(id) => Some(check_assignee(app, id).await?),
+        Some(id) => Some(active_assignee(app, id).await?),
         None => None,
     };
     let explicit_deadline = new.sla_deadline.map(|d| future_deadline(d, now)).transpose()?;
@@ -213,7 +218,7 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
         customer_email,
         priority: priority.as_str().to_owned(),
         status: ComplaintStatus::Open.as_str().to_owned(),
-        assigned_to_staff_id: assignee,
+        assigned_to_staff_id: assignee.as_ref().map(|a| a.id),
         created_at: now,
         updated_at: now,
         resolved_at: None,
@@ -226,7 +231,12 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
     let snapshot = sla::snapshot(app).await?;
     let complaint = insert_with_clock(app, &snapshot, row, explicit_deadline).await?;
     raise_alerts_now(app, &complaint, false, true).await;
-    present_named(app, &snapshot, complaint).await
+    // The assignee's name as read before the insert: a saved complaint is
+    // answered 201 even if the database went away just after (a 503 would
+    // have its client send it again), and without a second wait for it.
+    let mut created = present(&snapshot, complaint, app.clock.now());
+    created.assignee = assignee;
+    Ok(created)
 }
 
 /// Fills in the assignees' names of `complaints` (one query for them all).
