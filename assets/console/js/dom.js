@@ -179,3 +179,18 @@ export const DELIVERY_STATES = {
   skipped: 'skipped',
   deferred: 'waiting for quiet hours to end',
 };
+
+/**
+ * Weekly periods as typed, `"09:00-12:00, 13:00-17:30"` →
+ * `[["09:00","12:00"],["13:00","17:30"]]` (SLA calendars, quiet hours); the
+ * server checks the times. `example` is the period the error message shows.
+ */
+export function parsePeriods(text, label, example) {
+  const periods = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([^\s–-]+)\s*[-–]\s*([^\s–-]+)$/.exec(part);
+    if (!match) throw new Error(`${label}: write each period as start-end, like ${example} (not “${part}”).`);
+    periods.push([match[1], match[2]]);
+  }
+  return periods;
+}

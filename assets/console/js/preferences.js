@@ -11,6 +11,7 @@ import {
   clearErrorsOnInput,
   clearFieldErrors,
   h,
+  parsePeriods,
   sentence,
   setStatus,
   showFieldError,
@@ -149,16 +150,6 @@ function tomorrowNine(zone) {
   return wallClock(zone, local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + 1, 9, 0);
 }
 
-function parsePeriods(text, label) {
-  const periods = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const match = /^([^\s–-]+)\s*[-–]\s*([^\s–-]+)$/.exec(part);
-    if (!match) throw new Error(`${label}: write each period as start-end, like 19:00-24:00 (not “${part}”).`);
-    periods.push([match[1], match[2]]);
-  }
-  return periods;
-}
-
 /** The field a server error names, as a control and the words for it. */
 function controlOf(field) {
   const form = $('#prefs-form');
@@ -189,7 +180,7 @@ async function save(event) {
   for (const [key, label] of DAYS) {
     const input = $(`#prefs-day-${key}`);
     try {
-      const periods = parsePeriods(input.value, label);
+      const periods = parsePeriods(input.value, label, '19:00-24:00');
       if (periods.length) quiet[key] = periods;
     } catch (err) {
       return showFieldError(input, err.message);

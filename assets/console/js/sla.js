@@ -8,7 +8,7 @@
 // field, in words.
 
 import { api } from './api.js';
-import { $, $$, announce, capitalize, formatAgo, formatDateTime, h, setStatus } from './dom.js';
+import { $, $$, announce, capitalize, formatAgo, formatDateTime, h, parsePeriods, setStatus } from './dom.js';
 
 export const needs = 'complaints.read';
 export const roles = ['supervisor', 'admin'];
@@ -480,17 +480,6 @@ function clearErrors(form) {
 
 // ---- a new calendar
 
-/** `"09:00-12:00, 13:00-17:30"` → `[["09:00","12:00"],["13:00","17:30"]]`; the server checks the times. */
-function parsePeriods(text, label) {
-  const periods = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const match = /^([^\s–-]+)\s*[-–]\s*([^\s–-]+)$/.exec(part);
-    if (!match) throw new Error(`${label}: write each period as start-end, like 09:00-12:00 (not “${part}”).`);
-    periods.push([match[1], match[2]]);
-  }
-  return periods;
-}
-
 /** One holiday per line: `YYYY-MM-DD[..YYYY-MM-DD] Name [yearly]`; returns them and their line numbers. */
 function parseHolidays(text) {
   const holidays = [];
@@ -517,7 +506,7 @@ async function createCalendar(event) {
   const weekly_hours = {};
   for (const [key, label] of DAYS) {
     try {
-      const periods = parsePeriods(form.elements[`day-${key}`].value, label);
+      const periods = parsePeriods(form.elements[`day-${key}`].value, label, '09:00-12:00');
       if (periods.length) weekly_hours[key] = periods;
     } catch (err) {
       return fieldError(`cal-day-${key}`, err.message);
