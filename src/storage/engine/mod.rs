@@ -20,7 +20,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
+};
 
 use super::dialect::{Dialect, correlated, materialized};
 use super::entities::alert;
@@ -305,6 +307,7 @@ pub async fn run_rule(
     // different statistics): the loser runs again, deduplicated by the winner.
     let write = retrying(|| async {
         let txn = begin_write(db).await?;
+        serialise_runs(&txn, dialect, plan.rule_id).await?;
         close_windows(&txn, sql, close).await?;
         lap("closed");
         let last_id =
@@ -355,6 +358,22 @@ pub async fn run_rule(
     let (counted, (counted_by_insert, created, announce)) = tokio::try_join!(count, write)?;
     let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
     Ok(RuleRun { considered, created, announce })
+}
+
+/// Racing runs of one rule (other tasks, other instances) take turns: the
+/// rule's row is locked first. Each run's statements lock windows, events
+/// and keys in plan order, which two runs at once could take crosswise (a
+/// deadlock of two checkers ending the same thousands of events); the one
+/// that waits then finds the other's alerts and creates none. SQLite has
+/// one writer already.
+async fn serialise_runs(txn: &DatabaseTransaction, dialect: Dialect, rule_id: i64) -> Result<(), DbErr> {
+    let lock = match dialect {
+        Dialect::Sqlite => return Ok(()),
+        Dialect::MySql => "SELECT id FROM alert_rules WHERE id = ? FOR UPDATE",
+        Dialect::Postgres => "SELECT id FROM alert_rules WHERE id = $1 FOR UPDATE",
+    };
+    txn.query_all_raw(Statement::from_sql_and_values(dialect.backend(), lock, [rule_id.into()])).await?;
+    Ok(())
 }
 
 /// The conflict clause of a new event: a key with an open event already
