@@ -218,13 +218,16 @@ async fn snooze_wakes_on_time_unread_and_live(backend: Backend) {
     let (me, token) = app.staff("a@example.com", "agent").await;
     let alert = app.alert(me, "sla_at_risk", "warning", 1).await;
     assert_eq!(app.put(&format!("/api/v1/alerts/{alert}/read"), &token).await.0, 204);
-    let (status, body) = put_snooze(&app, &token, alert, json!({"preset": "1h"})).await;
+    // Minutes, not the 1 h preset: past an hour the feed's own token expires
+    // and the connection may close before the wake reaches it.
+    let until = (app.app.clock.now() + TimeDelta::minutes(2)).to_rfc3339();
+    let (status, body) = put_snooze(&app, &token, alert, json!({ "until": until })).await;
     assert_eq!(status, 200, "{body}");
     let mut ws = ws_connect(&app.base, &token).await;
     assert_eq!(ws_next(&mut ws, 5).await["unread_count"], 0);
 
     assert_eq!(snooze::tick(&app.app).await.unwrap(), 0, "not due yet");
-    app.app.clock.advance(TimeDelta::minutes(61));
+    app.app.clock.advance(TimeDelta::minutes(3));
     assert_eq!(snooze::tick(&app.app).await.unwrap(), 1);
     let pushed = ws_next(&mut ws, 5).await;
     assert_eq!((pushed["type"].clone(), pushed["woken"].clone()), (json!("alert.created"), json!(true)));
@@ -339,7 +342,9 @@ async fn snooze_wake_reaches_another_instance_through_redis(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(300)).await; // subscriptions in place
 
     let alert = app.alert(me, "sla_breach", "critical", 1).await;
-    assert_eq!(put_snooze(&app, &token, alert, json!({"preset": "1h"})).await.0, 200);
+    // Minutes, not an hour: the feed's token must outlive the wake.
+    let until = (app.app.clock.now() + TimeDelta::minutes(2)).to_rfc3339();
+    assert_eq!(put_snooze(&app, &token, alert, json!({ "until": until })).await.0, 200);
     // B's head cache is filled before the wake: the event must clear it there too.
     let client = reqwest::Client::new();
     let (client, count_url) = (&client, &format!("{base_b}/api/v1/alerts/unread/count"));
@@ -350,7 +355,7 @@ async fn snooze_wake_reaches_another_instance_through_redis(backend: Backend) {
     assert_eq!(count_on_b(token.clone()).await, 0);
     let mut on_b = ws_connect(&base_b, &token).await;
     assert_eq!(ws_next(&mut on_b, 5).await["unread_count"], 0);
-    app.app.clock.advance(TimeDelta::minutes(61));
+    app.app.clock.advance(TimeDelta::minutes(3));
     let token = app.token(me);
     assert_eq!(snooze::tick(&instance_a).await.unwrap(), 1);
     let mut seen = ws_next(&mut on_b, 5).await;
