@@ -11,10 +11,23 @@ use super::entities::alert::{ActiveModel, Column, Entity, Model};
 use crate::domain::alerts::InboxFilter;
 
 fn live(staff_id: i64, now: DateTime<Utc>) -> Condition {
+    not_ended(now).add(Column::AssignedToStaffId.eq(staff_id))
+}
+
+/// Neither dismissed nor expired at `now`.
+fn not_ended(now: DateTime<Utc>) -> Condition {
     Condition::all()
-        .add(Column::AssignedToStaffId.eq(staff_id))
         .add(Column::IsDismissed.eq(false))
         .add(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)))
+}
+
+/// The update that wakes snoozed alerts: no snooze, and unread if still live
+/// (`read_at`, the first read, is kept).
+fn wake_update(now: DateTime<Utc>) -> sea_orm::UpdateMany<Entity> {
+    Entity::update_many()
+        .col_expr(Column::SnoozedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::SnoozedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::IsRead, Expr::case(not_ended(now), false).finally(Expr::col(Column::IsRead)).into())
 }
 
 /// Not snoozed at `now`: never snoozed, woken, or due (the wake job marks it
@@ -396,15 +409,7 @@ pub async fn wake(db: &super::Db, which: Wakes<'_>, now: DateTime<Utc>, limit: u
         txn.commit().await?;
         return Ok(Vec::new());
     }
-    let still_live = Condition::all()
-        .add(Column::IsDismissed.eq(false))
-        .add(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)));
-    let update = Entity::update_many()
-        .col_expr(Column::SnoozedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(Column::SnoozedAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(Column::IsRead, Expr::case(still_live, false).finally(Expr::col(Column::IsRead)).into())
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .build(dialect.backend());
+    let update = wake_update(now).filter(Column::Id.is_in(ids.iter().copied())).build(dialect.backend());
     txn.execute_raw(super::dialect::portable(update)).await?;
     let woken = Entity::find().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id).all(&txn).await?;
     txn.commit().await?;
@@ -414,13 +419,7 @@ pub async fn wake(db: &super::Db, which: Wakes<'_>, now: DateTime<Utc>, limit: u
 /// Wakes one of `staff_id`'s snoozed alerts now (unread, if live). Returns
 /// whether this call woke it (not: not snoozed, or woken by a racing wake).
 pub async fn wake_one(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    let still_live = Condition::all()
-        .add(Column::IsDismissed.eq(false))
-        .add(Condition::any().add(Column::ExpiresAt.is_null()).add(Column::ExpiresAt.gt(now)));
-    let result = Entity::update_many()
-        .col_expr(Column::SnoozedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(Column::SnoozedAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(Column::IsRead, Expr::case(still_live, false).finally(Expr::col(Column::IsRead)).into())
+    let result = wake_update(now)
         .filter(Column::Id.eq(id))
         .filter(Column::AssignedToStaffId.eq(staff_id))
         .filter(Column::SnoozedUntil.is_not_null())
