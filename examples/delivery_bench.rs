@@ -59,7 +59,7 @@ use convergeai_alerts::config::{CommonConfig, Secret, ServeConfig};
 use convergeai_alerts::delivery::channels::Channels;
 use convergeai_alerts::delivery::dispatcher::{self, DispatcherConfig};
 use convergeai_alerts::delivery::{Channel, DeliveryConfig, Notification, Recipient};
-use convergeai_alerts::domain::{App, complaints, rules, staff, subscriptions};
+use convergeai_alerts::domain::{App, complaints, preferences, rules, staff, subscriptions};
 use convergeai_alerts::storage::entities::{alert, notification_delivery};
 
 /// `serve`'s settings as `serve` would read them here: `ALERTS_*` environment, then defaults.
@@ -75,9 +75,16 @@ struct Args {
     /// sqlite:… (a fresh temp file per mode), or a MySQL/MariaDB or PostgreSQL server URL
     #[arg(long, default_value = "sqlite://")]
     database_url: String,
-    /// backlog, paced or both; `probe` times the channels alone (no database, no dispatcher)
-    #[arg(long, default_value = "both", value_parser = ["backlog", "paced", "both", "probe"])]
+    /// backlog, paced or both; `digest`: every email goes into an hourly
+    /// digest (see `personal_delivery`); `probe` times the channels alone (no
+    /// database, no dispatcher)
+    #[arg(long, default_value = "both", value_parser = ["backlog", "paced", "both", "digest", "probe"])]
     mode: String,
+    /// Personal delivery of every agent in backlog and paced modes: `off`, or
+    /// `checked`: quiet hours set (not now) and an hourly digest of another
+    /// alert type, so every row pays the dispatcher's checks and is still sent
+    #[arg(long, default_value = "off", value_parser = ["off", "checked"])]
+    personal: String,
     /// Alerts per mode (each has one email and one webhook delivery)
     #[arg(long, default_value_t = 10_000)]
     alerts: usize,
@@ -130,12 +137,16 @@ fn main() -> Result<()> {
         let modes: &[Mode] = match args.mode.as_str() {
             "backlog" => &[Mode::Backlog],
             "paced" => &[Mode::Paced],
+            "digest" => &[Mode::Digest],
             _ => &[Mode::Backlog, Mode::Paced],
         };
         let mut failed = false;
         for &mode in modes {
             let target = Target::create(&args.database_url, "delivery_bench").await.map_err(|e| anyhow!(e))?;
-            let outcome = run(&args, &target, mode).await;
+            let outcome = match mode {
+                Mode::Digest => run_digest(&args, &target).await,
+                Mode::Backlog | Mode::Paced => run(&args, &target, mode).await,
+            };
             if let Err(e) = target.remove().await {
                 eprintln!("warning: could not drop the bench database: {e:#}");
             }
@@ -155,6 +166,7 @@ fn main() -> Result<()> {
 enum Mode {
     Backlog,
     Paced,
+    Digest,
 }
 
 impl Mode {
@@ -162,6 +174,7 @@ impl Mode {
         match self {
             Mode::Backlog => "backlog",
             Mode::Paced => "paced",
+            Mode::Digest => "digest",
         }
     }
 }
@@ -344,7 +357,7 @@ fn load_average() -> String {
 
 // ---------------------------------------------------------------- one mode
 
-async fn setup(args: &Args, serve: &ServeConfig, url: &str) -> Result<(App, Vec<i64>)> {
+async fn setup(args: &Args, serve: &ServeConfig, url: &str, mode: Mode) -> Result<(App, Vec<i64>)> {
     let common = CommonConfig {
         database_url: url.to_owned(),
         jwt_secret: None,
@@ -353,6 +366,18 @@ async fn setup(args: &Args, serve: &ServeConfig, url: &str) -> Result<(App, Vec<
         time_zone: chrono_tz::Tz::UTC,
     };
     let app = convergeai_alerts::cli::open_with(&common, &serve.db_options()).await.map_err(|e| anyhow!(e))?;
+    if mode == Mode::Digest {
+        // What an administrator would do first: critical complaints no longer urgent, so a person may digest them.
+        for rule in rules::list(&app, None, false).await.map_err(|e| anyhow!("rules: {e}"))? {
+            if rule.rule_name == "critical_complaint_created" {
+                let mut config = rule.alert_config.clone();
+                config["bypass_quiet_hours"] = serde_json::Value::Bool(false);
+                let changes = rules::RuleChanges { alert_config: Some(config), ..Default::default() };
+                rules::update(&app, rule.id, changes).await.map_err(|e| anyhow!("rule: {e}"))?;
+            }
+        }
+    }
+    let personal = mode == Mode::Digest || args.personal == "checked";
     let mut agents = Vec::with_capacity(args.staff);
     for i in 0..args.staff.max(1) {
         let created = staff::create(
@@ -369,9 +394,37 @@ async fn setup(args: &Args, serve: &ServeConfig, url: &str) -> Result<(App, Vec<
         .await
         .map_err(|e| anyhow!("staff: {e}"))?;
         let channels = ["in_app", "email", "webhook"].map(String::from).to_vec();
-        subscriptions::put(&app, created.id, "critical_complaint", true, channels)
+        let change = subscriptions::SubscriptionChange {
+            is_enabled: true,
+            delivery_channels: channels.clone(),
+            delivery_mode: (mode == Mode::Digest).then(|| "hourly".to_owned()),
+            daily_at: None,
+        };
+        subscriptions::put(&app, created.id, "critical_complaint", change)
             .await
             .map_err(|e| anyhow!("subscription: {e}"))?;
+        if personal {
+            // Quiet hours all day three days from now (set, not in effect), and a digest of another type.
+            let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(chrono::Datelike::weekday(
+                &(app.clock.now() + chrono::TimeDelta::days(3)),
+            )
+            .num_days_from_monday()) as usize];
+            let change = preferences::PreferencesChange {
+                time_zone: Some(Some("Europe/Berlin".into())),
+                quiet_hours: Some(Some(serde_json::json!({day: [["00:00", "24:00"]]}))),
+                ..Default::default()
+            };
+            preferences::put(&app, created.id, change).await.map_err(|e| anyhow!("preferences: {e}"))?;
+            let other = subscriptions::SubscriptionChange {
+                is_enabled: true,
+                delivery_channels: channels,
+                delivery_mode: Some("hourly".into()),
+                daily_at: None,
+            };
+            subscriptions::put(&app, created.id, "sla_at_risk", other)
+                .await
+                .map_err(|e| anyhow!("subscription: {e}"))?;
+        }
         agents.push(created.id);
     }
     if !args.all_rules {
@@ -486,31 +539,15 @@ async fn run(args: &Args, target: &Target, mode: Mode) -> Result<bool> {
     let n = args.alerts;
     let tag = format!("mode={} backend={}", mode.name(), target.backend_name);
     let serve = ServeSettings::parse_from(["delivery_bench"]).serve;
-    let (app, agents) = setup(args, &serve, &target.url).await?;
-
+    let (app, agents) = setup(args, &serve, &target.url, mode).await?;
     let log = Log::default();
-    let webhook_url = start_webhook_receiver(log.clone()).await?;
-    let smtp_url = start_smtp_server(log.clone(), args.smtp_threads)?;
-    let delivery = DeliveryConfig {
-        smtp_url: Some(Secret::new(smtp_url)),
-        webhook_url: Some(webhook_url),
-        webhook_secret: Some(Secret::new("bench-webhook-secret")),
-        allow_private_targets: true,
-        ..serve.delivery.delivery_config()
-    };
-    let channels = Arc::new(Channels::new(&delivery).map_err(|e| anyhow!(e))?);
-    let defaults = serve.delivery.dispatcher_config().map_err(|e| anyhow!(e))?;
-    let config = DispatcherConfig {
-        batch: args.batch.unwrap_or(defaults.batch),
-        concurrency: args.concurrency.unwrap_or(defaults.concurrency),
-        poll: args.poll_ms.map(Duration::from_millis).unwrap_or(defaults.poll),
-        ..defaults
-    };
+    let (channels, config) = channels_and_config(args, &serve, &log).await?;
     let expected = 2 * n;
     let (stop, stopped) = tokio::sync::watch::channel(false);
 
     let (start_utc, cpu0, creation, complete);
     match mode {
+        Mode::Digest => bail!("the digest mode has its own run"),
         Mode::Backlog => {
             let fill = create_alerts(&app, &agents, n, args.creators, None).await?;
             eprintln!(
@@ -607,7 +644,7 @@ async fn run(args: &Args, target: &Target, mode: Mode) -> Result<bool> {
     let alerts_in_db = created_at.len();
     let creation_s = creation.finished.duration_since(creation.started).as_secs_f64();
     let offered = match mode {
-        Mode::Backlog => String::new(),
+        Mode::Backlog | Mode::Digest => String::new(),
         Mode::Paced => format!(
             " rate_alerts_per_s={:.0} achieved_alerts_per_s={:.1} creation_max_behind_ms={:.1}",
             args.rate,
@@ -693,6 +730,153 @@ async fn run(args: &Args, target: &Target, mode: Mode) -> Result<bool> {
     let ok = complete && duplicates == 0 && lost == 0 && not_sent == 0 && unreadable == 0 && deliveries == expected;
     if !ok {
         eprintln!("[{tag}] PROBLEM: expected {expected} deliveries, each received once and marked sent");
+    }
+    app.db.clone().close().await?;
+    Ok(ok)
+}
+
+/// The receivers (recording into `log`), the real channels pointed at them,
+/// and the dispatcher's settings as `serve` reads them (with the overrides).
+async fn channels_and_config(args: &Args, serve: &ServeConfig, log: &Log) -> Result<(Arc<Channels>, DispatcherConfig)> {
+    let webhook_url = start_webhook_receiver(log.clone()).await?;
+    let smtp_url = start_smtp_server(log.clone(), args.smtp_threads)?;
+    let delivery = DeliveryConfig {
+        smtp_url: Some(Secret::new(smtp_url)),
+        webhook_url: Some(webhook_url),
+        webhook_secret: Some(Secret::new("bench-webhook-secret")),
+        allow_private_targets: true,
+        ..serve.delivery.delivery_config()
+    };
+    let channels = Arc::new(Channels::new(&delivery).map_err(|e| anyhow!(e))?);
+    let defaults = serve.delivery.dispatcher_config().map_err(|e| anyhow!(e))?;
+    let config = DispatcherConfig {
+        batch: args.batch.unwrap_or(defaults.batch),
+        concurrency: args.concurrency.unwrap_or(defaults.concurrency),
+        poll: args.poll_ms.map(Duration::from_millis).unwrap_or(defaults.poll),
+        ..defaults
+    };
+    Ok((channels, config))
+}
+
+// ---------------------------------------------------------------- digest mode
+
+/// Outbox rows in `statuses`.
+async fn rows_in(app: &App, statuses: &[&str]) -> Result<u64> {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    Ok(notification_delivery::Entity::find()
+        .filter(notification_delivery::Column::Status.is_in(statuses.iter().copied()))
+        .count(&app.db)
+        .await?)
+}
+
+/// Polls until `done` holds, or nothing changed for `idle` (`false`).
+async fn poll_until(app: &App, log: &Log, idle: Duration, want_receipts: usize, open: &[&str]) -> Result<bool> {
+    let (mut seen, mut since) = ((0usize, u64::MAX), Instant::now());
+    loop {
+        let state = (log.count.load(Ordering::Acquire), rows_in(app, open).await?);
+        if state.0 >= want_receipts && state.1 == 0 {
+            return Ok(true);
+        }
+        if state != seen {
+            (seen, since) = (state, Instant::now());
+        } else if since.elapsed() >= idle {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `--mode digest`: every agent takes critical-complaint email in an hourly
+/// digest (the rule's `bypass_quiet_hours` switched off first) and has quiet
+/// hours set (not now); webhooks stay instant. All alerts are written first;
+/// then the dispatcher runs: phase 1 sends the webhooks and puts every email
+/// off to the window's end; the clock is then moved past it, and phase 2
+/// sends one digest per agent carrying every email row. Rows settled per
+/// second = 2 × alerts / (phase 1 + phase 2). Checked: every webhook received
+/// once, one digest per agent received once, every email row `sent` and
+/// carried by its agent's digest.
+async fn run_digest(args: &Args, target: &Target) -> Result<bool> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let n = args.alerts;
+    let tag = format!("mode=digest backend={}", target.backend_name);
+    let serve = ServeSettings::parse_from(["delivery_bench"]).serve;
+    let (app, agents) = setup(args, &serve, &target.url, Mode::Digest).await?;
+    let log = Log::default();
+    let (channels, config) = channels_and_config(args, &serve, &log).await?;
+    let fill = create_alerts(&app, &agents, n, args.creators, None).await?;
+    let idle = Duration::from_secs(args.idle_timeout);
+    let cpu0 = Cpu::now();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let task = tokio::spawn(dispatcher::run(app.clone(), channels, config.clone(), stopped));
+    let phase1_done = poll_until(&app, &log, idle, n, &["pending", "sending", "failed"]).await?;
+    let phase1 = started.elapsed();
+    let deferred = rows_in(&app, &["deferred"]).await?;
+    let ends: Vec<DateTime<Utc>> = notification_delivery::Entity::find()
+        .filter(notification_delivery::Column::SummaryUntil.is_not_null())
+        .all(&app.db)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.summary_until)
+        .collect();
+    let end = ends.iter().max().copied().unwrap_or_else(|| app.clock.now());
+    app.clock.advance(end - app.clock.now() + chrono::TimeDelta::seconds(1));
+    app.outbox_wakeup.notify_one();
+    let second = Instant::now();
+    let phase2_done =
+        poll_until(&app, &log, idle, n + agents.len(), &["pending", "sending", "failed", "deferred"]).await?;
+    let phase2 = second.elapsed();
+    stop.send(true)?;
+    task.await?;
+    let (cpu_mine, cpu_other) = Cpu::now().since(&cpu0);
+
+    let rows = notification_delivery::Entity::find().all(&app.db).await?;
+    let digests: HashMap<i64, i64> =
+        rows.iter().filter(|r| r.summary_until.is_some()).map(|r| (r.id, r.staff_id)).collect();
+    let receipts = log.receipts.lock().unwrap().clone();
+    let mut received: HashMap<(Via, i64), usize> = HashMap::new();
+    for r in &receipts {
+        *received.entry((r.via, r.delivery_id)).or_default() += 1;
+    }
+    let webhooks: Vec<i64> = rows.iter().filter(|r| r.channel == "webhook").map(|r| r.id).collect();
+    let emails: Vec<_> = rows.iter().filter(|r| r.channel == "email" && r.summary_until.is_none()).collect();
+    let webhooks_once = webhooks.iter().all(|id| received.get(&(Via::Webhook, *id)) == Some(&1));
+    let digests_once = digests.keys().all(|id| received.get(&(Via::Email, *id)) == Some(&1));
+    let emails_carried = emails.iter().all(|r| {
+        r.status == "sent" && r.carried_by.and_then(|d| digests.get(&d)).is_some_and(|staff| *staff == r.staff_id)
+    });
+    let digests_sent = rows.iter().filter(|r| r.summary_until.is_some()).all(|r| r.status == "sent");
+    let stray_emails = receipts.iter().filter(|r| r.via == Via::Email && !digests.contains_key(&r.delivery_id)).count();
+    let ok = phase1_done
+        && phase2_done
+        && webhooks.len() == n
+        && emails.len() == n
+        && deferred as usize == n
+        && digests.len() == agents.len()
+        && webhooks_once
+        && digests_once
+        && emails_carried
+        && digests_sent
+        && stray_emails == 0;
+    let total = (phase1 + phase2).as_secs_f64();
+    println!(
+        "RESULT {tag} alerts={n} staff={} rows={} digests={} deferred={deferred} phase1_s={:.3} phase2_s={:.3} \
+         rows_per_s={:.0} deferred_per_s={:.0} carried_per_s={:.0} webhooks_once={webhooks_once} \
+         digests_once={digests_once} emails_carried={emails_carried} stray_emails={stray_emails} ok={ok} \
+         create_call_mean_ms={:.2} cpu_bench_cores={cpu_mine:.2} cpu_other_cores={cpu_other:.2} load={}",
+        agents.len(),
+        2 * n,
+        digests.len(),
+        phase1.as_secs_f64(),
+        phase2.as_secs_f64(),
+        (2 * n) as f64 / total.max(1e-9),
+        n as f64 / phase1.as_secs_f64().max(1e-9),
+        n as f64 / phase2.as_secs_f64().max(1e-9),
+        fill.mean_call.as_secs_f64() * 1000.0,
+        load_average(),
+    );
+    if !ok {
+        eprintln!("[{tag}] PROBLEM: not every row was settled once (see the RESULT line)");
     }
     app.db.clone().close().await?;
     Ok(ok)

@@ -14,8 +14,9 @@ use tokio::time::Instant;
 
 use super::channels::Channels;
 use super::team::TeamPost;
-use super::{Channel, Notification, Recipient, SendError, Summary, TeamChannel, templates};
+use super::{Channel, Notification, Recipient, SendError, Summary, SummaryKind, TeamChannel, templates};
 use crate::domain::App;
+use crate::domain::digest::Digest;
 use crate::domain::preferences::{Quiet, QuietDelivery};
 use crate::domain::views::Alert;
 use crate::storage::{self, entities::notification_delivery as delivery};
@@ -143,8 +144,29 @@ pub async fn run(app: App, channels: Arc<Channels>, config: DispatcherConfig, mu
     outcomes.flush(&app).await;
 }
 
-/// A finished send: its row, the outcome, and for a summary the ids of the rows it carried.
-type Sent = (delivery::Model, Result<(), SendError>, Vec<i64>);
+/// A finished send: its row, the outcome, and for a summary the rows it carried.
+type Sent = (delivery::Model, Result<(), SendError>, CarriedIds);
+
+/// The deferred rows a summary row carries: those it lists, and those it
+/// leaves out because their alert was acted on meanwhile.
+#[derive(Default)]
+struct Carried<'a> {
+    kept: Vec<&'a delivery::Model>,
+    dropped: Vec<i64>,
+}
+
+/// [`Carried`] by id, for recording the outcome.
+#[derive(Debug, Default)]
+struct CarriedIds {
+    sent: Vec<i64>,
+    dropped: Vec<i64>,
+}
+
+impl CarriedIds {
+    fn is_empty(&self) -> bool {
+        self.sent.is_empty() && self.dropped.is_empty()
+    }
+}
 
 /// Reads the claimed rows' alerts and recipients (and, for team posts,
 /// their complaints), puts off what reaches someone in their quiet hours
@@ -170,8 +192,11 @@ async fn start_sends(
     let summaries: Vec<&delivery::Model> = rows.iter().filter(|r| r.summary_until.is_some()).collect();
     let carried =
         if summaries.is_empty() { Vec::new() } else { storage::deliveries::carried(&app.db, &summaries).await? };
+    // What was read, dismissed, acknowledged or resolved meanwhile is left out.
+    let carried_alerts: Vec<i64> = carried.iter().map(|r| r.alert_id).collect();
+    let acted_on = storage::alerts::acted_on(&app.db, &carried_alerts).await?;
     let mut alert_ids: Vec<i64> = rows.iter().map(|r| r.alert_id).collect();
-    let mut carried_by: HashMap<i64, Vec<&delivery::Model>> = HashMap::new();
+    let mut carried_by: HashMap<i64, Carried> = HashMap::new();
     for row in &carried {
         let Some(summary) = summaries
             .iter()
@@ -179,17 +204,21 @@ async fn start_sends(
         else {
             continue;
         };
-        let list = carried_by.entry(summary.id).or_default();
-        if list.len() < templates::SUMMARY_MAX_LISTED {
+        let entry = carried_by.entry(summary.id).or_default();
+        if acted_on.contains(&row.alert_id) {
+            entry.dropped.push(row.id);
+            continue;
+        }
+        if entry.kept.len() < templates::SUMMARY_MAX_LISTED {
             alert_ids.push(row.alert_id);
         }
-        list.push(row);
+        entry.kept.push(row);
     }
     alert_ids.sort_unstable();
     alert_ids.dedup();
     let alerts: HashMap<i64, _> =
         storage::alerts::by_ids(&app.db, &alert_ids).await?.into_iter().map(|a| (a.id, a)).collect();
-    let rows = quiet_hours(app, rows, &alerts, &quiet, now).await?;
+    let rows = put_off(app, rows, &alerts, &quiet, now).await?;
     let team_alerts: Vec<&storage::entities::alert::Model> = rows
         .iter()
         .filter(|r| TeamChannel::from_name(&r.channel).is_some())
@@ -201,18 +230,19 @@ async fn start_sends(
             continue; // deleted meanwhile: the row went with it (cascade)
         };
         let zone = quiet.get(&person.id).map_or(app.time_zone, |q| q.zone);
-        let mut carried_ids = Vec::new();
+        let mut carried_ids = CarriedIds::default();
         let summary = match row.summary_until {
             Some(_) => {
-                let rows = carried_by.remove(&row.id).unwrap_or_default();
-                carried_ids = rows.iter().map(|r| r.id).collect();
-                let listed: Vec<Alert> = rows
+                let Carried { kept, dropped } = carried_by.remove(&row.id).unwrap_or_default();
+                carried_ids = CarriedIds { sent: kept.iter().map(|r| r.id).collect(), dropped };
+                let listed: Vec<Alert> = kept
                     .iter()
                     .take(templates::SUMMARY_MAX_LISTED)
                     .filter_map(|r| alerts.get(&r.alert_id))
                     .map(|a| a.clone().into())
                     .collect();
-                Some(Summary { alerts: listed, total: rows.len() })
+                let kind = SummaryKind::of(kept.iter().map(|r| r.deferred_for.as_deref()));
+                Some(Summary { kind, alerts: listed, total: kept.len() })
             }
             None => None,
         };
@@ -257,8 +287,12 @@ async fn start_sends(
         let (channels, limit) = (channels.clone(), limit.clone());
         sends.spawn(async move {
             if nothing_to_summarise {
-                let reason = "nothing left to summarise: every deferred alert went on its own".to_owned();
-                return (row, Err(SendError::Skipped(reason)), carried_ids);
+                let reason = if carried_ids.dropped.is_empty() {
+                    "nothing left to summarise: every deferred alert went on its own"
+                } else {
+                    "nothing left to summarise: every alert was read or acted on before it was due"
+                };
+                return (row, Err(SendError::Skipped(reason.to_owned())), carried_ids);
             }
             let _permit = limit.acquire_owned().await;
             let outcome = match message {
@@ -278,29 +312,53 @@ enum Message {
     Team(TeamChannel, TeamPost),
 }
 
-/// Quiet hours (SPEC 10): of the claimed rows, the email and SMS of a
-/// person in quiet hours or do-not-disturb, for an alert type no rule marks
-/// `bypass_quiet_hours`, are put off to the end of them (in one transaction:
-/// [`storage::deliveries::defer`]) instead of sent: for one summary per
-/// channel, or each in turn, as the person chose. Returns the rows to send
-/// now. Decided here, when a row is due, rather than when the engine writes
-/// it: the engine's set-based inserts stay as they are, and a preference
-/// changed meanwhile counts.
-async fn quiet_hours(
+/// Quiet hours and digests (SPEC 10): of the claimed rows, the email and
+/// SMS of an alert type no rule marks `bypass_quiet_hours` are put off
+/// instead of sent (in one transaction: [`storage::deliveries::defer`]):
+/// - when the person takes that type in an hourly or daily digest, to the
+///   end of the digest's window (or, if that falls in their quiet hours, to
+///   the end of those), for the one digest of that window and channel;
+/// - else, when the person is in quiet hours or do-not-disturb, to their
+///   end: for one summary per channel, or each in turn, as they chose.
+///
+/// Returns the rows to send now. Decided here, when a row is due, rather
+/// than when the engine writes it: the engine's set-based inserts stay as
+/// they are, and a preference changed meanwhile counts.
+async fn put_off(
     app: &App,
     rows: Vec<delivery::Model>,
     alerts: &HashMap<i64, crate::storage::entities::alert::Model>,
     quiet: &HashMap<i64, Quiet>,
     now: DateTime<Utc>,
 ) -> Result<Vec<delivery::Model>, sea_orm::DbErr> {
-    let quiet_until = |row: &delivery::Model| {
-        let personal = matches!(Channel::from_name(&row.channel), Some(Channel::Email | Channel::Sms));
-        if !personal || row.summary_until.is_some() {
+    let personal = |row: &delivery::Model| {
+        matches!(Channel::from_name(&row.channel), Some(Channel::Email | Channel::Sms)) && row.summary_until.is_none()
+    };
+    let mut people: Vec<i64> = rows.iter().filter(|r| personal(r)).map(|r| r.staff_id).collect();
+    if people.is_empty() {
+        return Ok(rows);
+    }
+    people.sort_unstable();
+    people.dedup();
+    let digests: HashMap<(i64, String), Digest> = storage::subscriptions::digests_of(&app.db, &people)
+        .await?
+        .into_iter()
+        .filter_map(|s| Some(((s.staff_id, s.alert_type), Digest::of(&s.delivery_mode, s.daily_at.as_deref())?)))
+        .collect();
+    let put_off_until = |row: &delivery::Model| -> Option<(DateTime<Utc>, bool, &'static str)> {
+        if !personal(row) {
             return None;
         }
-        quiet.get(&row.staff_id)?.until(now)
+        let person = quiet.get(&row.staff_id)?;
+        let alert_type = alerts.get(&row.alert_id).map(|a| a.alert_type.clone())?;
+        if let Some(digest) = digests.get(&(row.staff_id, alert_type)) {
+            let end = digest.window_end(person.zone, now);
+            return Some((person.until(end).unwrap_or(end), true, digest.name()));
+        }
+        let until = person.until(now)?;
+        Some((until, person.delivery == QuietDelivery::Summary, storage::deliveries::QUIET_HOURS))
     };
-    if !rows.iter().any(|r| quiet_until(r).is_some()) {
+    if !rows.iter().any(|r| put_off_until(r).is_some()) {
         return Ok(rows);
     }
     let bypass: std::collections::HashSet<String> = crate::domain::rules::enabled_specs(app)
@@ -314,14 +372,15 @@ async fn quiet_hours(
     let mut deferrals = Vec::new();
     for row in rows {
         let urgent = alerts.get(&row.alert_id).is_some_and(|a| bypass.contains(&a.alert_type));
-        match quiet_until(&row).filter(|_| !urgent) {
-            Some(until) => deferrals.push(storage::deliveries::Deferral {
+        match put_off_until(&row).filter(|_| !urgent) {
+            Some((until, summary, reason)) => deferrals.push(storage::deliveries::Deferral {
                 id: row.id,
                 alert_id: row.alert_id,
                 staff_id: row.staff_id,
                 channel: row.channel.clone(),
                 until,
-                summary: quiet.get(&row.staff_id).is_some_and(|q| q.delivery == QuietDelivery::Summary),
+                summary,
+                reason,
             }),
             None => send.push(row),
         }
@@ -337,8 +396,8 @@ async fn quiet_hours(
 #[derive(Default)]
 struct Outcomes {
     sent: Vec<i64>,
-    /// (summary row id, the rows it carried) of the summaries sent.
-    carried: Vec<(i64, Vec<i64>)>,
+    /// (summary row id, the rows it carried) of the summaries sent or skipped.
+    carried: Vec<(i64, CarriedIds)>,
     /// (row id, status, error, next attempt) of the rows not sent.
     others: Vec<(i64, &'static str, String, DateTime<Utc>)>,
     /// When the oldest of them came in.
@@ -366,6 +425,10 @@ impl Outcomes {
             }
             Err(SendError::Skipped(reason)) => {
                 tracing::info!(delivery = row.id, channel = %row.channel, %reason, "delivery skipped");
+                // A summary with nothing left to list still settles the rows it left out.
+                if !carried.dropped.is_empty() {
+                    self.carried.push((row.id, CarriedIds { sent: Vec::new(), dropped: carried.dropped }));
+                }
                 ("skipped", reason, now)
             }
             Err(SendError::Permanent(reason)) => {
@@ -397,17 +460,21 @@ impl Outcomes {
         let sent = std::mem::take(&mut self.sent);
         let carried = std::mem::take(&mut self.carried);
         let written = async {
-            for (id, status, error, next) in &others {
-                storage::deliveries::mark_outcome(&app.db, *id, status, error, *next, now).await?;
-            }
             if carried.is_empty() {
+                for (id, status, error, next) in &others {
+                    storage::deliveries::mark_outcome(&app.db, *id, status, error, *next, now).await?;
+                }
                 return storage::deliveries::mark_sent(&app.db, &sent, now).await;
             }
-            // A summary and the rows it carried are sent together or not at all.
+            // A summary and the rows it carried (or left out) are settled together or not at all.
             let txn = storage::begin_write(&app.db).await?;
+            for (id, status, error, next) in &others {
+                storage::deliveries::mark_outcome(&txn, *id, status, error, *next, now).await?;
+            }
             storage::deliveries::mark_sent(&txn, &sent, now).await?;
             for (summary, ids) in &carried {
-                storage::deliveries::mark_carried(&txn, *summary, ids, now).await?;
+                storage::deliveries::mark_carried(&txn, *summary, &ids.sent, now).await?;
+                storage::deliveries::mark_dropped(&txn, *summary, &ids.dropped, now).await?;
             }
             txn.commit().await
         };

@@ -39,18 +39,43 @@ pub struct Notification {
     /// The recipient's one-tap acknowledge link (`/ack/{token}`), when the
     /// service knows its public address and the alert is not acknowledged yet.
     pub ack_url: Option<String>,
-    /// Set when this delivery is the one message of a quiet-hours summary
-    /// (then `alert` is its first alert).
+    /// Set when this delivery is the one message of a quiet-hours summary or
+    /// a digest (then `alert` is its first alert).
     pub summary: Option<Summary>,
 }
 
-/// What arrived for one person on one channel during their quiet hours.
+/// What arrived for one person on one channel during their quiet hours, or
+/// in a digest's window, and was not acted on before it was sent.
 #[derive(Debug, Clone)]
 pub struct Summary {
+    pub kind: SummaryKind,
     /// The alerts listed, oldest first (at most [`templates::SUMMARY_MAX_LISTED`]).
     pub alerts: Vec<Alert>,
-    /// How many alerts arrived (the list may be shorter).
+    /// How many alerts it carries (the list may be shorter).
     pub total: usize,
+}
+
+/// Why a summary gathers its alerts (the rows' `deferred_for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryKind {
+    /// Quiet hours or do-not-disturb (also a summary that carries both those and a digest's).
+    QuietHours,
+    HourlyDigest,
+    DailyDigest,
+}
+
+impl SummaryKind {
+    /// The kind of a summary carrying rows deferred for `reasons`: a digest
+    /// when every row waited for the same digest.
+    pub fn of<'a>(mut reasons: impl Iterator<Item = Option<&'a str>>) -> SummaryKind {
+        let kind = |reason: Option<&str>| match reason {
+            Some("hourly") => SummaryKind::HourlyDigest,
+            Some("daily") => SummaryKind::DailyDigest,
+            _ => SummaryKind::QuietHours,
+        };
+        let Some(first) = reasons.next().map(kind) else { return SummaryKind::QuietHours };
+        if reasons.all(|r| kind(r) == first) { first } else { SummaryKind::QuietHours }
+    }
 }
 
 /// Why a send did not happen.

@@ -42,7 +42,7 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment};
 use serde_json::{Value, json};
 
-use super::{Notification, Summary};
+use super::{Notification, Summary, SummaryKind};
 use crate::domain::vocab::AlertType;
 
 /// The longest SMS text sent, in characters (two concatenated 160-character segments).
@@ -297,10 +297,25 @@ pub fn local_time(t: chrono::DateTime<chrono::Utc>, zone: &str) -> String {
     format!("{} {}", t.with_timezone(&zone).format("%a %-d %b %H:%M"), zone.name())
 }
 
-/// "7 alerts while you were away" (one alert: "1 alert …").
-fn summary_headline(total: usize) -> String {
+/// "7 alerts while you were away", "Hourly digest: 7 alerts" (one alert: "1 alert").
+fn summary_headline(summary: &Summary) -> String {
+    let total = summary.total;
     let noun = if total == 1 { "alert" } else { "alerts" };
-    format!("{total} {noun} while you were away")
+    match summary.kind {
+        SummaryKind::QuietHours => format!("{total} {noun} while you were away"),
+        SummaryKind::HourlyDigest => format!("Hourly digest: {total} {noun}"),
+        SummaryKind::DailyDigest => format!("Daily digest: {total} {noun}"),
+    }
+}
+
+/// Why the reader got a summary rather than each alert.
+fn summary_footer(kind: SummaryKind) -> &'static str {
+    match kind {
+        SummaryKind::QuietHours => "They arrived during your quiet hours; urgent alerts still reach you at once.",
+        SummaryKind::HourlyDigest | SummaryKind::DailyDigest => {
+            "You chose a digest for these alerts in your settings; read or dismissed ones are left out, and urgent alerts still reach you at once."
+        }
+    }
 }
 
 /// One complaint's alerts in a summary (none: alerts about no complaint).
@@ -329,10 +344,10 @@ fn summary_groups(summary: &Summary) -> Vec<(String, Vec<ByComplaint<'_>>)> {
     groups
 }
 
-/// The email of a quiet-hours summary: the alerts listed, grouped by type and complaint, times in the reader's zone.
+/// The email of a quiet-hours summary or a digest: the alerts listed, grouped by type and complaint, times in the reader's zone.
 pub fn summary_email(notification: &Notification, summary: &Summary) -> EmailContent {
     let zone = &notification.recipient.time_zone;
-    let headline = summary_headline(summary.total);
+    let headline = summary_headline(summary);
     let mut text = format!("Hello {},\n\n{headline}:\n", notification.recipient.full_name);
     let mut html = format!(
         "<!DOCTYPE html>\n<html>\n<body style=\"font-family: sans-serif\">\n<p>Hello {},</p>\n<p><strong>{}</strong></p>\n",
@@ -365,20 +380,19 @@ pub fn summary_email(notification: &Notification, summary: &Summary) -> EmailCon
         text.push_str(&format!("\n… and {more} more in your inbox.\n"));
         html.push_str(&format!("<p>… and {more} more in your inbox.</p>\n"));
     }
-    text.push_str(
-        "\nThey arrived during your quiet hours; urgent alerts still reach you at once.\n-- \nConvergeAI Alerts\n",
-    );
-    html.push_str("<p style=\"color: #666\">They arrived during your quiet hours; urgent alerts still reach you at once.</p>\n</body>\n</html>\n");
+    let footer = summary_footer(summary.kind);
+    text.push_str(&format!("\n{footer}\n-- \nConvergeAI Alerts\n"));
+    html.push_str(&format!("<p style=\"color: #666\">{}</p>\n</body>\n</html>\n", escape(footer)));
     EmailContent { subject: headline, text, html: Some(html) }
 }
 
-/// The SMS of a quiet-hours summary: "3 alerts while you were away: 2 SLA breach, 1 SLA at risk".
+/// The SMS of a quiet-hours summary or a digest: "3 alerts while you were away: 2 SLA breach, 1 SLA at risk".
 pub fn summary_sms(summary: &Summary) -> String {
     let counts: Vec<String> = summary_groups(summary)
         .iter()
         .map(|(label, by_complaint)| format!("{} {label}", by_complaint.iter().map(|(_, a)| a.len()).sum::<usize>()))
         .collect();
-    format!("{}: {}", summary_headline(summary.total), counts.join(", "))
+    format!("{}: {}", summary_headline(summary), counts.join(", "))
 }
 
 fn escape(text: &str) -> String {

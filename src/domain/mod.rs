@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendar;
 pub mod complaints;
 pub mod demo;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod escalation;

@@ -2,7 +2,7 @@
 use serde_json::Value;
 
 use super::views::{self, Subscription};
-use super::vocab::{AlertType, Channel};
+use super::vocab::{AlertType, Channel, DeliveryMode};
 use super::{App, DomainError, DomainResult};
 use crate::storage;
 
@@ -10,15 +10,27 @@ pub async fn list(app: &App, staff_id: i64) -> DomainResult<Vec<Subscription>> {
     Ok(views::all(storage::subscriptions::of_staff(&app.db, staff_id).await?))
 }
 
-/// Creates or replaces the caller's subscription; channels are validated and de-duplicated.
-pub async fn put(
-    app: &App,
-    staff_id: i64,
-    alert_type: &str,
-    is_enabled: bool,
-    channels: Vec<String>,
-) -> DomainResult<Subscription> {
+/// `PUT /alerts/subscriptions/{alert_type}`: what to receive and how.
+#[derive(Debug, Clone)]
+pub struct SubscriptionChange {
+    pub is_enabled: bool,
+    pub delivery_channels: Vec<String>,
+    /// `instant` when left out.
+    pub delivery_mode: Option<String>,
+    pub daily_at: Option<String>,
+}
+
+/// Creates or replaces the caller's subscription; channels are validated and
+/// de-duplicated. A digest is refused for a type the organisation marks
+/// urgent (`bypass_quiet_hours`): that goes at once, whatever a person chose.
+pub async fn put(app: &App, staff_id: i64, alert_type: &str, change: SubscriptionChange) -> DomainResult<Subscription> {
     AlertType::parse("alert_type", alert_type)?;
+    let SubscriptionChange { is_enabled, delivery_channels: channels, delivery_mode, daily_at } = change;
+    let mode = match delivery_mode.as_deref() {
+        Some(raw) => DeliveryMode::parse("delivery_mode", raw)?,
+        None => DeliveryMode::Instant,
+    };
+    let daily_at = super::digest::validate(mode, daily_at.as_deref())?;
     let mut unique: Vec<Channel> = Vec::with_capacity(channels.len());
     for channel in channels {
         let channel = Channel::parse("delivery_channels", &channel)?;
@@ -26,15 +38,25 @@ pub async fn put(
             unique.push(channel);
         }
     }
-    if !unique.contains(&Channel::InApp) && mandatory(app, alert_type).await? {
+    let specs = super::rules::enabled_specs(app).await?;
+    let of_type = || specs.iter().filter(|s| s.config.alert_type == alert_type);
+    if !unique.contains(&Channel::InApp) && of_type().any(|s| s.config.mandatory) {
         return Err(DomainError::invalid(
             "delivery_channels",
             format!("in_app cannot be switched off for {alert_type}: a rule marks it mandatory"),
         ));
     }
+    if mode != DeliveryMode::Instant && of_type().any(|s| s.config.bypass_quiet_hours) {
+        return Err(DomainError::invalid(
+            "delivery_mode",
+            format!(
+                "{alert_type} alerts are marked urgent by a rule (bypass_quiet_hours): they go at once, never in a digest"
+            ),
+        ));
+    }
     let channels = Value::from(unique.iter().map(|c| c.as_str()).collect::<Vec<_>>());
-    let saved =
-        storage::subscriptions::upsert(&app.db, staff_id, alert_type, is_enabled, channels, app.clock.now()).await?;
+    let row = storage::subscriptions::Row { is_enabled, channels, delivery_mode: mode.as_str(), daily_at };
+    let saved = storage::subscriptions::upsert(&app.db, staff_id, alert_type, row, app.clock.now()).await?;
     Ok(saved.into())
 }
 
@@ -45,10 +67,4 @@ pub async fn delete(app: &App, staff_id: i64, alert_type: &str) -> DomainResult<
     } else {
         Err(DomainError::NotFound(format!("no subscription to {alert_type}")))
     }
-}
-
-/// Whether an enabled rule marks in-app delivery of `alert_type` mandatory.
-async fn mandatory(app: &App, alert_type: &str) -> DomainResult<bool> {
-    let specs = super::rules::enabled_specs(app).await?;
-    Ok(specs.iter().any(|s| s.config.alert_type == alert_type && s.config.mandatory))
 }

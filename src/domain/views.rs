@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::vocab::{AlertType, Channel, ComplaintStatus, Priority, RuleType, Severity};
+use super::vocab::{AlertType, Channel, ComplaintStatus, DeliveryMode, Priority, RuleType, Severity};
 use crate::storage::entities::{alert, alert_rule, alert_subscription, complaint, notification_delivery};
 
 /// One alert in a staff member's inbox (REST and WebSocket alike).
@@ -184,6 +184,11 @@ pub struct Subscription {
     pub is_enabled: bool,
     #[schema(value_type = Vec<Channel>)]
     pub delivery_channels: Value,
+    /// When email and SMS go: at once, or in an hourly or daily digest
+    #[schema(value_type = DeliveryMode)]
+    pub delivery_mode: String,
+    /// The local time (`HH:MM`, the person's zone) of a daily digest
+    pub daily_at: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -196,6 +201,8 @@ impl From<alert_subscription::Model> for Subscription {
             alert_type: m.alert_type,
             is_enabled: m.is_enabled,
             delivery_channels: m.delivery_channels,
+            delivery_mode: m.delivery_mode,
+            daily_at: m.daily_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

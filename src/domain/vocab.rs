@@ -118,6 +118,13 @@ vocabulary! {
         Active => "active",
         Snoozed => "snoozed",
     }
+    /// When a subscription's email and SMS go out: at once, or gathered into
+    /// an hourly or daily digest (SPEC 10).
+    DeliveryMode {
+        Instant => "instant",
+        Hourly => "hourly",
+        Daily => "daily",
+    }
     /// Where an SLA clock stands.
     ClockState {
         Running => "running",

@@ -12,7 +12,9 @@ pub struct ErrorBody {
 
 /// The closed vocabularies as schemas, so the document says which values a
 /// parameter or field takes (any other is a 422).
-pub use crate::domain::vocab::{AlertType, Channel, ComplaintStatus, InboxStatus, Priority, RuleType, Severity};
+pub use crate::domain::vocab::{
+    AlertType, Channel, ComplaintStatus, DeliveryMode, InboxStatus, Priority, RuleType, Severity,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,7 +24,17 @@ pub use crate::domain::vocab::{AlertType, Channel, ComplaintStatus, InboxStatus,
                        Errors are `{\"detail\": \"...\"}`; timestamps are RFC 3339 UTC.",
     ),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody, AlertType, Severity, RuleType, Channel, Priority, ComplaintStatus, InboxStatus)),
+    components(schemas(
+        ErrorBody,
+        AlertType,
+        Severity,
+        RuleType,
+        Channel,
+        Priority,
+        ComplaintStatus,
+        InboxStatus,
+        DeliveryMode
+    )),
     tags(
         (name = "auth", description = "Login and identity"),
         (name = "alerts", description = "The caller's alert inbox"),

@@ -159,6 +159,30 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Model>
     Entity::find().filter(Column::Id.is_in(ids.iter().copied())).all(db).await
 }
 
+/// Of the alerts `ids`, those someone already acted on (read, dismissed,
+/// acknowledged or resolved): a summary or digest leaves them out.
+pub async fn acted_on(db: &impl ConnectionTrait, ids: &[i64]) -> Result<std::collections::HashSet<i64>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let done = sea_orm::Condition::any()
+            .add(Column::IsRead.eq(true))
+            .add(Column::IsDismissed.eq(true))
+            .add(Column::AcknowledgedAt.is_not_null())
+            .add(Column::ResolvedAt.is_not_null());
+        let found: Vec<i64> = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .filter(done)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 pub async fn by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Model>, DbErr> {
     Entity::find_by_id(id).one(db).await
 }

@@ -80,7 +80,7 @@ pub fn claim_update(dialect: Dialect, ids: &[i64], now: DateTime<Utc>, claim: Ti
 /// is sent alone.
 pub const SUMMARY_GRACE: TimeDelta = TimeDelta::hours(1);
 
-/// A claimed row put off to the end of its recipient's quiet hours.
+/// A claimed row put off to the end of its recipient's quiet hours or digest window.
 #[derive(Debug, Clone)]
 pub struct Deferral {
     pub id: i64,
@@ -90,13 +90,19 @@ pub struct Deferral {
     pub until: DateTime<Utc>,
     /// Carried by one summary (else sent on its own at `until`).
     pub summary: bool,
+    /// Why ([`QUIET_HOURS`], or the digest: `hourly`, `daily`): `deferred_for`.
+    pub reason: &'static str,
 }
 
-/// Puts claimed rows off to the end of quiet hours, in one transaction of
-/// at most three statements: the rows sent each in turn become `pending`
-/// at `until`; the rows for a summary become `deferred`, and each (person,
-/// channel, until) gets its summary row unless it has one (a unique index:
-/// racing dispatchers create one summary). The claim's attempt is given back.
+/// `deferred_for` of a row put off by quiet hours or do-not-disturb.
+pub const QUIET_HOURS: &str = "quiet_hours";
+
+/// Puts claimed rows off to the end of quiet hours or of their digest's
+/// window, in one transaction of at most five statements: the rows sent each
+/// in turn become `pending` at `until`; the rows for a summary (or digest)
+/// become `deferred`, one statement per reason, and each (person, channel,
+/// until) gets its summary row unless it has one (a unique index: racing
+/// dispatchers create one summary). The claim's attempt is given back.
 pub async fn defer(db: &Db, deferrals: &[Deferral], now: DateTime<Utc>) -> Result<(), DbErr> {
     if deferrals.is_empty() {
         return Ok(());
@@ -113,10 +119,13 @@ pub fn defer_statements(dialect: Dialect, deferrals: &[Deferral], now: DateTime<
     use sea_orm::sea_query::{CaseStatement, OnConflict};
     use std::collections::BTreeMap;
     let mut statements = Vec::new();
-    for summary in [false, true] {
-        // Rows grouped by their new time: one CASE arm per distinct end of quiet hours.
+    let mut kinds: Vec<(bool, &str)> = deferrals.iter().map(|d| (d.summary, d.reason)).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for (summary, reason) in kinds {
+        // Rows grouped by their new time: one CASE arm per distinct end of quiet hours or window.
         let mut by_until: BTreeMap<DateTime<Utc>, Vec<i64>> = BTreeMap::new();
-        for d in deferrals.iter().filter(|d| d.summary == summary) {
+        for d in deferrals.iter().filter(|d| d.summary == summary && d.reason == reason) {
             by_until.entry(d.until).or_default().push(d.id);
         }
         if by_until.is_empty() {
@@ -133,6 +142,7 @@ pub fn defer_statements(dialect: Dialect, deferrals: &[Deferral], now: DateTime<
             .col_expr(D::Status, Expr::value(if summary { "deferred" } else { "pending" }))
             .col_expr(D::NextAttemptAt, next.finally(Expr::col(D::NextAttemptAt)).into())
             .col_expr(D::DeferredUntil, until.finally(Expr::col(D::DeferredUntil)).into())
+            .col_expr(D::DeferredFor, Expr::value(reason))
             .col_expr(D::ClaimedUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(D::Attempts, Expr::col(D::Attempts).sub(1))
             .col_expr(D::UpdatedAt, Expr::value(now))
@@ -140,9 +150,9 @@ pub fn defer_statements(dialect: Dialect, deferrals: &[Deferral], now: DateTime<
             .filter(D::Status.eq("sending"));
         statements.push(portable(update.build(dialect.backend())));
     }
-    let mut summaries: BTreeMap<(i64, &str, DateTime<Utc>), i64> = BTreeMap::new();
+    let mut summaries: BTreeMap<(i64, &str, DateTime<Utc>), (i64, &str)> = BTreeMap::new();
     for d in deferrals.iter().filter(|d| d.summary) {
-        summaries.entry((d.staff_id, d.channel.as_str(), d.until)).or_insert(d.alert_id);
+        summaries.entry((d.staff_id, d.channel.as_str(), d.until)).or_insert((d.alert_id, d.reason));
     }
     if !summaries.is_empty() {
         let mut insert = Query::insert();
@@ -154,10 +164,11 @@ pub fn defer_statements(dialect: Dialect, deferrals: &[Deferral], now: DateTime<
             D::Attempts,
             D::NextAttemptAt,
             D::SummaryUntil,
+            D::DeferredFor,
             D::CreatedAt,
             D::UpdatedAt,
         ]);
-        for ((staff_id, channel, until), alert_id) in summaries {
+        for ((staff_id, channel, until), (alert_id, reason)) in summaries {
             insert.values_panic([
                 alert_id.into(),
                 staff_id.into(),
@@ -166,6 +177,7 @@ pub fn defer_statements(dialect: Dialect, deferrals: &[Deferral], now: DateTime<
                 0.into(),
                 until.into(),
                 until.into(),
+                reason.into(),
                 now.into(),
                 now.into(),
             ]);
@@ -212,6 +224,28 @@ pub async fn mark_carried(
         let update = delivery::Entity::update_many()
             .col_expr(D::Status, Expr::value("sent"))
             .col_expr(D::SentAt, Expr::value(now))
+            .col_expr(D::CarriedBy, Expr::value(summary_id))
+            .col_expr(D::UpdatedAt, Expr::value(now))
+            .filter(D::Id.is_in(chunk.iter().copied()))
+            .filter(D::Status.eq("deferred"));
+        db.execute_raw(portable(update.build(dialect.backend()))).await?;
+    }
+    Ok(())
+}
+
+/// Marks the rows a summary left out (their alert was acted on before it
+/// was sent) as skipped by it: they are not sent on their own either.
+pub async fn mark_dropped(
+    db: &impl ConnectionTrait,
+    summary_id: i64,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let dialect = Dialect::of(db)?;
+    for chunk in ids.chunks(super::BATCH_ROWS) {
+        let update = delivery::Entity::update_many()
+            .col_expr(D::Status, Expr::value("skipped"))
+            .col_expr(D::LastError, Expr::value("read or acted on before its summary was sent"))
             .col_expr(D::CarriedBy, Expr::value(summary_id))
             .col_expr(D::UpdatedAt, Expr::value(now))
             .filter(D::Id.is_in(chunk.iter().copied()))

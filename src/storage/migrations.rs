@@ -30,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(EscalationStepIndex),
             Box::new(Snooze),
             Box::new(PersonalDelivery),
+            Box::new(Digests),
         ]
     }
 }
@@ -1429,6 +1430,42 @@ impl MigrationTrait for PersonalDelivery {
                 .and_where(Expr::col("id").eq(id))
                 .take();
             db.execute(&update).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Digests (SPEC 10): a subscription's `delivery_mode` (`instant`, the
+/// default, `hourly` or `daily`) and its `daily_at` (`HH:MM` in the person's
+/// zone, for `daily`). On the outbox, `deferred_for` says why a row was put
+/// off (`quiet_hours`, `hourly`, `daily`), on the rows a summary carries and
+/// on the summary row itself: a digest's message reads as one. The summary
+/// machinery of m0016 is the digest's: one row per (person, channel, end of
+/// window) under its unique index.
+struct Digests;
+
+impl MigrationName for Digests {
+    fn name(&self) -> &str {
+        "m0017_digests"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Digests {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let columns = [
+            (
+                "alert_subscriptions",
+                ColumnDef::new("delivery_mode").string_len(10).not_null().default("instant").take(),
+            ),
+            ("alert_subscriptions", ColumnDef::new("daily_at").string_len(5).null().take()),
+            ("notification_deliveries", ColumnDef::new("deferred_for").string_len(12).null().take()),
+        ];
+        for (table, mut column) in columns {
+            let name = column.get_column_name();
+            if !m.has_column(table, &name).await? {
+                m.alter_table(Table::alter().table(table).add_column(&mut column).take()).await?;
+            }
         }
         Ok(())
     }

@@ -159,6 +159,34 @@ async fn console_end_to_end_in_headless_chromium() {
             &format!("document.querySelector('{breach} .form-status.is-error')?.textContent.includes('in_app cannot be switched off')"),
         )
         .await;
+    // A daily digest of at-risk alerts at 08:30; a digest of critical complaints (urgent) is refused, in words, at the choice.
+    let at_risk = "form[data-alert-type=sla_at_risk]";
+    browser.click(&format!("{at_risk} input[value=email]")).await;
+    browser.click(&format!("{at_risk} input[name=delivery_mode][value=daily]")).await;
+    browser.execute(&format!("document.querySelector('{at_risk} input[name=daily_at]').value = '08:30'")).await;
+    browser.click(&format!("{at_risk} button[type=submit]")).await;
+    browser
+        .wait_for(
+            "the saved digest",
+            &format!("document.querySelector('{at_risk} .sub-state').textContent.endsWith('daily digest at 08:30')"),
+        )
+        .await;
+    let (_, subs) = app.get("/api/v1/alerts/subscriptions", &app.token(agent_id)).await;
+    let saved = subs["subscriptions"].as_array().unwrap().iter().find(|s| s["alert_type"] == "sla_at_risk").cloned();
+    assert_eq!(
+        saved.map(|s| (s["delivery_mode"].clone(), s["daily_at"].clone())),
+        Some((json!("daily"), json!("08:30")))
+    );
+    browser.click(&format!("{critical} input[name=delivery_mode][value=hourly]")).await;
+    browser.click(&format!("{critical} button[type=submit]")).await;
+    browser
+        .wait_for(
+            "the digest refusal",
+            "document.querySelector('#digest-error-critical_complaint').textContent.includes('urgent')",
+        )
+        .await;
+    let invalid = browser.execute(&format!("return document.querySelector('{critical} input[name=delivery_mode][value=hourly]').getAttribute('aria-invalid')")).await;
+    assert_eq!(invalid, json!("true"));
     // SMS and webhook are not set up here: greyed out, with the reason.
     let sms = browser.find(&format!("{breach} input[value=sms]")).await;
     assert_eq!(sms.property("disabled").await, json!(true));

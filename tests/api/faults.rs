@@ -136,7 +136,10 @@ impl Drop for Server {
 /// One post as the webhook receiver saw it.
 #[derive(Clone, Debug)]
 struct Hit {
+    /// The `webhook-id` header, or an SMS's `reference`.
     id: String,
+    /// An SMS's `message`.
+    message: String,
     /// The instance that sent it (each has its own receiver path).
     from: String,
     at: Instant,
@@ -165,11 +168,16 @@ impl Hooks {
         let state = self.clone();
         let router = axum::Router::new().route(
             "/hook/{from}",
-            axum::routing::post(move |Path(from): Path<String>, headers: HeaderMap| {
+            axum::routing::post(move |Path(from): Path<String>, headers: HeaderMap, body: axum::body::Bytes| {
                 let state = state.clone();
                 async move {
-                    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                    let hit = Hit { id: id.clone(), from, at: Instant::now() };
+                    let sms: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    let id = match headers.get("webhook-id").and_then(|v| v.to_str().ok()) {
+                        Some(id) => id.to_owned(),
+                        None => sms["reference"].as_str().unwrap_or_default().to_owned(),
+                    };
+                    let message = sms["message"].as_str().unwrap_or_default().to_owned();
+                    let hit = Hit { id: id.clone(), message, from, at: Instant::now() };
                     state.hits.lock().unwrap().push(hit.clone());
                     state.in_flight.lock().unwrap().push(hit);
                     tokio::time::sleep(state.delay).await;
@@ -741,6 +749,103 @@ async fn an_instance_killed_mid_work_loses_nothing(backend: Backend) {
     );
 }
 
+/// A digest's window ends while two `serve` processes dispatch; the one
+/// that claimed the digest (an SMS, through a slow provider) is killed with
+/// SIGKILL mid-send. The digest row is one, the other instance sends it
+/// again once the claim runs out, with the same reference (the provider
+/// deduplicates by it), and the rows it carries are settled once.
+async fn a_digest_killed_mid_send_goes_once_more_with_the_same_reference(backend: Backend) {
+    use convergeai_alerts::storage::entities::notification_delivery as delivery;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, Set};
+    let app = spawn_app!(backend);
+    let (hooks, hooks_base) = Hooks::start(Duration::from_millis(1500)).await;
+    let (agent, _) = app.staff("digest-kill@example.com", "agent").await;
+    let admin = app.admin_token().await;
+    let (status, body) = app
+        .send(Method::PATCH, &format!("/api/v1/staff/{agent}"), Some(&admin), Some(json!({"phone": "+15550100"})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let alerts = [
+        app.alert(agent, "sla_at_risk", "warning", 1).await,
+        app.alert(agent, "sla_at_risk", "warning", 2).await,
+        app.alert(agent, "high_workload", "warning", 3).await,
+    ];
+    // The outbox as the dispatcher leaves it when it puts the SMS off to the
+    // end of an hourly window (see digests.rs): the rows deferred, and the one
+    // digest row due at the window's end, three seconds from now.
+    let now = Utc::now();
+    let end = now + TimeDelta::seconds(3);
+    let row = |alert: i64, status: &str, next: chrono::DateTime<Utc>| delivery::ActiveModel {
+        alert_id: Set(alert),
+        staff_id: Set(agent),
+        channel: Set("sms".into()),
+        status: Set(status.into()),
+        attempts: Set(0),
+        next_attempt_at: Set(next),
+        deferred_for: Set(Some("hourly".into())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    for alert in alerts {
+        let mut deferred = row(alert, "deferred", end + TimeDelta::hours(1));
+        deferred.deferred_until = Set(Some(end));
+        deferred.insert(&app.app.db).await.unwrap();
+    }
+    let mut digest = row(alerts[0], "pending", end);
+    digest.summary_until = Set(Some(end));
+    let digest = digest.insert(&app.app.db).await.unwrap();
+    let reference = format!("delivery-{}", digest.id);
+
+    let db_url = app.db_url();
+    let env = |name: &str| {
+        let mut env = instance_env(name, &hooks_base, 4, 1);
+        env.push(("ALERTS_SMS_URL", format!("{hooks_base}/hook/{name}")));
+        env
+    };
+    let mut a = Server::start("A", &db_url, &env("A")).await;
+    let mut b = Server::start("B", &db_url, &env("B")).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        if let Some(hit) = hooks.in_flight.lock().unwrap().first().cloned() {
+            break hit;
+        }
+        assert!(Instant::now() < deadline, "the digest was never sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let survivor = if first.from == "A" {
+        a.kill();
+        "B"
+    } else {
+        b.kill();
+        "A"
+    };
+    let killed_at = Instant::now();
+    let (app_ref, hooks_ref) = (&app, &hooks);
+    let settled = wait_for(Duration::from_secs(20), || async move {
+        let sent = delivery::Entity::find_by_id(digest.id).one(&app_ref.app.db).await.unwrap();
+        sent.is_some_and(|d| d.status == "sent") && hooks_ref.hits().len() >= 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let hits = hooks.hits();
+    assert!(settled, "the digest was not sent again: {hits:?}");
+    assert_eq!(hits.len(), 2, "the interrupted send and one more: {hits:?}");
+    assert!(hits.iter().all(|h| h.id == reference), "one digest, one reference: {hits:?}");
+    assert_eq!((hits[0].from.as_str(), hits[1].from.as_str()), (first.from.as_str(), survivor));
+    assert!(hits[1].message.starts_with("Hourly digest: 3 alerts"), "{:?}", hits[1].message);
+    let resent_after = hits[1].at.duration_since(killed_at);
+    assert!(resent_after < Duration::from_secs(10), "resent {resent_after:?} after the kill");
+    let rows = delivery::Entity::find().filter(delivery::Column::StaffId.eq(agent)).all(&app.app.db).await.unwrap();
+    assert_eq!(rows.len(), 4, "no second digest row: {rows:?}");
+    let carried = rows.iter().filter(|r| r.carried_by == Some(digest.id) && r.status == "sent").count();
+    assert_eq!(carried, 3, "{rows:?}");
+    eprintln!(
+        "{backend:?}: digest in flight from {} killed; {survivor} sent it again {resent_after:?} later",
+        first.from
+    );
+}
+
 /// Two `serve` processes escalating one backlog: 2 400 breached complaints
 /// whose events climb three steps at once (each step adds one person), the
 /// escalation job every second on both. A is killed with SIGKILL while it
@@ -1067,7 +1172,7 @@ macro_rules! tests_on {
 }
 
 mod sqlite {
-    tests_on!(Sqlite: webhook_receiver_down_then_back);
+    tests_on!(Sqlite: webhook_receiver_down_then_back, a_digest_killed_mid_send_goes_once_more_with_the_same_reference);
 }
 
 mod mysql {
@@ -1075,6 +1180,7 @@ mod mysql {
         MySql: database_cut_off_fails_fast_and_recovers,
         webhook_receiver_down_then_back,
         an_instance_killed_mid_work_loses_nothing,
+        a_digest_killed_mid_send_goes_once_more_with_the_same_reference,
         an_instance_killed_mid_step_loses_no_step,
         three_instances_share_the_work,
     );
@@ -1085,6 +1191,7 @@ mod postgres {
         Postgres: database_cut_off_fails_fast_and_recovers,
         webhook_receiver_down_then_back,
         an_instance_killed_mid_work_loses_nothing,
+        a_digest_killed_mid_send_goes_once_more_with_the_same_reference,
         an_instance_killed_mid_step_loses_no_step,
         three_instances_share_the_work,
     );

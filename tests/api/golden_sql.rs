@@ -172,22 +172,25 @@ fn render(dialect: Dialect) -> Vec<(String, String)> {
     let retry = now() + TimeDelta::seconds(30);
     section(&mut out, "outcome", &deliveries::mark_outcome_statement(dialect, 3, "failed", "HTTP 503", retry, now()));
     let morning = now() + TimeDelta::hours(20);
-    let deferral = |id: i64, staff_id: i64, until: DateTime<Utc>, summary: bool| deliveries::Deferral {
+    let deferral = |id: i64, staff_id: i64, until: DateTime<Utc>, summary: bool, reason| deliveries::Deferral {
         id,
         alert_id: id * 10,
         staff_id,
         channel: "email".into(),
         until,
         summary,
+        reason,
     };
+    let quiet = deliveries::QUIET_HOURS;
     let deferrals = [
-        deferral(4, 1, morning, true),
-        deferral(5, 1, morning, true),
-        deferral(6, 2, morning + TimeDelta::hours(1), true),
-        deferral(7, 3, morning, false),
+        deferral(4, 1, morning, true, quiet),
+        deferral(5, 1, morning, true, quiet),
+        deferral(6, 2, morning + TimeDelta::hours(1), true, quiet),
+        deferral(7, 3, morning, false, quiet),
+        deferral(8, 4, now() + TimeDelta::minutes(30), true, "hourly"),
     ];
     for (i, statement) in deliveries::defer_statements(dialect, &deferrals, now()).iter().enumerate() {
-        section(&mut out, &format!("quiet hours: defer {}", i + 1), statement);
+        section(&mut out, &format!("quiet hours and digests: defer {}", i + 1), statement);
     }
     files.push(("outbox.sql".to_owned(), out));
 

@@ -13,6 +13,7 @@ mod complaints;
 mod concurrency;
 mod contract;
 mod delivery;
+mod digests;
 mod engine;
 mod escalation;
 mod faults;

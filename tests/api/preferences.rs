@@ -36,7 +36,7 @@ async fn put_prefs(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     app.send(Method::PUT, "/api/v1/me/preferences", Some(token), Some(body)).await
 }
 
-fn email_channels(smtp_url: &str) -> Arc<Channels> {
+pub(crate) fn email_channels(smtp_url: &str) -> Arc<Channels> {
     let config = DeliveryConfig {
         smtp_url: Some(convergeai_alerts::config::Secret::new(smtp_url)),
         smtp_from: "alerts@example.com".into(),
@@ -47,7 +47,7 @@ fn email_channels(smtp_url: &str) -> Arc<Channels> {
 }
 
 /// Outbox rows, as the engine writes them, for `alerts` to `staff` on `channel`.
-async fn outbox(app: &TestApp, alerts: &[i64], staff: i64, channel: &str) {
+pub(crate) async fn outbox(app: &TestApp, alerts: &[i64], staff: i64, channel: &str) {
     let now = app.app.clock.now();
     for alert in alerts {
         delivery::ActiveModel {
@@ -67,7 +67,7 @@ async fn outbox(app: &TestApp, alerts: &[i64], staff: i64, channel: &str) {
     }
 }
 
-async fn rows_of(app: &TestApp, staff: i64) -> Vec<delivery::Model> {
+pub(crate) async fn rows_of(app: &TestApp, staff: i64) -> Vec<delivery::Model> {
     delivery::Entity::find()
         .filter(delivery::Column::StaffId.eq(staff))
         .order_by_asc(delivery::Column::Id)
@@ -78,7 +78,13 @@ async fn rows_of(app: &TestApp, staff: i64) -> Vec<delivery::Model> {
 
 /// Runs a dispatcher on each of `apps` at once until `mails` holds `want`
 /// messages (at most `secs`), then a little longer (a duplicate would show).
-async fn dispatch(apps: &[App], channels: &Arc<Channels>, mails: &Arc<Mutex<Vec<Mail>>>, want: usize, secs: u64) {
+pub(crate) async fn dispatch(
+    apps: &[App],
+    channels: &Arc<Channels>,
+    mails: &Arc<Mutex<Vec<Mail>>>,
+    want: usize,
+    secs: u64,
+) {
     let config = DispatcherConfig { poll: Duration::from_millis(50), ..Default::default() };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let tasks: Vec<_> = apps
@@ -96,7 +102,7 @@ async fn dispatch(apps: &[App], channels: &Arc<Channels>, mails: &Arc<Mutex<Vec<
     }
 }
 
-fn subjects(mails: &Arc<Mutex<Vec<Mail>>>) -> Vec<String> {
+pub(crate) fn subjects(mails: &Arc<Mutex<Vec<Mail>>>) -> Vec<String> {
     mails.lock().unwrap().iter().map(|m| m.header("Subject").unwrap_or_default()).collect()
 }
 

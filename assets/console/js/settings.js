@@ -1,4 +1,5 @@
-// Settings: the caller's subscription per alert type (on/off and channels).
+// Settings: the caller's subscription per alert type (on/off, channels, and
+// whether email and SMS come at once or in an hourly or daily digest).
 // A type without a saved subscription is delivered in the app only. A
 // channel the server has not set up (GET /channels), or SMS without a phone
 // number, cannot be chosen, and the page says why. The Account section shows
@@ -41,7 +42,7 @@ import {
 export const needs = 'alerts.read';
 export const title = 'settings';
 
-const DEFAULT = { is_enabled: true, delivery_channels: ['in_app'] };
+const DEFAULT = { is_enabled: true, delivery_channels: ['in_app'], delivery_mode: 'instant', daily_at: null };
 const CHANNELS = {
   email: { name: 'Email', setting: 'ALERTS_SMTP_URL' },
   sms: { name: 'SMS', setting: 'ALERTS_SMS_URL' },
@@ -143,19 +144,38 @@ function card(type, subscription) {
   form.querySelector('legend').textContent = typeLabel(type);
   const message = form.querySelector('.form-status');
   const say = (text, isError) => setStatus(message, text, isError);
+  const digestError = form.querySelector('.digest .field-error');
+  digestError.id = `digest-error-${type}`;
+  for (const input of form.querySelectorAll('.digest input')) {
+    input.setAttribute('aria-describedby', digestError.id);
+  }
+  clearErrorsOnInput(form);
   fill(form, subscription);
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    clearFieldErrors(form);
+    const mode = form.querySelector('input[name=delivery_mode]:checked')?.value ?? 'instant';
     const body = {
       is_enabled: form.elements.is_enabled.checked,
       delivery_channels: [...form.querySelectorAll('input[name=channel]:checked')].map((input) => input.value),
+      delivery_mode: mode,
     };
+    if (mode === 'daily') body.daily_at = form.elements.daily_at.value;
     try {
       fill(form, await api('PUT', `/api/v1/alerts/subscriptions/${type}`, body));
       say('Saved.');
     } catch (err) {
-      say(err.message, true);
+      const { field, message } = splitDetail(err.message);
+      if (field === 'delivery_mode' || field === 'daily_at') {
+        const text = message.includes('urgent')
+          ? `${typeLabel(type)} alerts are marked urgent by your organisation: they always come at once, never in a digest.`
+          : sentence(message);
+        showFieldError(field === 'daily_at' ? form.elements.daily_at : form.querySelector('input[name=delivery_mode]:checked'), text);
+        say('Not saved: see the digest choice.', true);
+      } else {
+        say(err.message, true);
+      }
     }
   });
 
@@ -172,13 +192,18 @@ function card(type, subscription) {
 }
 
 function fill(form, subscription) {
-  const { is_enabled, delivery_channels } = subscription ?? DEFAULT;
+  const { is_enabled, delivery_channels, delivery_mode, daily_at } = { ...DEFAULT, ...subscription };
   form.elements.is_enabled.checked = is_enabled;
   for (const input of form.querySelectorAll('input[name=channel]')) {
     input.checked = delivery_channels.includes(input.value);
   }
+  for (const input of form.querySelectorAll('input[name=delivery_mode]')) {
+    input.checked = input.value === delivery_mode;
+  }
+  if (daily_at) form.elements.daily_at.value = daily_at;
+  const digest = { hourly: ' · hourly digest', daily: ` · daily digest at ${daily_at}` }[delivery_mode] ?? '';
   form.querySelector('.sub-state').textContent = subscription
-    ? `Saved ${formatDateTime(subscription.updated_at)}`
+    ? `Saved ${formatDateTime(subscription.updated_at)}${digest}`
     : 'Default: in the app only';
   form.querySelector('.reset').disabled = !subscription;
   markChannels(form);

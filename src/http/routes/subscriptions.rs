@@ -9,7 +9,7 @@ use crate::domain::views::Subscription;
 use crate::domain::{App, subscriptions};
 use crate::http::error::ApiResult;
 use crate::http::extract::{AlertsRead, Authorized, Json, Path};
-use crate::http::openapi::{AlertType, Channel, ErrorBody};
+use crate::http::openapi::{AlertType, Channel, DeliveryMode, ErrorBody};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(put, delete))
@@ -37,6 +37,13 @@ pub struct PutSubscription {
     is_enabled: bool,
     #[schema(value_type = Vec<Channel>)]
     delivery_channels: Vec<String>,
+    /// `instant` (default), `hourly` or `daily` (then `daily_at` is required)
+    #[serde(default)]
+    #[schema(value_type = Option<DeliveryMode>)]
+    delivery_mode: Option<String>,
+    /// `HH:MM` in the caller's zone, for `daily`
+    #[serde(default)]
+    daily_at: Option<String>,
 }
 
 /// Creates or replaces the caller's subscription to one alert type.
@@ -44,7 +51,7 @@ pub struct PutSubscription {
     request_body = PutSubscription, security(("bearer" = [])), responses(
     (status = 200, body = Subscription),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-    (status = 422, description = "Unknown alert type or channel", body = ErrorBody),
+    (status = 422, description = "Unknown alert type, channel or delivery mode; a digest of an urgent type", body = ErrorBody),
 ))]
 async fn put(
     Authorized { principal, .. }: Authorized<AlertsRead>,
@@ -52,8 +59,13 @@ async fn put(
     Path(alert_type): Path<String>,
     Json(body): Json<PutSubscription>,
 ) -> ApiResult<axum::Json<Subscription>> {
-    let sub =
-        subscriptions::put(&app, principal.staff_id()?, &alert_type, body.is_enabled, body.delivery_channels).await?;
+    let change = subscriptions::SubscriptionChange {
+        is_enabled: body.is_enabled,
+        delivery_channels: body.delivery_channels,
+        delivery_mode: body.delivery_mode,
+        daily_at: body.daily_at,
+    };
+    let sub = subscriptions::put(&app, principal.staff_id()?, &alert_type, change).await?;
     Ok(axum::Json(sub))
 }
 

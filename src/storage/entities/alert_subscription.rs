@@ -9,6 +9,10 @@ pub struct Model {
     pub alert_type: String,
     pub is_enabled: bool,
     pub delivery_channels: Json,
+    /// `instant`, `hourly` or `daily` (email and SMS; in-app is always instant)
+    pub delivery_mode: String,
+    /// `HH:MM` in the person's zone, for `daily`
+    pub daily_at: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }

@@ -26,6 +26,8 @@ pub struct Model {
     pub summary_until: Option<chrono::DateTime<chrono::Utc>>,
     /// The summary row whose message carried this one.
     pub carried_by: Option<i64>,
+    /// Why it was put off: `quiet_hours`, or the digest it waits for (`hourly`, `daily`).
+    pub deferred_for: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
