@@ -264,7 +264,8 @@ async fn start_sends(
                         .and_then(|id| complaints.get(&id))
                         .cloned()
                         .filter(|_| alert.resource_type.as_deref() == Some("complaint")),
-                    alert: alert.clone().into(),
+                    // A team reads times in the organisation's zone.
+                    alert: Alert::from(alert.clone()).in_zone(app.time_zone),
                 },
             ),
             None => Message::Person(
@@ -272,7 +273,7 @@ async fn start_sends(
                 Notification {
                     delivery_id: row.id,
                     ack_url,
-                    alert: alert.clone().into(),
+                    alert: Alert::from(alert.clone()).in_zone(zone),
                     recipient: Recipient {
                         staff_id: person.id,
                         full_name: person.full_name.clone(),

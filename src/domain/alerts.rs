@@ -2,6 +2,7 @@
 //! scoped to the caller; another's alert is "not found", never "forbidden".
 use std::sync::Arc;
 
+use chrono_tz::Tz;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
@@ -85,12 +86,13 @@ pub fn validate_filter(filter: &InboxFilter) -> DomainResult<()> {
     Ok(())
 }
 
-pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging) -> DomainResult<AlertPage> {
+/// A page of the caller's inbox, read in `zone` (the times alert messages name).
+pub async fn list(app: &App, staff_id: i64, zone: Tz, filter: InboxFilter, paging: Paging) -> DomainResult<AlertPage> {
     validate_filter(&filter)?;
     let now = app.clock.now();
     let (offset, size) = (paging.offset(), paging.page_size);
     let within_head = filter.is_empty() && offset.saturating_add(size) <= HEAD_ROWS;
-    let head = head(app, staff_id, within_head).await?;
+    let head = head(app, staff_id, zone, within_head).await?;
     let (alerts, total) = match (&head.newest, &head.newest_json) {
         (Some(newest), Some(json)) if within_head && offset == 0 && size as usize >= newest.len() => {
             (PageAlerts::Serialized(json.clone()), head.counts.live)
@@ -102,11 +104,11 @@ pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging)
         }
         _ if filter.is_empty() => {
             let rows = storage::alerts::inbox_rows(&app.db, staff_id, now, &filter, offset, size).await?;
-            (PageAlerts::Rows(views::all(rows)), head.counts.live)
+            (PageAlerts::Rows(in_zone(rows, zone)), head.counts.live)
         }
         _ => {
             let (rows, total) = storage::alerts::inbox_page(&app.db, staff_id, now, &filter, offset, size).await?;
-            (PageAlerts::Rows(views::all(rows)), total)
+            (PageAlerts::Rows(in_zone(rows, zone)), total)
         }
     };
     Ok(AlertPage {
@@ -119,13 +121,20 @@ pub async fn list(app: &App, staff_id: i64, filter: InboxFilter, paging: Paging)
     })
 }
 
+/// Rows as views read in `zone`.
+fn in_zone(rows: Vec<storage::entities::alert::Model>, zone: Tz) -> Vec<Alert> {
+    rows.into_iter().map(|row| Alert::from(row).in_zone(zone)).collect()
+}
+
 pub async fn unread_count(app: &App, staff_id: i64) -> DomainResult<u64> {
-    Ok(head(app, staff_id, false).await?.counts.unread)
+    Ok(head(app, staff_id, app.time_zone, false).await?.counts.unread)
 }
 
 /// The caller's counts (and, `with_rows`, newest alerts), from the cache
 /// when it has them, else from the database into the cache.
-async fn head(app: &App, staff_id: i64, with_rows: bool) -> DomainResult<InboxHead> {
+/// The cached head of `staff_id`'s inbox (its rows read in `zone`: the
+/// owner's, the only reader; a change of zone is an event that drops it).
+async fn head(app: &App, staff_id: i64, zone: Tz, with_rows: bool) -> DomainResult<InboxHead> {
     let cache = &app.events.inbox_cache;
     let now = app.clock.now();
     let (cached, generation) = cache.lookup(staff_id, now);
@@ -140,8 +149,7 @@ async fn head(app: &App, staff_id: i64, with_rows: bool) -> DomainResult<InboxHe
     };
     let (newest, newest_json) = if with_rows {
         let all = InboxFilter::default();
-        let rows: Vec<Alert> =
-            views::all(storage::alerts::inbox_rows(&app.db, staff_id, now, &all, 0, HEAD_ROWS).await?);
+        let rows = in_zone(storage::alerts::inbox_rows(&app.db, staff_id, now, &all, 0, HEAD_ROWS).await?, zone);
         let json = serde_json::value::to_raw_value(&rows).ok().map(Arc::from);
         (Some(rows.into()), json)
     } else {

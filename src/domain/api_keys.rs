@@ -176,5 +176,6 @@ pub async fn authenticate(app: &App, secret: &str, address: &str) -> DomainResul
         role: "api_key".into(),
         permissions: permissions_of(&row),
         sessions: Default::default(),
+        time_zone: None,
     }))
 }

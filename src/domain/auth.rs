@@ -90,6 +90,8 @@ pub struct Principal {
     pub permissions: Vec<String>,
     /// A staff member's sessions that ended before their tokens expired.
     pub sessions: Sessions,
+    /// The zone a staff member chose to read times in; none: the organisation's.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 /// Which of a staff member's unexpired tokens are no longer accepted.
@@ -119,6 +121,11 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl Principal {
+    /// The zone this caller reads times in.
+    pub fn zone(&self, organisation: chrono_tz::Tz) -> chrono_tz::Tz {
+        self.time_zone.unwrap_or(organisation)
+    }
+
     /// The staff member calling; an API key acts as no staff member: it owns
     /// no inbox, subscriptions or identity, so what needs one is forbidden.
     pub fn staff_id(&self) -> DomainResult<i64> {
@@ -321,6 +328,7 @@ pub async fn load_principal(app: &App, staff_id: i64) -> DomainResult<Arc<Princi
         kept: staff.kept_session,
         signed_out: storage::sessions::signed_out_of(&app.db, staff_id, app.clock.now()).await?,
     };
+    let time_zone = staff.time_zone.as_deref().and_then(|z| z.parse().ok());
     let principal = Arc::new(Principal {
         actor: Actor::Staff(staff_id),
         email: staff.email,
@@ -328,6 +336,7 @@ pub async fn load_principal(app: &App, staff_id: i64) -> DomainResult<Arc<Princi
         role,
         permissions,
         sessions,
+        time_zone,
     });
     app.events.principals.remember(principal.clone());
     Ok(principal)

@@ -112,7 +112,10 @@ impl EventBus {
     fn invalidate(&self, event: &StaffEvent) {
         self.inbox_cache.invalidate(event);
         match event.change {
-            Change::AccessRevoked | Change::SessionsChanged => self.principals.forget(event.staff_id),
+            // A changed zone is part of who they are (the times they read).
+            Change::AccessRevoked | Change::SessionsChanged | Change::PreferencesChanged => {
+                self.principals.forget(event.staff_id)
+            }
             // Events may have been missed (the cross-instance link was down).
             Change::Resync if event.staff_id == StaffEvent::EVERYONE => self.principals.clear(),
             _ => {}

@@ -43,6 +43,52 @@ pub struct Alert {
     pub snoozed_until: Option<DateTime<Utc>>,
 }
 
+impl Alert {
+    /// The alert as a reader in `zone` reads it: the due times its message
+    /// names (written in UTC, or in the SLA calendar's zone) in `zone`, with
+    /// the zone's name. The timestamps stay UTC (SPEC 10).
+    pub fn in_zone(mut self, zone: chrono_tz::Tz) -> Alert {
+        if let Some(message) = times_in_zone(&self.message, self.alert_metadata.as_ref(), zone) {
+            self.message = message;
+        }
+        self
+    }
+}
+
+/// `message` with the due times of `metadata` (`sla_deadline`,
+/// `first_response_due_at`) rewritten from how the engine wrote them
+/// ("2026-12-07 09:40 UTC", or the calendar's "Mon 7 Dec 2026 10:40
+/// Europe/Berlin") into `zone` ("Mon 7 Dec 2026 04:40 America/New_York");
+/// `None` when nothing changes.
+pub fn times_in_zone(message: &str, metadata: Option<&Value>, zone: chrono_tz::Tz) -> Option<String> {
+    use chrono_tz::Tz;
+    let metadata = metadata?;
+    let local = |t: DateTime<Utc>, z: Tz| format!("{} {}", t.with_timezone(&z).format("%a %-d %b %Y %H:%M"), z.name());
+    // The zones the message names (a calendar's), besides UTC; a message names one at most, in practice.
+    let zones: Vec<Tz> = message
+        .split_whitespace()
+        .filter(|word| word.contains('/'))
+        .filter_map(|word| word.trim_end_matches(['.', ',', ';', ')', '\'', '"']).parse::<Tz>().ok())
+        .filter(|z| *z != zone)
+        .take(2)
+        .collect();
+    let mut out = message.to_owned();
+    for key in ["sla_deadline", "first_response_due_at"] {
+        let Some(due) = metadata.get(key).and_then(Value::as_str).and_then(|t| t.parse::<DateTime<Utc>>().ok()) else {
+            continue;
+        };
+        let reader = if zone == Tz::UTC { due.format("%Y-%m-%d %H:%M UTC").to_string() } else { local(due, zone) };
+        let utc = due.format("%Y-%m-%d %H:%M UTC").to_string();
+        if utc != reader {
+            out = out.replace(&utc, &reader);
+        }
+        for written in &zones {
+            out = out.replace(&local(due, *written), &reader);
+        }
+    }
+    (out != message).then_some(out)
+}
+
 /// A staff member named in another row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StaffRef {
@@ -250,4 +296,38 @@ impl From<notification_delivery::Model> for Delivery {
 /// `Vec<Model>` to `Vec<View>`.
 pub fn all<M, V: From<M>>(rows: Vec<M>) -> Vec<V> {
     rows.into_iter().map(V::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn due_times_in_a_message_are_read_in_the_readers_zone() {
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        let new_york: chrono_tz::Tz = "America/New_York".parse().unwrap();
+        let meta = json!({"sla_deadline": "2026-12-07T09:40:00Z"});
+        let utc =
+            "Complaint #7 \"Router\" (high, unassigned) missed its SLA deadline of 2026-12-07 09:40 UTC by 5 min.";
+        assert_eq!(
+            times_in_zone(utc, Some(&meta), berlin).as_deref(),
+            Some(
+                "Complaint #7 \"Router\" (high, unassigned) missed its SLA deadline of Mon 7 Dec 2026 10:40 Europe/Berlin by 5 min."
+            )
+        );
+        assert_eq!(times_in_zone(utc, Some(&meta), chrono_tz::Tz::UTC), None, "a UTC reader reads it as written");
+        // Written in the calendar's zone: read in the reader's.
+        let calendar =
+            "Complaint #7 (high, unassigned) is due in 1 h 20 min of working time, Mon 7 Dec 2026 10:40 Europe/Berlin.";
+        assert_eq!(
+            times_in_zone(calendar, Some(&meta), new_york).as_deref(),
+            Some(
+                "Complaint #7 (high, unassigned) is due in 1 h 20 min of working time, Mon 7 Dec 2026 04:40 America/New_York."
+            )
+        );
+        assert_eq!(times_in_zone(calendar, Some(&meta), berlin), None, "the reader's own zone");
+        assert_eq!(times_in_zone("No times here.", Some(&json!({})), berlin), None);
+        assert_eq!(times_in_zone(utc, None, berlin), None);
+    }
 }

@@ -304,7 +304,46 @@ async fn live_push_is_silent_in_quiet_hours(backend: Backend) {
     assert_eq!(created("Loud").await["silent"], false);
 }
 
+/// Alert messages name their due time in the reader's zone, with its name,
+/// in the inbox, one alert and the live push; the stored text and the
+/// timestamps stay UTC.
+async fn alert_messages_are_read_in_the_readers_zone(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (id, token) = app.staff("zone@example.com", "agent").await;
+    let prefs = json!({"time_zone": "America/New_York"});
+    assert_eq!(put_prefs(&app, &token, prefs).await.0, 200);
+    let mut ws = ws_connect(&app.base, &token).await;
+    assert_eq!(ws_next(&mut ws, 5).await["type"], "unread_count");
+    let deadline = Utc.with_ymd_and_hms(2031, 7, 1, 16, 30, 0).unwrap();
+    app.complaint(json!({"title": "Zones", "customer_name": "x", "priority": "critical",
+                         "assigned_to_staff_id": id, "sla_deadline": deadline.to_rfc3339()}))
+        .await;
+    let pushed = loop {
+        let message = ws_next(&mut ws, 5).await;
+        if message["type"] == "alert.created" {
+            break message["alert"].clone();
+        }
+    };
+    let local = "Tue 1 Jul 2031 12:30 America/New_York";
+    let (_, page) = app.get("/api/v1/alerts", &token).await;
+    let listed = page["alerts"][0].clone();
+    let (_, one) = app.get(&format!("/api/v1/alerts/{}", listed["id"]), &token).await;
+    for (what, alert) in [("pushed", &pushed), ("listed", &listed), ("read", &one)] {
+        let message = alert["message"].as_str().unwrap_or_default();
+        assert!(message.contains(local) && !message.contains("UTC"), "{what}: {message} {}", alert["alert_metadata"]);
+        let due: DateTime<Utc> = alert["alert_metadata"]["sla_deadline"].as_str().unwrap_or_default().parse().unwrap();
+        assert_eq!(due, deadline, "{what}: timestamps stay UTC");
+    }
+    let stored = convergeai_alerts::storage::alerts::by_id(&app.app.db, listed["id"].as_i64().unwrap()).await.unwrap();
+    assert!(stored.unwrap().message.contains("2031-07-01 16:30 UTC"), "the stored text is UTC");
+    // Back to the organisation's zone (UTC): the message as written.
+    assert_eq!(put_prefs(&app, &token, json!({"time_zone": null})).await.0, 200);
+    let (_, page) = app.get("/api/v1/alerts", &token).await;
+    assert!(page["alerts"][0]["message"].as_str().unwrap_or_default().contains("2031-07-01 16:30 UTC"), "{page}");
+}
+
 on_all_backends!(
+    alert_messages_are_read_in_the_readers_zone,
     preferences_get_put_and_refusals,
     quiet_hours_defer_to_one_summary,
     quiet_hours_each_goes_one_by_one,

@@ -108,7 +108,8 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> ApiResult<axum::Json<alerts::AlertPage>> {
     let (filter, paging) = query.into_parts()?;
-    Ok(axum::Json(alerts::list(&app, principal.staff_id()?, filter, paging).await?))
+    let zone = principal.zone(app.time_zone);
+    Ok(axum::Json(alerts::list(&app, principal.staff_id()?, zone, filter, paging).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -156,7 +157,7 @@ async fn get_one(
     State(app): State<App>,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<Alert>> {
-    Ok(axum::Json(alerts::get(&app, principal.staff_id()?, id).await?))
+    Ok(axum::Json(alerts::get(&app, principal.staff_id()?, id).await?.in_zone(principal.zone(app.time_zone))))
 }
 
 /// Marks an alert read; the first `read_at` is kept.
@@ -203,7 +204,8 @@ async fn snooze(
     Path(id): Path<i64>,
     Json(body): Json<SnoozeRequest>,
 ) -> ApiResult<axum::Json<Alert>> {
-    Ok(axum::Json(snooze::snooze(&app, principal.staff_id()?, id, body).await?))
+    let alert = snooze::snooze(&app, principal.staff_id()?, id, body).await?;
+    Ok(axum::Json(alert.in_zone(principal.zone(app.time_zone))))
 }
 
 /// Wakes a snoozed alert now: back in the inbox, unread. An alert not snoozed is returned as it is.
@@ -216,7 +218,8 @@ async fn wake(
     State(app): State<App>,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::Json<Alert>> {
-    Ok(axum::Json(snooze::wake_now(&app, principal.staff_id()?, id).await?))
+    let alert = snooze::wake_now(&app, principal.staff_id()?, id).await?;
+    Ok(axum::Json(alert.in_zone(principal.zone(app.time_zone))))
 }
 
 /// Acknowledges the alert's event for all its recipients (each of their

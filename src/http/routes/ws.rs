@@ -161,7 +161,7 @@ async fn run_feed(app: &App, session: &Session, socket: &mut WebSocket) {
                     }
                     Ok(event) if event.concerns(me) => {
                         let silent = quiet.until(app.clock.now()).is_some();
-                        if push(app, me, &event, silent, socket).await.is_err() {
+                        if push(app, me, &event, silent, quiet.zone, socket).await.is_err() {
                             break 'conn Exit::Slow;
                         }
                     }
@@ -216,11 +216,20 @@ async fn quiet_of(app: &App, me: i64) -> Quiet {
     }
 }
 
-async fn push(app: &App, me: i64, event: &StaffEvent, silent: bool, socket: &mut WebSocket) -> Result<(), ()> {
+/// Sends one event to the person's socket, its alert read in their `zone`, then the fresh unread count.
+async fn push(
+    app: &App,
+    me: i64,
+    event: &StaffEvent,
+    silent: bool,
+    zone: chrono_tz::Tz,
+    socket: &mut WebSocket,
+) -> Result<(), ()> {
+    let read = |alert: &crate::domain::views::Alert| alert.clone().in_zone(zone);
     let message = match &event.change {
-        Change::Created { alert } => Some(json!({"type": "alert.created", "alert": alert, "silent": silent})),
-        Change::Updated { alert } => Some(json!({"type": "alert.updated", "alert": alert})),
-        Change::Woken { alert } => Some(json!({"type": "alert.created", "alert": alert, "woken": true})),
+        Change::Created { alert } => Some(json!({"type": "alert.created", "alert": read(alert), "silent": silent})),
+        Change::Updated { alert } => Some(json!({"type": "alert.updated", "alert": read(alert)})),
+        Change::Woken { alert } => Some(json!({"type": "alert.created", "alert": read(alert), "woken": true})),
         Change::ReadAll { updated } => Some(json!({"type": "alert.updated", "read_all": true, "updated": updated})),
         Change::Resync | Change::AccessRevoked | Change::SessionsChanged | Change::PreferencesChanged => None,
     };
