@@ -88,6 +88,14 @@ const INSERT_ROWS: i64 = 1000;
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    // Per-statement timings of a wake batch: RUST_LOG=convergeai_alerts::storage::alerts=debug.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     if args.race && args.redis_url.is_none() {
         bail!("--race needs --redis-url (the second instance)");
     }

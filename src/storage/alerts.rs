@@ -406,6 +406,8 @@ pub async fn wake(
     use sea_orm::QueryTrait;
     use sea_orm::sea_query::{LockBehavior, LockType};
     let dialect = super::dialect::Dialect::of(db)?;
+    let timer = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(step, elapsed_ms = timer.elapsed().as_millis() as u64, "snooze wake");
     let txn = super::begin_write(db).await?;
     let mut select = Query::select();
     select.column(Column::Id).from(Entity).limit(limit);
@@ -426,12 +428,14 @@ pub async fn wake(
     let rows = txn.query_all_raw(super::dialect::portable(dialect.backend().build(&select))).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<_, _>>()?;
     let mut woke = Woke { count: ids.len(), alerts: Vec::new(), owners: Vec::new() };
+    lap("claim");
     if ids.is_empty() {
         txn.commit().await?;
         return Ok(woke);
     }
     let update = wake_update(now).filter(Column::Id.is_in(ids.iter().copied())).build(dialect.backend());
     txn.execute_raw(super::dialect::portable(update)).await?;
+    lap("update");
     if ids.len() <= full_rows {
         woke.alerts = Entity::find().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id).all(&txn).await?;
     } else {
@@ -445,7 +449,9 @@ pub async fn wake(
             .all(&txn)
             .await?;
     }
+    lap("read back");
     txn.commit().await?;
+    lap("commit");
     Ok(woke)
 }
 
