@@ -30,7 +30,7 @@ build_release examples/snooze_bench --example snooze_bench
 # A private copy: another build into the same CARGO_TARGET_DIR must not swap it mid-run.
 BIN=$(mktemp "${TMPDIR:-/tmp}/snooze_bench.XXXXXX")
 trap 'rm -f "$BIN"' EXIT
-cp "$CARGO_TARGET_DIR/release/examples/snooze_bench" "$BIN"
+cp "$CARGO_TARGET_DIR/release/examples/snooze_bench" "$BIN" && chmod 755 "$BIN"
 say "source: HEAD $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git rev-parse --short HEAD 2>/dev/null || echo '?'), \
 $(cd "$ROOT" && GIT_OPTIONAL_LOCKS=0 git status --porcelain -- src 2>/dev/null | wc -l) changed file(s) under src/"
 say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); uptime:$(uptime | sed 's/.*up/ up/')"
