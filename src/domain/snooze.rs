@@ -19,6 +19,8 @@
 //!   locks what it wakes, so racing wakes (instances, the owner) wake each
 //!   alert once; each woken live alert is published as [`Change::Woken`].
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -30,7 +32,7 @@ use super::vocab::not_one_of;
 use super::{App, DomainError, DomainResult};
 use crate::storage::entities::alert;
 use crate::storage::migrations::CALENDAR_24X7;
-use crate::storage::{self, alerts::Wakes};
+use crate::storage::{self, alerts::Wakes, alerts::Woke};
 
 /// The nearest a snooze may end.
 pub const MIN_AHEAD: TimeDelta = TimeDelta::minutes(1);
@@ -38,7 +40,7 @@ pub const MIN_AHEAD: TimeDelta = TimeDelta::minutes(1);
 pub const MAX_AHEAD: TimeDelta = TimeDelta::days(30);
 /// Alerts one wake transaction takes.
 pub const BATCH: u64 = 5000;
-/// Beyond this many woken alerts at once, each person gets one resync
+/// Beyond this many woken alerts in one run, each person gets one resync
 /// instead of an event per alert (as the engine announces its alerts).
 const ANNOUNCE_ROWS: usize = 1000;
 /// New alerts created this little before the last run are looked at again
@@ -210,7 +212,9 @@ pub async fn wake_now(app: &App, staff_id: i64, id: i64) -> DomainResult<Alert> 
     let alert = super::alerts::get(app, staff_id, id).await?;
     if woke {
         let row = storage::alerts::owned(&app.db, staff_id, id).await?.ok_or_else(|| not_found(id))?;
-        announce(app, vec![row], now);
+        let mut told = Announcement::default();
+        told.add(Woke { count: 1, alerts: vec![row], owners: Vec::new() }, now);
+        told.publish(app);
     }
     Ok(alert)
 }
@@ -224,22 +228,35 @@ pub async fn tick(app: &App) -> DomainResult<u64> {
         None => now - LOOKBACK,
     };
     let mut woken = wake_due(app).await?;
+    let mut told = Announcement::default();
+    let superseded = wake_superseded(app, since, now, &mut told).await;
+    told.publish(app);
+    woken += superseded?;
+    storage::leases::set_watermark(&app.db, JOB, now).await?;
+    Ok(woken)
+}
+
+async fn wake_superseded(
+    app: &App,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    told: &mut Announcement,
+) -> DomainResult<u64> {
+    let mut woken = 0;
     loop {
         let ids = storage::alerts::superseded(&app.db, since, BATCH).await?;
         if ids.is_empty() {
-            break;
+            return Ok(woken);
         }
-        let rows = storage::alerts::wake(&app.db, Wakes::Ids(&ids), now, BATCH).await?;
-        let n = rows.len();
+        let woke = storage::alerts::wake(&app.db, Wakes::Ids(&ids), now, BATCH, told.room()).await?;
+        let n = woke.count;
         woken += n as u64;
-        announce(app, rows, now);
+        told.add(woke, now);
         // Fewer found than a batch, or none of them ours (a racing run holds them).
         if ids.len() < BATCH as usize || n == 0 {
-            break;
+            return Ok(woken);
         }
     }
-    storage::leases::set_watermark(&app.db, JOB, now).await?;
-    Ok(woken)
 }
 
 /// The job's name (its lease and watermark).
@@ -248,16 +265,23 @@ pub const JOB: &str = "snooze_wake";
 /// Wakes every snooze due now, a batch per transaction. Returns how many woke.
 pub async fn wake_due(app: &App) -> DomainResult<u64> {
     let now = app.clock.now();
-    let mut woken = 0;
-    loop {
-        let rows = storage::alerts::wake(&app.db, Wakes::Due, now, BATCH).await?;
-        let n = rows.len();
-        woken += n as u64;
-        announce(app, rows, now);
-        if n < BATCH as usize {
-            return Ok(woken);
+    let mut told = Announcement::default();
+    let woken = async {
+        let mut woken = 0;
+        loop {
+            let woke = storage::alerts::wake(&app.db, Wakes::Due, now, BATCH, told.room()).await?;
+            let n = woke.count;
+            woken += n as u64;
+            told.add(woke, now);
+            if n < BATCH as usize {
+                return Ok::<_, DomainError>(woken);
+            }
         }
     }
+    .await;
+    // What committed is told even if a later batch failed.
+    told.publish(app);
+    woken
 }
 
 /// Wakes every snoozed alert about a complaint (it changed hands).
@@ -267,31 +291,58 @@ pub async fn wake_complaint(app: &App, complaint_id: i64) -> DomainResult<u64> {
         return Ok(0);
     }
     let now = app.clock.now();
-    let mut woken = 0;
-    for chunk in ids.chunks(BATCH as usize) {
-        let rows = storage::alerts::wake(&app.db, Wakes::Ids(chunk), now, BATCH).await?;
-        woken += rows.len() as u64;
-        announce(app, rows, now);
+    let mut told = Announcement::default();
+    let woken = async {
+        let mut woken = 0;
+        for chunk in ids.chunks(BATCH as usize) {
+            let woke = storage::alerts::wake(&app.db, Wakes::Ids(chunk), now, BATCH, told.room()).await?;
+            woken += woke.count as u64;
+            told.add(woke, now);
+        }
+        Ok::<_, DomainError>(woken)
     }
-    Ok(woken)
+    .await;
+    told.publish(app);
+    woken
 }
 
-/// After commit: each woken live alert to its owner's connections on every
-/// instance (a resync per person beyond [`ANNOUNCE_ROWS`]). Dismissed or
-/// expired ones only lost their snooze: nobody sees them.
-fn announce(app: &App, woken: Vec<alert::Model>, now: DateTime<Utc>) {
-    let live: Vec<alert::Model> =
-        woken.into_iter().filter(|a| !a.is_dismissed && a.expires_at.is_none_or(|e| e > now)).collect();
-    if live.len() <= ANNOUNCE_ROWS {
-        for alert in live {
+/// What one wake run tells, after its commits: each woken live alert to its
+/// owner's connections on every instance, or beyond [`ANNOUNCE_ROWS`] one
+/// resync per owner for the whole run (one per owner per batch made every
+/// connection re-count its inbox once per batch). Dismissed or expired
+/// alerts only lost their snooze: nobody sees them.
+#[derive(Default)]
+struct Announcement {
+    alerts: Vec<alert::Model>,
+    owners: BTreeSet<i64>,
+    resync: bool,
+}
+
+impl Announcement {
+    /// How many woken rows the next batch may read back whole.
+    fn room(&self) -> usize {
+        if self.resync { 0 } else { ANNOUNCE_ROWS - self.alerts.len() }
+    }
+
+    fn add(&mut self, woke: Woke, now: DateTime<Utc>) {
+        // Whole rows: the batch fitted in `room`.
+        if !self.resync && woke.alerts.len() == woke.count {
+            let live = |a: &alert::Model| !a.is_dismissed && a.expires_at.is_none_or(|e| e > now);
+            self.alerts.extend(woke.alerts.into_iter().filter(live));
+            return;
+        }
+        // Too many to push one by one: a resync for each owner.
+        self.resync = true;
+        self.owners.extend(self.alerts.drain(..).map(|a| a.assigned_to_staff_id));
+        self.owners.extend(woke.owners);
+    }
+
+    fn publish(self, app: &App) {
+        for alert in self.alerts {
             let staff_id = alert.assigned_to_staff_id;
             app.events.publish(StaffEvent { staff_id, change: Change::Woken { alert: Box::new(alert.into()) } });
         }
-    } else {
-        let mut staff: Vec<i64> = live.iter().map(|a| a.assigned_to_staff_id).collect();
-        staff.sort_unstable();
-        staff.dedup();
-        for staff_id in staff {
+        for staff_id in self.owners {
             app.events.publish(StaffEvent { staff_id, change: Change::Resync });
         }
     }
@@ -321,6 +372,48 @@ mod tests {
         assert_eq!(Preset::parse("preset", "3h").ok(), Some(Preset::ThreeHours));
         let err = Preset::parse("preset", "2h").map_err(|e| e.to_string());
         assert_eq!(err, Err("preset: \"2h\" is not one of 1h, 3h, tomorrow, next_working_day".to_owned()));
+    }
+
+    fn row(id: i64, staff: i64, dismissed: bool) -> alert::Model {
+        alert::Model {
+            id,
+            alert_type: "sla_at_risk".into(),
+            severity: "warning".into(),
+            title: String::new(),
+            message: String::new(),
+            resource_type: None,
+            resource_id: None,
+            assigned_to_staff_id: staff,
+            is_read: false,
+            is_dismissed: dismissed,
+            alert_metadata: None,
+            created_at: DateTime::UNIX_EPOCH,
+            read_at: None,
+            dismissed_at: None,
+            expires_at: None,
+            event_id: None,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            acknowledged_by_name: None,
+            resolved_at: None,
+            escalation_step: 0,
+            ack_link_used_at: None,
+            snoozed_until: None,
+            snoozed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_run_tells_each_live_alert_or_one_resync_per_owner() {
+        let now = at("2027-01-11T10:00:00Z");
+        let mut told = Announcement::default();
+        told.add(Woke { count: 2, alerts: vec![row(1, 7, false), row(2, 8, true)], owners: Vec::new() }, now);
+        assert_eq!((told.alerts.iter().map(|a| a.id).collect::<Vec<_>>(), told.room()), (vec![1], ANNOUNCE_ROWS - 1));
+        // A batch too large for whole rows: the run turns to resyncs, the owners of the rows before included.
+        told.add(Woke { count: 5000, alerts: Vec::new(), owners: vec![8, 9] }, now);
+        told.add(Woke { count: 5000, alerts: Vec::new(), owners: vec![9, 10] }, now);
+        assert!(told.alerts.is_empty() && told.resync && told.room() == 0);
+        assert_eq!(told.owners.into_iter().collect::<Vec<_>>(), vec![7, 8, 9, 10]);
     }
 
     #[test]

@@ -401,15 +401,37 @@ pub enum Wakes<'a> {
     Ids(&'a [i64]),
 }
 
+/// What one wake transaction woke: the rows themselves when there were few
+/// enough to push one by one, else only whose live alerts they were.
+pub struct Woke {
+    /// How many alerts it woke (dismissed and expired ones included).
+    pub count: usize,
+    /// The woken alerts, when `count` was within the caller's `full_rows`.
+    pub alerts: Vec<Model>,
+    /// Else the owners of the live ones among them, once each.
+    pub owners: Vec<i64>,
+}
+
 /// Wakes up to `limit` snoozed alerts in one transaction: they lose their
 /// snooze, and the live ones become unread (`read_at`, the first read, is
 /// kept). Race-free: the rows are locked as they are chosen (PostgreSQL and
 /// MariaDB skip what a racing wake holds; SQLite has one writer, taken up
-/// front), so of racing wakes each alert is woken by one. Returns the woken alerts.
-pub async fn wake(db: &super::Db, which: Wakes<'_>, now: DateTime<Utc>, limit: u64) -> Result<Vec<Model>, DbErr> {
+/// front), so of racing wakes each alert is woken by one. Reads back the
+/// woken alerts if there are at most `full_rows` of them, else only their
+/// owners: decoding thousands of whole rows nobody is sent cost more than
+/// the update (docs/PERFORMANCE.md, "Waking snoozed alerts").
+pub async fn wake(
+    db: &super::Db,
+    which: Wakes<'_>,
+    now: DateTime<Utc>,
+    limit: u64,
+    full_rows: usize,
+) -> Result<Woke, DbErr> {
     use sea_orm::QueryTrait;
     use sea_orm::sea_query::{LockBehavior, LockType};
     let dialect = super::dialect::Dialect::of(db)?;
+    let timer = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(step, elapsed_ms = timer.elapsed().as_millis() as u64, "snooze wake");
     let txn = super::begin_write(db).await?;
     let mut select = Query::select();
     select.column(Column::Id).from(Entity).limit(limit);
@@ -429,15 +451,32 @@ pub async fn wake(db: &super::Db, which: Wakes<'_>, now: DateTime<Utc>, limit: u
     }
     let rows = txn.query_all_raw(super::dialect::portable(dialect.backend().build(&select))).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<_, _>>()?;
+    let mut woke = Woke { count: ids.len(), alerts: Vec::new(), owners: Vec::new() };
+    lap("claim");
     if ids.is_empty() {
         txn.commit().await?;
-        return Ok(Vec::new());
+        return Ok(woke);
     }
     let update = wake_update(now).filter(Column::Id.is_in(ids.iter().copied())).build(dialect.backend());
     txn.execute_raw(super::dialect::portable(update)).await?;
-    let woken = Entity::find().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id).all(&txn).await?;
+    lap("update");
+    if ids.len() <= full_rows {
+        woke.alerts = Entity::find().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id).all(&txn).await?;
+    } else {
+        woke.owners = Entity::find()
+            .select_only()
+            .column(Column::AssignedToStaffId)
+            .distinct()
+            .filter(Column::Id.is_in(ids))
+            .filter(not_ended(now))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+    }
+    lap("read back");
     txn.commit().await?;
-    Ok(woken)
+    lap("commit");
+    Ok(woke)
 }
 
 /// Wakes one of `staff_id`'s snoozed alerts now (unread, if live). Returns
