@@ -760,20 +760,30 @@ async fn channels_and_config(args: &Args, serve: &ServeConfig, log: &Log) -> Res
 
 // ---------------------------------------------------------------- digest mode
 
-/// Outbox rows in `statuses`.
-async fn rows_in(app: &App, statuses: &[&str]) -> Result<u64> {
+/// Outbox rows in `statuses` (with `digests`, the digest rows too).
+async fn rows_in(app: &App, statuses: &[&str], digests: bool) -> Result<u64> {
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
-    Ok(notification_delivery::Entity::find()
-        .filter(notification_delivery::Column::Status.is_in(statuses.iter().copied()))
-        .count(&app.db)
-        .await?)
+    let mut query = notification_delivery::Entity::find()
+        .filter(notification_delivery::Column::Status.is_in(statuses.iter().copied()));
+    if !digests {
+        query = query.filter(notification_delivery::Column::SummaryUntil.is_null());
+    }
+    Ok(query.count(&app.db).await?)
 }
 
-/// Polls until `done` holds, or nothing changed for `idle` (`false`).
-async fn poll_until(app: &App, log: &Log, idle: Duration, want_receipts: usize, open: &[&str]) -> Result<bool> {
+/// Polls until `want_receipts` arrived and no row (with `digests`: nor digest
+/// row) is left in `open`; `false` when nothing changed for `idle`.
+async fn poll_until(
+    app: &App,
+    log: &Log,
+    idle: Duration,
+    want_receipts: usize,
+    open: &[&str],
+    digests: bool,
+) -> Result<bool> {
     let (mut seen, mut since) = ((0usize, u64::MAX), Instant::now());
     loop {
-        let state = (log.count.load(Ordering::Acquire), rows_in(app, open).await?);
+        let state = (log.count.load(Ordering::Acquire), rows_in(app, open, digests).await?);
         if state.0 >= want_receipts && state.1 == 0 {
             return Ok(true);
         }
@@ -809,9 +819,10 @@ async fn run_digest(args: &Args, target: &Target) -> Result<bool> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let started = Instant::now();
     let task = tokio::spawn(dispatcher::run(app.clone(), channels, config.clone(), stopped));
-    let phase1_done = poll_until(&app, &log, idle, n, &["pending", "sending", "failed"]).await?;
+    // Phase 1: the digest rows wait (pending) for the window's end.
+    let phase1_done = poll_until(&app, &log, idle, n, &["pending", "sending", "failed"], false).await?;
     let phase1 = started.elapsed();
-    let deferred = rows_in(&app, &["deferred"]).await?;
+    let deferred = rows_in(&app, &["deferred"], false).await?;
     let ends: Vec<DateTime<Utc>> = notification_delivery::Entity::find()
         .filter(notification_delivery::Column::SummaryUntil.is_not_null())
         .all(&app.db)
@@ -824,7 +835,7 @@ async fn run_digest(args: &Args, target: &Target) -> Result<bool> {
     app.outbox_wakeup.notify_one();
     let second = Instant::now();
     let phase2_done =
-        poll_until(&app, &log, idle, n + agents.len(), &["pending", "sending", "failed", "deferred"]).await?;
+        poll_until(&app, &log, idle, n + agents.len(), &["pending", "sending", "failed", "deferred"], true).await?;
     let phase2 = second.elapsed();
     stop.send(true)?;
     task.await?;
