@@ -38,7 +38,8 @@ use crate::storage::{self, alerts::Wakes, alerts::Woke};
 pub const MIN_AHEAD: TimeDelta = TimeDelta::minutes(1);
 /// The farthest a snooze may end.
 pub const MAX_AHEAD: TimeDelta = TimeDelta::days(30);
-/// Alerts one wake transaction takes.
+/// Alerts one wake transaction takes (SQLite takes four times as many:
+/// `storage::alerts::wake`).
 pub const BATCH: u64 = 5000;
 /// Beyond this many woken alerts in one run, each person gets one resync
 /// instead of an event per alert (as the engine announces its alerts).

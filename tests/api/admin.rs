@@ -192,7 +192,20 @@ async fn subscriptions_upsert_list_delete(backend: Backend) {
     assert_eq!(list["subscriptions"].as_array().unwrap().len(), 1, "upsert, not a second row");
     let mut keys: Vec<&str> = list["subscriptions"][0].as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["alert_type", "created_at", "delivery_channels", "id", "is_enabled", "staff_id", "updated_at"]);
+    assert_eq!(
+        keys,
+        [
+            "alert_type",
+            "created_at",
+            "daily_at",
+            "delivery_channels",
+            "delivery_mode",
+            "id",
+            "is_enabled",
+            "staff_id",
+            "updated_at"
+        ]
+    );
     assert_eq!(
         app.get("/api/v1/alerts/subscriptions", &other).await.1,
         json!({"subscriptions": []}),

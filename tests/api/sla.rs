@@ -284,7 +284,12 @@ async fn business_clock_pauses_meets_and_retargets(backend: Backend) {
 async fn rules_fire_on_working_time_only(backend: Backend) {
     let app = spawn_app!(backend);
     let admin = app.admin_token().await;
-    let (agent_id, _) = app.staff("agent@example.com", "agent").await;
+    let (agent_id, agent_token) = app.staff("agent@example.com", "agent").await;
+    // The agent reads times in Berlin, the calendar's zone (SPEC 10: messages name times in the reader's zone).
+    let prefs = json!({"time_zone": "Europe/Berlin"});
+    let (status, body) =
+        app.send(reqwest::Method::PUT, "/api/v1/me/preferences", Some(&agent_token), Some(prefs)).await;
+    assert_eq!(status, 200, "{body}");
     let (_, cal) = post(&app, &admin, "/api/v1/sla/calendars", office()).await;
     policy(&app, &admin, &cal["id"], json!(["high"]), json!({"first_response_minutes": 30, "resolution_minutes": 120}))
         .await;
@@ -333,7 +338,7 @@ async fn rules_fire_on_working_time_only(backend: Backend) {
         let alert = inbox.iter().find(|a| a["alert_type"] == t).unwrap_or_else(|| panic!("no {t} in {inbox:?}"));
         alert["message"].as_str().unwrap().to_owned()
     };
-    // In business terms, in the calendar's own zone.
+    // In business terms, in the reader's zone (here the calendar's).
     let at_risk = message("sla_at_risk");
     assert!(at_risk.ends_with("is due in 24 min of working time, Mon 11 Jan 2027 10:00 Europe/Berlin."), "{at_risk}");
     let overdue = message("first_response_breach");
