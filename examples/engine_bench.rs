@@ -384,7 +384,12 @@ async fn create_indexed_copy(db: &Db, backend: DbBackend) -> Result<()> {
                 .await?;
             for row in rows {
                 let sql: String = row.try_get("", "sql")?;
-                let sql = sql.replace("\"alerts\"", "\"alerts_copy_idx\"").replace("\"idx_alerts_", "\"idx_copy_");
+                // Quoted by the schema builder, unquoted in hand-written DDL
+                // (the snooze indexes): SQLite's index names are per database.
+                let sql = sql
+                    .replace("\"alerts\"", "\"alerts_copy_idx\"")
+                    .replace(" ON alerts (", " ON alerts_copy_idx (")
+                    .replace("idx_alerts_", "idx_copy_");
                 db.execute_unprepared(&sql).await?;
             }
         }

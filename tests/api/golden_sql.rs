@@ -128,7 +128,7 @@ fn render(dialect: Dialect) -> Vec<(String, String)> {
         for (scope_name, scope) in [("all", Scope::All), ("one", Scope::Complaint(7)), ("changed", since)] {
             let statements = RuleStatements::build(dialect, &plan, "run-1", now(), scope).expect("recipients");
             let mut out = format!("-- The engine's statements for one {name} rule, scope {scope_name}.\n\n");
-            for (step, statement) in statements.render(0).expect("render") {
+            for (step, statement) in statements.render(0, &[101, 102]).expect("render") {
                 section(&mut out, &step, &statement);
             }
             files.push((format!("engine_{name}_{scope_name}.sql"), out));

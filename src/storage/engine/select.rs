@@ -249,6 +249,11 @@ pub(super) fn resource_type(sql: &mut Sql, plan: &RulePlan) -> String {
     sql.bind("resource_type", resource_type)
 }
 
+/// The table of the rule's resources (see [`resource_type`]).
+pub(super) fn resource_table(plan: &RulePlan) -> &'static str {
+    if matches!(plan.source, Source::Workload { .. }) { "staff" } else { "complaints" }
+}
+
 /// Which windows of the rule's alert type are over (a filter over
 /// `alerts w`): opened before the cutoff, or about a deadline or priority
 /// the complaint no longer has. It reads the open alerts of the type only

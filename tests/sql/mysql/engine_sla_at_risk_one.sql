@@ -9,9 +9,9 @@ SELECT w.id
   WHERE c.id = w.resource_id), ''))
   ORDER BY w.id;
 
--- begin_events0
--- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(7)), String(Some("sla_at_risk")), String(Some("complaint")), String(Some("sla_at_risk")), String(Some("complaint"))
-UPDATE (SELECT DISTINCT c.id AS rid
+-- event_resources
+-- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(7)), String(Some("sla_at_risk")), String(Some("complaint"))
+SELECT DISTINCT c.id AS rid
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -34,40 +34,21 @@ UPDATE (SELECT DISTINCT c.id AS rid
   FROM sla_points p
   WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id = ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp)) n STRAIGHT_JOIN alert_events ev ON ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id = n.rid SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL
-  WHERE NOT EXISTS (SELECT 1
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp);
+
+-- begin_events0
+-- values: String(Some("sla_at_risk")), String(Some("complaint"))
+UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
+  WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id IN (101, 102) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND o.resource_id = n.rid AND COALESCE(o.dedup_open, 0) = 1);
+  WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1);
 
 -- begin_events1
--- values: BigInt(Some(1)), String(Some("sla_at_risk")), String(Some("complaint")), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(7)), String(Some("sla_at_risk")), String(Some("complaint"))
-INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, x.rid, 1, ?, ?, 1, ?, 0
-  FROM (SELECT DISTINCT c.id AS rid
-  FROM complaints c LEFT
-  JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
-  JOIN (SELECT a.id AS owner, a.id AS rcp
-  FROM staff a
-  WHERE a.is_active = TRUE
-  UNION SELECT a.id, s.id
-  FROM staff a
-  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
-  WHERE a.is_active = TRUE
-  UNION SELECT a.id, r.id
-  FROM staff a
-  JOIN staff r ON r.is_active = TRUE
-  JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
-  WHERE a.is_active = TRUE
-  UNION SELECT 0, r.id
-  FROM staff r
-  JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
-  WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.sla_deadline > ? AND EXISTS (SELECT 1
-  FROM sla_points p
-  WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id = ? AND NOT EXISTS (SELECT 1
-  FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp)) x
-  WHERE TRUE
-  ORDER BY x.rid
+-- values: BigInt(Some(1)), String(Some("sla_at_risk")), String(Some("complaint")), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00))
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, r.id, 1, ?, ?, 1, ?, 0
+  FROM complaints r
+  WHERE r.id IN (101, 102)
+  ORDER BY r.id
   ON DUPLICATE KEY UPDATE event_open = alert_events.event_open;
 
 -- insert

@@ -13,9 +13,9 @@ SELECT w.id
   WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch) AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload')
   ORDER BY w.id;
 
--- begin_events0
--- values: String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), String(Some("staff"))
-UPDATE (SELECT DISTINCT a.id AS rid
+-- event_resources
+-- values: String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
+SELECT DISTINCT a.id AS rid
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
   WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT ch.id
@@ -41,43 +41,21 @@ UPDATE (SELECT DISTINCT a.id AS rid
   WHERE a.is_active = TRUE) m ON m.owner = a.id
   WHERE w.n > ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) n STRAIGHT_JOIN alert_events ev ON ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id = n.rid SET ev.event_open = NULL, ev.next_step = NULL, ev.next_step_at = NULL
-  WHERE NOT EXISTS (SELECT 1
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp);
+
+-- begin_events0
+-- values: String(Some("high_workload")), String(Some("staff"))
+UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
+  WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id IN (101, 102) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND o.resource_id = n.rid AND COALESCE(o.dedup_open, 0) = 1);
+  WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1);
 
 -- begin_events1
--- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00)), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
-INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, x.rid, 1, ?, ?, 1, ?, 0
-  FROM (SELECT DISTINCT a.id AS rid
-  FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
-  FROM complaints o
-  WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT ch.id
-  FROM (SELECT assigned_to_staff_id AS id
-  FROM complaints
-  WHERE sla_unchecked_since IS NOT NULL
-  UNION SELECT e.resource_id
-  FROM alerts e
-  WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch)
-  GROUP BY o.assigned_to_staff_id) w
-  JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
-  JOIN (SELECT a.id AS owner, a.id AS rcp
-  FROM staff a
-  WHERE a.is_active = TRUE
-  UNION SELECT a.id, s.id
-  FROM staff a
-  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
-  WHERE a.is_active = TRUE
-  UNION SELECT a.id, r.id
-  FROM staff a
-  JOIN staff r ON r.is_active = TRUE
-  JOIN roles ro ON ro.id = r.role_id AND ro.name IN (?)
-  WHERE a.is_active = TRUE) m ON m.owner = a.id
-  WHERE w.n > ? AND NOT EXISTS (SELECT 1
-  FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) x
-  WHERE TRUE
-  ORDER BY x.rid
+-- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00))
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, r.id, 1, ?, ?, 1, ?, 0
+  FROM staff r
+  WHERE r.id IN (101, 102)
+  ORDER BY r.id
   ON DUPLICATE KEY UPDATE event_open = alert_events.event_open;
 
 -- insert

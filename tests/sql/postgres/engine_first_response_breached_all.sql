@@ -8,10 +8,9 @@ UPDATE alerts AS w SET dedup_open = NULL
   FROM complaints c
   WHERE c.id = w.resource_id), ''));
 
--- begin_events0
--- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("first_response_breach")), String(Some("complaint")), String(Some("first_response_breach")), String(Some("complaint"))
-UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
-  FROM (SELECT DISTINCT c.id AS rid
+-- event_resources
+-- values: String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("first_response_breach")), String(Some("complaint"))
+SELECT DISTINCT c.id AS rid
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -32,38 +31,21 @@ UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at 
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
   WHERE c.status IN ($3, $4) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= $5 AND c.first_responded_at IS NULL AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = $6 AND o.resource_type = $7 AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp OFFSET 0) OFFSET 0) n
-  WHERE ev.resource_id = n.rid AND ev.event_open = 1 AND ev.alert_type = $8 AND ev.resource_type = $9 AND NOT EXISTS (SELECT 1
+  WHERE o.dedup_open = 1 AND o.alert_type = $6 AND o.resource_type = $7 AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp OFFSET 0);
+
+-- begin_events0
+-- values: String(Some("first_response_breach")), String(Some("complaint"))
+UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
+  WHERE ev.event_open = 1 AND ev.alert_type = $1 AND ev.resource_type = $2 AND ev.resource_id IN (101, 102) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND o.resource_id = n.rid AND COALESCE(o.dedup_open, 0) = 1 OFFSET 0);
+  WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1 OFFSET 0);
 
 -- begin_events1
--- values: BigInt(Some(1)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("first_response_breach")), String(Some("complaint"))
-INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, $2, $3, x.rid, 1, $4, CAST($5 AS json), 1, $6, 0
-  FROM (SELECT DISTINCT c.id AS rid
-  FROM complaints c LEFT
-  JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
-  JOIN (SELECT a.id AS owner, a.id AS rcp
-  FROM staff a
-  WHERE a.is_active = TRUE
-  UNION SELECT a.id, s.id
-  FROM staff a
-  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
-  WHERE a.is_active = TRUE
-  UNION SELECT a.id, r.id
-  FROM staff a
-  JOIN staff r ON r.is_active = TRUE
-  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($7)
-  WHERE a.is_active = TRUE
-  UNION SELECT 0, r.id
-  FROM staff r
-  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($8)
-  WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
-  WHERE c.status IN ($9, $10) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= $11 AND c.first_responded_at IS NULL AND NOT EXISTS (SELECT 1
-  FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = $12 AND o.resource_type = $13 AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp OFFSET 0)) x
-  WHERE TRUE
-  ORDER BY x.rid
+-- values: BigInt(Some(1)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z))
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, $2, $3, r.id, 1, $4, CAST($5 AS json), 1, $6, 0
+  FROM complaints r
+  WHERE r.id IN (101, 102)
+  ORDER BY r.id
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- insert

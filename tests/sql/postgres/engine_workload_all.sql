@@ -5,10 +5,9 @@
 UPDATE alerts AS w SET dedup_open = NULL
   WHERE w.dedup_open = 1 AND w.alert_type = $1 AND w.resource_type = $2 AND (w.created_at < $3 OR COALESCE(w.dedup_version, '') <> 'workload');
 
--- begin_events0
--- values: String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), String(Some("staff"))
-UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
-  FROM (SELECT DISTINCT a.id AS rid
+-- event_resources
+-- values: String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
+SELECT DISTINCT a.id AS rid
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
   WHERE o.status IN ($1, $2) AND o.assigned_to_staff_id IS NOT NULL
@@ -28,37 +27,21 @@ UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at 
   WHERE a.is_active = TRUE) m ON m.owner = a.id
   WHERE w.n > $4 AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = $5 AND o.resource_type = $6 AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp OFFSET 0) OFFSET 0) n
-  WHERE ev.resource_id = n.rid AND ev.event_open = 1 AND ev.alert_type = $7 AND ev.resource_type = $8 AND NOT EXISTS (SELECT 1
+  WHERE o.dedup_open = 1 AND o.alert_type = $5 AND o.resource_type = $6 AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp OFFSET 0);
+
+-- begin_events0
+-- values: String(Some("high_workload")), String(Some("staff"))
+UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
+  WHERE ev.event_open = 1 AND ev.alert_type = $1 AND ev.resource_type = $2 AND ev.resource_id IN (101, 102) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND o.resource_id = n.rid AND COALESCE(o.dedup_open, 0) = 1 OFFSET 0);
+  WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1 OFFSET 0);
 
 -- begin_events1
--- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
-INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, $2, $3, x.rid, 1, $4, CAST($5 AS json), 1, $6, 0
-  FROM (SELECT DISTINCT a.id AS rid
-  FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
-  FROM complaints o
-  WHERE o.status IN ($7, $8) AND o.assigned_to_staff_id IS NOT NULL
-  GROUP BY o.assigned_to_staff_id) w
-  JOIN staff a ON a.id = w.sid AND a.is_active = TRUE
-  JOIN (SELECT a.id AS owner, a.id AS rcp
-  FROM staff a
-  WHERE a.is_active = TRUE
-  UNION SELECT a.id, s.id
-  FROM staff a
-  JOIN staff s ON s.id = a.supervisor_id AND s.is_active = TRUE
-  WHERE a.is_active = TRUE
-  UNION SELECT a.id, r.id
-  FROM staff a
-  JOIN staff r ON r.is_active = TRUE
-  JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($9)
-  WHERE a.is_active = TRUE) m ON m.owner = a.id
-  WHERE w.n > $10 AND NOT EXISTS (SELECT 1
-  FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = $11 AND o.resource_type = $12 AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp OFFSET 0)) x
-  WHERE TRUE
-  ORDER BY x.rid
+-- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z))
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, $2, $3, r.id, 1, $4, CAST($5 AS json), 1, $6, 0
+  FROM staff r
+  WHERE r.id IN (101, 102)
+  ORDER BY r.id
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- insert

@@ -33,12 +33,13 @@ UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at 
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp)) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND COALESCE(o.dedup_open, 0) = 1);
+  WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1);
 
 -- begin_events1
 -- values: BigInt(Some(1)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("first_response_breach")), String(Some("complaint"))
-INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, x.rid, 1, ?, ?, 1, ?, 0
-  FROM (SELECT DISTINCT c.id AS rid
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, r.id, 1, ?, ?, 1, ?, 0
+  FROM complaints r
+  WHERE r.id IN (SELECT c.id AS rid
   FROM complaints c LEFT
   JOIN staff a ON a.id = c.assigned_to_staff_id AND a.is_active = TRUE
   JOIN (SELECT a.id AS owner, a.id AS rcp
@@ -59,8 +60,7 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   WHERE r.is_active = TRUE) m ON m.owner = COALESCE(a.id, 0)
   WHERE c.status IN (?, ?) AND c.sla_paused_since IS NULL AND c.first_response_due_at <= ? AND c.first_responded_at IS NULL AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp)) x
-  WHERE TRUE
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp))
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- insert

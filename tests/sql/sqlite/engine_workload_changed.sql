@@ -42,12 +42,13 @@ UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at 
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.event_id = ev.id AND COALESCE(o.dedup_open, 0) = 1);
+  WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1);
 
 -- begin_events1
 -- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
-INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, x.rid, 1, ?, ?, 1, ?, 0
-  FROM (SELECT DISTINCT a.id AS rid
+INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, r.id, 1, ?, ?, 1, ?, 0
+  FROM staff r
+  WHERE r.id IN (SELECT a.id AS rid
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
   WHERE o.status IN (?, ?) AND o.assigned_to_staff_id IS NOT NULL AND o.assigned_to_staff_id IN (SELECT ch.id
@@ -73,8 +74,7 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   WHERE a.is_active = TRUE) m ON m.owner = a.id
   WHERE w.n > ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp)) x
-  WHERE TRUE
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp))
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- insert
