@@ -359,7 +359,8 @@ async fn put_off(
         let until = person.until(now)?;
         Some((until, person.delivery == QuietDelivery::Summary, storage::deliveries::QUIET_HOURS))
     };
-    if !rows.iter().any(|r| put_off_until(r).is_some()) {
+    let put_off: Vec<_> = rows.iter().map(put_off_until).collect();
+    if put_off.iter().all(Option::is_none) {
         return Ok(rows);
     }
     let bypass: std::collections::HashSet<String> = crate::domain::rules::enabled_specs(app)
@@ -371,9 +372,9 @@ async fn put_off(
         .collect();
     let mut send = Vec::with_capacity(rows.len());
     let mut deferrals = Vec::new();
-    for row in rows {
+    for (row, until) in rows.into_iter().zip(put_off) {
         let urgent = alerts.get(&row.alert_id).is_some_and(|a| bypass.contains(&a.alert_type));
-        match put_off_until(&row).filter(|_| !urgent) {
+        match until.filter(|_| !urgent) {
             Some((until, summary, reason)) => deferrals.push(storage::deliveries::Deferral {
                 id: row.id,
                 alert_id: row.alert_id,
@@ -460,22 +461,15 @@ impl Outcomes {
         let others = std::mem::take(&mut self.others);
         let sent = std::mem::take(&mut self.sent);
         let carried = std::mem::take(&mut self.carried);
+        // One transaction: a summary and the rows it carried (or left out) are settled together or not at all.
         let written = async {
-            if carried.is_empty() {
-                for (id, status, error, next) in &others {
-                    storage::deliveries::mark_outcome(&app.db, *id, status, error, *next, now).await?;
-                }
-                return storage::deliveries::mark_sent(&app.db, &sent, now).await;
-            }
-            // A summary and the rows it carried (or left out) are settled together or not at all.
             let txn = storage::begin_write(&app.db).await?;
             for (id, status, error, next) in &others {
                 storage::deliveries::mark_outcome(&txn, *id, status, error, *next, now).await?;
             }
             storage::deliveries::mark_sent(&txn, &sent, now).await?;
             for (summary, ids) in &carried {
-                storage::deliveries::mark_carried(&txn, *summary, &ids.sent, now).await?;
-                storage::deliveries::mark_dropped(&txn, *summary, &ids.dropped, now).await?;
+                storage::deliveries::settle_carried(&txn, *summary, &ids.sent, &ids.dropped, now).await?;
             }
             txn.commit().await
         };

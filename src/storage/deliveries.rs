@@ -212,45 +212,32 @@ pub async fn carried(db: &impl ConnectionTrait, summaries: &[&delivery::Model]) 
     Ok(out)
 }
 
-/// Marks the rows a sent summary carried as sent by it.
-pub async fn mark_carried(
+/// Settles the deferred rows a summary carried: those it listed are `sent`
+/// by it; those it left out (their alert was acted on before it was sent)
+/// are `skipped` by it, and are not sent on their own either.
+pub async fn settle_carried(
     db: &impl ConnectionTrait,
     summary_id: i64,
-    ids: &[i64],
+    sent: &[i64],
+    dropped: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let dialect = Dialect::of(db)?;
-    for chunk in ids.chunks(super::BATCH_ROWS) {
-        let update = delivery::Entity::update_many()
-            .col_expr(D::Status, Expr::value("sent"))
-            .col_expr(D::SentAt, Expr::value(now))
-            .col_expr(D::CarriedBy, Expr::value(summary_id))
-            .col_expr(D::UpdatedAt, Expr::value(now))
+    for (ids, listed) in [(sent, true), (dropped, false)] {
+        for chunk in ids.chunks(super::BATCH_ROWS) {
+            let update = delivery::Entity::update_many()
+                .col_expr(D::CarriedBy, Expr::value(summary_id))
+                .col_expr(D::UpdatedAt, Expr::value(now));
+            let update = match listed {
+                true => update.col_expr(D::Status, Expr::value("sent")).col_expr(D::SentAt, Expr::value(now)),
+                false => update
+                    .col_expr(D::Status, Expr::value("skipped"))
+                    .col_expr(D::LastError, Expr::value("read or acted on before its summary was sent")),
+            }
             .filter(D::Id.is_in(chunk.iter().copied()))
             .filter(D::Status.eq("deferred"));
-        db.execute_raw(portable(update.build(dialect.backend()))).await?;
-    }
-    Ok(())
-}
-
-/// Marks the rows a summary left out (their alert was acted on before it
-/// was sent) as skipped by it: they are not sent on their own either.
-pub async fn mark_dropped(
-    db: &impl ConnectionTrait,
-    summary_id: i64,
-    ids: &[i64],
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let dialect = Dialect::of(db)?;
-    for chunk in ids.chunks(super::BATCH_ROWS) {
-        let update = delivery::Entity::update_many()
-            .col_expr(D::Status, Expr::value("skipped"))
-            .col_expr(D::LastError, Expr::value("read or acted on before its summary was sent"))
-            .col_expr(D::CarriedBy, Expr::value(summary_id))
-            .col_expr(D::UpdatedAt, Expr::value(now))
-            .filter(D::Id.is_in(chunk.iter().copied()))
-            .filter(D::Status.eq("deferred"));
-        db.execute_raw(portable(update.build(dialect.backend()))).await?;
+            db.execute_raw(portable(update.build(dialect.backend()))).await?;
+        }
     }
     Ok(())
 }
