@@ -17,6 +17,16 @@ pub const DEFAULT_CHANNEL: &str = "convergeai-alerts:events";
 /// Events queued for Redis while it is slow; beyond this they go out locally only.
 const QUEUE: usize = 10_000;
 
+/// An event on the channel, marked with the instance that published it
+/// (instances of an earlier version publish no mark: 0).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Envelope {
+    #[serde(flatten)]
+    event: StaffEvent,
+    #[serde(default)]
+    origin: u64,
+}
+
 struct RedisPublisher {
     queue: mpsc::Sender<StaffEvent>,
     bus: std::sync::Weak<EventBus>,
@@ -56,7 +66,9 @@ async fn publish_loop(
             event = pending.recv() => match event { Some(e) => e, None => return },
             _ = shutdown.changed() => return,
         };
-        let Ok(payload) = serde_json::to_string(&event) else { continue };
+        let envelope = Envelope { event, origin: bus.origin };
+        let Ok(payload) = serde_json::to_string(&envelope) else { continue };
+        let event = envelope.event;
         if conn.is_none() {
             conn = client.get_multiplexed_async_connection().await.ok();
         }
@@ -99,9 +111,11 @@ async fn subscribe_loop(
                     tokio::select! {
                         message = messages.next() => match message {
                             Some(m) => {
-                                let parsed = m.get_payload::<String>().ok().and_then(|p| serde_json::from_str::<StaffEvent>(&p).ok());
-                                if let Some(event) = parsed {
-                                    bus.deliver_local(event);
+                                let parsed = m.get_payload::<String>().ok().and_then(|p| serde_json::from_str::<Envelope>(&p).ok());
+                                match parsed {
+                                    Some(Envelope { event, origin }) if origin == bus.origin => bus.deliver_own(event),
+                                    Some(Envelope { event, .. }) => bus.deliver_local(event),
+                                    None => {}
                                 }
                             }
                             None => break,

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::auth::Principal;
 use super::events::{Change, StaffEvent};
-use super::inbox_cache::{HEAD_ROWS, InboxCounts, InboxHead};
+use super::inbox_cache::{HEAD_ROWS, HeadChange, InboxCounts, InboxHead, RowChange};
 use super::paging::Paging;
 use super::views::{self, Alert, Delivery};
 use super::vocab::{AlertType, Severity};
@@ -170,24 +170,58 @@ fn not_found(id: i64) -> DomainError {
 
 /// Marks read; the first read time is kept when it is read again.
 pub async fn mark_read(app: &App, staff_id: i64, id: i64) -> DomainResult<()> {
-    let changed = storage::alerts::mark_read(&app.db, staff_id, id, app.clock.now()).await?;
-    updated(app, staff_id, id, changed).await
-}
-
-/// Dismisses; `dismissed_at` is set once.
-pub async fn dismiss(app: &App, staff_id: i64, id: i64) -> DomainResult<()> {
-    let changed = storage::alerts::dismiss(&app.db, staff_id, id, app.clock.now()).await?;
-    updated(app, staff_id, id, changed).await
-}
-
-/// After a read or dismiss: 404 if the alert is not the caller's; a live
-/// `alert.updated` to the owner's connections if something changed.
-async fn updated(app: &App, staff_id: i64, id: i64, changed: bool) -> DomainResult<()> {
+    let now = app.clock.now();
+    let write = app.events.inbox_cache.begin_write(staff_id);
+    let changed = storage::alerts::mark_read(&app.db, staff_id, id, now).await?;
     let alert = get(app, staff_id, id).await?;
-    if changed {
-        app.events.publish(StaffEvent { staff_id, change: Change::Updated { alert: Box::new(alert) } });
+    if !changed {
+        write.finish(None);
+        return Ok(());
     }
+    let change = HeadChange {
+        unread: -i64::from(counted(&alert, now)),
+        live: 0,
+        row: RowChange::Read { alert_id: id, read_at: alert.read_at.unwrap_or(now) },
+    };
+    app.events.publish_write(
+        write,
+        change,
+        StaffEvent { staff_id, change: Change::Updated { alert: Box::new(alert) } },
+    );
     Ok(())
+}
+
+/// Dismisses; `dismissed_at` is set once. A snoozed alert dismissed stays
+/// out of the inbox, no longer snoozed.
+pub async fn dismiss(app: &App, staff_id: i64, id: i64) -> DomainResult<()> {
+    let now = app.clock.now();
+    let write = app.events.inbox_cache.begin_write(staff_id);
+    let before = get(app, staff_id, id).await?;
+    if !storage::alerts::dismiss(&app.db, staff_id, id, now).await? {
+        write.finish(None);
+        return Ok(());
+    }
+    let was_counted = counted(&before, now);
+    let change = HeadChange {
+        unread: -i64::from(was_counted && !before.is_read),
+        live: -i64::from(was_counted),
+        row: RowChange::Removed { alert_id: id },
+    };
+    let alert = Alert { is_dismissed: true, dismissed_at: Some(now), snoozed_until: None, ..before };
+    app.events.publish_write(
+        write,
+        change,
+        StaffEvent { staff_id, change: Change::Updated { alert: Box::new(alert) } },
+    );
+    Ok(())
+}
+
+/// Whether the inbox counts `alert` at `now`: live (not dismissed, not
+/// expired) and not snoozed (as `storage::alerts::live_counts` counts).
+fn counted(alert: &Alert, now: chrono::DateTime<chrono::Utc>) -> bool {
+    !alert.is_dismissed
+        && alert.expires_at.is_none_or(|e| e > now)
+        && alert.snoozed_until.is_none_or(|until| until <= now)
 }
 
 /// Marks every live unread alert of the caller read; returns how many changed.

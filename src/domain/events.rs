@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::auth::PrincipalCache;
-use super::inbox_cache::InboxCache;
+use super::inbox_cache::{HeadChange, InboxCache, InboxWrite};
 use super::views::Alert;
 
 /// Something happened to one staff member's alerts.
@@ -72,6 +72,9 @@ pub struct EventBus {
     pub inbox_cache: InboxCache,
     /// The same for who a staff member is and which of their sessions hold.
     pub principals: PrincipalCache,
+    /// This instance among those sharing events: what it published comes
+    /// back through Redis marked with it, and its caches already know.
+    pub origin: u64,
 }
 
 /// Events a slow subscriber may fall behind by before it is told it lagged.
@@ -84,6 +87,7 @@ impl Default for EventBus {
             remote: std::sync::RwLock::new(None),
             inbox_cache: InboxCache::default(),
             principals: PrincipalCache::default(),
+            origin: rand::random::<u64>() | 1,
         }
     }
 }
@@ -95,16 +99,35 @@ impl EventBus {
         // At once here, not only when Redis echoes it back: the caller's next
         // request must not see the count from before its own write.
         self.invalidate(&event);
+        self.send(event);
+    }
+
+    /// Publishes the event of a committed `write` whose effect on the inbox
+    /// is `change`: this instance's cached head is adjusted rather than
+    /// dropped (the other instances drop theirs).
+    pub fn publish_write(&self, write: InboxWrite<'_>, change: HeadChange, event: StaffEvent) {
+        debug_assert_eq!(write.staff_id(), event.staff_id);
+        write.finish(Some(&change));
+        self.send(event);
+    }
+
+    fn send(&self, event: StaffEvent) {
         let remote = self.remote.read().ok().and_then(|r| r.clone());
         match remote {
             Some(remote) => remote.publish(&event),
-            None => self.deliver_local(event),
+            None => self.deliver_own(event),
         }
     }
 
     /// Hands an event to this instance's connections.
     pub fn deliver_local(&self, event: StaffEvent) {
         self.invalidate(&event);
+        self.deliver_own(event);
+    }
+
+    /// Hands an event this instance published to its connections: its
+    /// caches already took it into account when it was published.
+    pub fn deliver_own(&self, event: StaffEvent) {
         let _ = self.local.send(Arc::new(event)); // no receivers: nobody is connected
     }
 

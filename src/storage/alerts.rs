@@ -278,41 +278,53 @@ pub async fn owned_with_window(
 
 /// Marks read, keeping the first `read_at`. Returns whether a row changed.
 pub async fn mark_read(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
-        .col_expr(Column::IsRead, Expr::value(true))
-        .col_expr(Column::ReadAt, Expr::value(now))
-        .filter(Column::Id.eq(id))
-        .filter(Column::AssignedToStaffId.eq(staff_id))
-        .filter(Column::IsRead.eq(false))
-        .exec(db)
-        .await?;
+    // Racing writes to one inbox may deadlock (MariaDB): the loser runs again.
+    let result = super::retrying(|| async {
+        Entity::update_many()
+            .col_expr(Column::IsRead, Expr::value(true))
+            .col_expr(Column::ReadAt, Expr::value(now))
+            .filter(Column::Id.eq(id))
+            .filter(Column::AssignedToStaffId.eq(staff_id))
+            .filter(Column::IsRead.eq(false))
+            .exec(db)
+            .await
+    })
+    .await?;
     Ok(result.rows_affected > 0)
 }
 
 /// Dismisses once. Returns whether a row changed.
 pub async fn dismiss(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
-        .col_expr(Column::IsDismissed, Expr::value(true))
-        .col_expr(Column::DismissedAt, Expr::value(now))
-        .col_expr(Column::SnoozedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(Column::SnoozedAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(Column::Id.eq(id))
-        .filter(Column::AssignedToStaffId.eq(staff_id))
-        .filter(Column::IsDismissed.eq(false))
-        .exec(db)
-        .await?;
+    // Racing writes to one inbox may deadlock (MariaDB): the loser runs again.
+    let result = super::retrying(|| async {
+        Entity::update_many()
+            .col_expr(Column::IsDismissed, Expr::value(true))
+            .col_expr(Column::DismissedAt, Expr::value(now))
+            .col_expr(Column::SnoozedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(Column::SnoozedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(Column::Id.eq(id))
+            .filter(Column::AssignedToStaffId.eq(staff_id))
+            .filter(Column::IsDismissed.eq(false))
+            .exec(db)
+            .await
+    })
+    .await?;
     Ok(result.rows_affected > 0)
 }
 
 /// Marks every live unread alert of `staff_id` read (but the snoozed, which
 /// the inbox does not show); returns how many.
 pub async fn mark_all_read(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<u64, DbErr> {
-    let result = Entity::update_many()
-        .col_expr(Column::IsRead, Expr::value(true))
-        .col_expr(Column::ReadAt, Expr::value(now))
-        .filter(live(staff_id, now).add(awake(now)).add(Column::IsRead.eq(false)))
-        .exec(db)
-        .await?;
+    // Racing writes to one inbox may deadlock (MariaDB): the loser runs again.
+    let result = super::retrying(|| async {
+        Entity::update_many()
+            .col_expr(Column::IsRead, Expr::value(true))
+            .col_expr(Column::ReadAt, Expr::value(now))
+            .filter(live(staff_id, now).add(awake(now)).add(Column::IsRead.eq(false)))
+            .exec(db)
+            .await
+    })
+    .await?;
     Ok(result.rows_affected)
 }
 
@@ -384,12 +396,16 @@ pub async fn snooze(
     until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let result = Entity::update_many()
-        .col_expr(Column::SnoozedUntil, Expr::value(until))
-        .col_expr(Column::SnoozedAt, Expr::value(now))
-        .filter(live(staff_id, now).add(Column::Id.eq(id)))
-        .exec(db)
-        .await?;
+    // Racing writes to one inbox may deadlock (MariaDB): the loser runs again.
+    let result = super::retrying(|| async {
+        Entity::update_many()
+            .col_expr(Column::SnoozedUntil, Expr::value(until))
+            .col_expr(Column::SnoozedAt, Expr::value(now))
+            .filter(live(staff_id, now).add(Column::Id.eq(id)))
+            .exec(db)
+            .await
+    })
+    .await?;
     Ok(result.rows_affected > 0)
 }
 

@@ -22,6 +22,7 @@ mod golden_sql;
 mod harness;
 mod hostile;
 mod import;
+mod inbox_cache;
 mod observability;
 mod preferences;
 mod properties;
