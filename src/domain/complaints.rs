@@ -5,6 +5,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::engine::ComplaintWrite;
 use super::paging::Paging;
 use super::sla::{self, ClockFacts, Snapshot};
 use super::staff::parse_email;
@@ -229,8 +230,8 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
         unchecked_since: None,
     };
     let snapshot = sla::snapshot(app).await?;
-    let complaint = insert_with_clock(app, &snapshot, row, explicit_deadline).await?;
-    raise_alerts_now(app, &complaint, false, true).await;
+    let (complaint, first_point) = insert_with_clock(app, &snapshot, row, explicit_deadline).await?;
+    raise_alerts_now(app, &complaint, ComplaintWrite::Created { first_point }).await;
     // The assignee's name as read before the insert: a saved complaint is
     // answered 201 even if the database went away just after (a 503 would
     // have its client send it again), and without a second wait for it.
@@ -271,22 +272,24 @@ pub fn present(snapshot: &Snapshot, m: complaint::Model, now: DateTime<Utc>) -> 
 }
 
 /// Inserts a complaint with its clock projected and its at-risk points, in
-/// one transaction, marked for evaluation.
+/// one transaction, marked for evaluation. Returns it with its earliest
+/// at-risk point.
 async fn insert_with_clock(
     app: &App,
     snapshot: &Snapshot,
     mut row: storage::complaints::NewComplaintRow,
     explicit_deadline: Option<DateTime<Utc>>,
-) -> DomainResult<complaint::Model> {
+) -> DomainResult<(complaint::Model, Option<DateTime<Utc>>)> {
     let facts = new_facts(&row, explicit_deadline)?;
     let (clock, points) = sla::project(snapshot, &facts, None, row.created_at);
     row.clock = clock;
     row.unchecked_since = Some(row.created_at);
     let txn = storage::begin_write(&app.db).await?;
     let inserted = storage::complaints::insert(&txn, row).await?;
+    let first_point = points.iter().map(|(_, at, _)| *at).min();
     storage::sla::replace_points(&txn, &[(inserted.id, points)]).await?;
     txn.commit().await?;
-    Ok(inserted)
+    Ok((inserted, first_point))
 }
 
 /// What a new complaint's clock depends on.
@@ -351,9 +354,9 @@ async fn update_with_clock(
 /// a critical complaint alerts inside the request that created it. The
 /// complaint is already saved: if this fails, the periodic check catches up,
 /// and the caller still gets their complaint (a retry would duplicate it).
-async fn raise_alerts_now(app: &App, complaint: &complaint::Model, closed: bool, created: bool) {
+async fn raise_alerts_now(app: &App, complaint: &complaint::Model, write: ComplaintWrite) {
     let written = complaint.sla_unchecked_since.unwrap_or(complaint.updated_at);
-    if let Err(e) = super::engine::after_complaint_write(app, complaint, closed, created, written).await {
+    if let Err(e) = super::engine::after_complaint_write(app, complaint, write, written).await {
         tracing::warn!(complaint = complaint.id, error = %e, "immediate alert evaluation failed; the periodic check will retry");
     }
 }
@@ -487,7 +490,7 @@ async fn after_update(app: &App, previous: Option<i64>, updated: &complaint::Mod
     {
         tracing::warn!(complaint = updated.id, error = %e, "could not wake the complaint's snoozed alerts");
     }
-    raise_alerts_now(app, updated, just_closed(updated, resolved_before), false).await;
+    raise_alerts_now(app, updated, ComplaintWrite::Changed { closed: just_closed(updated, resolved_before) }).await;
 }
 
 /// When a complaint moving to `status` was resolved: the first time is kept;
@@ -637,8 +640,8 @@ async fn sync(app: &App, external_id: &str, input: ComplaintSync) -> DomainResul
         None => {
             let row = new_row(external_id, &wanted, now);
             match insert_with_clock(app, &snapshot, row, wanted.sla_deadline).await {
-                Ok(created) => {
-                    raise_alerts_now(app, &created, false, true).await;
+                Ok((created, first_point)) => {
+                    raise_alerts_now(app, &created, ComplaintWrite::Created { first_point }).await;
                     return Ok(Synced { outcome: SyncOutcome::Created, complaint: show(created) });
                 }
                 // A racing request created it first: compare with what it wrote.

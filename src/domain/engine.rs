@@ -47,11 +47,12 @@ pub(super) fn run_id() -> String {
 
 /// Runs the enabled rules of the given types once over `scope`.
 pub async fn run(app: &App, rule_types: &[&str], scope: Scope) -> DomainResult<CheckReport> {
-    let specs: Vec<RuleSpec> = rules::enabled_specs(app)
-        .await?
-        .into_iter()
-        .filter(|s| rule_types.contains(&rule_type(&s.conditions)))
-        .collect();
+    run_where(app, scope, |spec| rule_types.contains(&rule_type(&spec.conditions))).await
+}
+
+/// Runs the enabled rules that `wanted` picks once over `scope`.
+async fn run_where(app: &App, scope: Scope, wanted: impl Fn(&RuleSpec) -> bool) -> DomainResult<CheckReport> {
+    let specs: Vec<RuleSpec> = rules::enabled_specs(app).await?.into_iter().filter(|s| wanted(s)).collect();
     let mut report = CheckReport { results: Vec::with_capacity(specs.len()), total_created: 0 };
     if specs.is_empty() {
         return Ok(report);
@@ -178,31 +179,61 @@ pub async fn check_all(app: &App) -> DomainResult<CheckReport> {
     run(app, &ALL_RULE_TYPES, Scope::All).await
 }
 
+/// What a complaint write was, for the evaluation that follows it.
+#[derive(Debug, Clone, Copy)]
+pub enum ComplaintWrite {
+    /// It created the complaint; `first_point` is its earliest at-risk point.
+    Created { first_point: Option<chrono::DateTime<chrono::Utc>> },
+    /// It changed the complaint; `closed`: resolved or closed it.
+    Changed { closed: bool },
+}
+
 /// After a complaint was created or changed: alerts about it are raised now,
 /// not at the next tick (the event rule above all), and a resolved or closed
-/// complaint's live alerts expire.
-/// `created`: the write created it. `written` is the write's stamp: the complaint is marked evaluated unless
-/// it was written again since.
+/// complaint's live alerts expire. `written` is the write's stamp: the
+/// complaint is marked evaluated unless it was written again since.
 pub async fn after_complaint_write(
     app: &App,
     complaint: &crate::storage::entities::complaint::Model,
-    closed: bool,
-    created: bool,
+    write: ComplaintWrite,
     written: chrono::DateTime<chrono::Utc>,
 ) -> DomainResult<()> {
     let now = app.clock.now();
-    // A complaint just created has no alert to resolve yet.
-    if !created {
-        super::escalation::resolve_for_complaint(app, complaint, now).await?;
-    }
-    if closed {
-        for staff_id in store::expire_complaint_alerts(&app.db, complaint.id, &COMPLAINT_BOUND_TYPES, now).await? {
-            app.events.publish(StaffEvent { staff_id, change: Change::Resync });
+    match write {
+        // A complaint just created has no alert to resolve or expire, no
+        // dedup window or event to end: only the rules that can raise an
+        // alert for it now run.
+        ComplaintWrite::Created { first_point } => {
+            let due = [first_point, complaint.sla_deadline, complaint.first_response_due_at];
+            let due_now = due.into_iter().flatten().any(|at| at <= now);
+            run_where(app, Scope::Complaint(complaint.id), |spec| may_raise_for_new(spec, complaint, due_now)).await?;
+        }
+        ComplaintWrite::Changed { closed } => {
+            super::escalation::resolve_for_complaint(app, complaint, now).await?;
+            if closed {
+                for staff_id in
+                    store::expire_complaint_alerts(&app.db, complaint.id, &COMPLAINT_BOUND_TYPES, now).await?
+                {
+                    app.events.publish(StaffEvent { staff_id, change: Change::Resync });
+                }
+            }
+            run(app, &ALL_RULE_TYPES, Scope::Complaint(complaint.id)).await?;
         }
     }
-    run(app, &ALL_RULE_TYPES, Scope::Complaint(complaint.id)).await?;
     crate::storage::sla::mark_checked(&app.db, complaint.id, written).await?;
     Ok(())
+}
+
+/// Whether `spec` may raise an alert for a complaint just created (a
+/// superset: the rule's own statements decide). `due_now`: an at-risk point
+/// or due time of it has come. A later point is the scheduled check's.
+fn may_raise_for_new(spec: &RuleSpec, complaint: &crate::storage::entities::complaint::Model, due_now: bool) -> bool {
+    let open = ComplaintStatus::from_name(&complaint.status).is_some_and(|s| s.is_open());
+    match &spec.conditions {
+        Conditions::Sla(c) | Conditions::FirstResponse(c) => due_now && c.statuses.contains(&complaint.status),
+        Conditions::Event(c) => open && c.priority == complaint.priority,
+        Conditions::Threshold(_) => open && complaint.assigned_to_staff_id.is_some(),
+    }
 }
 
 /// After a complaint changed hands: the previous assignee's live alerts
