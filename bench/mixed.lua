@@ -15,7 +15,7 @@
 --         critical one raises an alert for its assignee in the request)
 -- as a random agent, on an alert of that agent's own. With MIXED_ACKS=1,
 -- 10 % are PUT /api/v1/alerts/{id}/acknowledge instead, the inbox reads
--- 35 % each. done() prints one line
+-- 35 % each. MIXED_ONLY=reads or =complaints sends only those. done() prints one line
 -- `mixed {json}` with the counts, the latency percentiles and any non-2xx
 -- statuses, and writes the latency quantiles ("percent microseconds" lines, 0.1
 -- to 99.999 %, finer in the tail) to $MIXED_QUANTILES (when set), so that
@@ -36,6 +36,9 @@ sent = { list = 0, count = 0, read = 0, dismiss = 0, ack = 0, complaint = 0 }
 -- The inbox reads' shares (list, then count) and the acknowledgements' (taken from them).
 local acks = os.getenv("MIXED_ACKS") == "1" and 0.10 or 0
 local list_until, count_until = 0.40 - acks / 2, 0.80 - acks
+-- MIXED_ONLY=reads: the inbox reads alone (list and count, half each);
+-- MIXED_ONLY=complaints: POST /api/v1/complaints alone.
+local only = os.getenv("MIXED_ONLY")
 statuses = {}
 samples = {}
 
@@ -59,6 +62,7 @@ local serial = 0
 
 function request()
    local r = math.random()
+   if only == "reads" then r = r * count_until elseif only == "complaints" then r = 0.999 end
    local agent = agents[math.random(#agents)]
    if r < list_until then
       sent.list = sent.list + 1

@@ -30,6 +30,9 @@
 # from /proc/PID/stat) per 1 000 requests, MariaDB's CPU, wrk's, and what else
 # ran on the machine meanwhile.
 #
+# BENCH_ONLY=reads (the inbox reads alone) or BENCH_ONLY=complaints (POST
+# /api/v1/complaints alone), issue 22: the same servers and data, one kind.
+#
 # BENCH_ACKS=1 (issue 18): 10 % of the mix acknowledge one of the agent's
 # alerts (PUT /api/v1/alerts/{id}/acknowledge; the inbox reads 35 % each), and
 # bench/probe.py, alongside wrk on the first instance, times single mark-reads
@@ -63,6 +66,7 @@ MYSQL_URL=${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306}
 REDIS_URL=${BENCH_REDIS_URL-redis://127.0.0.1:6379}
 SEED=${BENCH_SEED:-42}
 ACKS=${BENCH_ACKS:-0}
+ONLY=${BENCH_ONLY:-}
 own_session "$@"
 give_priority
 
@@ -260,7 +264,7 @@ run() {   # LABEL URL INSTANCES
     [ -n "$mariadb_pid" ] && db_status "$WORK/dbstatus.0"
     w0=$(child_ticks); a0=$(busy_ticks); t0=$(date +%s.%N)
     say "$label: $CONNS connections over $n instance(s), $DURATION (uptime: $(uptime | sed 's/.*load/load/'))"
-    export MIXED_ACKS=$ACKS
+    export MIXED_ACKS=$ACKS MIXED_ONLY=$ONLY
     launch "$DURATION" run
     t1=$(date +%s.%N); w1=$(child_ticks); a1=$(busy_ticks)
     [ -n "$mariadb_pid" ] && db1=$(cpu_ticks "$mariadb_pid") && db_status "$WORK/dbstatus.1"

@@ -33,6 +33,81 @@ use sea_orm_migration::MigratorTrait;
 
 pub use sea_orm::DatabaseConnection as Db;
 
+/// How a SQLite connection waits for the write lock another holds.
+/// SQLite's own busy timeout sleeps 1, 2, 5 … up to 100 ms between tries,
+/// so under a steady stream of short writes a waiting writer oversleeps the
+/// lock's release by tens of milliseconds: most of the tail of a mixed load
+/// (issue 22). Here a waiting writer of this process is woken as soon as
+/// another of its connections commits (SQLite's WAL hook runs once the
+/// write lock is released), and tries again at least every 2 ms (a writer
+/// in another process, a rollback); it still gives up after 5 s.
+mod sqlite_busy {
+    use std::cell::Cell;
+    use std::ffi::{c_char, c_int, c_void};
+    use std::ptr::NonNull;
+    use std::sync::{Condvar, Mutex};
+    use std::time::{Duration, Instant};
+
+    use libsqlite3_sys::{sqlite3, sqlite3_busy_handler, sqlite3_wal_checkpoint, sqlite3_wal_hook};
+
+    const GIVE_UP_AFTER: Duration = Duration::from_secs(5);
+    const RETRY_AT_LEAST_EVERY: Duration = Duration::from_millis(2);
+    /// WAL pages after which a commit checkpoints: SQLite's default, which
+    /// a WAL hook of our own replaces.
+    const CHECKPOINT_PAGES: c_int = 1000;
+
+    /// Commits so far, and the waiters to wake at each.
+    static COMMITS: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+
+    thread_local! {
+        /// When the current statement of this connection's thread began waiting.
+        static WAITING_SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
+    }
+
+    extern "C" fn wait(_: *mut c_void, tries: c_int) -> c_int {
+        let now = Instant::now();
+        let since = match WAITING_SINCE.get() {
+            Some(since) if tries > 0 => since,
+            _ => {
+                WAITING_SINCE.set(Some(now));
+                now
+            }
+        };
+        if now.duration_since(since) >= GIVE_UP_AFTER {
+            return 0;
+        }
+        let (commits, committed) = &COMMITS;
+        if let Ok(seen) = commits.lock() {
+            let before = *seen;
+            let _ = committed.wait_timeout_while(seen, RETRY_AT_LEAST_EVERY, |n| *n == before);
+        }
+        1
+    }
+
+    extern "C" fn committed(_: *mut c_void, db: *mut sqlite3, name: *const c_char, pages: c_int) -> c_int {
+        if pages >= CHECKPOINT_PAGES {
+            // SAFETY: the connection and schema name SQLite handed this hook.
+            unsafe { sqlite3_wal_checkpoint(db, name) };
+        }
+        let (commits, committed) = &COMMITS;
+        if let Ok(mut n) = commits.lock() {
+            *n = n.wrapping_add(1);
+        }
+        committed.notify_all();
+        0
+    }
+
+    pub fn install(handle: NonNull<sqlite3>) {
+        // SAFETY: `handle` is the open connection sqlx lent us, locked for
+        // this call; the callbacks are plain functions needing no argument,
+        // called by SQLite on that connection's thread.
+        unsafe {
+            sqlite3_busy_handler(handle.as_ptr(), Some(wait), std::ptr::null_mut());
+            sqlite3_wal_hook(handle.as_ptr(), Some(committed), std::ptr::null_mut());
+        }
+    }
+}
+
 /// How the service reaches its database.
 #[derive(Clone, Debug)]
 pub struct DbOptions {
@@ -91,6 +166,15 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbErr> {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
+        });
+        opts.map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    let mut handle = conn.lock_handle().await?;
+                    sqlite_busy::install(handle.as_raw_handle());
+                    Ok(())
+                })
+            })
         });
     }
     // Processes opening a fresh SQLite file at once race to switch it to WAL,

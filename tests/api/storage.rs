@@ -127,8 +127,8 @@ on_all_backends!(
     generated_jwt_secret_is_kept_in_the_database,
 );
 
-#[tokio::test]
-async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_busy_timeout() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_a_bounded_busy_wait() {
     let db = TestDb::create(Backend::Sqlite).await.unwrap();
     let conn = storage::connect(&db.url, &DbOptions::default()).await.unwrap();
     let pragma = |name: &'static str| {
@@ -146,7 +146,26 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_busy_timeout() {
     };
     assert_eq!(pragma("journal_mode").await, "wal");
     assert_eq!(pragma("foreign_keys").await, "1");
-    assert_eq!(pragma("busy_timeout").await, "5000");
+    // Another pool (another process, say) holds the write lock: a write
+    // waits for it rather than failing, and gets it once released...
+    let other = storage::connect(&db.url, &DbOptions::default()).await.unwrap();
+    let holder = storage::begin_write(&other).await.unwrap();
+    let waiting = tokio::spawn({
+        let conn = conn.clone();
+        async move { conn.execute_unprepared("CREATE TABLE waited (x INTEGER)").await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the write waits for the lock");
+    holder.commit().await.unwrap();
+    waiting.await.unwrap().expect("the write went through once the lock was free");
+    // ... but not forever: about 5 s, then the database is busy.
+    let holder = storage::begin_write(&other).await.unwrap();
+    let started = std::time::Instant::now();
+    let refused = conn.execute_unprepared("INSERT INTO waited (x) VALUES (1)").await;
+    let waited = started.elapsed();
+    assert!(refused.is_err_and(|e| e.to_string().contains("locked")), "gave up with SQLITE_BUSY");
+    assert!(waited >= std::time::Duration::from_millis(4900), "gave up after {waited:?}, not about 5 s");
+    holder.rollback().await.unwrap();
 }
 
 /// Several instances starting at once on one empty database all end up on
