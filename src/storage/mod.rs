@@ -41,14 +41,23 @@ pub use sea_orm::DatabaseConnection as Db;
 /// another of its connections commits (SQLite's WAL hook runs once the
 /// write lock is released), and tries again at least every 2 ms (a writer
 /// in another process, a rollback); it still gives up after 5 s.
+///
+/// The WAL hook also replaces SQLite's automatic checkpoint, which ran in
+/// the committing request every 1 000 pages and made it wait for the copy
+/// and its fsync (the p99 of a lone client's complaint writes, issue 22):
+/// the checkpoint runs on a thread of its own, on a connection of its own.
 mod sqlite_busy {
     use std::cell::Cell;
-    use std::ffi::{c_char, c_int, c_void};
+    use std::ffi::{CStr, CString, c_char, c_int, c_void};
     use std::ptr::NonNull;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Condvar, Mutex};
     use std::time::{Duration, Instant};
 
-    use libsqlite3_sys::{sqlite3, sqlite3_busy_handler, sqlite3_wal_checkpoint, sqlite3_wal_hook};
+    use libsqlite3_sys::{
+        SQLITE_CHECKPOINT_PASSIVE, SQLITE_OK, SQLITE_OPEN_READWRITE, sqlite3, sqlite3_busy_handler, sqlite3_close,
+        sqlite3_db_filename, sqlite3_exec, sqlite3_open_v2, sqlite3_wal_checkpoint_v2, sqlite3_wal_hook,
+    };
 
     const GIVE_UP_AFTER: Duration = Duration::from_secs(5);
     const RETRY_AT_LEAST_EVERY: Duration = Duration::from_millis(2);
@@ -58,6 +67,8 @@ mod sqlite_busy {
 
     /// Commits so far, and the waiters to wake at each.
     static COMMITS: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+    /// A checkpoint thread is running (one at a time; a later commit starts the next).
+    static CHECKPOINTING: AtomicBool = AtomicBool::new(false);
 
     thread_local! {
         /// When the current statement of this connection's thread began waiting.
@@ -85,9 +96,24 @@ mod sqlite_busy {
     }
 
     extern "C" fn committed(_: *mut c_void, db: *mut sqlite3, name: *const c_char, pages: c_int) -> c_int {
-        if pages >= CHECKPOINT_PAGES {
-            // SAFETY: the connection and schema name SQLite handed this hook.
-            unsafe { sqlite3_wal_checkpoint(db, name) };
+        if pages >= CHECKPOINT_PAGES && !CHECKPOINTING.swap(true, Ordering::AcqRel) {
+            // SAFETY: the connection and schema name SQLite handed this hook;
+            // the file name it returns lives as long as the connection, and
+            // is copied here.
+            let file = unsafe { sqlite3_db_filename(db, name) };
+            let file = (!file.is_null()).then(|| unsafe { CStr::from_ptr(file) }.to_owned());
+            match file.filter(|f| !f.is_empty()) {
+                Some(file) => {
+                    let spawned = std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
+                        checkpoint(&file);
+                        CHECKPOINTING.store(false, Ordering::Release);
+                    });
+                    if spawned.is_err() {
+                        CHECKPOINTING.store(false, Ordering::Release);
+                    }
+                }
+                None => CHECKPOINTING.store(false, Ordering::Release),
+            }
         }
         let (commits, committed) = &COMMITS;
         if let Ok(mut n) = commits.lock() {
@@ -95,6 +121,28 @@ mod sqlite_busy {
         }
         committed.notify_all();
         0
+    }
+
+    /// A passive checkpoint of `file` on a connection of its own: it copies
+    /// what no reader still needs, waiting for no one.
+    fn checkpoint(file: &CString) {
+        let mut conn = std::ptr::null_mut();
+        // SAFETY: a connection opened, used and closed on this thread only;
+        // `sqlite3_close` is called whether or not the open succeeded, as
+        // SQLite asks.
+        unsafe {
+            if sqlite3_open_v2(file.as_ptr(), &mut conn, SQLITE_OPEN_READWRITE, std::ptr::null()) == SQLITE_OK {
+                sqlite3_busy_handler(conn, Some(wait), std::ptr::null_mut());
+                // A new connection learns that the file is in WAL mode on its first read.
+                let read = c"PRAGMA schema_version";
+                if sqlite3_exec(conn, read.as_ptr(), None, std::ptr::null_mut(), std::ptr::null_mut()) == SQLITE_OK {
+                    let passive = SQLITE_CHECKPOINT_PASSIVE;
+                    let none = std::ptr::null_mut();
+                    sqlite3_wal_checkpoint_v2(conn, std::ptr::null(), passive, none, none);
+                }
+            }
+            sqlite3_close(conn);
+        }
     }
 
     pub fn install(handle: NonNull<sqlite3>) {

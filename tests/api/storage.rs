@@ -166,6 +166,19 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_a_bounded_busy_wait() {
     assert!(refused.is_err_and(|e| e.to_string().contains("locked")), "gave up with SQLITE_BUSY");
     assert!(waited >= std::time::Duration::from_millis(4900), "gave up after {waited:?}, not about 5 s");
     holder.rollback().await.unwrap();
+    // The WAL is checkpointed into the database file (off the committing
+    // connection, SQLite's automatic checkpoint being replaced).
+    let file_len =
+        || std::fs::metadata(db.url.trim_start_matches("sqlite://").split('?').next().unwrap()).unwrap().len();
+    conn.execute_unprepared("CREATE TABLE filler (b BLOB)").await.unwrap();
+    for _ in 0..8 {
+        conn.execute_unprepared("INSERT INTO filler (b) VALUES (zeroblob(1048576))").await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while file_len() < 4 << 20 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(file_len() >= 4 << 20, "the WAL's pages reached the database file ({} bytes)", file_len());
 }
 
 /// Several instances starting at once on one empty database all end up on
