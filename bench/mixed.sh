@@ -9,10 +9,13 @@
 #            database (mixed_bench_<random> on BENCH_MYSQL_URL, dropped at the
 #            end), sharing events through Redis (BENCH_REDIS_URL) as a
 #            deployment of several instances does;
+#   postgres the same on one fresh PostgreSQL database (mixed_bench_<random>
+#            on BENCH_POSTGRES_URL, created and dropped with psql);
 # with the same data: BENCH_STAFF (50) agents with BENCH_ALERTS (2 000) alerts
 # each over the last 30 days (30 % unread, 10 % dismissed, 5 % expired; on
-# SQLite by bench/seed.py, on MariaDB by one INSERT … SELECT with the same
-# mix) and an admin, a token for each (`convergeai-alerts token --email`).
+# SQLite by bench/seed.py, on MariaDB and PostgreSQL by one INSERT … SELECT
+# with the same mix; then ANALYZE, on PostgreSQL VACUUM ANALYZE) and an admin,
+# a token for each (`convergeai-alerts token --email`).
 # Then wrk drives the mix of bench/mixed.lua, each request as a random agent:
 #   80 % inbox reads: GET /api/v1/alerts?page=1&page_size=20 and
 #        GET /api/v1/alerts/unread/count (half each);
@@ -27,8 +30,11 @@
 # distributions merged (each wrk's quantiles, weighted by its requests).
 # Prints requests/s, p50/p99/p99.9/max, non-2xx responses (by status) and socket
 # errors (target: 0), each server's peak RSS (VmHWM) and CPU (utime + stime
-# from /proc/PID/stat) per 1 000 requests, MariaDB's CPU, wrk's, and what else
-# ran on the machine meanwhile.
+# from /proc/PID/stat) per 1 000 requests, the database server's CPU (mariadbd;
+# on PostgreSQL all `postgres` processes, with the backends that exited), wrk's,
+# and what else ran on the machine meanwhile; then the database server's
+# counters per request (MariaDB: SHOW GLOBAL STATUS; PostgreSQL: the bench
+# database's row of pg_stat_database).
 #
 # BENCH_ONLY=reads (the inbox reads alone) or BENCH_ONLY=complaints (POST
 # /api/v1/complaints alone), issue 22: the same servers and data, one kind.
@@ -42,11 +48,14 @@
 # BENCH_BACKENDS ("sqlite mariadb"), BENCH_STAFF (50 agents), BENCH_ALERTS
 # (2000 per agent), BENCH_DURATION (60s), BENCH_WARMUP (5s), BENCH_CONNECTIONS
 # (64), BENCH_THREADS (wrk threads per wrk process: 2 for one instance, 1 each
-# for several), BENCH_TIMEOUT (10s), BENCH_INSTANCES (3, MariaDB),
-# BENCH_PORT (18920; instances take the ports from there), BENCH_MYSQL_URL
-# (mysql://root@127.0.0.1:3306), BENCH_REDIS_URL (redis://127.0.0.1:6379;
-# empty: no Redis), BENCH_SEED (42), BENCH_BUILD=0 (use the binary already
-# built), BENCH_KEEP=1 (keep the temp dir and the MariaDB database),
+# for several), BENCH_TIMEOUT (10s), BENCH_INSTANCES (3, MariaDB and
+# PostgreSQL), BENCH_PORT (18920; instances take the ports from there),
+# BENCH_MYSQL_URL (mysql://root@127.0.0.1:3306), BENCH_POSTGRES_URL
+# (postgres://postgres@127.0.0.1:5432; psql connects to its database
+# `postgres` to create and drop the bench's), BENCH_REDIS_URL
+# (redis://127.0.0.1:6379; empty: no Redis), BENCH_SEED (42), BENCH_BUILD=0
+# (use the binary already built), BENCH_KEEP=1 (keep the temp dir and the
+# MariaDB / PostgreSQL database),
 # BENCH_QUIET_WAIT (60 s: wait for 3 quiet seconds before each run),
 # BENCH_NICE (-20 as root, else 0; as in bench/inbox.sh: the servers and wrk
 # run in a scheduling session of their own with that niceness).
@@ -63,6 +72,7 @@ TIMEOUT=${BENCH_TIMEOUT:-10s}
 INSTANCES=${BENCH_INSTANCES:-3}
 PORT=${BENCH_PORT:-18920}
 MYSQL_URL=${BENCH_MYSQL_URL:-mysql://root@127.0.0.1:3306}
+PG_URL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL=${BENCH_REDIS_URL-redis://127.0.0.1:6379}
 SEED=${BENCH_SEED:-42}
 ACKS=${BENCH_ACKS:-0}
@@ -74,6 +84,7 @@ give_priority
 need_wrk
 need wrk curl python3 cargo
 case " $BACKENDS " in *" mariadb "*) command -v mysql >/dev/null || die "the mysql client is required for mariadb" ;; esac
+case " $BACKENDS " in *" postgres "* | *" postgresql "*) command -v psql >/dev/null || die "the psql client is required for postgres" ;; esac
 
 build_release "the release binary" --quiet --bin convergeai-alerts
 BIN=$CARGO_TARGET_DIR/release/convergeai-alerts
@@ -83,6 +94,7 @@ BIN=$CARGO_TARGET_DIR/release/convergeai-alerts
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mixed-bench.XXXXXX")
 SERVER_PIDS=()
 MYSQL_DB=
+PG_DB=
 read -r MYSQL_HOST MYSQL_PORT MYSQL_USER MYSQL_PASS < <(python3 -c '
 import sys, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
@@ -91,6 +103,11 @@ print(u.hostname or "127.0.0.1", u.port or 3306, u.username or "root", urllib.pa
 mysql_cli() {
     if [ "$MYSQL_PASS" = - ]; then mysql -h"$MYSQL_HOST" -P"$MYSQL_PORT" -u"$MYSQL_USER" "$@"
     else MYSQL_PWD=$MYSQL_PASS mysql -h"$MYSQL_HOST" -P"$MYSQL_PORT" -u"$MYSQL_USER" "$@"; fi
+}
+pg_cli() {   # DATABASE PSQL_ARGS...
+    local db=$1
+    shift
+    psql -X -q -v ON_ERROR_STOP=1 "${PG_URL%/}/$db" "$@"
 }
 stop_servers() {
     local pid
@@ -103,7 +120,8 @@ stop_servers() {
 cleanup() {
     stop_servers
     if [ -n "$MYSQL_DB" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then mysql_cli -e "DROP DATABASE IF EXISTS $MYSQL_DB" || true; fi
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK${MYSQL_DB:+ and database $MYSQL_DB}" >&2; else rm -rf "$WORK"; fi
+    if [ -n "$PG_DB" ] && [ "${BENCH_KEEP:-0}" != 1 ]; then pg_cli postgres -c "DROP DATABASE IF EXISTS $PG_DB" || true; fi
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $WORK${MYSQL_DB:+ and database $MYSQL_DB}${PG_DB:+ and database $PG_DB}" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -117,6 +135,12 @@ rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }       # a process: utime + stime
 child_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }     # this shell's waited children (wrk)
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }   # whole machine
+pg_ticks() {   # POSTMASTER_PID: every `postgres` process's utime + stime, plus the postmaster's cutime + cstime (backends that exited)
+    local stats
+    mapfile -t stats < <(pgrep -x postgres | sed 's|.*|/proc/&/stat|')
+    [ "${#stats[@]}" -gt 0 ] || { echo 0; return; }
+    awk -v pm="/proc/$1/stat" '{ s += $14 + $15 } FILENAME == pm { s += $16 + $17 } END { print s + 0 }' "${stats[@]}" 2>/dev/null || true
+}
 CLK_TCK=$(getconf CLK_TCK)
 wait_quiet() {   # up to BENCH_QUIET_WAIT s for 3 s in which less than 0.15 of a core is busy
     local deadline=$((SECONDS + ${BENCH_QUIET_WAIT:-60})) b0 told=0
@@ -129,7 +153,7 @@ wait_quiet() {   # up to BENCH_QUIET_WAIT s for 3 s in which less than 0.15 of a
 }
 
 # --- data ----------------------------------------------------------------------
-# seed_sqlite URL / seed_mariadb URL: staff and alerts; then data_file writes
+# seed_sqlite URL / seed_mariadb URL DB / seed_postgres URL DB: staff and alerts; then data_file writes
 # the wrk script's input: "agent STAFF_ID TOKEN ID,ID,..." and "admin STAFF_ID TOKEN".
 seed_sqlite() {
     local db=${1#sqlite://}
@@ -196,6 +220,57 @@ SQL
         ROUND(100 * AVG(expires_at <= UTC_TIMESTAMP(6)), 1), ' % expired') FROM alerts" >&2
 }
 
+seed_postgres() {
+    local db=$2 total=$((STAFF * PER_STAFF))
+    "$BIN" --database-url "$1" migrate >/dev/null
+    "$BIN" --database-url "$1" staff create --email bench0@example.com --password benchpass123 --role agent >/dev/null
+    local t0=$SECONDS
+    # seed_mariadb's data, in PostgreSQL's terms (booleans, timestamptz, json):
+    # the first 32 bits of the MD5 of the same strings stand in for CRC32
+    # (deterministic, one per purpose), generate_series for seq_1_to_N, now()
+    # (the statement's start) for @now. VACUUM ANALYZE (the whole database: the
+    # rollups the triggers filled too) rather than ANALYZE: it also sets the
+    # visibility map and hint bits of the bulk-loaded tables, which autovacuum
+    # (triggered by the inserts) and the first reads would otherwise do during
+    # the run.
+    pg_cli "$db" <<SQL
+INSERT INTO staff (email, full_name, password_hash, role_id, is_active, created_at, updated_at)
+SELECT 'bench' || seq || '@example.com', 'Bench Agent ' || seq, s.password_hash, s.role_id, true, now(), now()
+FROM generate_series(1, $((STAFF - 1))) AS seq JOIN staff s ON s.email = 'bench0@example.com';
+CREATE TEMPORARY TABLE bench_staff (n INT PRIMARY KEY, id BIGINT NOT NULL);
+INSERT INTO bench_staff SELECT ROW_NUMBER() OVER (ORDER BY id) - 1, id FROM staff WHERE email LIKE 'bench%@example.com';
+INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id,
+                    is_read, is_dismissed, alert_metadata, created_at, read_at, dismissed_at, expires_at)
+SELECT (ARRAY['sla_at_risk', 'sla_breach', 'critical_complaint', 'high_workload'])[1 + FLOOR(r.u_type * 4)::int],
+       (ARRAY['info', 'warning', 'critical'])[1 + FLOOR(r.u_sev * 3)::int],
+       'Alert for complaint #' || r.seq, 'Complaint #' || r.seq || ' needs attention.',
+       'complaint', r.seq, b.id,
+       r.u_read >= 0.30, r.u_state < 0.10,
+       json_build_object('complaint_id', r.seq),
+       r.created,
+       CASE WHEN r.u_read >= 0.30 THEN LEAST(now(), r.created + FLOOR(r.u_when * 86400) * INTERVAL '1 second') END,
+       CASE WHEN r.u_state < 0.10 THEN LEAST(now(), r.created + FLOOR(r.u_when * 86400) * INTERVAL '1 second') END,
+       CASE WHEN r.u_state >= 0.10 AND r.u_state < 0.15
+            THEN r.created + FLOOR(FLOOR(EXTRACT(EPOCH FROM now() - r.created))::float8 * r.u_when) * INTERVAL '1 second'
+            ELSE now() + (86400 + FLOOR(r.u_when * 29 * 86400)) * INTERVAL '1 second' END
+FROM (SELECT seq,
+             now() - (2592000000000 * ($total - seq) / $total) * INTERVAL '1 microsecond' AS created,
+             ('x' || left(md5('$SEED/type/' || seq), 8))::bit(32)::bigint / 4294967296.0 AS u_type,
+             ('x' || left(md5('$SEED/sev/' || seq), 8))::bit(32)::bigint / 4294967296.0 AS u_sev,
+             ('x' || left(md5('$SEED/read/' || seq), 8))::bit(32)::bigint / 4294967296.0 AS u_read,
+             ('x' || left(md5('$SEED/state/' || seq), 8))::bit(32)::bigint / 4294967296.0 AS u_state,
+             ('x' || left(md5('$SEED/when/' || seq), 8))::bit(32)::bigint / 4294967296.0 AS u_when
+      FROM generate_series(1, $total) AS seq) r
+JOIN bench_staff b ON b.n = r.seq % $STAFF;
+VACUUM (ANALYZE);
+SQL
+    "$BIN" --database-url "$1" staff create --email admin@example.com --password benchpass123 --role admin >/dev/null
+    pg_cli "$db" -At -F ' ' -c "SELECT assigned_to_staff_id, string_agg(id::text, ',' ORDER BY id) FROM alerts GROUP BY assigned_to_staff_id" >"$WORK/ids.txt"
+    pg_cli "$db" -At -c "SELECT 'seeded ' || COUNT(DISTINCT assigned_to_staff_id) || ' staff, ' || COUNT(*) || ' alerts in $((SECONDS - t0)) s: ' ||
+        ROUND(100 * AVG((NOT is_read)::int), 1) || ' % unread, ' || ROUND(100 * AVG(is_dismissed::int), 1) || ' % dismissed, ' ||
+        ROUND(100 * AVG((expires_at <= now())::int), 1) || ' % expired' FROM alerts" >&2
+}
+
 data_file() {   # URL -> $WORK/data.txt
     local url=$1 email staff ids token
     : >"$WORK/data.txt"
@@ -211,13 +286,14 @@ data_file() {   # URL -> $WORK/data.txt
 staff_email() {   # URL STAFF_ID
     case $1 in
         sqlite://*) python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT email FROM staff WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])' "${1#sqlite://}" "$2" ;;
+        postgres://*) pg_cli "$PG_DB" -At -c "SELECT email FROM staff WHERE id = $2" ;;
         *) mysql_cli -N "$MYSQL_DB" -e "SELECT email FROM staff WHERE id = $2" ;;
     esac
 }
 
 # --- one backend: servers, warm-up, measured run, report ------------------------------
 run() {   # LABEL URL INSTANCES
-    local label=$1 url=$2 n=$3 i threads conns pids=() mariadb_pid=
+    local label=$1 url=$2 n=$3 i threads conns pids=() db_pid='' db_name=''
     threads=${BENCH_THREADS:-$([ "$n" = 1 ] && echo 2 || echo 1)}
     say "$label: starting $n server(s)"
     export RUST_LOG=warn ALERTS_SCHEDULER=off
@@ -232,7 +308,11 @@ run() {   # LABEL URL INSTANCES
         for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$((PORT + i))/health" 2>/dev/null && break; sleep 0.1; done
         curl -fsS -o /dev/null "http://127.0.0.1:$((PORT + i))/health" || { cat "$WORK/server.$i.log" >&2; die "server $i does not answer"; }
     done
-    case $url in mysql://*) mariadb_pid=$(pgrep -xo mariadbd || pgrep -xo mysqld || true) ;; esac
+    case $url in
+        mysql://*) db_name=mariadbd db_pid=$(pgrep -xo mariadbd || pgrep -xo mysqld || true) ;;
+        postgres://*) db_name=postgres db_pid=$(pgrep -xo postgres || true) ;;   # the postmaster
+    esac
+    db_ticks() { if [ "$db_name" = postgres ]; then pg_ticks "$db_pid"; else cpu_ticks "$db_pid"; fi; }
 
     # wrk processes: one per instance, the connections split over them.
     launch() {   # DURATION TAG
@@ -254,32 +334,54 @@ run() {   # LABEL URL INSTANCES
     }
     say "$label: warm-up ($WARMUP)"
     launch "$WARMUP" warmup
+    local warm_end=$SECONDS
     wait_quiet
     local before=() after=() hwm=() rss=() db0=0 db1=0 w0 w1 a0 a1 t0 t1
+    # What the database server did meanwhile: MariaDB's server-wide counters
+    # (nothing else should use it), PostgreSQL's for the bench database. A
+    # PostgreSQL backend publishes its counters at most once a second, an idle
+    # one up to 10 s later: the first reading waits for the warm-up's to be
+    # out, the last one is taken once the servers' backends have exited.
+    db_status() {
+        case $db_name in
+            mariadbd) mysql_cli -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_select', 'Com_insert', 'Com_update',
+                'Com_delete', 'Rows_read', 'Handler_read_key', 'Handler_read_next', 'Handler_read_prev', 'Innodb_data_fsyncs', 'Questions')" >"$1" ;;
+            postgres) pg_cli postgres -At -F ' ' -c "SELECT v.* FROM pg_stat_database d, LATERAL (VALUES
+                ('xact_commit', xact_commit), ('xact_rollback', xact_rollback), ('tup_returned', tup_returned),
+                ('tup_fetched', tup_fetched), ('tup_inserted', tup_inserted), ('tup_updated', tup_updated),
+                ('tup_deleted', tup_deleted), ('blks_hit', blks_hit), ('blks_read', blks_read)) v WHERE d.datname = '$PG_DB'" >"$1" ;;
+        esac
+    }
+    if [ -n "$db_pid" ] && [ "$db_name" = postgres ]; then
+        while [ $((SECONDS - warm_end)) -lt 11 ]; do sleep 1; done
+    fi
     for i in "${SERVER_PIDS[@]}"; do before+=("$(cpu_ticks "$i")"); done
-    [ -n "$mariadb_pid" ] && db0=$(cpu_ticks "$mariadb_pid")
-    # What the database server did meanwhile (server-wide counters; nothing else should use it).
-    db_status() { mysql_cli -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_select', 'Com_insert', 'Com_update',
-        'Com_delete', 'Rows_read', 'Handler_read_key', 'Handler_read_next', 'Handler_read_prev', 'Innodb_data_fsyncs', 'Questions')" >"$1"; }
-    [ -n "$mariadb_pid" ] && db_status "$WORK/dbstatus.0"
+    [ -n "$db_pid" ] && db0=$(db_ticks) && db_status "$WORK/dbstatus.0"
     w0=$(child_ticks); a0=$(busy_ticks); t0=$(date +%s.%N)
     say "$label: $CONNS connections over $n instance(s), $DURATION (uptime: $(uptime | sed 's/.*load/load/'))"
     export MIXED_ACKS=$ACKS MIXED_ONLY=$ONLY
     launch "$DURATION" run
     t1=$(date +%s.%N); w1=$(child_ticks); a1=$(busy_ticks)
-    [ -n "$mariadb_pid" ] && db1=$(cpu_ticks "$mariadb_pid") && db_status "$WORK/dbstatus.1"
+    [ -n "$db_pid" ] && db1=$(db_ticks) && [ "$db_name" = mariadbd ] && db_status "$WORK/dbstatus.1"
     for i in "${SERVER_PIDS[@]}"; do after+=("$(cpu_ticks "$i")"); hwm+=("$(rss_kb "$i" VmHWM)"); rss+=("$(rss_kb "$i" VmRSS)"); done
     for i in $(seq 0 $((n - 1))); do cat "$WORK/wrk.run.$i" >&2; done
     stop_servers
+    if [ -n "$db_pid" ] && [ "$db_name" = postgres ]; then
+        for _ in $(seq 50); do
+            [ "$(pg_cli postgres -At -c "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '$PG_DB'")" = 0 ] && break
+            sleep 0.1
+        done
+        db_status "$WORK/dbstatus.1"
+    fi
     for i in $(seq 0 $((n - 1))); do
         if grep -qiE 'error|panic' "$WORK/server.$i.log"; then
             echo "server $i logged (first lines):" >&2; grep -iE 'error|panic' "$WORK/server.$i.log" | head -5 >&2
         fi
     done
-    python3 - "$label" "$n" "$WORK" "$CLK_TCK" "$t0" "$t1" "$w0" "$w1" "$a0" "$a1" "$db0" "$db1" "$CONNS" "$DURATION" \
+    python3 - "$label" "$n" "$WORK" "$CLK_TCK" "$t0" "$t1" "$w0" "$w1" "$a0" "$a1" "$db_name" "$db0" "$db1" "$CONNS" "$DURATION" \
         "${before[*]}" "${after[*]}" "${hwm[*]}" "${rss[*]}" <<'PY' | tee -a "$WORK/results.md"
 import json, sys
-(label, n, work, tck, t0, t1, w0, w1, a0, a1, db0, db1, conns, duration, before, after, hwm, rss) = sys.argv[1:]
+(label, n, work, tck, t0, t1, w0, w1, a0, a1, db_name, db0, db1, conns, duration, before, after, hwm, rss) = sys.argv[1:]
 n, tck = int(n), float(tck)
 wall = float(t1) - float(t0)
 runs = []
@@ -340,7 +442,7 @@ for i in range(n):
 if n > 1:
     print(f"| serve, all {n} | {sum(server_cpu) / wall:.2f} | {per_k(sum(server_cpu)):.3f} | {sum(hwm_mib):.0f} MiB | {sum(rss_mib):.0f} MiB |")
 if db_cpu:
-    print(f"| mariadbd | {db_cpu / wall:.2f} | {per_k(db_cpu):.3f} | | |")
+    print(f"| {'postgres (all processes)' if db_name == 'postgres' else db_name} | {db_cpu / wall:.2f} | {per_k(db_cpu):.3f} | | |")
 print(f"| wrk | {wrk_cpu / wall:.2f} | {per_k(wrk_cpu):.3f} | | |")
 print(f"| anything else | {other / wall:.2f} | | | |")
 import os
@@ -348,7 +450,8 @@ if os.path.exists(f"{work}/dbstatus.1"):
     read = lambda i: {k: int(v) for k, v in (l.split() for l in open(f"{work}/dbstatus.{i}"))}
     s0, s1 = read(0), read(1)
     delta = {k: s1[k] - s0.get(k, 0) for k in s1}
-    print("\nMariaDB per request: " + ", ".join(f"{k} {v / requests:.2f}" for k, v in sorted(delta.items())))
+    source = "PostgreSQL (pg_stat_database)" if db_name == "postgres" else "MariaDB"
+    print(f"\n{source} per request: " + ", ".join(f"{k} {v / requests:.2f}" for k, v in sorted(delta.items())))
 if os.path.exists(f"{work}/probe.run"):
     probe = json.loads(next(l for l in open(f"{work}/probe.run") if l.startswith("probe "))[len("probe "):])
     print("\nSingle writes timed by bench/probe.py alongside the mix (one at a time, in turn, on instance 0):\n")
@@ -382,12 +485,23 @@ for backend in $BACKENDS; do
             data_file "$url"
             run "MariaDB, $INSTANCES instances${REDIS_URL:+ (events via Redis)}" "$url" "$INSTANCES"
             ;;
-        *) die "unknown backend $backend (sqlite, mariadb)" ;;
+        postgres | postgresql)
+            PG_DB=mixed_bench_$SUFFIX
+            pg_cli postgres -c "CREATE DATABASE $PG_DB"
+            url="${PG_URL%/}/$PG_DB"
+            say "PostgreSQL database $PG_DB: migrate, $STAFF agents x $PER_STAFF alerts, an admin, tokens"
+            seed_postgres "$url" "$PG_DB"
+            data_file "$url"
+            run "PostgreSQL, $INSTANCES instances${REDIS_URL:+ (events via Redis)}" "$url" "$INSTANCES"
+            ;;
+        *) die "unknown backend $backend (sqlite, mariadb, postgres)" ;;
     esac
 done
 
 say "results"
 cat "$WORK/results.md"
 echo
-echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(mysql_cli -N -e 'SELECT VERSION()' 2>/dev/null || true)"
+pg_version=
+[ -z "$PG_DB" ] || pg_version="; PostgreSQL $(pg_cli postgres -At -c 'SHOW server_version' 2>/dev/null || true)"
+echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sr); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(mysql_cli -N -e 'SELECT VERSION()' 2>/dev/null || true)$pg_version"
 echo "tree: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' plus uncommitted changes'); $(date -u '+%Y-%m-%d %H:%M UTC')"
