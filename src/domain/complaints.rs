@@ -230,8 +230,7 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
         unchecked_since: None,
     };
     let snapshot = sla::snapshot(app).await?;
-    let (complaint, first_point) = insert_with_clock(app, &snapshot, row, explicit_deadline).await?;
-    raise_alerts_now(app, &complaint, ComplaintWrite::Created { first_point }).await;
+    let complaint = insert_evaluated(app, &snapshot, row, explicit_deadline).await?;
     // The assignee's name as read before the insert: a saved complaint is
     // answered 201 even if the database went away just after (a 503 would
     // have its client send it again), and without a second wait for it.
@@ -290,6 +289,43 @@ async fn insert_with_clock(
     storage::sla::replace_points(&txn, &[(inserted.id, points)]).await?;
     txn.commit().await?;
     Ok((inserted, first_point))
+}
+
+/// Inserts a complaint with its clock projected and its at-risk points, and
+/// runs the rules that may raise an alert for it now, all in one
+/// transaction: the complaint is never committed without its evaluation
+/// (a crash between the two used to leave it to the next tick), and the
+/// write takes the write lock once.
+async fn insert_evaluated(
+    app: &App,
+    snapshot: &Snapshot,
+    mut row: storage::complaints::NewComplaintRow,
+    explicit_deadline: Option<DateTime<Utc>>,
+) -> DomainResult<complaint::Model> {
+    let facts = new_facts(&row, explicit_deadline)?;
+    let now = row.created_at;
+    let (clock, points) = sla::project(snapshot, &facts, None, now);
+    let due = points.iter().map(|(_, at, _)| *at).chain(clock.sla_deadline).chain(clock.first_response_due_at);
+    let new = super::engine::NewComplaint {
+        status: &row.status,
+        priority: &row.priority,
+        assigned: row.assigned_to_staff_id.is_some(),
+        due_now: due.into_iter().any(|at| at <= now),
+    };
+    let plans = super::engine::plans_for_new(app, &new).await?;
+    row.clock = clock;
+    row.unchecked_since = None;
+    let (inserted, runs) = storage::retrying(|| async {
+        let txn = storage::begin_write(&app.db).await?;
+        let inserted = storage::complaints::insert(&txn, row.clone()).await?;
+        storage::sla::replace_points(&txn, &[(inserted.id, points.clone())]).await?;
+        let runs = super::engine::run_for_new_in(&txn, &plans, inserted.id, now).await?;
+        txn.commit().await?;
+        Ok((inserted, runs))
+    })
+    .await?;
+    super::engine::announce_for_new(app, &plans, runs);
+    Ok(inserted)
 }
 
 /// What a new complaint's clock depends on.

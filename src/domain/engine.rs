@@ -205,8 +205,13 @@ pub async fn after_complaint_write(
         // alert for it now run.
         ComplaintWrite::Created { first_point } => {
             let due = [first_point, complaint.sla_deadline, complaint.first_response_due_at];
-            let due_now = due.into_iter().flatten().any(|at| at <= now);
-            run_where(app, Scope::Complaint(complaint.id), |spec| may_raise_for_new(spec, complaint, due_now)).await?;
+            let new = NewComplaint {
+                status: &complaint.status,
+                priority: &complaint.priority,
+                assigned: complaint.assigned_to_staff_id.is_some(),
+                due_now: due.into_iter().flatten().any(|at| at <= now),
+            };
+            run_where(app, Scope::Complaint(complaint.id), |spec| may_raise_for_new(spec, &new)).await?;
         }
         ComplaintWrite::Changed { closed } => {
             super::escalation::resolve_for_complaint(app, complaint, now).await?;
@@ -227,12 +232,67 @@ pub async fn after_complaint_write(
 /// Whether `spec` may raise an alert for a complaint just created (a
 /// superset: the rule's own statements decide). `due_now`: an at-risk point
 /// or due time of it has come. A later point is the scheduled check's.
-fn may_raise_for_new(spec: &RuleSpec, complaint: &crate::storage::entities::complaint::Model, due_now: bool) -> bool {
-    let open = ComplaintStatus::from_name(&complaint.status).is_some_and(|s| s.is_open());
+fn may_raise_for_new(spec: &RuleSpec, new: &NewComplaint<'_>) -> bool {
+    let open = ComplaintStatus::from_name(new.status).is_some_and(|s| s.is_open());
     match &spec.conditions {
-        Conditions::Sla(c) | Conditions::FirstResponse(c) => due_now && c.statuses.contains(&complaint.status),
-        Conditions::Event(c) => open && c.priority == complaint.priority,
-        Conditions::Threshold(_) => open && complaint.assigned_to_staff_id.is_some(),
+        Conditions::Sla(c) | Conditions::FirstResponse(c) => new.due_now && c.statuses.iter().any(|s| s == new.status),
+        Conditions::Event(c) => open && c.priority == new.priority,
+        Conditions::Threshold(_) => open && new.assigned,
+    }
+}
+
+/// What the rules need to know of a complaint about to be created.
+pub struct NewComplaint<'a> {
+    pub status: &'a str,
+    pub priority: &'a str,
+    pub assigned: bool,
+    /// An at-risk point or due time of it has come already.
+    pub due_now: bool,
+}
+
+/// The runs of the rules that may raise an alert for a complaint about to
+/// be created, planned beforehand (reads only), so that the complaint and
+/// its evaluation are written in one transaction: [`run_for_new_in`] inside
+/// it, [`announce_for_new`] after its commit.
+pub async fn plans_for_new(app: &App, new: &NewComplaint<'_>) -> DomainResult<Vec<store::RulePlan>> {
+    let specs: Vec<RuleSpec> =
+        rules::enabled_specs(app).await?.into_iter().filter(|s| may_raise_for_new(s, new)).collect();
+    let policies = match specs.iter().any(|s| s.config.escalation_policy.is_some()) {
+        true => super::escalation::policies_by_name(app).await?,
+        false => HashMap::new(),
+    };
+    let mut plans = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let escalation = spec.config.escalation_policy.as_ref().and_then(|name| policies.get(name));
+        plans.push(plan(spec, Routes::load(app, &spec.config).await?, escalation));
+    }
+    Ok(plans)
+}
+
+/// Runs `plans` over the complaint `complaint_id` just inserted in `txn`.
+pub async fn run_for_new_in(
+    txn: &sea_orm::DatabaseTransaction,
+    plans: &[store::RulePlan],
+    complaint_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<store::RuleRun>, sea_orm::DbErr> {
+    let run = run_id();
+    let mut runs = Vec::with_capacity(plans.len());
+    for plan in plans {
+        runs.push(store::run_rule_in(txn, plan, &run, now, Scope::Complaint(complaint_id)).await?);
+    }
+    Ok(runs)
+}
+
+/// After the commit of [`run_for_new_in`]'s transaction: metrics, live pushes.
+pub fn announce_for_new(app: &App, plans: &[store::RulePlan], runs: Vec<store::RuleRun>) {
+    for (plan, run) in plans.iter().zip(runs) {
+        app.metrics.alert_created(&plan.alert_type, run.created);
+        app.metrics.dedup_hit(&plan.alert_type, run.considered.saturating_sub(run.created));
+        if run.created > 0 {
+            tracing::info!(rule = %plan.rule_name, created = run.created, "alerts raised");
+        }
+        announce(app, run.created, run.announce);
     }
 }
 

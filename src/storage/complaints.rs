@@ -30,6 +30,7 @@ pub struct ClockColumns {
 }
 
 /// A complaint to write, its values checked by the domain.
+#[derive(Clone)]
 pub struct NewComplaintRow {
     pub title: String,
     pub description: String,

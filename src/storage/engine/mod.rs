@@ -102,6 +102,7 @@ pub struct EscalationStart {
 }
 
 /// What a rule's run did.
+#[derive(Default)]
 pub struct RuleRun {
     /// (resource, recipient) pairs the rule matched, deduplicated or not.
     pub considered: u64,
@@ -118,6 +119,12 @@ pub struct RuleRun {
 pub enum Announce {
     Alerts(Vec<alert::Model>),
     Resync(Vec<i64>),
+}
+
+impl Default for Announce {
+    fn default() -> Self {
+        Announce::Resync(Vec::new())
+    }
 }
 
 /// Up to this many new alerts a run announces one by one.
@@ -304,106 +311,141 @@ pub async fn run_rule(
     scope: Scope,
 ) -> Result<RuleRun, DbErr> {
     let dialect = Dialect::of(db)?;
-    let timer = std::time::Instant::now();
-    let lap = |step: &str| tracing::debug!(rule = %plan.rule_name, step, elapsed_ms = timer.elapsed().as_millis() as u64, "engine");
     let Some(statements) = RuleStatements::build(dialect, plan, run_id, now, scope) else {
-        return Ok(RuleRun { considered: 0, created: 0, announce: Announce::Resync(Vec::new()) });
+        return Ok(RuleRun::default());
     };
-    let RuleStatements {
-        sql,
-        close,
-        event_resources,
-        begin_events,
-        insert,
-        count,
-        created,
-        events,
-        outbox,
-        new_alerts,
-        new_recipients,
-    } = &statements;
-    let count = count.as_ref().map(|count| sql.statement(count)).transpose()?;
+    let count = statements.count.as_ref().map(|count| statements.sql.statement(count)).transpose()?;
     let count = async {
         match count {
             Some(count) => scalar(db, count).await.map(Some),
             None => Ok(None),
         }
     };
-    tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
     // Racing runs may still deadlock (MySQL's duplicate-key locks of many
     // racing inserts, PostgreSQL's updates ordered by plans made from
     // different statistics): the loser runs again, deduplicated by the winner.
     let write = retrying(|| async {
         let txn = begin_write(db).await?;
-        serialise_runs(&txn, dialect, plan.rule_id).await?;
-        close_windows(&txn, sql, close).await?;
-        lap("closed");
-        let last_id =
-            scalar(&txn, Statement::from_string(dialect.backend(), "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
-        let mut sql = sql.clone();
-        sql.bind("last_id", last_id);
-        if let Some(resources) = event_resources {
-            // Read once, then ended and begun by batches of ids. Runs of the
-            // rule take turns (serialise_runs), so no other run changes
-            // which keys are free in between.
-            let rows = txn.query_all_raw(sql.statement(resources)?).await?;
-            let mut ids: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
-            // Batches in key order, as the statements take their keys.
-            ids.sort_unstable();
-            lap("event resources");
-            for batch in ids.chunks(EVENT_BATCH) {
-                let Some(batch) = id_list(batch) else { continue };
-                for statement in begin_events {
-                    txn.execute_raw(sql.statement(&statement.replace(RESOURCES, &batch))?).await?;
-                }
-            }
-        } else {
-            // SQLite: the resources are a subquery of each statement.
-            for statement in begin_events {
-                txn.execute_raw(sql.statement(statement)?).await?;
-            }
-        }
-        lap("events begun");
-        let (considered, created) = match created {
-            None => {
-                let row = txn.query_one_raw(sql.statement(insert)?).await?;
-                let row = row.ok_or_else(|| DbErr::RecordNotFound("no counts".into()))?;
-                (Some(row.try_get_by_index::<i64>(0)?), row.try_get_by_index::<i64>(1)?)
-            }
-            Some(created) => {
-                txn.execute_raw(sql.statement(insert)?).await?;
-                (None, scalar(&txn, sql.statement(created)?).await?)
-            }
-        };
-        lap("inserted");
-        let created = u64::try_from(created).unwrap_or_default();
-        let mut announce = Announce::Resync(Vec::new());
-        if created > 0 {
-            for statement in events {
-                txn.execute_raw(sql.statement(statement)?).await?;
-            }
-            lap("events");
-            for statement in outbox {
-                txn.execute_raw(sql.statement(statement)?).await?;
-            }
-            lap("outbox");
-            announce = if created <= ANNOUNCE_ROWS {
-                Announce::Alerts(alert::Model::find_by_statement(sql.statement(new_alerts)?).all(&txn).await?)
-            } else {
-                // The recipients, but those whose alerts are born dismissed.
-                let rows = txn.query_all_raw(sql.statement(new_recipients)?).await?;
-                let staff: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
-                Announce::Resync(staff.into_iter().filter(|id| !plan.dismissed_for.contains(id)).collect())
-            };
-            lap("read back");
-        }
+        let written = write_rule(&txn, dialect, plan, &statements).await?;
         txn.commit().await?;
-        lap("committed");
-        Ok::<_, DbErr>((considered, created, announce))
+        tracing::debug!(rule = %plan.rule_name, "engine: committed");
+        Ok::<_, DbErr>(written)
     });
     let (counted, (counted_by_insert, created, announce)) = tokio::try_join!(count, write)?;
     let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
     Ok(RuleRun { considered, created, announce })
+}
+
+/// Runs one rule inside the caller's transaction (a complaint written and
+/// evaluated in one): the same statements as [`run_rule`], one after another.
+pub async fn run_rule_in(
+    txn: &DatabaseTransaction,
+    plan: &RulePlan,
+    run_id: &str,
+    now: DateTime<Utc>,
+    scope: Scope,
+) -> Result<RuleRun, DbErr> {
+    let dialect = Dialect::of(txn)?;
+    let Some(statements) = RuleStatements::build(dialect, plan, run_id, now, scope) else {
+        return Ok(RuleRun::default());
+    };
+    let (counted_by_insert, created, announce) = write_rule(txn, dialect, plan, &statements).await?;
+    let counted = match &statements.count {
+        Some(count) => Some(scalar(txn, statements.sql.statement(count)?).await?),
+        None => None,
+    };
+    let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
+    Ok(RuleRun { considered, created, announce })
+}
+
+/// The write of one rule's run in `txn`: windows closed, events begun, the
+/// alerts, their events and outbox rows. Returns the candidates the insert
+/// counted (when it counts them), the alerts created and their announcement.
+async fn write_rule(
+    txn: &DatabaseTransaction,
+    dialect: Dialect,
+    plan: &RulePlan,
+    statements: &RuleStatements,
+) -> Result<(Option<i64>, u64, Announce), DbErr> {
+    let timer = std::time::Instant::now();
+    let lap = |step: &str| tracing::debug!(rule = %plan.rule_name, step, elapsed_ms = timer.elapsed().as_millis() as u64, "engine");
+    let RuleStatements {
+        sql,
+        close,
+        event_resources,
+        begin_events,
+        insert,
+        created,
+        events,
+        outbox,
+        new_alerts,
+        new_recipients,
+        ..
+    } = statements;
+    tracing::trace!(rule = %plan.rule_name, %close, %insert, "engine statements");
+    serialise_runs(txn, dialect, plan.rule_id).await?;
+    close_windows(txn, sql, close).await?;
+    lap("closed");
+    let last_id =
+        scalar(txn, Statement::from_string(dialect.backend(), "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
+    let mut sql = sql.clone();
+    sql.bind("last_id", last_id);
+    if let Some(resources) = event_resources {
+        // Read once, then ended and begun by batches of ids. Runs of the
+        // rule take turns (serialise_runs), so no other run changes
+        // which keys are free in between.
+        let rows = txn.query_all_raw(sql.statement(resources)?).await?;
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
+        // Batches in key order, as the statements take their keys.
+        ids.sort_unstable();
+        lap("event resources");
+        for batch in ids.chunks(EVENT_BATCH) {
+            let Some(batch) = id_list(batch) else { continue };
+            for statement in begin_events {
+                txn.execute_raw(sql.statement(&statement.replace(RESOURCES, &batch))?).await?;
+            }
+        }
+    } else {
+        // SQLite: the resources are a subquery of each statement.
+        for statement in begin_events {
+            txn.execute_raw(sql.statement(statement)?).await?;
+        }
+    }
+    lap("events begun");
+    let (considered, created) = match created {
+        None => {
+            let row = txn.query_one_raw(sql.statement(insert)?).await?;
+            let row = row.ok_or_else(|| DbErr::RecordNotFound("no counts".into()))?;
+            (Some(row.try_get_by_index::<i64>(0)?), row.try_get_by_index::<i64>(1)?)
+        }
+        Some(created) => {
+            txn.execute_raw(sql.statement(insert)?).await?;
+            (None, scalar(txn, sql.statement(created)?).await?)
+        }
+    };
+    lap("inserted");
+    let created = u64::try_from(created).unwrap_or_default();
+    let mut announce = Announce::Resync(Vec::new());
+    if created > 0 {
+        for statement in events {
+            txn.execute_raw(sql.statement(statement)?).await?;
+        }
+        lap("events");
+        for statement in outbox {
+            txn.execute_raw(sql.statement(statement)?).await?;
+        }
+        lap("outbox");
+        announce = if created <= ANNOUNCE_ROWS {
+            Announce::Alerts(alert::Model::find_by_statement(sql.statement(new_alerts)?).all(txn).await?)
+        } else {
+            // The recipients, but those whose alerts are born dismissed.
+            let rows = txn.query_all_raw(sql.statement(new_recipients)?).await?;
+            let staff: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
+            Announce::Resync(staff.into_iter().filter(|id| !plan.dismissed_for.contains(id)).collect())
+        };
+        lap("read back");
+    }
+    Ok((considered, created, announce))
 }
 
 /// Racing runs of one rule (other tasks, other instances) take turns: the
