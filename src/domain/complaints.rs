@@ -230,7 +230,13 @@ pub async fn create(app: &App, new: NewComplaint) -> DomainResult<Complaint> {
         unchecked_since: None,
     };
     let snapshot = sla::snapshot(app).await?;
-    let complaint = insert_evaluated(app, &snapshot, row, explicit_deadline).await?;
+    let complaint = if storage::one_writer(&app.db) {
+        insert_evaluated(app, &snapshot, row, explicit_deadline).await?
+    } else {
+        let (complaint, first_point) = insert_with_clock(app, &snapshot, row, explicit_deadline).await?;
+        raise_alerts_now(app, &complaint, ComplaintWrite::Created { first_point }).await;
+        complaint
+    };
     // The assignee's name as read before the insert: a saved complaint is
     // answered 201 even if the database went away just after (a 503 would
     // have its client send it again), and without a second wait for it.
@@ -286,7 +292,7 @@ async fn insert_with_clock(
     let txn = storage::begin_write(&app.db).await?;
     let inserted = storage::complaints::insert(&txn, row).await?;
     let first_point = points.iter().map(|(_, at, _)| *at).min();
-    storage::sla::replace_points(&txn, &[(inserted.id, points)]).await?;
+    storage::sla::insert_points(&txn, &[(inserted.id, points)]).await?;
     txn.commit().await?;
     Ok((inserted, first_point))
 }
@@ -295,7 +301,12 @@ async fn insert_with_clock(
 /// runs the rules that may raise an alert for it now, all in one
 /// transaction: the complaint is never committed without its evaluation
 /// (a crash between the two used to leave it to the next tick), and the
-/// write takes the write lock once.
+/// write takes the write lock once. Where writers take turns anyway
+/// (SQLite); on the server databases the rules' runs lock their rule while
+/// they run, and holding that lock across the insert made racing creates
+/// of several instances wait seconds for each other (issue 22): there the
+/// complaint is evaluated right after its commit, marked unchecked until
+/// then so that the next tick covers a crash in between.
 async fn insert_evaluated(
     app: &App,
     snapshot: &Snapshot,
@@ -318,7 +329,7 @@ async fn insert_evaluated(
     let (inserted, runs) = storage::retrying(|| async {
         let txn = storage::begin_write(&app.db).await?;
         let inserted = storage::complaints::insert(&txn, row.clone()).await?;
-        storage::sla::replace_points(&txn, &[(inserted.id, points.clone())]).await?;
+        storage::sla::insert_points(&txn, &[(inserted.id, points.clone())]).await?;
         let runs = super::engine::run_for_new_in(&txn, &plans, inserted.id, now).await?;
         txn.commit().await?;
         Ok((inserted, runs))

@@ -291,6 +291,12 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(options).await
 }
 
+/// Whether the database takes one writer at a time (SQLite): a longer write
+/// transaction there makes no one wait who would not have waited anyway.
+pub fn one_writer(db: &Db) -> bool {
+    matches!(dialect::Dialect::of(db), Ok(dialect::Dialect::Sqlite))
+}
+
 /// What a database error means for the caller, decided here so that no
 /// layer above reads a driver's codes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -194,6 +194,13 @@ pub async fn replace_points(db: &impl ConnectionTrait, points: &[(i64, Points)])
     let Some(ids) = id_list(&ids) else { return Ok(()) };
     db.execute_raw(Sql::new(dialect).statement(&format!("DELETE FROM sla_points WHERE complaint_id IN ({ids})"))?)
         .await?;
+    insert_points(db, points).await
+}
+
+/// Writes the at-risk points of complaints that have none yet (just
+/// inserted): one statement.
+pub async fn insert_points(db: &impl ConnectionTrait, points: &[(i64, Points)]) -> Result<(), DbErr> {
+    let dialect = Dialect::of(db)?;
     let mut sql = Sql::new(dialect);
     let mut rows = Vec::new();
     for (complaint_id, list) in points {
