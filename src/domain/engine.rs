@@ -52,27 +52,11 @@ pub async fn run(app: &App, rule_types: &[&str], scope: Scope) -> DomainResult<C
 
 /// Runs the enabled rules that `wanted` picks once over `scope`.
 async fn run_where(app: &App, scope: Scope, wanted: impl Fn(&RuleSpec) -> bool) -> DomainResult<CheckReport> {
-    let specs: Vec<RuleSpec> = rules::enabled_specs(app).await?.into_iter().filter(|s| wanted(s)).collect();
-    let mut report = CheckReport { results: Vec::with_capacity(specs.len()), total_created: 0 };
-    if specs.is_empty() {
-        return Ok(report);
-    }
-    let policies = match specs.iter().any(|s| s.config.escalation_policy.is_some()) {
-        true => super::escalation::policies_by_name(app).await?,
-        false => HashMap::new(),
-    };
-    for spec in &specs {
-        let now = app.clock.now();
-        let escalation = spec.config.escalation_policy.as_ref().and_then(|name| policies.get(name));
-        let plan = plan(spec, Routes::load(app, &spec.config).await?, escalation);
-        let store::RuleRun { considered, created: count, announce: news } =
-            store::run_rule(&app.db, &plan, &run_id(), now, scope).await?;
-        app.metrics.alert_created(&spec.config.alert_type, count);
-        app.metrics.dedup_hit(&spec.config.alert_type, considered.saturating_sub(count));
-        if count > 0 {
-            tracing::info!(rule = %spec.rule_name, created = count, "alerts raised");
-        }
-        announce(app, count, news);
+    let planned = planned(app, wanted).await?;
+    let mut report = CheckReport { results: Vec::with_capacity(planned.len()), total_created: 0 };
+    for (spec, plan) in &planned {
+        let run = store::run_rule(&app.db, plan, &run_id(), app.clock.now(), scope).await?;
+        let count = record(app, plan, run);
         report.total_created += count;
         report.results.push(RuleOutcome {
             rule_name: spec.rule_name.clone(),
@@ -81,6 +65,34 @@ async fn run_where(app: &App, scope: Scope, wanted: impl Fn(&RuleSpec) -> bool) 
         });
     }
     Ok(report)
+}
+
+/// The enabled rules that `wanted` picks, each with what storage runs for it.
+async fn planned(app: &App, wanted: impl Fn(&RuleSpec) -> bool) -> DomainResult<Vec<(RuleSpec, store::RulePlan)>> {
+    let specs: Vec<RuleSpec> = rules::enabled_specs(app).await?.into_iter().filter(|s| wanted(s)).collect();
+    let policies = match specs.iter().any(|s| s.config.escalation_policy.is_some()) {
+        true => super::escalation::policies_by_name(app).await?,
+        false => HashMap::new(),
+    };
+    let mut planned = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let escalation = spec.config.escalation_policy.as_ref().and_then(|name| policies.get(name));
+        let plan = plan(&spec, Routes::load(app, &spec.config).await?, escalation);
+        planned.push((spec, plan));
+    }
+    Ok(planned)
+}
+
+/// After a rule's run committed: its metrics, its log line, its live
+/// pushes. Returns the alerts it created.
+fn record(app: &App, plan: &store::RulePlan, run: store::RuleRun) -> u64 {
+    app.metrics.alert_created(&plan.alert_type, run.created);
+    app.metrics.dedup_hit(&plan.alert_type, run.considered.saturating_sub(run.created));
+    if run.created > 0 {
+        tracing::info!(rule = %plan.rule_name, created = run.created, "alerts raised");
+    }
+    announce(app, run.created, run.announce);
+    run.created
 }
 
 /// After commit: live pushes for the inbox alerts, and a nudge to the dispatcher.
@@ -255,18 +267,8 @@ pub struct NewComplaint<'a> {
 /// its evaluation are written in one transaction: [`run_for_new_in`] inside
 /// it, [`announce_for_new`] after its commit.
 pub async fn plans_for_new(app: &App, new: &NewComplaint<'_>) -> DomainResult<Vec<store::RulePlan>> {
-    let specs: Vec<RuleSpec> =
-        rules::enabled_specs(app).await?.into_iter().filter(|s| may_raise_for_new(s, new)).collect();
-    let policies = match specs.iter().any(|s| s.config.escalation_policy.is_some()) {
-        true => super::escalation::policies_by_name(app).await?,
-        false => HashMap::new(),
-    };
-    let mut plans = Vec::with_capacity(specs.len());
-    for spec in &specs {
-        let escalation = spec.config.escalation_policy.as_ref().and_then(|name| policies.get(name));
-        plans.push(plan(spec, Routes::load(app, &spec.config).await?, escalation));
-    }
-    Ok(plans)
+    let planned = planned(app, |spec| may_raise_for_new(spec, new)).await?;
+    Ok(planned.into_iter().map(|(_, plan)| plan).collect())
 }
 
 /// Runs `plans` over the complaint `complaint_id` just inserted in `txn`.
@@ -287,12 +289,7 @@ pub async fn run_for_new_in(
 /// After the commit of [`run_for_new_in`]'s transaction: metrics, live pushes.
 pub fn announce_for_new(app: &App, plans: &[store::RulePlan], runs: Vec<store::RuleRun>) {
     for (plan, run) in plans.iter().zip(runs) {
-        app.metrics.alert_created(&plan.alert_type, run.created);
-        app.metrics.dedup_hit(&plan.alert_type, run.considered.saturating_sub(run.created));
-        if run.created > 0 {
-            tracing::info!(rule = %plan.rule_name, created = run.created, "alerts raised");
-        }
-        announce(app, run.created, run.announce);
+        record(app, plan, run);
     }
 }
 

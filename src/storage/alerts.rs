@@ -276,27 +276,33 @@ pub async fn owned_with_window(
     Ok(Some((Model::from_query_result(&row, "")?, open == 1)))
 }
 
+/// Runs `update` (built again for each try) and returns how many rows it
+/// changed. Racing writes to one inbox may deadlock (MariaDB): the loser
+/// runs again.
+async fn update_retrying(
+    db: &impl ConnectionTrait,
+    update: impl Fn() -> sea_orm::UpdateMany<Entity>,
+) -> Result<u64, DbErr> {
+    super::retrying(|| update().exec(db)).await.map(|result| result.rows_affected)
+}
+
 /// Marks read, keeping the first `read_at`. Returns whether a row changed.
 pub async fn mark_read(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    // Racing writes to one inbox may deadlock (MariaDB): the loser runs again.
-    let result = super::retrying(|| async {
+    let changed = update_retrying(db, || {
         Entity::update_many()
             .col_expr(Column::IsRead, Expr::value(true))
             .col_expr(Column::ReadAt, Expr::value(now))
             .filter(Column::Id.eq(id))
             .filter(Column::AssignedToStaffId.eq(staff_id))
             .filter(Column::IsRead.eq(false))
-            .exec(db)
-            .await
     })
     .await?;
-    Ok(result.rows_affected > 0)
+    Ok(changed > 0)
 }
 
 /// Dismisses once. Returns whether a row changed.
 pub async fn dismiss(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool, DbErr> {
-    // Racing writes to one inbox may deadlock (MariaDB): the loser runs again.
-    let result = super::retrying(|| async {
+    let changed = update_retrying(db, || {
         Entity::update_many()
             .col_expr(Column::IsDismissed, Expr::value(true))
             .col_expr(Column::DismissedAt, Expr::value(now))
@@ -305,27 +311,22 @@ pub async fn dismiss(db: &impl ConnectionTrait, staff_id: i64, id: i64, now: Dat
             .filter(Column::Id.eq(id))
             .filter(Column::AssignedToStaffId.eq(staff_id))
             .filter(Column::IsDismissed.eq(false))
-            .exec(db)
-            .await
     })
     .await?;
-    Ok(result.rows_affected > 0)
+    Ok(changed > 0)
 }
 
 /// Marks every live unread alert of `staff_id` read (but the snoozed, which
 /// the inbox does not show); returns how many.
 pub async fn mark_all_read(db: &impl ConnectionTrait, staff_id: i64, now: DateTime<Utc>) -> Result<u64, DbErr> {
-    // Racing writes to one inbox may deadlock (MariaDB): the loser runs again.
-    let result = super::retrying(|| async {
+    let changed = update_retrying(db, || {
         Entity::update_many()
             .col_expr(Column::IsRead, Expr::value(true))
             .col_expr(Column::ReadAt, Expr::value(now))
             .filter(live(staff_id, now).add(awake(now)).add(Column::IsRead.eq(false)))
-            .exec(db)
-            .await
     })
     .await?;
-    Ok(result.rows_affected)
+    Ok(changed)
 }
 
 /// A new alert row (the engine writes alerts in bulk; this is for single inserts and tests).
@@ -396,17 +397,14 @@ pub async fn snooze(
     until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    // Racing writes to one inbox may deadlock (MariaDB): the loser runs again.
-    let result = super::retrying(|| async {
+    let changed = update_retrying(db, || {
         Entity::update_many()
             .col_expr(Column::SnoozedUntil, Expr::value(until))
             .col_expr(Column::SnoozedAt, Expr::value(now))
             .filter(live(staff_id, now).add(Column::Id.eq(id)))
-            .exec(db)
-            .await
     })
     .await?;
-    Ok(result.rows_affected > 0)
+    Ok(changed > 0)
 }
 
 /// Which snoozed alerts a wake claims.

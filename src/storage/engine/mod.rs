@@ -332,8 +332,13 @@ pub async fn run_rule(
         Ok::<_, DbErr>(written)
     });
     let (counted, (counted_by_insert, created, announce)) = tokio::try_join!(count, write)?;
-    let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
-    Ok(RuleRun { considered, created, announce })
+    Ok(RuleRun { considered: considered(counted, counted_by_insert, created), created, announce })
+}
+
+/// The candidates a run considered: as the count statement or the insert
+/// counted them, else (neither counts) those it created.
+fn considered(counted: Option<i64>, counted_by_insert: Option<i64>, created: u64) -> u64 {
+    counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created)
 }
 
 /// Runs one rule inside the caller's transaction (a complaint written and
@@ -354,8 +359,7 @@ pub async fn run_rule_in(
         Some(count) => Some(scalar(txn, statements.sql.statement(count)?).await?),
         None => None,
     };
-    let considered = counted.or(counted_by_insert).and_then(|n| u64::try_from(n).ok()).unwrap_or(created);
-    Ok(RuleRun { considered, created, announce })
+    Ok(RuleRun { considered: considered(counted, counted_by_insert, created), created, announce })
 }
 
 /// The write of one rule's run in `txn`: windows closed, events begun, the
