@@ -31,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(Snooze),
             Box::new(PersonalDelivery),
             Box::new(Digests),
+            Box::new(super::rollups::StatsUpdateShortcut),
         ]
     }
 }

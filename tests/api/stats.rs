@@ -243,7 +243,8 @@ async fn rollups_follow_every_write(backend: Backend) {
 /// m0006's statement-level ones (replayed here over a stand-in for the old
 /// trigger that would count every alert a thousand times); on the other
 /// dialects the migration changes nothing. Either way the rollups then follow
-/// the writes, and bulk statements keep them exact.
+/// the writes, and bulk statements keep them exact. m0018 then replaces the
+/// update function of such a database with one that returns early.
 async fn upgrade_to_statement_triggers(backend: Backend) {
     let app = spawn_app!(backend);
     let db = &app.app.db;
@@ -259,6 +260,14 @@ async fn upgrade_to_statement_triggers(backend: Backend) {
     }
     run("DELETE FROM seaql_migrations WHERE version = 'm0006_statement_triggers'").await.unwrap();
     convergeai_alerts::storage::migrate(db).await.unwrap();
+    if backend == Backend::Postgres {
+        // A stand-in for the update function before m0018.
+        run("CREATE OR REPLACE FUNCTION alerts_stats_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+            .await
+            .unwrap();
+    }
+    run("DELETE FROM seaql_migrations WHERE version = 'm0018_stats_update_shortcut'").await.unwrap();
+    convergeai_alerts::storage::migrate(db).await.unwrap();
 
     fixture(&app).await;
     assert_eq!(stored_rollups(&app).await, expected_rollups(&app).await, "after inserts");
@@ -272,6 +281,17 @@ async fn upgrade_to_statement_triggers(backend: Backend) {
             .unwrap();
         let names: Vec<String> = rows.iter().map(|r| r.try_get("", "tgname").unwrap()).collect();
         assert_eq!(names, ["trg_alerts_stats_delete", "trg_alerts_stats_insert", "trg_alerts_stats_update"]);
+        // m0018: an update that changes no tracked column returns after one set difference.
+        let source = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT prosrc FROM pg_proc WHERE proname = 'alerts_stats_update'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let source: String = source.try_get("", "prosrc").unwrap();
+        assert!(source.trim_start().starts_with("BEGIN\nIF NOT EXISTS ("), "{source}");
     }
     alert::Entity::delete_many().exec(db).await.unwrap();
     assert_eq!(stored_rollups(&app).await, expected_rollups(&app).await, "after deleting everything");

@@ -76,6 +76,9 @@ CREATE OR REPLACE TRIGGER trg_alerts_stats_delete AFTER DELETE ON alerts REFEREN
 -- trigger 5
 CREATE OR REPLACE FUNCTION alerts_stats_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+IF NOT EXISTS (SELECT id, created_at, alert_type, severity, assigned_to_staff_id, read_at, dismissed_at
+  FROM old_rows EXCEPT ALL SELECT id, created_at, alert_type, severity, assigned_to_staff_id, read_at, dismissed_at
+  FROM new_rows) THEN RETURN NULL; END IF;
 INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed) SELECT CAST(FLOOR(EXTRACT(EPOCH
   FROM t.created_at) / 3600) AS BIGINT), t.alert_type, t.severity, SUM(t.s), SUM(t.s * CAST(t.read_at IS NOT NULL AS INTEGER)), SUM(t.s * CAST(t.dismissed_at IS NOT NULL AS INTEGER))
   FROM (SELECT o.*, -1 AS s
