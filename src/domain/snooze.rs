@@ -268,21 +268,53 @@ pub async fn wake_due(app: &App) -> DomainResult<u64> {
     let now = app.clock.now();
     let mut told = Announcement::default();
     let woken = async {
-        let mut woken = 0;
-        loop {
-            let woke = storage::alerts::wake(&app.db, Wakes::Due, now, BATCH, told.room()).await?;
-            let n = woke.count;
-            woken += n as u64;
-            told.add(woke, now);
-            if n < BATCH as usize {
-                return Ok::<_, DomainError>(woken);
+        // Most runs wake a few: one batch, whose rows may be pushed one by one.
+        let first = storage::alerts::wake(&app.db, Wakes::Due, now, BATCH, told.room()).await?;
+        let n = first.count;
+        told.add(first, now);
+        if n < BATCH as usize {
+            return Ok::<_, DomainError>(n as u64);
+        }
+        // A burst (a full batch is beyond what is pushed one by one, so the rest
+        // is told as resyncs): where the database runs transactions side by
+        // side, several drain it at once, their locked picks kept apart.
+        let workers = storage::alerts::wake_workers(&app.db);
+        let drains = (0..workers).map(|_| drain_due(app, now, told.room()));
+        let mut woken = n as u64;
+        let mut failed = None;
+        for (wokes, result) in futures_util::future::join_all(drains).await {
+            for woke in wokes {
+                woken += woke.count as u64;
+                told.add(woke, now);
+            }
+            if let Err(e) = result {
+                failed.get_or_insert(e);
             }
         }
+        failed.map_or(Ok(woken), Err)
     }
     .await;
     // What committed is told even if a later batch failed.
     told.publish(app);
     woken
+}
+
+/// Wakes due snoozes a batch at a time until none is left (or one fails):
+/// what each committed batch woke, and how it ended.
+async fn drain_due(app: &App, now: DateTime<Utc>, full_rows: usize) -> (Vec<Woke>, DomainResult<()>) {
+    let mut wokes = Vec::new();
+    loop {
+        match storage::alerts::wake(&app.db, Wakes::Due, now, BATCH, full_rows).await {
+            Ok(woke) => {
+                let done = woke.count < BATCH as usize;
+                wokes.push(woke);
+                if done {
+                    return (wokes, Ok(()));
+                }
+            }
+            Err(e) => return (wokes, Err(e.into())),
+        }
+    }
 }
 
 /// Wakes every snoozed alert about a complaint (it changed hands).

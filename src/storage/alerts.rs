@@ -450,8 +450,12 @@ pub async fn wake(
     let timer = std::time::Instant::now();
     let lap = |step: &str| tracing::debug!(step, elapsed_ms = timer.elapsed().as_millis() as u64, "snooze wake");
     let txn = super::begin_write(db).await?;
+    // The owners come with the pick: the rows are locked until the commit.
     let mut select = Query::select();
-    select.column(Column::Id).from(Entity).limit(limit);
+    select
+        .columns([Column::Id, Column::AssignedToStaffId, Column::IsDismissed, Column::ExpiresAt])
+        .from(Entity)
+        .limit(limit);
     match which {
         Wakes::Due => select
             .and_where(Expr::col(Column::SnoozedUntil).lte(now))
@@ -467,7 +471,7 @@ pub async fn wake(
         super::dialect::Dialect::Sqlite => {}
     }
     let rows = txn.query_all_raw(super::dialect::portable(dialect.backend().build(&select))).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.try_get::<i64>("", "id")).collect::<Result<_, _>>()?;
+    let (ids, owners) = woken_rows(&rows, now)?;
     let mut woke = Woke { count: ids.len(), alerts: Vec::new(), owners: Vec::new() };
     lap("claim");
     if ids.is_empty() {
@@ -480,20 +484,21 @@ pub async fn wake(
     if ids.len() <= full_rows {
         woke.alerts = Entity::find().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id).all(&txn).await?;
     } else {
-        woke.owners = Entity::find()
-            .select_only()
-            .column(Column::AssignedToStaffId)
-            .distinct()
-            .filter(Column::Id.is_in(ids))
-            .filter(not_ended(now))
-            .into_tuple()
-            .all(&txn)
-            .await?;
+        woke.owners = owners;
     }
     lap("read back");
     txn.commit().await?;
     lap("commit");
     Ok(woke)
+}
+
+/// How many wakes of due snoozes may run at once: one on SQLite (one writer);
+/// two on MariaDB and PostgreSQL, where `SKIP LOCKED` keeps their batches
+/// apart and each server connection runs on a core of its own (100 000 alerts
+/// woke in 2.4 s one batch after another; docs/PERFORMANCE.md, "Waking
+/// snoozed alerts").
+pub fn wake_workers(db: &super::Db) -> usize {
+    if super::one_writer(db) { 1 } else { 2 }
 }
 
 /// On SQLite a wake of due snoozes takes this many of the caller's batches at
@@ -505,7 +510,9 @@ const SQLITE_BATCHES_AT_ONCE: u64 = 4;
 /// [`wake`] of the due snoozes on SQLite: one `UPDATE … WHERE id IN (the
 /// first due) RETURNING` picks, wakes and reports them. Binding the chosen
 /// ids back into an `IN` list cost about five times the bare update per row
-/// there; SQLite has one writer, so nothing races the pick.
+/// there; SQLite has one writer, so nothing races the pick. (On PostgreSQL
+/// the same statement with the pick locked, `FOR UPDATE SKIP LOCKED`, took
+/// 5 s a batch of 5 000 against 120 ms for pick, update and read apart.)
 async fn wake_due_sqlite(db: &super::Db, now: DateTime<Utc>, limit: u64, full_rows: usize) -> Result<Woke, DbErr> {
     let limit = limit.saturating_mul(SQLITE_BATCHES_AT_ONCE);
     use sea_orm::QueryTrait;
@@ -529,25 +536,32 @@ async fn wake_due_sqlite(db: &super::Db, now: DateTime<Utc>, limit: u64, full_ro
     let backend = sea_orm::DatabaseBackend::Sqlite;
     let rows = txn.query_all_raw(super::dialect::portable(backend.build(&update))).await?;
     lap("update");
+    let (ids, owners) = woken_rows(&rows, now)?;
+    let mut woke = Woke { count: ids.len(), alerts: Vec::new(), owners: Vec::new() };
+    if !ids.is_empty() && ids.len() <= full_rows {
+        woke.alerts = Entity::find().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id).all(&txn).await?;
+    } else {
+        woke.owners = owners;
+    }
+    lap("read back");
+    txn.commit().await?;
+    lap("commit");
+    Ok(woke)
+}
+
+/// The ids of woken rows (`id`, `assigned_to_staff_id`, `is_dismissed`,
+/// `expires_at`) and, once each, the owners of the live ones at `now`.
+fn woken_rows(rows: &[sea_orm::QueryResult], now: DateTime<Utc>) -> Result<(Vec<i64>, Vec<i64>), DbErr> {
     let mut ids = Vec::with_capacity(rows.len());
     let mut owners = std::collections::BTreeSet::new();
-    for row in &rows {
+    for row in rows {
         ids.push(row.try_get::<i64>("", "id")?);
         let expires_at: Option<DateTime<Utc>> = row.try_get("", "expires_at")?;
         if !row.try_get::<bool>("", "is_dismissed")? && expires_at.is_none_or(|t| t > now) {
             owners.insert(row.try_get::<i64>("", "assigned_to_staff_id")?);
         }
     }
-    let mut woke = Woke { count: ids.len(), alerts: Vec::new(), owners: Vec::new() };
-    if !ids.is_empty() && ids.len() <= full_rows {
-        woke.alerts = Entity::find().filter(Column::Id.is_in(ids)).order_by_asc(Column::Id).all(&txn).await?;
-    } else {
-        woke.owners = owners.into_iter().collect();
-    }
-    lap("read back");
-    txn.commit().await?;
-    lap("commit");
-    Ok(woke)
+    Ok((ids, owners.into_iter().collect()))
 }
 
 /// Wakes one of `staff_id`'s snoozed alerts now (unread, if live). Returns

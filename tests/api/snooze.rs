@@ -322,6 +322,81 @@ async fn racing_wakes_wake_each_alert_once(backend: Backend) {
     assert_eq!(unread(&app, &app.token(me)).await, 120);
 }
 
+/// Snoozed alerts due in the same minute, `per_staff` for each of `staff`,
+/// every fifth of them dismissed; returns how many.
+async fn snoozed_burst(app: &TestApp, staff: &[i64], per_staff: usize) -> usize {
+    use convergeai_alerts::storage::entities::alert;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let now = app.app.clock.now();
+    let rows: Vec<alert::ActiveModel> = (0..staff.len() * per_staff)
+        .map(|i| alert::ActiveModel {
+            alert_type: Set("sla_at_risk".into()),
+            severity: Set("warning".into()),
+            title: Set(format!("at risk #{i}")),
+            message: Set(String::new()),
+            resource_type: Set(Some("complaint".into())),
+            resource_id: Set(Some(i as i64)),
+            assigned_to_staff_id: Set(staff[i % staff.len()]),
+            is_read: Set(true),
+            is_dismissed: Set(i % 5 == 0),
+            created_at: Set(now - TimeDelta::hours(2)),
+            read_at: Set(Some(now - TimeDelta::hours(1))),
+            expires_at: Set(Some(now + TimeDelta::days(7))),
+            snoozed_at: Set(Some(now - TimeDelta::hours(1))),
+            snoozed_until: Set(Some(now + TimeDelta::seconds(30 + (i % 60) as i64))),
+            ..Default::default()
+        })
+        .collect();
+    let total = rows.len();
+    for chunk in rows.chunks(500) {
+        alert::Entity::insert_many(chunk.to_vec()).exec_without_returning(&app.app.db).await.unwrap();
+    }
+    total
+}
+
+/// More due at once than one batch holds (and not a whole number of
+/// batches): the run drains them all, each once, and tells each owner of a
+/// live one with one resync rather than an event per alert (the first of
+/// five agents has only dismissed ones: nothing to tell).
+async fn a_burst_of_wakes_drains_in_batches_once_each(backend: Backend) {
+    let app = spawn_app!(backend);
+    let mut staff = Vec::new();
+    for i in 0..5 {
+        staff.push(app.staff(&format!("agent{i}@example.com"), "agent").await.0);
+    }
+    let per_staff = (2 * snooze::BATCH as usize + 700) / 5;
+    let total = snoozed_burst(&app, &staff, per_staff).await;
+    let mut feed = app.app.events.subscribe();
+    app.app.clock.advance(TimeDelta::minutes(2));
+    assert_eq!(snooze::wake_due(&app.app).await.unwrap(), total as u64);
+    let mut resyncs = Vec::new();
+    while let Ok(event) = feed.try_recv() {
+        use convergeai_alerts::domain::events::Change;
+        assert!(matches!(event.change, Change::Resync), "one resync per owner, not {:?}", event.change);
+        resyncs.push(event.staff_id);
+    }
+    resyncs.sort_unstable();
+    assert_eq!(resyncs, staff[1..], "each owner of a live one told once");
+    assert_eq!(unread(&app, &app.token(staff[0])).await, 0, "dismissed ones stay out");
+    for id in &staff[1..] {
+        assert_eq!(unread(&app, &app.token(*id)).await, per_staff as i64, "the live ones wake unread");
+    }
+    assert_eq!(snooze::wake_due(&app.app).await.unwrap(), 0, "nothing left asleep");
+}
+
+/// Two instances drain the same burst at once: each alert wakes once in all.
+async fn racing_bursts_wake_each_alert_once(backend: Backend) {
+    let app = spawn_app!(backend);
+    let (me, _) = app.staff("a@example.com", "agent").await;
+    let total = snoozed_burst(&app, &[me], 2 * snooze::BATCH as usize + 300).await;
+    app.app.clock.advance(TimeDelta::minutes(2));
+    let (one, two) = (app.instance().await, app.instance().await);
+    let (x, y) = tokio::join!(snooze::wake_due(&one), snooze::wake_due(&two));
+    assert_eq!(x.unwrap() + y.unwrap(), total as u64, "each woken once in all");
+    assert_eq!(snooze::wake_due(&app.app).await.unwrap(), 0, "nothing left asleep");
+    assert_eq!(unread(&app, &app.token(me)).await, (total - total.div_ceil(5)) as i64);
+}
+
 /// The wake on one instance reaches the owner's connection on another through Redis, with a fresh count.
 async fn snooze_wake_reaches_another_instance_through_redis(backend: Backend) {
     let Some(redis) = redis_url() else {
@@ -379,5 +454,7 @@ on_all_backends!(
     snooze_wakes_early_on_a_newer_alert,
     snooze_wakes_early_on_reassignment,
     racing_wakes_wake_each_alert_once,
+    a_burst_of_wakes_drains_in_batches_once_each,
+    racing_bursts_wake_each_alert_once,
     snooze_wake_reaches_another_instance_through_redis,
 );
