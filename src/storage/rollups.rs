@@ -116,17 +116,10 @@ impl MigrationName for StatementTriggers {
 #[async_trait::async_trait]
 impl MigrationTrait for StatementTriggers {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if Dialect::try_from(m.get_database_backend())? != Dialect::Postgres {
-            return Ok(());
-        }
-        let db = m.get_connection();
         // m0005's row-level trigger, on a database created before this migration.
-        db.execute_unprepared("DROP TRIGGER IF EXISTS trg_alerts_stats ON alerts").await?;
-        db.execute_unprepared("DROP FUNCTION IF EXISTS alerts_stats_rollup()").await?;
-        for sql in triggers(Dialect::Postgres) {
-            db.execute_unprepared(&sql).await?;
-        }
-        Ok(())
+        let row_level =
+            ["DROP TRIGGER IF EXISTS trg_alerts_stats ON alerts", "DROP FUNCTION IF EXISTS alerts_stats_rollup()"];
+        replace_postgres_triggers(m, &row_level).await
     }
 }
 
@@ -144,15 +137,25 @@ impl MigrationName for StatsUpdateShortcut {
 #[async_trait::async_trait]
 impl MigrationTrait for StatsUpdateShortcut {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if Dialect::try_from(m.get_database_backend())? != Dialect::Postgres {
-            return Ok(());
-        }
-        let db = m.get_connection();
-        for sql in triggers(Dialect::Postgres) {
-            db.execute_unprepared(&sql).await?;
-        }
-        Ok(())
+        replace_postgres_triggers(m, &[]).await
     }
+}
+
+/// On PostgreSQL only: runs `first`, then creates or replaces the rollup
+/// triggers and their functions as [`postgres_triggers`] writes them now.
+/// The other dialects keep m0005's row-level triggers.
+async fn replace_postgres_triggers(m: &SchemaManager<'_>, first: &[&str]) -> Result<(), DbErr> {
+    if Dialect::try_from(m.get_database_backend())? != Dialect::Postgres {
+        return Ok(());
+    }
+    let db = m.get_connection();
+    for sql in first {
+        db.execute_unprepared(sql).await?;
+    }
+    for sql in triggers(Dialect::Postgres) {
+        db.execute_unprepared(&sql).await?;
+    }
+    Ok(())
 }
 
 /// Drops an index of `alerts` if it is there (MySQL has no `DROP INDEX IF EXISTS`).
