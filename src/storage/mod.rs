@@ -225,6 +225,13 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<Db, DbErr> {
             })
         });
     }
+    if url.starts_with("postgres") {
+        // No JIT: PostgreSQL compiles a statement whose estimated cost passes
+        // `jit_above_cost`, and the engine's correlated probes are estimated
+        // high: a first check's insert at 100 000 complaints spent 0.7 s of
+        // its 1.3 s compiling (docs/PERFORMANCE.md, "JIT").
+        opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
+    }
     // Processes opening a fresh SQLite file at once race to switch it to WAL,
     // and the loser gets SQLITE_BUSY at once (the busy timeout does not cover
     // that switch): it tries again for a while.

@@ -181,6 +181,26 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_a_bounded_busy_wait() {
     assert!(file_len() >= 4 << 20, "the WAL's pages reached the database file ({} bytes)", file_len());
 }
 
+/// PostgreSQL's JIT is off for the service's connections: the engine's
+/// first-check statements are estimated costly enough to be compiled, which
+/// cost more than it saved (docs/PERFORMANCE.md, "JIT").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_run_without_jit() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        eprintln!("skipped: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let conn = storage::connect(&db.url, &DbOptions::default()).await.unwrap();
+    for _ in 0..3 {
+        let row = conn
+            .query_one_raw(Statement::from_string(sea_orm::DbBackend::Postgres, "SHOW jit"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "off");
+    }
+}
+
 /// Several instances starting at once on one empty database all end up on
 /// the same, complete schema, with the defaults seeded once.
 async fn concurrent_migrations_converge(backend: Backend) {
