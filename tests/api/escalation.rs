@@ -122,6 +122,15 @@ async fn a_recipient_added_later_joins_the_acknowledged_event(backend: Backend) 
     app.patch_complaint(&c["id"], json!({"assigned_to_staff_id": b})).await;
     let bs = of_type(&app.inbox(b).await, "sla_breach").clone();
     assert_eq!(bs["acknowledged_by"]["id"], a, "{bs}");
+    // Named as on the first copy (the insert takes the name with the event).
+    let (_, acked) = app.get(&format!("/api/v1/alerts/{}", mine["id"]), &app.token(a)).await;
+    let name = &acked["acknowledged_by"]["full_name"];
+    assert!(name.as_str().is_some_and(|n| !n.is_empty()), "{acked}");
+    assert_eq!(
+        (&bs["acknowledged_by"]["full_name"], &bs["acknowledged_at"]),
+        (name, &acked["acknowledged_at"]),
+        "{bs}"
+    );
 }
 
 async fn the_complaint_resolves_its_events(backend: Backend) {

@@ -36,14 +36,20 @@ SELECT DISTINCT c.id AS rid
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp);
 
--- begin_events0
+-- open_events
+-- values: String(Some("first_response_at_risk"))
+SELECT 1
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = ? LIMIT 1;
+
+-- end_events
 -- values: String(Some("first_response_at_risk")), String(Some("complaint"))
 UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
   WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id IN (101, 102) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1);
 
--- begin_events1
+-- begin_events
 -- values: BigInt(Some(1)), String(Some("first_response_at_risk")), String(Some("complaint")), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00))
 INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, r.id, 1, ?, ?, 1, ?, 0
   FROM complaints r
@@ -52,10 +58,8 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   ON DUPLICATE KEY UPDATE event_open = alert_events.event_open;
 
 -- insert
--- values: String(Some("first_response_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response at risk")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), String(Some("first_response_at_risk")), String(Some("complaint")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(7)), String(Some("first_response_at_risk")), String(Some("complaint"))
-INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id) SELECT ?, ?, substr(CONCAT('First response at risk: ', CONCAT(substr(x.title, 1, 200), ' (#', CAST(x.rid AS CHAR), ')')), 1, 255), CONCAT('Complaint #', CAST(x.rid AS CHAR), ' "', x.title, '" (', x.priority, ', ', CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE CONCAT('assigned to ', x.owner_name) END, ') has had no first response; it is due in ', CASE WHEN x.due_local IS NULL THEN CONCAT(CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 60 THEN CONCAT(CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) AS CHAR), ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60 = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h ', CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60) AS CHAR), ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d') ELSE CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d ', CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) AS CHAR), ' h') END, ' (at ', x.deadline_text, ' UTC).') ELSE CONCAT(CASE WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) < 60 THEN CONCAT(CAST(((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) AS CHAR), ' min') WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) < 1440 AND ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) % 60 = 0 THEN CONCAT(CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h') WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) < 1440 THEN CONCAT(CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h ', CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) % 60) AS CHAR), ' min') WHEN ((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 60) % 24) = 0 THEN CONCAT(CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d') ELSE CONCAT(CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d ', CAST(((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 60) % 24) AS CHAR), ' h') END, ' of working time, ', x.due_local, '.') END), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'seconds_left', x.secs), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, (SELECT e.id
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = ? AND e.resource_type = ? AND e.resource_id = x.rid)
+-- values: String(Some("first_response_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response at risk")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(1)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(7)), String(Some("first_response_at_risk")), String(Some("complaint")), String(Some("first_response_at_risk")), String(Some("complaint"))
+INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id, acknowledged_at, acknowledged_by, acknowledged_by_name) SELECT ?, ?, substr(CONCAT('First response at risk: ', CONCAT(substr(x.title, 1, 200), ' (#', CAST(x.rid AS CHAR), ')')), 1, 255), CONCAT('Complaint #', CAST(x.rid AS CHAR), ' "', x.title, '" (', x.priority, ', ', CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE CONCAT('assigned to ', x.owner_name) END, ') has had no first response; it is due in ', CASE WHEN x.due_local IS NULL THEN CONCAT(CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 60 THEN CONCAT(CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) AS CHAR), ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60 = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h ', CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60) AS CHAR), ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d') ELSE CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d ', CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) AS CHAR), ' h') END, ' (at ', x.deadline_text, ' UTC).') ELSE CONCAT(CASE WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) < 60 THEN CONCAT(CAST(((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) AS CHAR), ' min') WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) < 1440 AND ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) % 60 = 0 THEN CONCAT(CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h') WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) < 1440 THEN CONCAT(CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h ', CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) % 60) AS CHAR), ' min') WHEN ((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 60) % 24) = 0 THEN CONCAT(CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d') ELSE CONCAT(CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d ', CAST(((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) DIV 60) DIV 60) % 24) AS CHAR), ' h') END, ' of working time, ', x.due_local, '.') END), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'seconds_left', x.secs), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, xe.id, xe.acknowledged_at, xe.acknowledged_by, xa.full_name
   FROM (SELECT m.rcp, c.id AS rid, CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.first_response_due_at) AS CHAR), '0'), '|', c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, DATE_FORMAT(c.first_response_due_at, '%Y-%m-%d %H:%i') AS deadline_text, DATE_FORMAT(c.first_response_due_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(FLOOR((TIMESTAMPDIFF(MICROSECOND, ?, c.first_response_due_at) / 1000000.0)) AS SIGNED) AS secs, c.first_response_due_text AS due_local, (SELECT p.working_left
   FROM sla_points p
   WHERE p.complaint_id = c.id AND p.rule_id = ?) AS working_left
@@ -81,7 +85,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   FROM sla_points p
   WHERE p.complaint_id = c.id AND p.rule_id = ? AND p.due_at <= ?) AND c.id = ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT 18446744073709551615) x
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp) LIMIT 18446744073709551615) x LEFT
+  JOIN alert_events xe ON xe.event_open = 1 AND xe.alert_type = ? AND xe.resource_type = ? AND xe.resource_id = x.rid LEFT
+  JOIN staff xa ON xa.id = xe.acknowledged_by
   WHERE TRUE
   ORDER BY x.rid, x.rcp
   ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open;
@@ -116,20 +122,6 @@ SELECT COUNT(*)
 SELECT COUNT(*)
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?;
-
--- events0
--- values: BigInt(Some(0)), String(Some("run-1"))
-UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by = (SELECT e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by_name = (SELECT s.full_name
-  FROM alert_events e
-  JOIN staff s ON s.id = e.acknowledged_by
-  WHERE e.id = al.event_id)
-  WHERE al.id > ? AND al.check_run = ? AND EXISTS (SELECT e.acknowledged_at, e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id AND e.acknowledged_at IS NOT NULL);
 
 -- outbox0
 -- values: String(Some("email")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))

@@ -43,14 +43,20 @@ SELECT DISTINCT a.id AS rid
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp);
 
--- begin_events0
+-- open_events
+-- values: String(Some("high_workload"))
+SELECT 1
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = ? LIMIT 1;
+
+-- end_events
 -- values: String(Some("high_workload")), String(Some("staff"))
 UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
   WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id IN (101, 102) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1);
 
--- begin_events1
+-- begin_events
 -- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTime(Some(2026-12-01T09:30:00)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTime(Some(2026-12-01T10:00:00))
 INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, r.id, 1, ?, ?, 1, ?, 0
   FROM staff r
@@ -59,10 +65,8 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   ON DUPLICATE KEY UPDATE event_open = alert_events.event_open;
 
 -- insert
--- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
-INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id) SELECT ?, ?, substr(CONCAT('High workload: ', x.name), 1, 255), CONCAT(x.name, ' has ', CAST(x.n AS CHAR), ' open complaints assigned (threshold ', CAST(? AS CHAR), ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS SIGNED), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, (SELECT e.id
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = ? AND e.resource_type = ? AND e.resource_id = x.rid)
+-- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), String(Some("staff"))
+INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id, acknowledged_at, acknowledged_by, acknowledged_by_name) SELECT ?, ?, substr(CONCAT('High workload: ', x.name), 1, 255), CONCAT(x.name, ' has ', CAST(x.n AS CHAR), ' open complaints assigned (threshold ', CAST(? AS CHAR), ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS SIGNED), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, xe.id, xe.acknowledged_at, xe.acknowledged_by, xa.full_name
   FROM (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
@@ -89,7 +93,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE a.is_active = TRUE) m ON m.owner = a.id
   WHERE w.n > ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp) LIMIT 18446744073709551615) x
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp) LIMIT 18446744073709551615) x LEFT
+  JOIN alert_events xe ON xe.event_open = 1 AND xe.alert_type = ? AND xe.resource_type = ? AND xe.resource_id = x.rid LEFT
+  JOIN staff xa ON xa.id = xe.acknowledged_by
   WHERE TRUE
   ORDER BY x.rid, x.rcp
   ON DUPLICATE KEY UPDATE dedup_open = alerts.dedup_open;
@@ -127,20 +133,6 @@ SELECT COUNT(*)
 SELECT COUNT(*)
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?;
-
--- events0
--- values: BigInt(Some(0)), String(Some("run-1"))
-UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by = (SELECT e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by_name = (SELECT s.full_name
-  FROM alert_events e
-  JOIN staff s ON s.id = e.acknowledged_by
-  WHERE e.id = al.event_id)
-  WHERE al.id > ? AND al.check_run = ? AND EXISTS (SELECT e.acknowledged_at, e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id AND e.acknowledged_at IS NOT NULL);
 
 -- outbox0
 -- values: String(Some("email")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))

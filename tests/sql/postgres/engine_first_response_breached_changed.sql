@@ -51,14 +51,20 @@ SELECT DISTINCT c.id AS rid
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = $12 AND o.resource_type = $13 AND o.resource_id = c.id AND o.assigned_to_staff_id = m.rcp OFFSET 0);
 
--- begin_events0
+-- open_events
+-- values: String(Some("first_response_breach"))
+SELECT 1
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = $1 LIMIT 1;
+
+-- end_events
 -- values: String(Some("first_response_breach")), String(Some("complaint"))
 UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
   WHERE ev.event_open = 1 AND ev.alert_type = $1 AND ev.resource_type = $2 AND ev.resource_id IN (101, 102) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1 OFFSET 0);
 
--- begin_events1
+-- begin_events
 -- values: BigInt(Some(1)), String(Some("first_response_breach")), String(Some("complaint")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z))
 INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, $2, $3, r.id, 1, $4, CAST($5 AS json), 1, $6, 0
   FROM complaints r
@@ -100,29 +106,15 @@ WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(E
   WHERE first_response_due_at > $9 AND first_response_due_at <= $10
   UNION SELECT e.resource_id
   FROM alerts e
-  WHERE e.created_at >= $11 AND e.created_at < $12 AND e.alert_type = $13 AND e.dedup_open = 1 AND e.resource_type = $14) ch)), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id) SELECT $15, $16, substr(('First response overdue: ' || (substr(x.title, 1, 200) || ' (#' || CAST(x.rid AS TEXT) || ')')), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" (' || x.priority || ', ' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || ') has had no first response; it was due ' || COALESCE(x.due_local, (x.deadline_text || ' UTC')) || ', ' || CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || ' ago.'), $17, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $18, 'rule_name', $19, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'overdue_seconds', x.secs), $20, CASE WHEN x.rcp IN (3) THEN $21 END, $22, 1, x.ver, $23, (SELECT e.id
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = $24 AND e.resource_type = $25 AND e.resource_id = x.rid)
-  FROM x
+  WHERE e.created_at >= $11 AND e.created_at < $12 AND e.alert_type = $13 AND e.dedup_open = 1 AND e.resource_type = $14) ch)), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id, acknowledged_at, acknowledged_by, acknowledged_by_name) SELECT $15, $16, substr(('First response overdue: ' || (substr(x.title, 1, 200) || ' (#' || CAST(x.rid AS TEXT) || ')')), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" (' || x.priority || ', ' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || ') has had no first response; it was due ' || COALESCE(x.due_local, (x.deadline_text || ' UTC')) || ', ' || CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || ' ago.'), $17, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $18, 'rule_name', $19, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'overdue_seconds', x.secs), $20, CASE WHEN x.rcp IN (3) THEN $21 END, $22, 1, x.ver, $23, xe.id, xe.acknowledged_at, xe.acknowledged_by, xa.full_name
+  FROM x LEFT
+  JOIN alert_events xe ON xe.event_open = 1 AND xe.alert_type = $24 AND xe.resource_type = $25 AND xe.resource_id = x.rid LEFT
+  JOIN staff xa ON xa.id = xe.acknowledged_by
   WHERE x.fresh
   ORDER BY x.rid, x.rcp
   ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING RETURNING 1) SELECT (SELECT COUNT(*)
   FROM x), (SELECT COUNT(*)
   FROM ins);
-
--- events0
--- values: BigInt(Some(0)), String(Some("run-1"))
-UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by = (SELECT e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by_name = (SELECT s.full_name
-  FROM alert_events e
-  JOIN staff s ON s.id = e.acknowledged_by
-  WHERE e.id = al.event_id)
-  WHERE al.id > $1 AND al.check_run = $2 AND EXISTS (SELECT e.acknowledged_at, e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id AND e.acknowledged_at IS NOT NULL OFFSET 0);
 
 -- outbox0
 -- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))

@@ -41,14 +41,20 @@ SELECT DISTINCT a.id AS rid
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = $9 AND o.resource_type = $10 AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp OFFSET 0);
 
--- begin_events0
+-- open_events
+-- values: String(Some("high_workload"))
+SELECT 1
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = $1 LIMIT 1;
+
+-- end_events
 -- values: String(Some("high_workload")), String(Some("staff"))
 UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
   WHERE ev.event_open = 1 AND ev.alert_type = $1 AND ev.resource_type = $2 AND ev.resource_id IN (101, 102) AND NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1 OFFSET 0);
 
--- begin_events1
+-- begin_events
 -- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z))
 INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT $1, $2, $3, r.id, 1, $4, CAST($5 AS json), 1, $6, 0
   FROM staff r
@@ -84,29 +90,15 @@ WITH x AS MATERIALIZED (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_nam
   JOIN staff r ON r.is_active = TRUE
   JOIN roles ro ON ro.id = r.role_id AND ro.name IN ($9)
   WHERE a.is_active = TRUE) m ON m.owner = a.id
-  WHERE w.n > $10), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id) SELECT $11, $12, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST($13 AS TEXT) || ').'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS BIGINT), 'threshold', $17), $18, CASE WHEN x.rcp IN (3) THEN $19 END, $20, 1, x.ver, $21, (SELECT e.id
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = $22 AND e.resource_type = $23 AND e.resource_id = x.rid)
-  FROM x
+  WHERE w.n > $10), ins AS (INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id, acknowledged_at, acknowledged_by, acknowledged_by_name) SELECT $11, $12, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST($13 AS TEXT) || ').'), $14, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_build_object('rule_id', $15, 'rule_name', $16, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS BIGINT), 'threshold', $17), $18, CASE WHEN x.rcp IN (3) THEN $19 END, $20, 1, x.ver, $21, xe.id, xe.acknowledged_at, xe.acknowledged_by, xa.full_name
+  FROM x LEFT
+  JOIN alert_events xe ON xe.event_open = 1 AND xe.alert_type = $22 AND xe.resource_type = $23 AND xe.resource_id = x.rid LEFT
+  JOIN staff xa ON xa.id = xe.acknowledged_by
   WHERE x.fresh
   ORDER BY x.rid, x.rcp
   ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING RETURNING 1) SELECT (SELECT COUNT(*)
   FROM x), (SELECT COUNT(*)
   FROM ins);
-
--- events0
--- values: BigInt(Some(0)), String(Some("run-1"))
-UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by = (SELECT e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by_name = (SELECT s.full_name
-  FROM alert_events e
-  JOIN staff s ON s.id = e.acknowledged_by
-  WHERE e.id = al.event_id)
-  WHERE al.id > $1 AND al.check_run = $2 AND EXISTS (SELECT e.acknowledged_at, e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id AND e.acknowledged_at IS NOT NULL OFFSET 0);
 
 -- outbox0
 -- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))

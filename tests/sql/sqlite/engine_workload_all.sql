@@ -5,7 +5,13 @@
 UPDATE alerts AS w SET dedup_open = NULL
   WHERE w.dedup_open = 1 AND w.alert_type = ? AND w.resource_type = ? AND (w.created_at < ? OR COALESCE(w.dedup_version, '') <> 'workload');
 
--- begin_events0
+-- open_events
+-- values: String(Some("high_workload"))
+SELECT 1
+  FROM alert_events e
+  WHERE e.event_open = 1 AND e.alert_type = ? LIMIT 1;
+
+-- end_events
 -- values: String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
 UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at = NULL
   WHERE ev.event_open = 1 AND ev.alert_type = ? AND ev.resource_type = ? AND ev.resource_id IN (SELECT a.id AS rid
@@ -32,7 +38,7 @@ UPDATE alert_events AS ev SET event_open = NULL, next_step = NULL, next_step_at 
   FROM alerts o
   WHERE o.event_id = ev.id AND o.resource_id = ev.resource_id AND COALESCE(o.dedup_open, 0) = 1);
 
--- begin_events1
+-- begin_events
 -- values: BigInt(Some(1)), String(Some("high_workload")), String(Some("staff")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), Json(Some(Object {"id": Number(1), "name": String("breach-default")})), ChronoDateTimeUtc(Some(2026-12-01T10:00:00Z)), String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
 INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event_open, started_at, policy, next_step, next_step_at, cycle) SELECT ?, ?, ?, r.id, 1, ?, ?, 1, ?, 0
   FROM staff r
@@ -60,10 +66,8 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- insert
--- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff"))
-INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id) SELECT ?, ?, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST(? AS TEXT) || ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_object('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS INTEGER), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, (SELECT e.id
-  FROM alert_events e
-  WHERE e.event_open = 1 AND e.alert_type = ? AND e.resource_type = ? AND e.resource_id = x.rid)
+-- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), String(Some("staff"))
+INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id, acknowledged_at, acknowledged_by, acknowledged_by_name) SELECT ?, ?, substr(('High workload: ' || x.name), 1, 255), (x.name || ' has ' || CAST(x.n AS TEXT) || ' open complaints assigned (threshold ' || CAST(? AS TEXT) || ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_object('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS INTEGER), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, xe.id, xe.acknowledged_at, xe.acknowledged_by, xa.full_name
   FROM (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
   FROM complaints o
@@ -84,7 +88,9 @@ INSERT INTO alerts (alert_type, severity, title, message, resource_type, resourc
   WHERE a.is_active = TRUE) m ON m.owner = a.id
   WHERE w.n > ? AND NOT EXISTS (SELECT 1
   FROM alerts o
-  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp) LIMIT -1 OFFSET 0) x
+  WHERE o.dedup_open = 1 AND o.alert_type = ? AND o.resource_type = ? AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp) LIMIT -1 OFFSET 0) x LEFT
+  JOIN alert_events xe ON xe.event_open = 1 AND xe.alert_type = ? AND xe.resource_type = ? AND xe.resource_id = x.rid LEFT
+  JOIN staff xa ON xa.id = xe.acknowledged_by
   WHERE TRUE
   ON CONFLICT (dedup_open, alert_type, resource_type, resource_id, assigned_to_staff_id) DO NOTHING;
 
@@ -115,20 +121,6 @@ SELECT COUNT(*)
 SELECT COUNT(*)
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?;
-
--- events0
--- values: BigInt(Some(0)), String(Some("run-1"))
-UPDATE alerts AS al SET acknowledged_at = (SELECT e.acknowledged_at
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by = (SELECT e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id), acknowledged_by_name = (SELECT s.full_name
-  FROM alert_events e
-  JOIN staff s ON s.id = e.acknowledged_by
-  WHERE e.id = al.event_id)
-  WHERE al.id > ? AND al.check_run = ? AND EXISTS (SELECT e.acknowledged_at, e.acknowledged_by
-  FROM alert_events e
-  WHERE e.id = al.event_id AND e.acknowledged_at IS NOT NULL);
 
 -- outbox0
 -- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
