@@ -423,11 +423,6 @@ async fn write_rule(
     // Probed right before the statements it spares, in the same transaction:
     // an event an acknowledgement opens after the probe is one the
     // statements could as well have missed (it commits while they run).
-    let end_events = match end_events {
-        Some(end) if any_open(&sql).await? => Some(end),
-        _ => None,
-    };
-    let before: Vec<&String> = end_events.into_iter().chain(begin_events).collect();
     if let Some(resources) = event_resources {
         // Read once, then ended and begun by batches of ids. Runs of the
         // rule take turns (serialise_runs), so no other run changes
@@ -437,6 +432,13 @@ async fn write_rule(
         // Batches in key order, as the statements take their keys.
         ids.sort_unstable();
         lap("event resources");
+        // Probed only when there are resources (a complaint write's run
+        // mostly has none).
+        let end_events = match end_events {
+            Some(end) if !ids.is_empty() && any_open(&sql).await? => Some(end),
+            _ => None,
+        };
+        let before: Vec<&String> = end_events.into_iter().chain(begin_events).collect();
         for batch in ids.chunks(EVENT_BATCH) {
             let Some(batch) = id_list(batch) else { continue };
             for statement in &before {
@@ -445,7 +447,11 @@ async fn write_rule(
         }
     } else {
         // SQLite: the resources are a subquery of each statement.
-        for statement in before {
+        let end_events = match end_events {
+            Some(end) if any_open(&sql).await? => Some(end),
+            _ => None,
+        };
+        for statement in end_events.into_iter().chain(begin_events) {
             txn.execute_raw(sql.statement(statement)?).await?;
         }
     }
