@@ -197,8 +197,8 @@ pub struct RuleStatements {
     pub event_resources: Option<String>,
     /// Then, per batch of those resources ([`RESOURCES`] replaced by their
     /// ids; on SQLite, by the subquery that finds them): ends their open
-    /// events whose every window is over (when [`Self::open_events`] finds
-    /// one of the type open) ...
+    /// events whose every window is over (when [`OPEN_EVENTS`] finds one of
+    /// the type open) ...
     pub end_events: Option<String>,
     /// ... and begins one for each that has none open; the insert then
     /// writes each new alert's `event_id`.
@@ -210,12 +210,6 @@ pub struct RuleStatements {
     /// open event, if any, taking its acknowledgement if someone gave it
     /// already. A rule with one has nothing to do here: the insert did it.
     pub events: Vec<String>,
-    /// Whether an event of the rule's type is open: [`Self::end_events`] and
-    /// [`Self::events`] have work only then. Most often none is (no one
-    /// acknowledged, or a first check): one probe of the events' unique key
-    /// spares a pass over the run's alerts or resources per statement
-    /// (0.3-0.4 s a rule at a first check of 1 M on PostgreSQL).
-    pub open_events: String,
     /// The outbox rows of this run's alerts, one statement per channel; then
     /// one per team channel, a row per event this run began
     /// ([`super::deliveries::team_inserts`]).
@@ -270,7 +264,6 @@ impl RuleStatements {
             count,
             created,
             events,
-            open_events: OPEN_EVENTS.to_owned(),
             outbox,
             new_alerts: format!("SELECT al.* FROM alerts al WHERE {NEW} AND al.is_dismissed = FALSE ORDER BY al.id"),
             new_recipients: format!("SELECT DISTINCT al.assigned_to_staff_id FROM alerts al WHERE {NEW}"),
@@ -286,7 +279,7 @@ impl RuleStatements {
         if let Some(statement) = &self.event_resources {
             out.push(("event_resources".to_owned(), sql.statement(statement)?));
         }
-        out.push(("open_events".to_owned(), sql.statement(&self.open_events)?));
+        out.push(("open_events".to_owned(), sql.statement(OPEN_EVENTS)?));
         let ids = id_list(resources).unwrap_or_else(|| "NULL".to_owned());
         for (name, statement) in [("end_events", &self.end_events), ("begin_events", &self.begin_events)] {
             if let Some(statement) = statement {
@@ -402,7 +395,6 @@ async fn write_rule(
         insert,
         created,
         events,
-        open_events,
         outbox,
         new_alerts,
         new_recipients,
@@ -416,43 +408,48 @@ async fn write_rule(
         scalar(txn, Statement::from_string(dialect.backend(), "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
     let mut sql = sql.clone();
     sql.bind("last_id", last_id);
-    let any_open = |sql: &Sql| {
-        let probe = sql.statement(open_events);
-        async move { Ok::<_, DbErr>(txn.query_one_raw(probe?).await?.is_some()) }
-    };
     // Probed right before the statements it spares, in the same transaction:
     // an event an acknowledgement opens after the probe is one the
     // statements could as well have missed (it commits while they run).
-    if let Some(resources) = event_resources {
-        // Read once, then ended and begun by batches of ids. Runs of the
-        // rule take turns (serialise_runs), so no other run changes
-        // which keys are free in between.
-        let rows = txn.query_all_raw(sql.statement(resources)?).await?;
-        let mut ids: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
-        // Batches in key order, as the statements take their keys.
-        ids.sort_unstable();
-        lap("event resources");
-        // Probed only when there are resources (a complaint write's run
-        // mostly has none).
-        let end_events = match end_events {
-            Some(end) if !ids.is_empty() && any_open(&sql).await? => Some(end),
-            _ => None,
-        };
-        let before: Vec<&String> = end_events.into_iter().chain(begin_events).collect();
-        for batch in ids.chunks(EVENT_BATCH) {
-            let Some(batch) = id_list(batch) else { continue };
-            for statement in &before {
-                txn.execute_raw(sql.statement(&statement.replace(RESOURCES, &batch))?).await?;
+    let any_open = || {
+        let probe = sql.statement(OPEN_EVENTS);
+        async move { Ok::<_, DbErr>(txn.query_one_raw(probe?).await?.is_some()) }
+    };
+    // MySQL and PostgreSQL: the resources read once, then ended and begun by
+    // batches of ids. Runs of the rule take turns (serialise_runs), so no
+    // other run changes which keys are free in between. SQLite (or a rule
+    // that begins no events): `None`, the statements find them by subquery.
+    let ids = match event_resources {
+        Some(resources) => {
+            let rows = txn.query_all_raw(sql.statement(resources)?).await?;
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
+            // Batches in key order, as the statements take their keys.
+            ids.sort_unstable();
+            lap("event resources");
+            Some(ids)
+        }
+        None => None,
+    };
+    // Not probed when no resource was read (a complaint write's run mostly
+    // has none).
+    let end_events = match end_events {
+        Some(end) if ids.as_ref().is_none_or(|ids| !ids.is_empty()) && any_open().await? => Some(end),
+        _ => None,
+    };
+    let before: Vec<&String> = end_events.into_iter().chain(begin_events).collect();
+    match ids {
+        Some(ids) => {
+            for batch in ids.chunks(EVENT_BATCH) {
+                let Some(batch) = id_list(batch) else { continue };
+                for statement in &before {
+                    txn.execute_raw(sql.statement(&statement.replace(RESOURCES, &batch))?).await?;
+                }
             }
         }
-    } else {
-        // SQLite: the resources are a subquery of each statement.
-        let end_events = match end_events {
-            Some(end) if any_open(&sql).await? => Some(end),
-            _ => None,
-        };
-        for statement in end_events.into_iter().chain(begin_events) {
-            txn.execute_raw(sql.statement(statement)?).await?;
+        None => {
+            for statement in before {
+                txn.execute_raw(sql.statement(statement)?).await?;
+            }
         }
     }
     lap("events begun");
@@ -471,7 +468,7 @@ async fn write_rule(
     let created = u64::try_from(created).unwrap_or_default();
     let mut announce = Announce::Resync(Vec::new());
     if created > 0 {
-        if !events.is_empty() && any_open(&sql).await? {
+        if !events.is_empty() && any_open().await? {
             for statement in events {
                 txn.execute_raw(sql.statement(statement)?).await?;
             }
@@ -671,7 +668,11 @@ struct EventStatements {
 }
 
 /// Whether an event of the rule's type is open (a probe of the prefix of
-/// the events' unique key).
+/// the events' unique key): [`RuleStatements::end_events`] and
+/// [`RuleStatements::events`] have work only then. Most often none is (no
+/// one acknowledged, or a first check), and the probe spares a pass over
+/// the run's alerts or resources per statement (0.3-0.4 s a rule at a
+/// first check of 1 M on PostgreSQL).
 const OPEN_EVENTS: &str = "SELECT 1 FROM alert_events e WHERE e.event_open = 1 AND e.alert_type = {alert_type} LIMIT 1";
 
 /// Ends the live SLA and critical alerts of a complaint that was resolved or
