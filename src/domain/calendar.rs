@@ -127,6 +127,10 @@ pub struct Calendar {
     has_yearly: bool,
     /// Some weekday has periods and the yearly holidays leave some day free.
     ever_open: bool,
+    /// Every day 00:00–24:00 and no holiday (`24x7`): working time is one
+    /// interval, whatever the zone, and `scan` need not walk day by day (a
+    /// deadline at 9999-12-31 is 2.9 million days away).
+    open_throughout: bool,
 }
 
 impl Calendar {
@@ -135,13 +139,31 @@ impl Calendar {
         let mut day = DayHours::default();
         day.periods[0] = (0, DAY);
         day.len = 1;
-        Calendar { tz: Tz::UTC, week: [day; 7], fixed: Vec::new(), yearly: [0; 6], has_yearly: false, ever_open: true }
+        let (fixed, yearly) = (Vec::new(), [0; 6]);
+        Calendar {
+            tz: Tz::UTC,
+            week: [day; 7],
+            fixed,
+            yearly,
+            has_yearly: false,
+            ever_open: true,
+            open_throughout: true,
+        }
     }
 
     /// UTC, no working period at all: a clock on it never runs.
     pub fn never_open() -> Calendar {
         let day = DayHours::default();
-        Calendar { tz: Tz::UTC, week: [day; 7], fixed: Vec::new(), yearly: [0; 6], has_yearly: false, ever_open: false }
+        let (fixed, yearly) = (Vec::new(), [0; 6]);
+        Calendar {
+            tz: Tz::UTC,
+            week: [day; 7],
+            fixed,
+            yearly,
+            has_yearly: false,
+            ever_open: false,
+            open_throughout: false,
+        }
     }
 
     /// Parses and validates a definition.
@@ -202,7 +224,8 @@ impl Calendar {
         let has_yearly = yearly.iter().any(|&word| word != 0);
         let yearly_full = (0..366).all(|i| yearly[i / 64] & (1 << (i % 64)) != 0);
         let ever_open = week.iter().any(|day| day.len > 0) && !yearly_full;
-        Ok(Calendar { tz, week, fixed: merged, yearly, has_yearly, ever_open })
+        let open_throughout = week.iter().all(|day| day.periods() == [(0, DAY)]) && merged.is_empty() && !has_yearly;
+        Ok(Calendar { tz, week, fixed: merged, yearly, has_yearly, ever_open, open_throughout })
     }
 
     pub fn time_zone(&self) -> Tz {
@@ -335,6 +358,9 @@ impl Calendar {
         let mut u = from.max(RANGE_START);
         if u >= until || !self.ever_open {
             return ControlFlow::Continue(());
+        }
+        if self.open_throughout {
+            return visit(u, until);
         }
         let mut offset = self.offset_at(u);
         // Every pass moves `u` forward to a local midnight, an offset change or past a closed run.
@@ -680,6 +706,36 @@ mod tests {
         assert!(!cal.is_working(t));
         assert_eq!(cal.next_opening(t), None);
         assert_eq!(cal.add_working_seconds(t, 60), None);
+    }
+
+    /// A calendar open throughout is one interval (no walk day by day); the
+    /// walk gives the same answers, in any zone, across daylight-saving
+    /// changes and up to the calendar's end.
+    #[test]
+    fn open_throughout_answers_as_the_walk_does() {
+        let fast = Calendar::parse("Europe/Berlin", &every_day(&[("00:00", "24:00")]), &[]).unwrap();
+        assert!(fast.open_throughout && Calendar::always_open().open_throughout);
+        assert!(!split_berlin(&[]).open_throughout);
+        let with_holiday = [holiday("2026-12-25", None, false)];
+        assert!(!Calendar::parse("UTC", &every_day(&[("00:00", "24:00")]), &with_holiday).unwrap().open_throughout);
+        let walk = Calendar { open_throughout: false, ..fast.clone() };
+        let starts =
+            ["2026-03-29T00:30:00.25Z", "2026-10-25T00:59:59Z", "1970-01-01T00:00:00Z", "9999-12-31T23:00:00Z"];
+        let ends = ["2026-03-29T03:00:00Z", "2027-01-01T00:00:00.5Z", "9999-12-31T23:59:59.999999Z"];
+        for start in starts.map(utc) {
+            for end in ends.map(utc) {
+                let between = fast.working_seconds_between(start, end);
+                assert_eq!(between, walk.working_seconds_between(start, end), "{start} to {end}");
+                assert_eq!(between, (end - start).num_seconds().max(0), "{start} to {end}: wall time");
+            }
+            for seconds in [0, 1, 3600, 86_400 * 400, 400_000_000_000] {
+                assert_eq!(fast.add_working_seconds(start, seconds), walk.add_working_seconds(start, seconds));
+            }
+            assert_eq!(fast.next_opening(start), walk.next_opening(start));
+            assert_eq!(fast.next_closing(start, TimeDelta::days(3)), walk.next_closing(start, TimeDelta::days(3)));
+        }
+        let last = utc("9999-12-31T23:59:00Z");
+        assert_eq!(fast.add_working_seconds(last, 61), None, "past the calendar's end");
     }
 
     #[test]
