@@ -595,43 +595,17 @@ pub async fn reproject(app: &App) -> DomainResult<Reprojection> {
     while let Some(stale) = storage::sla::oldest_stale_revision(&app.db, snapshot.revision).await? {
         let mut after = 0;
         loop {
-            let started = std::time::Instant::now();
-            let now = app.clock.now();
-            let txn = storage::begin_write(&app.db).await?;
-            let batch = storage::sla::clocks_of_revision(&txn, stale, after, size).await?;
-            let Some(last) = batch.last() else { break };
-            after = last.id;
-            let mut clocks = Vec::with_capacity(batch.len());
-            let mut points = Vec::with_capacity(batch.len());
-            for m in &batch {
-                let before = storage::complaints::clock_of(m);
-                if !LIVE_STATUSES.contains(&m.status.as_str()) {
-                    clocks.push((m.id, ClockColumns { sla_revision: snapshot.revision, ..before }));
-                    continue;
-                }
-                let facts = ClockFacts::of(m, snapshot.hours);
-                let (clock, list) = project(&snapshot, &facts, Some(&before), now);
-                clocks.push((m.id, clock));
-                points.push((m.id, list));
-            }
-            let read = started.elapsed();
-            storage::sla::write_clocks(&txn, &clocks, now).await?;
-            let clocks_written = started.elapsed();
-            storage::sla::replace_points(&txn, &points).await?;
-            let points_written = started.elapsed();
-            txn.commit().await?;
-            let took = started.elapsed();
-            tracing::debug!(
-                size = batch.len(),
-                read_ms = read.as_millis() as u64,
-                clocks_ms = (clocks_written - read).as_millis() as u64,
-                points_ms = (points_written - clocks_written).as_millis() as u64,
-                commit_ms = (took - points_written).as_millis() as u64,
-                "sla re-projection batch"
-            );
-            done.complaints += points.len() as u64;
+            // Racing instances queue on the batch's first row; where they
+            // still deadlock (MySQL's gap locks), the loser runs the batch
+            // again and skips what the winner rewrote.
+            let Some(written) = storage::retrying(|| reproject_batch(app, &snapshot, stale, after, size)).await? else {
+                break;
+            };
+            let took = written.took;
+            after = written.last_id;
+            done.complaints += written.live;
             times.push(took);
-            let full = batch.len() as u64 == size;
+            let full = written.read == size;
             // Halve after a slow batch, double after a quick one; in between
             // keep the size (a commit's fixed cost, e.g. MariaDB's log
             // flush, does not shrink with the batch).
@@ -651,6 +625,64 @@ pub async fn reproject(app: &App) -> DomainResult<Reprojection> {
     done.p99_batch = times.get(times.len() * 99 / 100).copied().unwrap_or_default();
     done.longest_batch = times.last().copied().unwrap_or_default();
     Ok(done)
+}
+
+/// One batch of [`reproject`], in its own transaction: up to `size` clocks
+/// of revision `stale` after id `after`, re-projected and written. `None`
+/// when there were none left.
+async fn reproject_batch(
+    app: &App,
+    snapshot: &Snapshot,
+    stale: i64,
+    after: i64,
+    size: u64,
+) -> Result<Option<BatchWritten>, sea_orm::DbErr> {
+    let started = std::time::Instant::now();
+    let now = app.clock.now();
+    let txn = storage::begin_write(&app.db).await?;
+    let batch = storage::sla::clocks_of_revision(&txn, stale, after, size).await?;
+    let Some(last) = batch.last() else { return Ok(None) };
+    let last_id = last.id;
+    let mut clocks = Vec::with_capacity(batch.len());
+    let mut points = Vec::with_capacity(batch.len());
+    for m in &batch {
+        let before = storage::complaints::clock_of(m);
+        if !LIVE_STATUSES.contains(&m.status.as_str()) {
+            clocks.push((m.id, ClockColumns { sla_revision: snapshot.revision, ..before }));
+            continue;
+        }
+        let facts = ClockFacts::of(m, snapshot.hours);
+        let (clock, list) = project(snapshot, &facts, Some(&before), now);
+        clocks.push((m.id, clock));
+        points.push((m.id, list));
+    }
+    let read = started.elapsed();
+    storage::sla::write_clocks(&txn, &clocks, now).await?;
+    let clocks_written = started.elapsed();
+    storage::sla::replace_points(&txn, &points).await?;
+    let points_written = started.elapsed();
+    txn.commit().await?;
+    let took = started.elapsed();
+    tracing::debug!(
+        size = batch.len(),
+        read_ms = read.as_millis() as u64,
+        clocks_ms = (clocks_written - read).as_millis() as u64,
+        points_ms = (points_written - clocks_written).as_millis() as u64,
+        commit_ms = (took - points_written).as_millis() as u64,
+        "sla re-projection batch"
+    );
+    Ok(Some(BatchWritten { last_id, read: batch.len() as u64, live: points.len() as u64, took }))
+}
+
+/// What one [`reproject_batch`] did.
+struct BatchWritten {
+    /// The last complaint it read (the next batch starts after it).
+    last_id: i64,
+    /// Complaints read, and among them live ones re-projected.
+    read: u64,
+    live: u64,
+    /// From its transaction's start to its commit.
+    took: std::time::Duration,
 }
 
 /// What a [`reproject`] did.

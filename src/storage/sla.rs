@@ -231,7 +231,12 @@ pub async fn oldest_stale_revision(db: &impl ConnectionTrait, revision: i64) -> 
 }
 
 /// Up to `limit` complaints projected with `revision`, by id after `after`
-/// (an ordered range of `idx_complaints_sla_revision`).
+/// (an ordered range of `idx_complaints_sla_revision`), locked in that
+/// order for the caller's transaction (MySQL, PostgreSQL; SQLite has one
+/// writer). Two instances re-projecting at once then queue on the first
+/// row, and the second skips what the first rewrote; unlocked, their
+/// updates of the same batch took its rows in plan order and could
+/// deadlock (PostgreSQL, two checkers at once).
 pub async fn clocks_of_revision(
     db: &impl ConnectionTrait,
     revision: i64,
@@ -244,6 +249,7 @@ pub async fn clocks_of_revision(
         .order_by_asc(complaint::Column::SlaRevision)
         .order_by_asc(complaint::Column::Id)
         .limit(limit)
+        .lock_exclusive()
         .all(db)
         .await
 }

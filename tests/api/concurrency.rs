@@ -3,7 +3,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use convergeai_alerts::domain::{App, engine, scheduler};
+use convergeai_alerts::domain::{App, engine, scheduler, sla};
 use convergeai_alerts::storage;
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -190,8 +190,41 @@ async fn a_deadlocked_transaction_runs_again(backend: Backend) {
     }
 }
 
+/// Two instances re-project the same clocks at once (after an SLA change,
+/// each instance's check starts one): both finish without an error, and
+/// each open complaint is re-projected once, by one of them. Each batch's
+/// rows are locked in id order; unlocked, the two updates of one batch
+/// could take its rows crosswise and deadlock (PostgreSQL).
+async fn racing_reprojections_each_clock_once(backend: Backend) {
+    const COMPLAINTS: u64 = 3000;
+    let app = spawn_app!(backend);
+    let (agent, _) = app.staff("agent@example.com", "agent").await;
+    app.breached_complaints(COMPLAINTS as usize, "high", &[agent]).await;
+    let instances = [instance(&app).await, instance(&app).await];
+    for round in 1..=3 {
+        storage::sla::bump_revision(&app.app.db).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for instance in &instances {
+            let instance = instance.clone();
+            tasks.spawn(async move { sla::reproject(&instance).await });
+        }
+        let mut reprojected = 0;
+        while let Some(done) = tasks.join_next().await {
+            reprojected += done.unwrap().unwrap_or_else(|e| panic!("round {round}: {e}")).complaints;
+        }
+        assert_eq!(reprojected, COMPLAINTS, "round {round}: each clock once");
+        let stale = count(
+            &app.app.db,
+            "SELECT COUNT(*) FROM complaints WHERE sla_revision < (SELECT revision FROM sla_revision)",
+        )
+        .await;
+        assert_eq!(stale, 0, "round {round}: none left behind");
+    }
+}
+
 on_all_backends!(
     a_deadlocked_transaction_runs_again,
+    racing_reprojections_each_clock_once,
     racing_checkers_never_duplicate,
     thousands_of_windows_end_together,
     job_lease_is_exclusive_and_expires,
