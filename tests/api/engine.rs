@@ -353,7 +353,44 @@ async fn messages_say_how_late_in_days_hours_and_minutes(backend: Backend) {
     }
 }
 
+/// A check that creates more alerts than it announces one by one
+/// (`ANNOUNCE_ROWS`) tells each inbox it filled to resync, once: no one
+/// else, and not a recipient whose alerts are born dismissed (in-app off).
+async fn a_bulk_check_resyncs_exactly_the_inboxes_it_filled(backend: Backend) {
+    use convergeai_alerts::domain::events::Change;
+    use convergeai_alerts::storage::engine::ANNOUNCE_ROWS;
+    let app = spawn_app!(backend);
+    let (sup, a, b) = team(&app).await;
+    let admin = app.admin_token().await;
+    for rule in [1, 2, 4] {
+        let (status, body) = app.put(&format!("/api/v1/alerts/rules/{rule}/disable"), &admin).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let in_app_off = json!({"is_enabled": true, "delivery_channels": ["email"]});
+    let path = "/api/v1/alerts/subscriptions/critical_complaint";
+    let (status, body) = app.send(reqwest::Method::PUT, path, Some(&app.token(sup)), Some(in_app_off)).await;
+    assert_eq!(status, 200, "{body}");
+    let complaints = ANNOUNCE_ROWS as usize + 1;
+    app.breached_complaints(complaints, "critical", &[a]).await;
+    let mut feed = app.app.events.subscribe();
+    let created = app.check().await;
+    assert!(created > ANNOUNCE_ROWS, "a bulk run: {created} alerts");
+    let mut resynced = Vec::new();
+    while let Ok(event) = feed.try_recv() {
+        match &event.change {
+            Change::Resync => resynced.push(event.staff_id),
+            Change::Created { .. } => panic!("a bulk run announces no alert one by one"),
+            _ => {}
+        }
+    }
+    resynced.sort_unstable();
+    assert_eq!(resynced, [a], "the agent's inbox, once; not the supervisor's (in-app off) nor b's ({b}: none)");
+    assert_eq!(app.inbox(a).await.len(), 100, "the agent's inbox holds them (first page)");
+    assert!(app.inbox(sup).await.is_empty(), "the supervisor's were born dismissed");
+}
+
 on_all_backends!(
+    a_bulk_check_resyncs_exactly_the_inboxes_it_filled,
     at_risk_then_breached_each_alert_once,
     critical_complaint_alerts_inside_the_request,
     missed_critical_complaints_are_caught_by_the_check,

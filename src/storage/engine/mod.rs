@@ -216,12 +216,23 @@ pub struct RuleStatements {
     pub outbox: Vec<String>,
     /// This run's alerts that are not born dismissed, to announce.
     pub new_alerts: String,
-    /// Their recipients, when there are too many alerts to announce each.
+    /// Their recipients, when there are too many alerts to announce each
+    /// ([`NEW_RECIPIENTS`]).
     pub new_recipients: String,
 }
 
 /// This run's alerts (over `alerts al`).
 const NEW: &str = "al.id > {last_id} AND al.check_run = {stamp}";
+
+/// The recipients of this run's alerts that are not born dismissed: per
+/// staff member, one probe of their inbox (`idx_alerts_inbox`: undismissed,
+/// created now, above `last_id`), not a pass over every new alert (a
+/// `SELECT DISTINCT` over them took 0.3-0.7 s a rule at a first check of
+/// 1 M on SQLite). A bulk run's alerts all carry the run's `now`. Closed
+/// by a `)` after [`correlated`].
+const NEW_RECIPIENTS: &str = "SELECT s.id FROM staff s WHERE EXISTS (SELECT 1 FROM alerts al \
+     WHERE al.assigned_to_staff_id = s.id AND al.is_dismissed = FALSE AND al.created_at = {now} \
+     AND al.id > {last_id} AND al.check_run = {stamp}";
 
 /// Where [`RuleStatements::begin_events`] and [`RuleStatements::end_events`] take a batch of resource ids (not
 /// a `{marker}`: the ids are inlined; left in, it is a syntax error).
@@ -266,7 +277,7 @@ impl RuleStatements {
             events,
             outbox,
             new_alerts: format!("SELECT al.* FROM alerts al WHERE {NEW} AND al.is_dismissed = FALSE ORDER BY al.id"),
-            new_recipients: format!("SELECT DISTINCT al.assigned_to_staff_id FROM alerts al WHERE {NEW}"),
+            new_recipients: format!("{NEW_RECIPIENTS}{})", correlated(dialect)),
         })
     }
 
@@ -481,10 +492,9 @@ async fn write_rule(
         announce = if created <= ANNOUNCE_ROWS {
             Announce::Alerts(alert::Model::find_by_statement(sql.statement(new_alerts)?).all(txn).await?)
         } else {
-            // The recipients, but those whose alerts are born dismissed.
             let rows = txn.query_all_raw(sql.statement(new_recipients)?).await?;
             let staff: Vec<i64> = rows.iter().map(|r| r.try_get_by_index::<i64>(0)).collect::<Result<_, _>>()?;
-            Announce::Resync(staff.into_iter().filter(|id| !plan.dismissed_for.contains(id)).collect())
+            Announce::Resync(staff)
         };
         lap("read back");
     }
