@@ -144,10 +144,8 @@ SELECT al.*
   ORDER BY al.id;
 
 -- new_recipients
--- values: ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))
-SELECT s.id
-  FROM staff s
-  WHERE EXISTS (SELECT 1
+-- values: BigInt(Some(0)), String(Some("run-1"))
+SELECT DISTINCT al.assigned_to_staff_id
   FROM alerts al
-  WHERE al.assigned_to_staff_id = s.id AND al.is_dismissed = FALSE AND al.created_at = ? AND al.id > ? AND al.check_run = ?);
+  WHERE al.id > ? AND al.check_run = ? AND al.is_dismissed = FALSE;
 

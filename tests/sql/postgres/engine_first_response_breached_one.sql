@@ -115,10 +115,8 @@ SELECT al.*
   ORDER BY al.id;
 
 -- new_recipients
--- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
-SELECT s.id
-  FROM staff s
-  WHERE EXISTS (SELECT 1
+-- values: BigInt(Some(0)), String(Some("run-1"))
+SELECT DISTINCT al.assigned_to_staff_id
   FROM alerts al
-  WHERE al.assigned_to_staff_id = s.id AND al.is_dismissed = FALSE AND al.created_at = $1 AND al.id > $2 AND al.check_run = $3 OFFSET 0);
+  WHERE al.id > $1 AND al.check_run = $2 AND al.is_dismissed = FALSE;
 

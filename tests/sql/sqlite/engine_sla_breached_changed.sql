@@ -199,10 +199,10 @@ SELECT al.*
   ORDER BY al.id;
 
 -- new_recipients
--- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("run-1"))
 SELECT s.id
   FROM staff s
   WHERE EXISTS (SELECT 1
   FROM alerts al
-  WHERE al.assigned_to_staff_id = s.id AND al.is_dismissed = FALSE AND al.created_at = ? AND al.id > ? AND al.check_run = ?);
+  WHERE al.assigned_to_staff_id = s.id AND al.is_dismissed = FALSE AND al.created_at = ? AND al.check_run = ?);
 
