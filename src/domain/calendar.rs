@@ -139,30 +139,24 @@ impl Calendar {
         let mut day = DayHours::default();
         day.periods[0] = (0, DAY);
         day.len = 1;
-        let (fixed, yearly) = (Vec::new(), [0; 6]);
-        Calendar {
-            tz: Tz::UTC,
-            week: [day; 7],
-            fixed,
-            yearly,
-            has_yearly: false,
-            ever_open: true,
-            open_throughout: true,
-        }
+        Calendar::every_day_utc(day)
     }
 
     /// UTC, no working period at all: a clock on it never runs.
     pub fn never_open() -> Calendar {
-        let day = DayHours::default();
-        let (fixed, yearly) = (Vec::new(), [0; 6]);
+        Calendar::every_day_utc(DayHours::default())
+    }
+
+    /// UTC, the same hours every day, no holidays.
+    fn every_day_utc(day: DayHours) -> Calendar {
         Calendar {
             tz: Tz::UTC,
             week: [day; 7],
-            fixed,
-            yearly,
+            fixed: Vec::new(),
+            yearly: [0; 6],
             has_yearly: false,
-            ever_open: false,
-            open_throughout: false,
+            ever_open: day.len > 0,
+            open_throughout: day.periods() == [(0, DAY)],
         }
     }
 
