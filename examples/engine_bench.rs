@@ -61,6 +61,13 @@ struct Args {
     /// Fill, then stop (with --keep: a database to try statements on by hand)
     #[arg(long)]
     fill_only: bool,
+    /// Fill, check once, then time 500 creates on the 24x7 calendar only
+    /// (with `RUST_LOG=sqlx::query=debug`: each statement of a create)
+    #[arg(long)]
+    creates_only: bool,
+    /// Fill, then re-project every clock onto a business calendar only
+    #[arg(long)]
+    reproject_only: bool,
     /// Keep the database (print its URL) instead of dropping it
     #[arg(long)]
     keep: bool,
@@ -141,6 +148,27 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
     );
 
     if args.fill_only {
+        return Ok(());
+    }
+    if args.reproject_only {
+        let done = reproject_onto_business(&app).await?;
+        println!(
+            "SLA_RESULT {tag} reproject_s={} reprojected={} batches={} batch_p50_ms={:.2} batch_p99_ms={:.2} longest_batch_ms={:.2} longest_wait_ms={:.2}",
+            secs(done.0),
+            done.1.complaints,
+            done.1.batches,
+            done.1.median_batch.as_secs_f64() * 1000.0,
+            done.1.p99_batch.as_secs_f64() * 1000.0,
+            done.1.longest_batch.as_secs_f64() * 1000.0,
+            done.1.longest_wait.as_secs_f64() * 1000.0,
+        );
+        return Ok(());
+    }
+    if args.creates_only {
+        engine::check_all(&app).await.map_err(|e| anyhow!("first check: {e}"))?;
+        settle(&app.db, backend).await?;
+        let took = time_creates(&app, 500).await?;
+        println!("SLA_CREATE {tag} calendar=24x7 {}", create_stats(took));
         return Ok(());
     }
 
@@ -225,7 +253,6 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
 /// complaint onto a business calendar, and complaint creation on the 24x7
 /// and on a business calendar.
 async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
-    use convergeai_alerts::domain::complaints::{self, NewComplaint};
     use convergeai_alerts::domain::scheduler::{SchedulerConfig, run_job};
     let config = SchedulerConfig::default();
     let jobs = ["sla_check", "critical_check", "workload_check"];
@@ -267,24 +294,35 @@ async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
     );
 
     // Creation on 24x7, 500 in a row.
-    let create = |i: usize| NewComplaint {
-        title: format!("Bench complaint {i}"),
-        description: String::new(),
-        customer_name: "Bench".into(),
-        customer_email: None,
-        priority: Some("high".into()),
-        assigned_to_staff_id: Some(FIRST_AGENT + (i as i64 % AGENTS)),
-        sla_deadline: None,
-    };
-    let mut on_24x7 = Vec::new();
-    for i in 0..500 {
-        let t = Instant::now();
-        complaints::create(app, create(i)).await.map_err(e("create"))?;
-        on_24x7.push(t.elapsed());
-    }
+    let on_24x7 = time_creates(app, 500).await?;
 
     // Onto a business calendar (Berlin, split day, a holiday): every open
-    // complaint's due times counted on it (untimed: the policy's switch).
+    // complaint's due times counted on it.
+    let (reproject_time, done) = reproject_onto_business(app).await?;
+    // A million rewritten clocks and points: what autovacuum does after that
+    // (untimed), or the creates measure dead tuples, not the calendar.
+    let backend = app.db.get_database_backend();
+    settle(&app.db, backend).await?;
+
+    let on_business = time_creates(app, 500).await?;
+    println!(
+        "SLA_RESULT {tag} reproject_s={} reprojected={} batches={} batch_p50_ms={} batch_p99_ms={} longest_batch_ms={} longest_wait_ms={}",
+        secs(reproject_time),
+        done.complaints,
+        done.batches,
+        ms(done.median_batch),
+        ms(done.p99_batch),
+        ms(done.longest_batch),
+        ms(done.longest_wait),
+    );
+    println!("SLA_CREATE {tag} calendar=24x7 {}", create_stats(on_24x7));
+    println!("SLA_CREATE {tag} calendar=business {}", create_stats(on_business));
+    Ok(())
+}
+
+/// Switches the default policy onto a business calendar (Berlin, split
+/// day, a holiday; untimed) and re-projects every open clock onto it (timed).
+async fn reproject_onto_business(app: &App) -> Result<(Duration, sla::Reprojection)> {
     let day = serde_json::json!([["09:00", "12:00"], ["13:00", "17:30"]]);
     let calendar = convergeai_alerts::storage::sla::insert_calendar(
         &app.db,
@@ -301,36 +339,38 @@ async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
     app.db.execute_unprepared(&format!("UPDATE sla_policies SET calendar_id = {} WHERE id = 1", calendar.id)).await?;
     convergeai_alerts::storage::sla::bump_revision(&app.db).await?;
     let t = Instant::now();
-    let done = sla::reproject(app).await.map_err(e("reproject"))?;
-    let reproject_time = t.elapsed();
-    // A million rewritten clocks and points: what autovacuum does after that
-    // (untimed), or the creates measure dead tuples, not the calendar.
-    let backend = app.db.get_database_backend();
-    settle(&app.db, backend).await?;
+    let done = sla::reproject(app).await.map_err(|e| anyhow!("reproject: {e}"))?;
+    Ok((t.elapsed(), done))
+}
 
-    let mut on_business = Vec::new();
-    for i in 0..500 {
+/// `n` complaints created in a row through the domain (high priority, each
+/// assigned to an agent in turn): the time of each.
+async fn time_creates(app: &App, n: usize) -> Result<Vec<Duration>> {
+    use convergeai_alerts::domain::complaints::{self, NewComplaint};
+    let mut took = Vec::with_capacity(n);
+    for i in 0..n {
+        let new = NewComplaint {
+            title: format!("Bench complaint {i}"),
+            description: String::new(),
+            customer_name: "Bench".into(),
+            customer_email: None,
+            priority: Some("high".into()),
+            assigned_to_staff_id: Some(FIRST_AGENT + (i as i64 % AGENTS)),
+            sla_deadline: None,
+        };
         let t = Instant::now();
-        complaints::create(app, create(i)).await.map_err(e("create"))?;
-        on_business.push(t.elapsed());
+        complaints::create(app, new).await.map_err(|e| anyhow!("create: {e}"))?;
+        took.push(t.elapsed());
     }
-    let stats = |mut v: Vec<Duration>| {
-        v.sort();
-        let mean = v.iter().sum::<Duration>() / v.len() as u32;
-        format!("mean_ms={} p50_ms={} p99_ms={}", ms(mean), ms(v[v.len() / 2]), ms(v[v.len() * 99 / 100]))
-    };
-    println!(
-        "SLA_RESULT {tag} reproject_s={} reprojected={} batches={} batch_p50_ms={} batch_p99_ms={} longest_batch_ms={}",
-        secs(reproject_time),
-        done.complaints,
-        done.batches,
-        ms(done.median_batch),
-        ms(done.p99_batch),
-        ms(done.longest_batch),
-    );
-    println!("SLA_CREATE {tag} calendar=24x7 {}", stats(on_24x7));
-    println!("SLA_CREATE {tag} calendar=business {}", stats(on_business));
-    Ok(())
+    Ok(took)
+}
+
+fn create_stats(mut took: Vec<Duration>) -> String {
+    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
+    took.sort();
+    let mean = took.iter().sum::<Duration>() / took.len().max(1) as u32;
+    let at = |q: usize| took.get(took.len() * q / 100).copied().unwrap_or_default();
+    format!("mean_ms={} p50_ms={} p99_ms={}", ms(mean), ms(at(50)), ms(at(99)))
 }
 
 /// After the fill, before anything is timed: the state a running database is

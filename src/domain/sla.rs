@@ -602,6 +602,7 @@ pub async fn reproject(app: &App) -> DomainResult<Reprojection> {
                 break;
             };
             let took = written.took;
+            done.longest_wait = done.longest_wait.max(written.waited);
             after = written.last_id;
             done.complaints += written.live;
             times.push(took);
@@ -637,9 +638,12 @@ async fn reproject_batch(
     after: i64,
     size: u64,
 ) -> Result<Option<BatchWritten>, sea_orm::DbErr> {
-    let started = std::time::Instant::now();
+    let asked = std::time::Instant::now();
     let now = app.clock.now();
     let txn = storage::begin_write(&app.db).await?;
+    // On SQLite the write lock is taken here (waiting for another writer,
+    // or a checkpoint that restarts the WAL, is not holding it).
+    let started = std::time::Instant::now();
     let batch = storage::sla::clocks_of_revision(&txn, stale, after, size).await?;
     let Some(last) = batch.last() else { return Ok(None) };
     let last_id = last.id;
@@ -665,13 +669,15 @@ async fn reproject_batch(
     let took = started.elapsed();
     tracing::debug!(
         size = batch.len(),
+        waited_ms = (started - asked).as_millis() as u64,
         read_ms = read.as_millis() as u64,
         clocks_ms = (clocks_written - read).as_millis() as u64,
         points_ms = (points_written - clocks_written).as_millis() as u64,
         commit_ms = (took - points_written).as_millis() as u64,
         "sla re-projection batch"
     );
-    Ok(Some(BatchWritten { last_id, read: batch.len() as u64, live: points.len() as u64, took }))
+    let waited = started - asked;
+    Ok(Some(BatchWritten { last_id, read: batch.len() as u64, live: points.len() as u64, took, waited }))
 }
 
 /// What one [`reproject_batch`] did.
@@ -681,8 +687,10 @@ struct BatchWritten {
     /// Complaints read, and among them live ones re-projected.
     read: u64,
     live: u64,
-    /// From its transaction's start to its commit.
+    /// From its transaction's start (on SQLite: the write lock taken) to its commit.
     took: std::time::Duration,
+    /// Before that start.
+    waited: std::time::Duration,
 }
 
 /// What a [`reproject`] did.
@@ -695,6 +703,9 @@ pub struct Reprojection {
     pub median_batch: std::time::Duration,
     pub p99_batch: std::time::Duration,
     pub longest_batch: std::time::Duration,
+    /// The longest a batch waited for the write lock (SQLite: behind
+    /// another writer or a checkpoint), not counted above.
+    pub longest_wait: std::time::Duration,
 }
 
 /// Starts a re-projection in the background after a settings change; the

@@ -55,8 +55,9 @@ mod sqlite_busy {
     use std::time::{Duration, Instant};
 
     use libsqlite3_sys::{
-        SQLITE_CHECKPOINT_PASSIVE, SQLITE_OK, SQLITE_OPEN_READWRITE, sqlite3, sqlite3_busy_handler, sqlite3_close,
-        sqlite3_db_filename, sqlite3_exec, sqlite3_open_v2, sqlite3_wal_checkpoint_v2, sqlite3_wal_hook,
+        SQLITE_CHECKPOINT_PASSIVE, SQLITE_CHECKPOINT_RESTART, SQLITE_OK, SQLITE_OPEN_READWRITE, sqlite3,
+        sqlite3_busy_handler, sqlite3_close, sqlite3_db_filename, sqlite3_exec, sqlite3_open_v2,
+        sqlite3_wal_checkpoint_v2, sqlite3_wal_hook,
     };
 
     const GIVE_UP_AFTER: Duration = Duration::from_secs(5);
@@ -83,7 +84,24 @@ mod sqlite_busy {
         static WAITING_SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
     }
 
+    /// How long a checkpoint that restarts the WAL waits for the write lock
+    /// and for readers (it holds the write lock while it waits for readers).
+    const RESTART_WAIT: Duration = Duration::from_millis(100);
+    /// WAL frames a pass may find new for the restart to follow it.
+    const RESTART_AT_MOST: c_int = 1000;
+    const PASSES_BEFORE_RESTART: usize = 4;
+
     extern "C" fn wait(_: *mut c_void, tries: c_int) -> c_int {
+        wait_up_to(tries, GIVE_UP_AFTER)
+    }
+
+    extern "C" fn wait_to_restart(_: *mut c_void, tries: c_int) -> c_int {
+        wait_up_to(tries, RESTART_WAIT)
+    }
+
+    /// A busy handler's answer: wait for the next commit (or at least
+    /// [`RETRY_AT_LEAST_EVERY`]) and try again, until `limit` has passed.
+    fn wait_up_to(tries: c_int, limit: Duration) -> c_int {
         let now = Instant::now();
         let since = match WAITING_SINCE.get() {
             Some(since) if tries > 0 => since,
@@ -92,7 +110,7 @@ mod sqlite_busy {
                 now
             }
         };
-        if now.duration_since(since) >= GIVE_UP_AFTER {
+        if now.duration_since(since) >= limit {
             return 0;
         }
         let (commits, committed) = &COMMITS;
@@ -145,9 +163,31 @@ mod sqlite_busy {
                 // A new connection learns that the file is in WAL mode on its first read.
                 let read = c"PRAGMA schema_version";
                 if sqlite3_exec(conn, read.as_ptr(), None, std::ptr::null_mut(), std::ptr::null_mut()) == SQLITE_OK {
-                    let passive = SQLITE_CHECKPOINT_PASSIVE;
+                    // A writer starts the WAL over only when every frame is
+                    // copied, which a steady stream of commits never lets
+                    // happen: they come while the checkpoint copies. The file
+                    // then grew by every page written (past 17 GB while 1 M
+                    // clocks were re-projected), each commit extending it.
+                    // So passes copy what came during the one before, until
+                    // that is little; then the last of it is copied with
+                    // writers held out (briefly: little is left) and the WAL
+                    // restarted. If that is busy, the next checkpoint tries.
+                    let (mut log, mut copied, mut before) = (0, 0, 0);
+                    for _ in 0..PASSES_BEFORE_RESTART {
+                        let passive = SQLITE_CHECKPOINT_PASSIVE;
+                        sqlite3_wal_checkpoint_v2(conn, std::ptr::null(), passive, &mut log, &mut copied);
+                        if log - before <= RESTART_AT_MOST {
+                            break;
+                        }
+                        before = log;
+                    }
+                    sqlite3_busy_handler(conn, Some(wait_to_restart), std::ptr::null_mut());
+                    let restart = SQLITE_CHECKPOINT_RESTART;
                     let none = std::ptr::null_mut();
-                    sqlite3_wal_checkpoint_v2(conn, std::ptr::null(), passive, none, none);
+                    let started = Instant::now();
+                    let rc = sqlite3_wal_checkpoint_v2(conn, std::ptr::null(), restart, none, none);
+                    let restart_ms = started.elapsed().as_millis() as u64;
+                    tracing::debug!(log, copied, restarted = rc == SQLITE_OK, restart_ms, "sqlite checkpoint");
                 }
             }
             sqlite3_close(conn);
