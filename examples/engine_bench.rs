@@ -91,6 +91,10 @@ fn secs(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
@@ -151,17 +155,8 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
         return Ok(());
     }
     if args.reproject_only {
-        let done = reproject_onto_business(&app).await?;
-        println!(
-            "SLA_RESULT {tag} reproject_s={} reprojected={} batches={} batch_p50_ms={:.2} batch_p99_ms={:.2} longest_batch_ms={:.2} longest_wait_ms={:.2}",
-            secs(done.0),
-            done.1.complaints,
-            done.1.batches,
-            done.1.median_batch.as_secs_f64() * 1000.0,
-            done.1.p99_batch.as_secs_f64() * 1000.0,
-            done.1.longest_batch.as_secs_f64() * 1000.0,
-            done.1.longest_wait.as_secs_f64() * 1000.0,
-        );
+        let (took, done) = reproject_onto_business(&app).await?;
+        println!("{}", reprojection_result(&tag, took, &done));
         return Ok(());
     }
     if args.creates_only {
@@ -284,7 +279,6 @@ async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
     run_job(app, "sla_check", &config).await.map_err(e("due tick"))?;
     let due_tick = t.elapsed();
     let due_alerts = count(&app.db, "alerts").await? - before;
-    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
     let idle_runs = idle.iter().map(|d| ms(*d)).collect::<Vec<_>>().join("/");
     // Printed at once: the re-projection that follows can take long.
     println!(
@@ -305,19 +299,25 @@ async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
     settle(&app.db, backend).await?;
 
     let on_business = time_creates(app, 500).await?;
-    println!(
-        "SLA_RESULT {tag} reproject_s={} reprojected={} batches={} batch_p50_ms={} batch_p99_ms={} longest_batch_ms={} longest_wait_ms={}",
-        secs(reproject_time),
+    println!("{}", reprojection_result(tag, reproject_time, &done));
+    println!("SLA_CREATE {tag} calendar=24x7 {}", create_stats(on_24x7));
+    println!("SLA_CREATE {tag} calendar=business {}", create_stats(on_business));
+    Ok(())
+}
+
+/// The `SLA_RESULT` line of a re-projection that took `took`.
+fn reprojection_result(tag: &str, took: Duration, done: &sla::Reprojection) -> String {
+    format!(
+        "SLA_RESULT {tag} reproject_s={} reprojected={} batches={} batch_p50_ms={} batch_p99_ms={} \
+         longest_batch_ms={} longest_wait_ms={}",
+        secs(took),
         done.complaints,
         done.batches,
         ms(done.median_batch),
         ms(done.p99_batch),
         ms(done.longest_batch),
         ms(done.longest_wait),
-    );
-    println!("SLA_CREATE {tag} calendar=24x7 {}", create_stats(on_24x7));
-    println!("SLA_CREATE {tag} calendar=business {}", create_stats(on_business));
-    Ok(())
+    )
 }
 
 /// Switches the default policy onto a business calendar (Berlin, split
@@ -366,7 +366,6 @@ async fn time_creates(app: &App, n: usize) -> Result<Vec<Duration>> {
 }
 
 fn create_stats(mut took: Vec<Duration>) -> String {
-    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
     took.sort();
     let mean = took.iter().sum::<Duration>() / took.len().max(1) as u32;
     let at = |q: usize| took.get(took.len() * q / 100).copied().unwrap_or_default();

@@ -667,16 +667,16 @@ async fn reproject_batch(
     let points_written = started.elapsed();
     txn.commit().await?;
     let took = started.elapsed();
+    let waited = started - asked;
     tracing::debug!(
         size = batch.len(),
-        waited_ms = (started - asked).as_millis() as u64,
+        waited_ms = waited.as_millis() as u64,
         read_ms = read.as_millis() as u64,
         clocks_ms = (clocks_written - read).as_millis() as u64,
         points_ms = (points_written - clocks_written).as_millis() as u64,
         commit_ms = (took - points_written).as_millis() as u64,
         "sla re-projection batch"
     );
-    let waited = started - asked;
     Ok(Some(BatchWritten { last_id, read: batch.len() as u64, live: points.len() as u64, took, waited }))
 }
 
