@@ -330,8 +330,11 @@ pub async fn insert_step_alerts(
         branches.join(" UNION "),
     );
     db.execute_raw(sql.statement(&insert)?).await?;
-    let new =
-        format!("SELECT al.* FROM alerts al WHERE al.id > {last_id} AND al.check_run = {run_marker} ORDER BY al.id");
+    let stamped = format!("al.id > {last_id} AND al.check_run = {run_marker}");
+    for rollup in super::rollups::counts_of_stamped(dialect, "alerts", &stamped) {
+        db.execute_raw(sql.statement(&rollup)?).await?;
+    }
+    let new = format!("SELECT al.* FROM alerts al WHERE {stamped} ORDER BY al.id");
     alert::Model::find_by_statement(sql.statement(&new)?).all(db).await
 }
 

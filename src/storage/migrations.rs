@@ -32,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(PersonalDelivery),
             Box::new(Digests),
             Box::new(super::rollups::StatsUpdateShortcut),
+            Box::new(super::rollups::StampedRowsCountedByStatement),
         ]
     }
 }

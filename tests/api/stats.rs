@@ -143,11 +143,11 @@ fn bucket(secs: i64) -> i64 {
     }
 }
 
-type Hourly = BTreeMap<(i64, String, String), (i64, i64, i64)>;
-type Latencies = BTreeMap<(i64, String), (i64, i64)>;
+pub(crate) type Hourly = BTreeMap<(i64, String, String), (i64, i64, i64)>;
+pub(crate) type Latencies = BTreeMap<(i64, String), (i64, i64)>;
 
 /// What the rollups must hold, computed here from every row of `alerts`.
-async fn expected_rollups(app: &TestApp) -> (Hourly, BTreeMap<(i64, i64), i64>, Latencies) {
+pub(crate) async fn expected_rollups(app: &TestApp) -> (Hourly, BTreeMap<(i64, i64), i64>, Latencies) {
     let (mut hourly, mut staff, mut latencies) = (Hourly::new(), BTreeMap::new(), Latencies::new());
     for a in alert::Entity::find().all(&app.app.db).await.unwrap() {
         let hour = a.created_at.timestamp().div_euclid(3600);
@@ -167,7 +167,7 @@ async fn expected_rollups(app: &TestApp) -> (Hourly, BTreeMap<(i64, i64), i64>, 
 }
 
 /// What the rollups hold (rows emptied to zero by later writes left out).
-async fn stored_rollups(app: &TestApp) -> (Hourly, BTreeMap<(i64, i64), i64>, Latencies) {
+pub(crate) async fn stored_rollups(app: &TestApp) -> (Hourly, BTreeMap<(i64, i64), i64>, Latencies) {
     let db = &app.app.db;
     let query = |sql: &str| Statement::from_string(db.get_database_backend(), sql.to_owned());
     let rows = |sql: &'static str| async move { db.query_all_raw(query(sql)).await.unwrap() };
@@ -244,7 +244,8 @@ async fn rollups_follow_every_write(backend: Backend) {
 /// trigger that would count every alert a thousand times); on the other
 /// dialects the migration changes nothing. Either way the rollups then follow
 /// the writes, and bulk statements keep them exact. m0018 then replaces the
-/// update function of such a database with one that returns early.
+/// update function of such a database with one that returns early, and m0019
+/// MySQL's insert trigger with one that leaves stamped rows to their writer.
 async fn upgrade_to_statement_triggers(backend: Backend) {
     let app = spawn_app!(backend);
     let db = &app.app.db;
@@ -268,6 +269,22 @@ async fn upgrade_to_statement_triggers(backend: Backend) {
     }
     run("DELETE FROM seaql_migrations WHERE version = 'm0018_stats_update_shortcut'").await.unwrap();
     convergeai_alerts::storage::migrate(db).await.unwrap();
+    // m0019 again: MySQL's insert trigger is replaced, not duplicated.
+    run("DELETE FROM seaql_migrations WHERE version = 'm0019_stamped_rows_counted_by_statement'").await.unwrap();
+    convergeai_alerts::storage::migrate(db).await.unwrap();
+    if backend == Backend::MySql {
+        let body = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT ACTION_STATEMENT AS body FROM information_schema.TRIGGERS \
+                 WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = 'trg_alerts_stats_insert'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let body: String = body.try_get("", "body").unwrap();
+        assert!(body.contains("IF NEW.check_run IS NULL THEN"), "stamped rows are counted by their writer: {body}");
+    }
 
     fixture(&app).await;
     assert_eq!(stored_rollups(&app).await, expected_rollups(&app).await, "after inserts");

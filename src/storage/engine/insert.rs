@@ -99,10 +99,12 @@ pub(super) fn alert_rows(
         None => ("FALSE".to_owned(), "NULL".to_owned()),
     };
     let Texts { columns, title, message, metadata } = texts(sql, plan, &candidates.version);
+    // The bare rows carry the stamp too: on MySQL it leaves their
+    // statistics' counts to a statement, as the engine's (`bare_counts`).
     let (mut dedup_columns, mut dedup_values) = if dedup {
         (", dedup_open, dedup_version, check_run".to_owned(), ", 1, x.ver, {stamp}".to_owned())
     } else {
-        (String::new(), String::new())
+        (", check_run".to_owned(), ", {stamp}".to_owned())
     };
     let mut joins = String::new();
     if dedup && plan.escalation.is_some() {

@@ -169,12 +169,27 @@ pub fn bare_insert(
     now: DateTime<Utc>,
     table: &str,
 ) -> Result<Option<Statement>, DbErr> {
-    let mut sql = run_values(dialect, plan, "bare", now);
+    let mut sql = run_values(dialect, plan, BARE_STAMP, now);
     let Some(candidates) = candidates(&mut sql, plan, Scope::All) else { return Ok(None) };
     let insert::AlertRows { insert, columns, .. } = insert::alert_rows(&mut sql, plan, &candidates, table, false);
     let fence = materialized(dialect);
     sql.statement(&format!("{insert} FROM (SELECT {columns} {} {fence}) x", candidates.from)).map(Some)
 }
+
+/// After a [`bare_insert`] into `table` (whose ids are above `last_id`),
+/// the statistics' counts its rows left to a statement, as the engine's
+/// runs do (MySQL: [`super::rollups::counts_of_stamped`]); none elsewhere.
+#[cfg(feature = "bench")]
+pub fn bare_counts(dialect: Dialect, table: &str, last_id: i64) -> Result<Vec<Statement>, DbErr> {
+    let mut sql = Sql::new(dialect);
+    let (last_id, stamp) = (sql.bind("last_id", last_id), sql.bind("stamp", BARE_STAMP.to_owned()));
+    let new = format!("al.id > {last_id} AND al.check_run = {stamp}");
+    super::rollups::counts_of_stamped(dialect, table, &new).iter().map(|s| sql.statement(s)).collect()
+}
+
+/// The `check_run` of a [`bare_insert`]'s rows.
+#[cfg(feature = "bench")]
+const BARE_STAMP: &str = "bare";
 
 /// Every statement of one rule's run, built before any of them runs (the
 /// golden SQL test renders them per dialect: `tests/sql/`). `{last_id}` is
@@ -214,6 +229,10 @@ pub struct RuleStatements {
     /// one per team channel, a row per event this run began
     /// ([`super::deliveries::team_inserts`]).
     pub outbox: Vec<String>,
+    /// On MySQL, the statistics' counts of this run's alerts, which the row
+    /// trigger leaves to one statement per rollup
+    /// ([`super::rollups::counts_of_stamped`]); empty elsewhere.
+    pub rollups: Vec<String>,
     /// This run's alerts that are not born dismissed, to announce.
     pub new_alerts: String,
     /// Their recipients, when there are too many alerts to announce each
@@ -278,6 +297,7 @@ impl RuleStatements {
             created,
             events,
             outbox,
+            rollups: super::rollups::counts_of_stamped(dialect, "alerts", NEW),
             new_alerts: format!("SELECT al.* FROM alerts al WHERE {NEW} AND al.is_dismissed = FALSE ORDER BY al.id"),
             new_recipients: match dialect {
                 Dialect::Sqlite => NEW_RECIPIENTS.to_owned(),
@@ -318,6 +338,9 @@ impl RuleStatements {
         }
         for (i, outbox) in self.outbox.iter().enumerate() {
             out.push((format!("outbox{i}"), sql.statement(outbox)?));
+        }
+        for (i, rollup) in self.rollups.iter().enumerate() {
+            out.push((format!("rollup{i}"), sql.statement(rollup)?));
         }
         out.push(("new_alerts".to_owned(), sql.statement(&self.new_alerts)?));
         out.push(("new_recipients".to_owned(), sql.statement(&self.new_recipients)?));
@@ -416,6 +439,7 @@ async fn write_rule(
         created,
         events,
         outbox,
+        rollups,
         new_alerts,
         new_recipients,
         ..
@@ -488,6 +512,10 @@ async fn write_rule(
     let created = u64::try_from(created).unwrap_or_default();
     let mut announce = Announce::Resync(Vec::new());
     if created > 0 {
+        for statement in rollups {
+            txn.execute_raw(sql.statement(statement)?).await?;
+        }
+        lap("counted");
         if !events.is_empty() && any_open().await? {
             for statement in events {
                 txn.execute_raw(sql.statement(statement)?).await?;
