@@ -309,6 +309,8 @@ pub async fn insert_step_alerts(
         scalar(db, Statement::from_string(dialect.backend(), "SELECT COALESCE(MAX(id), 0) FROM alerts")).await?;
     let last_id = sql.bind("last_id", last_id);
     let (now, step) = (sql.bind("now", now), sql.bind("step", step));
+    // A bulk insert: its statistics are counted after it on MySQL.
+    let stamp = sql.bind("stamp", format!("{}{run}", super::rollups::BULK_STAMP));
     let fence = materialized(dialect);
     let conflict = on_open_window(dialect);
     // One key order for every run, so racing inserts wait instead of deadlocking (SQLite: one writer).
@@ -321,7 +323,7 @@ pub async fn insert_step_alerts(
          is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, \
          check_run, event_id, escalation_step) \
          SELECT t.alert_type, t.severity, t.title, t.message, t.resource_type, t.resource_id, x.rcp, FALSE, FALSE, \
-         t.alert_metadata, {now}, NULL, t.expires_at, 1, t.dedup_version, {run_marker}, x.eid, {step} \
+         t.alert_metadata, {now}, NULL, t.expires_at, 1, t.dedup_version, {stamp}, x.eid, {step} \
          FROM (SELECT DISTINCT r.eid, r.rcp, (SELECT MIN(f.id) FROM alerts f WHERE f.event_id = r.eid) AS tid \
                FROM ({}) r JOIN staff s ON s.id = r.rcp AND s.is_active = TRUE \
                WHERE NOT EXISTS (SELECT 1 FROM alerts o WHERE o.event_id = r.eid AND o.assigned_to_staff_id = r.rcp) \
@@ -330,7 +332,7 @@ pub async fn insert_step_alerts(
         branches.join(" UNION "),
     );
     db.execute_raw(sql.statement(&insert)?).await?;
-    let stamped = format!("al.id > {last_id} AND al.check_run = {run_marker}");
+    let stamped = format!("al.id > {last_id} AND al.check_run = {stamp}");
     for rollup in super::rollups::counts_of_stamped(dialect, "alerts", &stamped) {
         db.execute_raw(sql.statement(&rollup)?).await?;
     }

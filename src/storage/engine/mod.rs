@@ -187,9 +187,9 @@ pub fn bare_counts(dialect: Dialect, table: &str, last_id: i64) -> Result<Vec<St
     super::rollups::counts_of_stamped(dialect, table, &new).iter().map(|s| sql.statement(s)).collect()
 }
 
-/// The `check_run` of a [`bare_insert`]'s rows.
+/// The `check_run` of a [`bare_insert`]'s rows (a bulk insert's, as a check's).
 #[cfg(feature = "bench")]
-const BARE_STAMP: &str = "bare";
+const BARE_STAMP: &str = "bulk:bare";
 
 /// Every statement of one rule's run, built before any of them runs (the
 /// golden SQL test renders them per dialect: `tests/sql/`). `{last_id}` is
@@ -265,7 +265,11 @@ const EVENT_BATCH: usize = 5000;
 impl RuleStatements {
     /// `None` when the rule has no recipient to resolve.
     pub fn build(dialect: Dialect, plan: &RulePlan, run_id: &str, now: DateTime<Utc>, scope: Scope) -> Option<Self> {
-        let mut sql = run_values(dialect, plan, run_id, now);
+        // A check's run may write thousands of alerts: on MySQL their
+        // statistics are counted after the insert, by statement.
+        let bulk = !matches!(scope, Scope::Complaint(_));
+        let stamp = if bulk { format!("{}{run_id}", super::rollups::BULK_STAMP) } else { run_id.to_owned() };
+        let mut sql = run_values(dialect, plan, &stamp, now);
         if let Scope::Changed { since } = scope {
             // Windows opened from here on have ended since `since`.
             sql.bind("ended_since", since - plan.window);
@@ -297,7 +301,10 @@ impl RuleStatements {
             created,
             events,
             outbox,
-            rollups: super::rollups::counts_of_stamped(dialect, "alerts", NEW),
+            rollups: match bulk {
+                true => super::rollups::counts_of_stamped(dialect, "alerts", NEW),
+                false => Vec::new(),
+            },
             new_alerts: format!("SELECT al.* FROM alerts al WHERE {NEW} AND al.is_dismissed = FALSE ORDER BY al.id"),
             new_recipients: match dialect {
                 Dialect::Sqlite => NEW_RECIPIENTS.to_owned(),

@@ -74,7 +74,7 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   ON DUPLICATE KEY UPDATE event_open = alert_events.event_open;
 
 -- insert
--- values: String(Some("first_response_breach")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response overdue")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("first_response_breach")), String(Some("complaint")), String(Some("first_response_breach")), String(Some("complaint")), String(Some("first_response_breach")), String(Some("complaint"))
+-- values: String(Some("first_response_breach")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response overdue")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("bulk:run-1")), ChronoDateTime(Some(2026-12-01T09:30:00)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:25:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("first_response_breach")), String(Some("complaint")), String(Some("first_response_breach")), String(Some("complaint")), String(Some("first_response_breach")), String(Some("complaint"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id, acknowledged_at, acknowledged_by, acknowledged_by_name) SELECT ?, ?, substr(CONCAT('First response overdue: ', CONCAT(substr(x.title, 1, 200), ' (#', CAST(x.rid AS CHAR), ')')), 1, 255), CONCAT('Complaint #', CAST(x.rid AS CHAR), ' "', x.title, '" (', x.priority, ', ', CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE CONCAT('assigned to ', x.owner_name) END, ') has had no first response; it was due ', COALESCE(x.due_local, CONCAT(x.deadline_text, ' UTC')), ', ', CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 60 THEN CONCAT(CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) AS CHAR), ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60 = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) < 1440 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) AS CHAR), ' h ', CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) % 60) AS CHAR), ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) = 0 THEN CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d') ELSE CONCAT(CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 1440) AS CHAR), ' d ', CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) DIV 60) DIV 60) % 24) AS CHAR), ' h') END, ' ago.'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'overdue_seconds', x.secs), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, xe.id, xe.acknowledged_at, xe.acknowledged_by, xa.full_name
   FROM (SELECT m.rcp, c.id AS rid, CONCAT(COALESCE(CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', c.first_response_due_at) AS CHAR), '0'), '|', c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, DATE_FORMAT(c.first_response_due_at, '%Y-%m-%d %H:%i') AS deadline_text, DATE_FORMAT(c.first_response_due_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(FLOOR((TIMESTAMPDIFF(MICROSECOND, c.first_response_due_at, ?) / 1000000.0)) AS SIGNED) AS secs, c.first_response_due_text AS due_local
   FROM complaints c LEFT
@@ -146,31 +146,31 @@ SELECT COUNT(*)
   WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch);
 
 -- created
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT COUNT(*)
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?;
 
 -- outbox0
--- values: String(Some("email")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("email")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > ? AND al.check_run = ?;
 
 -- outbox1
--- values: String(Some("sms")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("sms")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > ? AND al.check_run = ?;
 
 -- outbox2
--- values: String(Some("webhook")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("webhook")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (2) AND al.id > ? AND al.check_run = ?;
 
 -- rollup0
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed) SELECT g.h, g.t, g.s, g.n, g.r, g.d
   FROM (SELECT TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', al.created_at) AS h, al.alert_type AS t, al.severity AS s, COUNT(*) AS n, SUM((al.read_at IS NOT NULL)) AS r, SUM((al.dismissed_at IS NOT NULL)) AS d
   FROM alerts al
@@ -180,7 +180,7 @@ INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts
   ON DUPLICATE KEY UPDATE alerts_total = alerts_total + VALUES(alerts_total), alerts_read = alerts_read + VALUES(alerts_read), alerts_dismissed = alerts_dismissed + VALUES(alerts_dismissed);
 
 -- rollup1
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) SELECT g.st, g.h, g.n
   FROM (SELECT al.assigned_to_staff_id AS st, TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', al.created_at) AS h, COUNT(*) AS n
   FROM alerts al
@@ -190,14 +190,14 @@ INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) SELECT g.st,
   ON DUPLICATE KEY UPDATE alerts_total = alerts_total + VALUES(alerts_total);
 
 -- new_alerts
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT al.*
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ? AND al.is_dismissed = FALSE
   ORDER BY al.id;
 
 -- new_recipients
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT DISTINCT al.assigned_to_staff_id
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ? AND al.is_dismissed = FALSE;

@@ -141,26 +141,6 @@ INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attemp
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (2) AND al.id > ? AND al.check_run = ?;
 
--- rollup0
--- values: BigInt(Some(0)), String(Some("run-1"))
-INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed) SELECT g.h, g.t, g.s, g.n, g.r, g.d
-  FROM (SELECT TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', al.created_at) AS h, al.alert_type AS t, al.severity AS s, COUNT(*) AS n, SUM((al.read_at IS NOT NULL)) AS r, SUM((al.dismissed_at IS NOT NULL)) AS d
-  FROM alerts al
-  WHERE al.id > ? AND al.check_run = ?
-  GROUP BY 1, 2, 3) g
-  ORDER BY g.h, g.t, g.s
-  ON DUPLICATE KEY UPDATE alerts_total = alerts_total + VALUES(alerts_total), alerts_read = alerts_read + VALUES(alerts_read), alerts_dismissed = alerts_dismissed + VALUES(alerts_dismissed);
-
--- rollup1
--- values: BigInt(Some(0)), String(Some("run-1"))
-INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) SELECT g.st, g.h, g.n
-  FROM (SELECT al.assigned_to_staff_id AS st, TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', al.created_at) AS h, COUNT(*) AS n
-  FROM alerts al
-  WHERE al.id > ? AND al.check_run = ?
-  GROUP BY 1, 2) g
-  ORDER BY g.st, g.h
-  ON DUPLICATE KEY UPDATE alerts_total = alerts_total + VALUES(alerts_total);
-
 -- new_alerts
 -- values: BigInt(Some(0)), String(Some("run-1"))
 SELECT al.*

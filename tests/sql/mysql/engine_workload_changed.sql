@@ -65,7 +65,7 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   ON DUPLICATE KEY UPDATE event_open = alert_events.event_open;
 
 -- insert
--- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("run-1")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), String(Some("staff"))
+-- values: String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-08T09:30:00)), String(Some("bulk:run-1")), String(Some("open")), String(Some("in_progress")), ChronoDateTime(Some(2026-11-30T09:25:00)), ChronoDateTime(Some(2026-11-30T09:30:00)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("staff")), String(Some("high_workload")), String(Some("staff"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id, acknowledged_at, acknowledged_by, acknowledged_by_name) SELECT ?, ?, substr(CONCAT('High workload: ', x.name), 1, 255), CONCAT(x.name, ' has ', CAST(x.n AS CHAR), ' open complaints assigned (threshold ', CAST(? AS CHAR), ').'), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, JSON_OBJECT('rule_id', ?, 'rule_name', ?, 'staff_id', x.rid, 'open_complaints', CAST(x.n AS SIGNED), 'threshold', ?), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, xe.id, xe.acknowledged_at, xe.acknowledged_by, xa.full_name
   FROM (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n
   FROM (SELECT o.assigned_to_staff_id AS sid, COUNT(*) AS n
@@ -129,31 +129,31 @@ SELECT COUNT(*)
   WHERE w.n > ?;
 
 -- created
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT COUNT(*)
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?;
 
 -- outbox0
--- values: String(Some("email")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("email")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > ? AND al.check_run = ?;
 
 -- outbox1
--- values: String(Some("sms")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("sms")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > ? AND al.check_run = ?;
 
 -- outbox2
--- values: String(Some("webhook")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("webhook")), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), ChronoDateTime(Some(2026-12-01T09:30:00)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (2) AND al.id > ? AND al.check_run = ?;
 
 -- rollup0
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts_read, alerts_dismissed) SELECT g.h, g.t, g.s, g.n, g.r, g.d
   FROM (SELECT TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', al.created_at) AS h, al.alert_type AS t, al.severity AS s, COUNT(*) AS n, SUM((al.read_at IS NOT NULL)) AS r, SUM((al.dismissed_at IS NOT NULL)) AS d
   FROM alerts al
@@ -163,7 +163,7 @@ INSERT INTO alert_stats_hourly (hour, alert_type, severity, alerts_total, alerts
   ON DUPLICATE KEY UPDATE alerts_total = alerts_total + VALUES(alerts_total), alerts_read = alerts_read + VALUES(alerts_read), alerts_dismissed = alerts_dismissed + VALUES(alerts_dismissed);
 
 -- rollup1
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) SELECT g.st, g.h, g.n
   FROM (SELECT al.assigned_to_staff_id AS st, TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', al.created_at) AS h, COUNT(*) AS n
   FROM alerts al
@@ -173,14 +173,14 @@ INSERT INTO alert_stats_staff_hourly (staff_id, hour, alerts_total) SELECT g.st,
   ON DUPLICATE KEY UPDATE alerts_total = alerts_total + VALUES(alerts_total);
 
 -- new_alerts
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT al.*
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ? AND al.is_dismissed = FALSE
   ORDER BY al.id;
 
 -- new_recipients
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT DISTINCT al.assigned_to_staff_id
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ? AND al.is_dismissed = FALSE;

@@ -57,7 +57,7 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- insert
--- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), String(Some("sla_at_risk")), String(Some("complaint")), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sla_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("SLA at risk")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("sla_at_risk")), String(Some("complaint"))
+-- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), String(Some("sla_at_risk")), String(Some("complaint")), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("sla_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("SLA at risk")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("bulk:run-1")), String(Some("sla_at_risk")), String(Some("complaint"))
 WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(EPOCH
   FROM c.sla_deadline) * 1000000 AS BIGINT) AS TEXT), '0') || '|' || c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, to_char(c.sla_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS deadline_text, to_char(c.sla_deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(FLOOR(EXTRACT(EPOCH
   FROM (c.sla_deadline - $1))::float8) AS BIGINT) AS secs, CAST(FLOOR((CASE WHEN EXTRACT(EPOCH
@@ -99,32 +99,32 @@ WITH x AS MATERIALIZED (SELECT m.rcp, c.id AS rid, (COALESCE(CAST(CAST(EXTRACT(E
   FROM ins);
 
 -- outbox0
--- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > $5 AND al.check_run = $6;
 
 -- outbox1
--- values: String(Some("sms")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("sms")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > $5 AND al.check_run = $6;
 
 -- outbox2
--- values: String(Some("webhook")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("webhook")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (2) AND al.id > $5 AND al.check_run = $6;
 
 -- new_alerts
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT al.*
   FROM alerts al
   WHERE al.id > $1 AND al.check_run = $2 AND al.is_dismissed = FALSE
   ORDER BY al.id;
 
 -- new_recipients
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT DISTINCT al.assigned_to_staff_id
   FROM alerts al
   WHERE al.id > $1 AND al.check_run = $2 AND al.is_dismissed = FALSE;

@@ -63,7 +63,7 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- insert
--- values: String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), String(Some("high_workload")), String(Some("staff"))
+-- values: String(Some("high_workload")), String(Some("staff")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("high_workload")), String(Some("staff")), String(Some("admin")), BigInt(Some(10)), String(Some("high_workload")), String(Some("warning")), BigInt(Some(10)), String(Some("staff")), BigInt(Some(1)), String(Some("High workload")), BigInt(Some(10)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("bulk:run-1")), String(Some("high_workload")), String(Some("staff"))
 WITH x AS MATERIALIZED (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_name AS name, w.n, NOT EXISTS (SELECT 1
   FROM alerts o
   WHERE o.dedup_open = 1 AND o.alert_type = $1 AND o.resource_type = $2 AND o.resource_id = a.id AND o.assigned_to_staff_id = m.rcp OFFSET 0) AS fresh
@@ -101,32 +101,32 @@ WITH x AS MATERIALIZED (SELECT m.rcp, a.id AS rid, 'workload' AS ver, a.full_nam
   FROM ins);
 
 -- outbox0
--- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > $5 AND al.check_run = $6;
 
 -- outbox1
--- values: String(Some("sms")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("sms")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > $5 AND al.check_run = $6;
 
 -- outbox2
--- values: String(Some("webhook")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("webhook")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, $1, 'pending', 0, $2, $3, $4
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (2) AND al.id > $5 AND al.check_run = $6;
 
 -- new_alerts
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT al.*
   FROM alerts al
   WHERE al.id > $1 AND al.check_run = $2 AND al.is_dismissed = FALSE
   ORDER BY al.id;
 
 -- new_recipients
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT DISTINCT al.assigned_to_staff_id
   FROM alerts al
   WHERE al.id > $1 AND al.check_run = $2 AND al.is_dismissed = FALSE;

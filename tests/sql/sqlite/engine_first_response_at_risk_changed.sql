@@ -101,7 +101,7 @@ INSERT INTO alert_events (rule_id, alert_type, resource_type, resource_id, event
   ON CONFLICT (event_open, alert_type, resource_type, resource_id) DO NOTHING;
 
 -- insert
--- values: String(Some("first_response_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response at risk")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("run-1")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("first_response_at_risk")), String(Some("complaint")), String(Some("first_response_at_risk")), String(Some("complaint")), String(Some("first_response_at_risk")), String(Some("complaint"))
+-- values: String(Some("first_response_at_risk")), String(Some("warning")), String(Some("complaint")), BigInt(Some(1)), String(Some("First response at risk")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-08T09:30:00Z)), String(Some("bulk:run-1")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), String(Some("admin")), String(Some("supervisor")), String(Some("open")), String(Some("in_progress")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(1)), ChronoDateTimeUtc(Some(2026-12-01T09:25:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:25:00Z)), ChronoDateTimeUtc(Some(2026-11-30T09:30:00Z)), String(Some("first_response_at_risk")), String(Some("complaint")), String(Some("first_response_at_risk")), String(Some("complaint")), String(Some("first_response_at_risk")), String(Some("complaint"))
 INSERT INTO alerts (alert_type, severity, title, message, resource_type, resource_id, assigned_to_staff_id, is_read, is_dismissed, alert_metadata, created_at, dismissed_at, expires_at, dedup_open, dedup_version, check_run, event_id, acknowledged_at, acknowledged_by, acknowledged_by_name) SELECT ?, ?, substr(('First response at risk: ' || (substr(x.title, 1, 200) || ' (#' || CAST(x.rid AS TEXT) || ')')), 1, 255), ('Complaint #' || CAST(x.rid AS TEXT) || ' "' || x.title || '" (' || x.priority || ', ' || CASE WHEN x.owner IS NULL THEN 'unassigned' ELSE ('assigned to ' || x.owner_name) END || ') has had no first response; it is due in ' || CASE WHEN x.due_local IS NULL THEN (CASE WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 AND ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN x.secs > 0 THEN x.secs ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || ' (at ' || x.deadline_text || ' UTC).') ELSE (CASE WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) < 1 THEN 'less than a minute' WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) < 60 THEN (CAST(((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) AS TEXT) || ' min') WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) < 1440 AND ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) % 60 = 0 THEN (CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) / 60) AS TEXT) || ' h') WHEN ((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) < 1440 THEN (CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) / 60) AS TEXT) || ' h ' || CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) % 60) AS TEXT) || ' min') WHEN ((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) / 60) % 24) = 0 THEN (CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) / 1440) AS TEXT) || ' d') ELSE (CAST((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) / 1440) AS TEXT) || ' d ' || CAST(((((CASE WHEN COALESCE(x.working_left, 0) > 0 THEN COALESCE(x.working_left, 0) ELSE 0 END) / 60) / 60) % 24) AS TEXT) || ' h') END || ' of working time, ' || x.due_local || '.') END), ?, x.rid, x.rcp, FALSE, CASE WHEN x.rcp IN (3) THEN TRUE ELSE FALSE END, json_object('rule_id', ?, 'rule_name', ?, 'complaint_id', x.rid, 'priority', x.priority, 'status', x.status, 'assigned_to_staff_id', x.owner, 'sla_deadline', x.deadline_json, 'first_response_due_at', x.deadline_json, 'seconds_left', x.secs), ?, CASE WHEN x.rcp IN (3) THEN ? END, ?, 1, x.ver, ?, xe.id, xe.acknowledged_at, xe.acknowledged_by, xa.full_name
   FROM (SELECT m.rcp, c.id AS rid, (COALESCE(c.first_response_due_at, '0') || '|' || c.priority) AS ver, c.title, c.customer_name, c.priority, c.status, (substr(c.first_response_due_at, 1, 10) || ' ' || substr(c.first_response_due_at, 12, 5)) AS deadline_text, replace(c.first_response_due_at, '+00:00', 'Z') AS deadline_json, a.id AS owner, a.full_name AS owner_name, CAST(CAST(round((julianday(c.first_response_due_at) - julianday(?)) * 86400.0, 3) AS INTEGER) AS INTEGER) AS secs, c.first_response_due_text AS due_local, (SELECT p.working_left
   FROM sla_points p
@@ -178,38 +178,38 @@ SELECT COUNT(*)
   WHERE e.created_at >= ? AND e.created_at < ? AND e.alert_type = ? AND e.dedup_open = 1 AND e.resource_type = ?) ch);
 
 -- created
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT COUNT(*)
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ?;
 
 -- outbox0
--- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("email")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > ? AND al.check_run = ?;
 
 -- outbox1
--- values: String(Some("sms")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("sms")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (1) AND al.id > ? AND al.check_run = ?;
 
 -- outbox2
--- values: String(Some("webhook")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("run-1"))
+-- values: String(Some("webhook")), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), BigInt(Some(0)), String(Some("bulk:run-1"))
 INSERT INTO notification_deliveries (alert_id, staff_id, channel, status, attempts, next_attempt_at, created_at, updated_at) SELECT al.id, al.assigned_to_staff_id, ?, 'pending', 0, ?, ?, ?
   FROM alerts al
   WHERE al.assigned_to_staff_id IN (2) AND al.id > ? AND al.check_run = ?;
 
 -- new_alerts
--- values: BigInt(Some(0)), String(Some("run-1"))
+-- values: BigInt(Some(0)), String(Some("bulk:run-1"))
 SELECT al.*
   FROM alerts al
   WHERE al.id > ? AND al.check_run = ? AND al.is_dismissed = FALSE
   ORDER BY al.id;
 
 -- new_recipients
--- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("run-1"))
+-- values: ChronoDateTimeUtc(Some(2026-12-01T09:30:00Z)), String(Some("bulk:run-1"))
 SELECT s.id
   FROM staff s
   WHERE EXISTS (SELECT 1
