@@ -283,7 +283,10 @@ async fn upgrade_to_statement_triggers(backend: Backend) {
             .unwrap()
             .unwrap();
         let body: String = body.try_get("", "body").unwrap();
-        assert!(body.contains("IF NEW.check_run IS NULL OR NEW.check_run NOT LIKE"), "stamped rows are counted by their writer: {body}");
+        assert!(
+            body.contains("IF NEW.check_run IS NULL OR NEW.check_run NOT LIKE"),
+            "bulk rows are counted by their writer: {body}"
+        );
     }
 
     fixture(&app).await;
