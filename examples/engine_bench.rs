@@ -267,8 +267,8 @@ async fn sla_measurements(app: &App, tag: &str) -> Result<()> {
         idle.push(t.elapsed());
     }
     // 1 000 healthy complaints come due within the next tick; three times,
-    // other complaints each time (median: one tick of ~200 ms varies by a
-    // tenth from run to run).
+    // other complaints each time (median: one tick of ~200 ms varied by a
+    // fifth from run to run).
     let dialect = Dialect::of(&app.db)?;
     let (mut due, mut due_alerts) = (Vec::new(), Vec::new());
     for round in 0..3 {

@@ -310,7 +310,7 @@ pub async fn insert_step_alerts(
     let last_id = sql.bind("last_id", last_id);
     let (now, step) = (sql.bind("now", now), sql.bind("step", step));
     // A bulk insert: its statistics are counted after it on MySQL.
-    let stamp = sql.bind("stamp", format!("{}{run}", super::rollups::BULK_STAMP));
+    let stamp = sql.bind("stamp", super::rollups::bulk_stamp(run));
     let fence = materialized(dialect);
     let conflict = on_open_window(dialect);
     // One key order for every run, so racing inserts wait instead of deadlocking (SQLite: one writer).

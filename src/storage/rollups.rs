@@ -276,21 +276,19 @@ fn remove_body(b: Dialect) -> String {
 
 /// The triggers that keep the rollups, on `alerts`.
 pub fn triggers(b: Dialect) -> Vec<String> {
-    triggers_on(b, "alerts")
+    triggers_on(b, "alerts", false)
 }
 
 /// The triggers as they are now on the engine benchmark's copy of
 /// `alerts`, so that its ceiling pays the same upkeep.
 #[cfg(feature = "bench")]
 pub fn bench_triggers(b: Dialect, table: &str) -> Vec<String> {
-    let mut triggers = triggers_on(b, table);
-    if b == Dialect::MySql {
-        triggers[0] = mysql_insert_trigger(table);
-    }
-    triggers
+    triggers_on(b, table, true)
 }
 
-fn triggers_on(b: Dialect, table: &str) -> Vec<String> {
+/// The triggers on `table`; `bulk_by_statement`: MySQL's insert trigger as
+/// `m0019` made it (see [`mysql_insert_trigger`]), else as `m0005` did.
+fn triggers_on(b: Dialect, table: &str, bulk_by_statement: bool) -> Vec<String> {
     // Row-level on SQLite and MySQL.
     let tracked = TRACKED.join(", ");
     match b {
@@ -315,9 +313,7 @@ fn triggers_on(b: Dialect, table: &str) -> Vec<String> {
             // MySQL fires on every UPDATE: only a change of a tracked column counts.
             let same = TRACKED.iter().map(|c| format!("OLD.{c} <=> NEW.{c}")).collect::<Vec<_>>().join(" AND ");
             vec![
-                format!(
-                    "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_insert AFTER INSERT ON {table} FOR EACH ROW BEGIN\n{add};\nEND"
-                ),
+                mysql_insert_trigger(table, bulk_by_statement),
                 format!(
                     "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_update AFTER UPDATE ON {table} FOR EACH ROW BEGIN\n\
                      IF NOT ({same}) THEN\n{remove};\n{add};\nEND IF;\nEND"
@@ -344,14 +340,23 @@ pub const BULK_STAMP: &str = "bulk:";
 /// 115 ms of inserting a due tick's 2 720 alerts at 1 M), where one
 /// statement for all of them costs a few ms. Its latency rows stay here (a
 /// born-dismissed alert's, rare).
-fn mysql_insert_trigger(table: &str) -> String {
+/// Without `bulk_by_statement`, m0005's, which counts every row.
+fn mysql_insert_trigger(table: &str, bulk_by_statement: bool) -> String {
     let b = Dialect::MySql;
-    let counts = add_counts(b, "NEW").join(";\n");
+    let mut counts = add_counts(b, "NEW").join(";\n");
+    if bulk_by_statement {
+        counts = format!("IF NEW.check_run IS NULL OR NEW.check_run NOT LIKE '{BULK_STAMP}%' THEN\n{counts};\nEND IF");
+    }
     let latencies = add_latencies(b).join(";\n");
     format!(
         "CREATE TRIGGER IF NOT EXISTS trg_{table}_stats_insert AFTER INSERT ON {table} FOR EACH ROW BEGIN\n\
-         IF NEW.check_run IS NULL OR NEW.check_run NOT LIKE '{BULK_STAMP}%' THEN\n{counts};\nEND IF;\n{latencies};\nEND"
+         {counts};\n{latencies};\nEND"
     )
+}
+
+/// The `check_run` of a bulk run `run` (see [`BULK_STAMP`]).
+pub fn bulk_stamp(run: &str) -> String {
+    format!("{BULK_STAMP}{run}")
 }
 
 /// MySQL: the count rollups of the alerts `new` picks (a filter over
@@ -405,7 +410,7 @@ impl MigrationTrait for StampedRowsCountedByStatement {
         }
         let db = m.get_connection();
         db.execute_unprepared("DROP TRIGGER IF EXISTS trg_alerts_stats_insert").await?;
-        db.execute_unprepared(&mysql_insert_trigger("alerts")).await?;
+        db.execute_unprepared(&mysql_insert_trigger("alerts", true)).await?;
         Ok(())
     }
 }

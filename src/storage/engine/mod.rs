@@ -169,7 +169,7 @@ pub fn bare_insert(
     now: DateTime<Utc>,
     table: &str,
 ) -> Result<Option<Statement>, DbErr> {
-    let mut sql = run_values(dialect, plan, BARE_STAMP, now);
+    let mut sql = run_values(dialect, plan, &super::rollups::bulk_stamp(BARE_RUN), now);
     let Some(candidates) = candidates(&mut sql, plan, Scope::All) else { return Ok(None) };
     let insert::AlertRows { insert, columns, .. } = insert::alert_rows(&mut sql, plan, &candidates, table, false);
     let fence = materialized(dialect);
@@ -182,14 +182,14 @@ pub fn bare_insert(
 #[cfg(feature = "bench")]
 pub fn bare_counts(dialect: Dialect, table: &str, last_id: i64) -> Result<Vec<Statement>, DbErr> {
     let mut sql = Sql::new(dialect);
-    let (last_id, stamp) = (sql.bind("last_id", last_id), sql.bind("stamp", BARE_STAMP.to_owned()));
-    let new = format!("al.id > {last_id} AND al.check_run = {stamp}");
-    super::rollups::counts_of_stamped(dialect, table, &new).iter().map(|s| sql.statement(s)).collect()
+    sql.bind("last_id", last_id);
+    sql.bind("stamp", super::rollups::bulk_stamp(BARE_RUN));
+    super::rollups::counts_of_stamped(dialect, table, NEW).iter().map(|s| sql.statement(s)).collect()
 }
 
-/// The `check_run` of a [`bare_insert`]'s rows (a bulk insert's, as a check's).
+/// The run of a [`bare_insert`]'s rows, stamped as a check's bulk run.
 #[cfg(feature = "bench")]
-const BARE_STAMP: &str = "bulk:bare";
+const BARE_RUN: &str = "bare";
 
 /// Every statement of one rule's run, built before any of them runs (the
 /// golden SQL test renders them per dialect: `tests/sql/`). `{last_id}` is
@@ -268,7 +268,7 @@ impl RuleStatements {
         // A check's run may write thousands of alerts: on MySQL their
         // statistics are counted after the insert, by statement.
         let bulk = !matches!(scope, Scope::Complaint(_));
-        let stamp = if bulk { format!("{}{run_id}", super::rollups::BULK_STAMP) } else { run_id.to_owned() };
+        let stamp = if bulk { super::rollups::bulk_stamp(run_id) } else { run_id.to_owned() };
         let mut sql = run_values(dialect, plan, &stamp, now);
         if let Scope::Changed { since } = scope {
             // Windows opened from here on have ended since `since`.
